@@ -1,0 +1,89 @@
+// Real parts for integration and e2e tests. Under `npm test` one control plane is shared by all
+// test files (scripts/test.ts starts it and names its cluster.json in SWITCHBOARD_TEST_CLUSTER);
+// a test file run on its own starts its own and stops it when the file ends. Tests isolate
+// themselves by namespace and by etcd key prefix, never by assuming an empty cluster.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after } from "node:test";
+import { type Cluster, type ClusterInfo, connect, startCluster } from "./cluster.ts";
+import { startEtcd } from "./etcd.ts";
+import { repoRoot } from "./tools.ts";
+
+let shared: Promise<Cluster> | undefined;
+const cleanups: (() => Promise<void> | void)[] = [];
+let hooked = false;
+
+/**
+ * Registers `fn` to run when this test file ends, before the real parts it uses are stopped:
+ * cleanups run last-registered first, after every test. Use it instead of `after` for anything
+ * that talks to the cluster or etcd.
+ */
+export const cleanup = (fn: () => Promise<void> | void): void => {
+  cleanups.push(fn);
+  if (hooked) return;
+  hooked = true;
+  after(async () => {
+    for (const next of cleanups.reverse()) await next();
+  });
+};
+let sharedEtcd: Promise<string> | undefined;
+
+const sharedInfo = (): ClusterInfo | undefined => {
+  const file = process.env.SWITCHBOARD_TEST_CLUSTER;
+  return file ? (JSON.parse(readFileSync(file, "utf8")) as ClusterInfo) : undefined;
+};
+
+/** The client URL of a real etcd for this test process: the shared control plane's, or one of its own. */
+export const testEtcd = (): Promise<string> => {
+  sharedEtcd ??= (async () => {
+    const info = sharedInfo();
+    if (info) return info.etcd;
+    mkdirSync(join(repoRoot, ".work"), { recursive: true });
+    const dir = mkdtempSync(join(repoRoot, ".work", "etcd-"));
+    const etcd = await startEtcd(dir);
+    cleanup(() => etcd.stop());
+    removeOnSuccess(dir);
+    return etcd.url;
+  })();
+  return sharedEtcd;
+};
+
+const removeOnSuccess = (dir: string): void => {
+  process.on("exit", (code) => {
+    if (code === 0 && (process.exitCode ?? 0) === 0) rmSync(dir, { recursive: true, force: true });
+    else console.error(`logs kept in ${dir}`);
+  });
+};
+
+const open = async (): Promise<Cluster> => {
+  const info = sharedInfo();
+  if (info) return connect(info);
+  const cluster = await startCluster({ name: "test" });
+  cleanup(() => cluster.stop());
+  // Logs stay behind when a test failed; otherwise the directory goes.
+  removeOnSuccess(cluster.dir);
+  return cluster;
+};
+
+/** The control plane for this test process; call it at the top level of a test file (it registers `after`). */
+export const testCluster = (): Promise<Cluster> => {
+  shared ??= open();
+  return shared;
+};
+
+/** A short random suffix for names that must not collide between test files sharing a cluster. */
+export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(3).toString("hex")}`;
+
+/** Creates a namespace with a unique name for one test file and returns its name. */
+export const testNamespace = async (cluster: Cluster, prefix: string): Promise<string> => {
+  const name = uniqueName(prefix);
+  await cluster.kubectl(["create", "namespace", name]);
+  await waitForDefaultServiceAccount(cluster, name);
+  return name;
+};
+
+const waitForDefaultServiceAccount = async (cluster: Cluster, namespace: string): Promise<void> => {
+  // Pods are admitted only once the controller-manager has created the namespace's default ServiceAccount.
+  await cluster.kubectl(["wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s"]);
+};

@@ -1,0 +1,133 @@
+// Child processes for the local control plane and simulated pods: each runs in its own
+// process group with its output in a log file, and every one still running is killed when
+// this process exits, however it exits (normal end, SIGINT, SIGTERM, uncaught error).
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { closeSync, openSync, readFileSync } from "node:fs";
+
+export interface Proc {
+  readonly name: string;
+  readonly pid: number;
+  readonly log: string;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  readonly exited: Promise<number | string>;
+  /** Sends SIGTERM to the process group, then SIGKILL after `graceMs`; resolves once it ended. */
+  stop(graceMs?: number): Promise<void>;
+  /** The last `lines` lines of its log, for error messages. */
+  tail(lines?: number): string;
+}
+
+const running = new Set<ChildProcess>();
+
+const killGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+};
+
+process.on("exit", () => {
+  for (const child of running) killGroup(child, "SIGKILL");
+});
+
+export interface StartOptions {
+  name: string;
+  command: string;
+  args: readonly string[];
+  log: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Starts a process in a new process group with stdout and stderr appended to `log`. */
+export const start = ({ name, command, args, log, env, cwd }: StartOptions): Proc => {
+  const fd = openSync(log, "a");
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    env: env ?? process.env,
+    ...(cwd === undefined ? {} : { cwd }),
+  });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  const pid = child.pid;
+  running.add(child);
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("exit", (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? "unknown");
+    });
+    child.on("error", (err) => {
+      running.delete(child);
+      resolve(err.message);
+    });
+  });
+  const tail = (lines = 30): string => {
+    try {
+      return readFileSync(log, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+      return "";
+    }
+  };
+  const stop = async (graceMs = 5000): Promise<void> => {
+    killGroup(child, "SIGTERM");
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { name, pid, log, exited, stop, tail };
+};
+
+/** Runs a command to completion; returns stdout, throws with stderr on a non-zero exit. */
+export const run = async (
+  command: string,
+  args: readonly string[],
+  { input, env }: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> => {
+  const child = spawn(command, args, {
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    env: env ?? process.env,
+  });
+  let out = "";
+  let err = "";
+  if (!child.stdout || !child.stderr) throw new Error(`${command}: no output pipes`);
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  if (child.stdin) {
+    // A command may exit without reading its input; that shows in its exit code, not as EPIPE here.
+    child.stdin.on("error", () => {});
+    child.stdin.end(input);
+  }
+  const [code] = (await once(child, "close")) as [number | null];
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${code}: ${err.trim() || out.trim()}`);
+  return out;
+};
+
+/** Polls `check` every `intervalMs` until it returns a value other than undefined; throws after `timeoutMs`. */
+export const waitFor = async <T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 60_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? `: ${last.message}` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+};
