@@ -23,7 +23,10 @@ test("bootstrap --print names a versioned tools directory without building anyth
     encoding: "utf8",
   });
   assert.equal(res.status, 0);
-  assert.match(res.stdout.trim(), /^\/tmp\/sb-cache\/tools\/etcd-v3\.6\.\d+_kube-v1\.34\.\d+_helm-v3\.\d+\.\d+\/bin$/);
+  assert.match(
+    res.stdout.trim(),
+    /^\/tmp\/sb-cache\/tools\/etcd-v3\.6\.\d+_kube-v1\.34\.\d+_helm-v3\.\d+\.\d+\/bin$/,
+  );
 });
 
 test("node24.sh runs scripts with Node 24 or newer", () => {
