@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ApiException, CoreV1Api, type V1PodStatus } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.ts";
 import { createNetHost, type NetHost } from "./netns.ts";
-import { type Proc, start, waitFor } from "./proc.ts";
+import { GiveUp, type Proc, start, waitFor } from "./proc.ts";
 import { repoRoot } from "./tools.ts";
 
 export const SIM_NODE = "switchboard-sim";
@@ -100,7 +100,7 @@ export const startPod = async (cluster: Cluster, opts: PodOptions): Promise<Simu
       exited = true;
     });
     await waitFor(`pod ${namespace}/${name} to answer at ${url}`, async () => {
-      if (exited) throw new Error(`the server exited:\n${running.tail()}`);
+      if (exited) throw new GiveUp(`the server exited:\n${running.tail()}`);
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.body?.cancel();
       return true;

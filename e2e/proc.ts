@@ -109,7 +109,12 @@ export const run = async (
   return out;
 };
 
-/** Polls `check` every `intervalMs` until it returns a value other than undefined; throws after `timeoutMs`. */
+/** Thrown from a `waitFor` check to stop waiting at once (the awaited thing can no longer happen). */
+export class GiveUp extends Error {
+  override name = "GiveUp";
+}
+
+/** Polls `check` every `intervalMs` until it returns a value other than undefined; throws after `timeoutMs`, or at once when `check` throws GiveUp. */
 export const waitFor = async <T>(
   what: string,
   check: () => Promise<T | undefined>,
@@ -122,6 +127,7 @@ export const waitFor = async <T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     if (Date.now() > deadline) {

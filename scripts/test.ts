@@ -5,7 +5,7 @@
 //   npm test                      everything
 //   npm test -- unit              only the named stages (typecheck, lint, unit, integration)
 import { spawn } from "node:child_process";
-import { globSync } from "node:fs";
+import { globSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster } from "../e2e/cluster.ts";
 import { repoRoot } from "../e2e/tools.ts";
@@ -40,7 +40,7 @@ const tally = (out: string): void => {
 };
 
 const testFiles = (kind: "unit" | "integration"): string[] => {
-  const all = globSync("{operator,sidecar,registry,crds,e2e,bench,scripts,examples}/**/*.test.ts", {
+  const all = globSync("{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples}/**/*.test.ts", {
     cwd: repoRoot,
   });
   const slow = (f: string): boolean => /\.(int|e2e)\.test\.ts$/.test(f);
@@ -93,6 +93,7 @@ const runStage = async (stage: Stage): Promise<number> => {
       } finally {
         await cluster.stop();
         if (code !== 0) console.log(`control-plane logs kept in ${cluster.dir}`);
+        else rmSync(cluster.dir, { recursive: true, force: true });
       }
       return code;
     }

@@ -1,0 +1,67 @@
+// Runs the real operator (operator/main.ts) as a process against a local control plane.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Cluster } from "./cluster.ts";
+import { GiveUp, type Proc, start, waitFor } from "./proc.ts";
+import { repoRoot } from "./tools.ts";
+
+export interface OperatorProcess {
+  readonly proc: Proc;
+  readonly id: string;
+  /** http://127.0.0.1:PORT of its admin server (/metrics, /healthz, /readyz). */
+  readonly adminUrl: string;
+  /** The value of a metric line (first match of `name{labels}`), or undefined. */
+  metric(name: string): Promise<number | undefined>;
+  /** Whether this replica currently holds the leader Lease. */
+  isLeader(): Promise<boolean>;
+}
+
+export interface OperatorOptions {
+  clusterName: string;
+  id: string;
+  etcd: string;
+  leaseNamespace: string;
+  extraArgs?: string[];
+}
+
+/** Starts an operator with short leader-election timings and waits until its admin server answers. */
+export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Promise<OperatorProcess> => {
+  const log = join(cluster.dir, `operator-${opts.id}.log`);
+  const proc = start({
+    name: `operator ${opts.id}`,
+    command: process.execPath,
+    args: [
+      join(repoRoot, "operator/main.ts"),
+      `--kubeconfig=${cluster.kubeconfig}`,
+      `--etcd=${opts.etcd}`,
+      `--cluster-name=${opts.clusterName}`,
+      "--metrics-addr=127.0.0.1:0",
+      `--leader-election-namespace=${opts.leaseNamespace}`,
+      `--id=${opts.id}`,
+      "--lease-duration=3s",
+      "--renew-deadline=2s",
+      "--retry-period=500ms",
+      ...(opts.extraArgs ?? []),
+    ],
+    log,
+  });
+  let exited = false;
+  void proc.exited.then(() => {
+    exited = true;
+  });
+  const adminUrl = await waitFor(`operator ${opts.id} to start`, async () => {
+    if (exited) throw new GiveUp(`operator ${opts.id} exited:\n${proc.tail()}`);
+    for (const line of readFileSync(log, "utf8").split("\n")) {
+      if (!line.includes('"operator started"')) continue;
+      const { metrics } = JSON.parse(line) as { metrics: string };
+      return `http://${metrics}`;
+    }
+    return undefined;
+  });
+  const metric = async (name: string): Promise<number | undefined> => {
+    const text = await (await fetch(`${adminUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  return { proc, id: opts.id, adminUrl, metric, isLeader: async () => (await metric("switchboard_operator_leader")) === 1 };
+};

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseOperatorConfig } from "./config.ts";
+
+const base = ["--etcd", "http://127.0.0.1:2379", "--cluster-name", "east"];
+
+test("flags parse into a frozen config with defaults", () => {
+  const c = parseOperatorConfig([...base, "--metrics-addr", "127.0.0.1:9100", "--lease-duration", "4s"], {});
+  assert.deepEqual(
+    [c.etcd, c.clusterName, c.metricsHost, c.metricsPort, c.leaseDurationMs],
+    [["http://127.0.0.1:2379"], "east", "127.0.0.1", 9100, 4000],
+  );
+  assert.equal(c.kubeconfig, undefined, "in-cluster config when absent");
+  assert.equal(c.leaderElectionNamespace, "switchboard-system");
+  assert.ok(Object.isFrozen(c));
+});
+
+test("environment twins fill in, flags win", () => {
+  const env = {
+    SWITCHBOARD_ETCD: "http://a:1,http://b:2",
+    SWITCHBOARD_CLUSTER_NAME: "west",
+    SWITCHBOARD_KUBECONFIG: "/k",
+  };
+  const c = parseOperatorConfig([], env);
+  assert.deepEqual([c.etcd, c.clusterName, c.kubeconfig], [["http://a:1", "http://b:2"], "west", "/k"]);
+  assert.equal(parseOperatorConfig(["--cluster-name", "north"], env).clusterName, "north");
+});
+
+test("bad or missing flags give one clear line", () => {
+  const cases: [string[], RegExp][] = [
+    [[], /--etcd \(or SWITCHBOARD_ETCD\) is required/],
+    [["--etcd", "http://x:1"], /--cluster-name \(or SWITCHBOARD_CLUSTER_NAME\) is required/],
+    [["--etcd", "localhost:2379", "--cluster-name", "a"], /not an http\(s\):\/\/host:port URL/],
+    [[...base.slice(0, 3), "East_1"], /not a DNS-1123 label/],
+    [[...base, "--metrics-addr", "9100"], /--metrics-addr must be HOST:PORT/],
+    [[...base, "--lease-duration", "soon"], /--lease-duration: invalid duration "soon"/],
+    [[...base, "--bogus", "1"], /Unknown option '--bogus'/],
+    [[...base, "--etcd-cert", "c.pem"], /--etcd-cert and --etcd-key go together/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(
+      () => parseOperatorConfig(argv, {}),
+      (err: Error) => err.name === "ConfigError" && message.test(err.message) && !err.message.includes("\n"),
+    );
+  }
+});

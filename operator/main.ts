@@ -1,0 +1,86 @@
+// node operator/main.ts --kubeconfig PATH --etcd URL --cluster-name NAME [--metrics-addr HOST:PORT]
+import { readFileSync } from "node:fs";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Etcd3 } from "etcd3";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { serveAdmin } from "../common/admin.ts";
+import { runAll } from "../common/lifecycle.ts";
+import { createLogger } from "../common/log.ts";
+import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
+import { createOperatorMetrics } from "./metrics.ts";
+import { createOperator } from "./operator.ts";
+
+const etcdClient = (config: OperatorConfig): Etcd3 => {
+  const { ca, cert, key } = config.etcdTls;
+  return new Etcd3({
+    hosts: [...config.etcd],
+    ...(ca || cert
+      ? {
+          credentials: {
+            rootCertificate: ca ? readFileSync(ca) : Buffer.alloc(0),
+            ...(cert && key ? { certChain: readFileSync(cert), privateKey: readFileSync(key) } : {}),
+          },
+        }
+      : {}),
+  });
+};
+
+const main = async (): Promise<number> => {
+  let config: OperatorConfig;
+  if (process.argv.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    config = parseOperatorConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`switchboard-operator: ${err.message} (--help for usage)`);
+    return 2;
+  }
+  const log = createLogger("switchboard-operator", config.logLevel);
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createOperatorMetrics(registry);
+  const etcd = etcdClient(config);
+  const operator = createOperator({
+    kc,
+    etcd,
+    cluster: config.clusterName,
+    identity: config.id,
+    leaseNamespace: config.leaderElectionNamespace,
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.renewDeadlineMs,
+    retryPeriodMs: config.retryPeriodMs,
+    metrics,
+    log,
+  });
+  const admin = await serveAdmin({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry,
+    notReady: operator.notReady,
+  });
+  log.info(
+    { cluster: config.clusterName, id: config.id, metrics: `${config.metricsHost}:${admin.port}` },
+    "operator started",
+  );
+  const code = await runAll(
+    {
+      operator: (signal) => operator.run(signal),
+      admin: async (signal) => {
+        await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+        await admin.close();
+      },
+    },
+    log,
+  );
+  etcd.close();
+  return code;
+};
+
+// Exit explicitly: client libraries may keep sockets open after shutdown.
+process.exit(await main());

@@ -1,0 +1,211 @@
+// The operator: informers on every replica (a warm standby takes over quickly); on the leader
+// only, the registry writer (which fences deposed leaders), a cleanup of records whose object
+// is gone, and one controller per kind.
+import type { KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import type { Etcd3 } from "etcd3";
+import type { Logger } from "../common/log.ts";
+import type { Subscription, SwitchboardFunction, Vpn } from "../crds/types.ts";
+import type { RecordKind } from "../registry/types.ts";
+import { openWriter, type RegistryWriter } from "../registry/writer.ts";
+import { runController } from "./controller.ts";
+import {
+  afterFunction,
+  afterSecret,
+  afterService,
+  everything,
+  type Keys,
+  sliceService,
+} from "./dependents.ts";
+import { createInformers, type Informers, worldOver } from "./informers.ts";
+import { kubeWriter } from "./kube.ts";
+import { runLeaderElection } from "./leader.ts";
+import type { OperatorMetrics } from "./metrics.ts";
+import { planFunction } from "./plan/function.ts";
+import { planSubscription } from "./plan/subscription.ts";
+import { planVpn } from "./plan/vpn.ts";
+import { createQueue, type WorkQueue } from "./queue.ts";
+import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconciler.ts";
+import type { World } from "./world.ts";
+
+export interface OperatorOptions {
+  kc: KubeConfig;
+  etcd: Etcd3;
+  cluster: string;
+  identity: string;
+  leaseNamespace: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  metrics: OperatorMetrics;
+  log: Logger;
+}
+
+export interface Operator {
+  /** Runs until `signal` aborts; throws when leadership is lost or a part fails for good. */
+  run(signal: AbortSignal): Promise<void>;
+  /** undefined when ready (caches synced), otherwise why not. */
+  notReady(): string | undefined;
+}
+
+const vpnHandler = (i: Informers): KindHandler<Vpn> => ({
+  kind: "VPN",
+  plural: "vpns",
+  namespaced: false,
+  recordKind: "vpn",
+  get: (_ns, name) => i.vpns.get(name),
+  plan: planVpn,
+});
+
+const functionHandler = (i: Informers): KindHandler<SwitchboardFunction> => ({
+  kind: "Function",
+  plural: "functions",
+  namespaced: true,
+  recordKind: "function",
+  get: (ns, name) => i.functions.get(name, ns),
+  plan: planFunction,
+});
+
+const subscriptionHandler = (i: Informers): KindHandler<Subscription> => ({
+  kind: "Subscription",
+  plural: "subscriptions",
+  namespaced: true,
+  recordKind: "subscription",
+  get: (ns, name) => i.subscriptions.get(name, ns),
+  plan: planSubscription,
+});
+
+/** Wires the operator; nothing runs until `run`. */
+export const createOperator = (opts: OperatorOptions): Operator => {
+  const { kc, etcd, cluster, identity, metrics, log } = opts;
+  const queues: Record<RecordKind, WorkQueue> = {
+    vpn: createQueue(),
+    function: createQueue(),
+    subscription: createQueue(),
+  };
+  const enqueue = (keys: Keys): void => {
+    for (const k of keys.vpns) queues.vpn.add(k);
+    for (const k of keys.functions) queues.function.add(k);
+    for (const k of keys.subscriptions) queues.subscription.add(k);
+  };
+  let world: World | undefined;
+  const w = (): World => {
+    if (!world) throw new Error("informers not created");
+    return world;
+  };
+  const informers = createInformers(
+    kc,
+    {
+      vpn: () => enqueue(everything(w())),
+      namespace: () => enqueue(everything(w())),
+      fn: (obj) => enqueue(afterFunction(obj, w())),
+      subscription: (obj) => queues.subscription.add(keyOf(obj)),
+      service: (obj) => enqueue(afterService(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "", w())),
+      endpointSlice: (obj) => {
+        const service = sliceService(obj);
+        if (service) enqueue(afterService(obj.metadata?.namespace ?? "", service, w()));
+      },
+      secret: (obj) => enqueue(afterSecret(obj, w())),
+    },
+    metrics,
+    log,
+  );
+  world = worldOver(informers);
+  const all = Object.values(informers);
+  let synced = false;
+
+  const lead = async (signal: AbortSignal): Promise<void> => {
+    metrics.isLeader.set(1);
+    const writer = await openWriter({
+      client: etcd,
+      cluster,
+      identity,
+      onInvalid: (key: string, err: Error) =>
+        log.warn(
+          { key, err: err.message },
+          "unreadable record of this cluster; it will be rewritten or removed",
+        ),
+    });
+    try {
+      await removeOrphans(writer, informers, log);
+      const kube = kubeWriter(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api), log);
+      enqueue(everything(w()));
+      const control = <T extends ReconciledObject>(
+        handler: KindHandler<T>,
+        queue: WorkQueue,
+      ): Promise<void> =>
+        runController(
+          {
+            kind: handler.kind,
+            queue,
+            metrics,
+            log,
+            reconcile: makeReconciler({ handler, world: w(), writer, kube, cluster, metrics, log }),
+          },
+          signal,
+        );
+      await Promise.all([
+        control(vpnHandler(informers), queues.vpn),
+        control(functionHandler(informers), queues.function),
+        control(subscriptionHandler(informers), queues.subscription),
+      ]);
+    } finally {
+      metrics.isLeader.set(0);
+      writer.close();
+    }
+  };
+
+  return {
+    notReady: () => (synced ? undefined : "informer caches are not synced yet"),
+    run: async (signal) => {
+      const watching = all.map((i) => i.run(signal));
+      await Promise.race([
+        Promise.all(all.map((i) => i.synced)),
+        new Promise((r) => signal.addEventListener("abort", r, { once: true })),
+      ]);
+      if (signal.aborted) {
+        await Promise.all(watching);
+        return;
+      }
+      synced = true;
+      log.info({ cluster, identity }, "caches synced; campaigning for leadership");
+      try {
+        await runLeaderElection(
+          {
+            api: kc.makeApiClient(CoordinationV1Api),
+            namespace: opts.leaseNamespace,
+            name: `switchboard-operator-${cluster}`,
+            identity,
+            leaseDurationMs: opts.leaseDurationMs,
+            renewDeadlineMs: opts.renewDeadlineMs,
+            retryPeriodMs: opts.retryPeriodMs,
+            log,
+          },
+          lead,
+          signal,
+        );
+      } finally {
+        for (const q of Object.values(queues)) q.shutdown();
+      }
+      await Promise.all(watching);
+    },
+  };
+};
+
+/** Removes this cluster's records whose Kubernetes object no longer exists (deleted while no operator ran). */
+const removeOrphans = async (writer: RegistryWriter, informers: Informers, log: Logger): Promise<void> => {
+  for (const ref of writer.objects()) {
+    const exists =
+      ref.kind === "vpn"
+        ? informers.vpns.get(ref.name)
+        : ref.kind === "function"
+          ? informers.functions.get(ref.name, ref.namespace)
+          : informers.subscriptions.get(ref.name, ref.namespace);
+    if (exists) continue;
+    const result = await writer.sync(ref, undefined);
+    log.info(
+      { kind: ref.kind, namespace: ref.namespace, name: ref.name, result },
+      "removed the record of an object that no longer exists",
+    );
+  }
+};

@@ -1,0 +1,243 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ConditionInput } from "../conditions.ts";
+import { worldOf } from "../world.ts";
+import { fn, namespace, secret, service, slice, sub, vpn } from "./fixtures.ts";
+import { planFunction } from "./function.ts";
+import { planSubscription } from "./subscription.ts";
+import { planVpn, tokenHash } from "./vpn.ts";
+
+const cond = (conditions: ConditionInput[], type: string): string => {
+  const c = conditions.find((x) => x.type === type);
+  return c ? `${c.status}/${c.reason}` : "absent";
+};
+
+const shop = vpn("shop", { namespaces: { names: ["shop"] } });
+
+test("VPN: names and label selectors resolve members; token hashes come from Secrets, never tokens", () => {
+  const world = worldOf({
+    vpns: [
+      vpn("tenants", {
+        namespaces: { selector: { matchLabels: { tenant: "a" } } },
+        publishers: [{ name: "ci", tokenSecretRef: { namespace: "a1", name: "tok", key: "token" } }],
+      }),
+    ],
+    namespaces: [
+      namespace("a1", { tenant: "a" }),
+      namespace("a2", { tenant: "a" }),
+      namespace("b", { tenant: "b" }),
+    ],
+    secrets: [secret("a1", "tok", { token: "s3cret\n" })],
+  });
+  const [v] = world.vpns();
+  assert.ok(v);
+  const plan = planVpn(v, world, "east");
+  assert.deepEqual(plan.record?.spec.namespaces, ["a1", "a2"]);
+  assert.deepEqual(plan.record?.spec.publishers, [{ name: "ci", tokenSha256: tokenHash("s3cret") }]);
+  assert.equal(tokenHash("s3cret\n"), "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0");
+  assert.ok(!JSON.stringify(plan.record).includes("s3cret"));
+  assert.equal(cond(plan.conditions, "Ready"), "True/Registered");
+  assert.deepEqual(plan.record?.owner, {
+    cluster: "east",
+    uid: "uid-tenants",
+    generation: 1,
+    name: "tenants",
+  });
+});
+
+test("VPN: a namespace claimed by two VPNs belongs to neither and both report it", () => {
+  const a = vpn("a", { namespaces: { names: ["shared", "only-a"] } });
+  const b = vpn("b", { namespaces: { names: ["shared"] } });
+  const world = worldOf({ vpns: [a, b] });
+  const pa = planVpn(a, world, "c1");
+  const pb = planVpn(b, world, "c1");
+  assert.deepEqual(pa.record?.spec.namespaces, ["only-a"]);
+  assert.deepEqual(pb.record?.spec.namespaces, []);
+  assert.equal(cond(pa.conditions, "NamespacesResolved"), "False/NamespaceConflict");
+  assert.equal(cond(pb.conditions, "Ready"), "False/NamespaceConflict");
+  assert.match(pa.conditions[0]?.message ?? "", /shared is also claimed by VPN b/);
+  // A VPN being deleted no longer claims anything.
+  const world2 = worldOf({ vpns: [a, vpn("b", { namespaces: { names: ["shared"] } }, true)] });
+  assert.deepEqual(planVpn(a, world2, "c1").record?.spec.namespaces, ["only-a", "shared"]);
+});
+
+test("VPN: a missing Secret or key is reported and that publisher left out", () => {
+  const v = vpn("shop", {
+    namespaces: { names: ["shop"] },
+    publishers: [
+      { name: "gone", tokenSecretRef: { namespace: "shop", name: "nope", key: "token" } },
+      { name: "nokey", tokenSecretRef: { namespace: "shop", name: "tok", key: "other" } },
+      { name: "ok", tokenSecretRef: { namespace: "shop", name: "tok", key: "token" } },
+    ],
+  });
+  const plan = planVpn(v, worldOf({ vpns: [v], secrets: [secret("shop", "tok", { token: "t" })] }), "c1");
+  assert.deepEqual(
+    plan.record?.spec.publishers.map((p) => p.name),
+    ["ok"],
+  );
+  assert.equal(cond(plan.conditions, "PublishersResolved"), "False/SecretNotFound");
+  assert.match(plan.conditions[1]?.message ?? "", /Secret shop\/nope not found.*has no key other/);
+});
+
+test("Function: ready endpoints of the Service's slices become delivery URLs on the target port", () => {
+  const f = fn("shop", "orders", {
+    target: { service: { name: "orders", port: 80, path: "/events" } },
+    timeout: "5s",
+    concurrency: 7,
+  });
+  const world = worldOf({
+    vpns: [shop],
+    services: [service("shop", "orders", [{ name: "http", port: 80 }])],
+    endpointSlices: [
+      slice("shop", "orders", { name: "http", port: 8080 }, [
+        { ip: "10.213.0.6" },
+        { ip: "10.213.0.2", ready: true },
+        { ip: "10.213.0.9", ready: false },
+      ]),
+      slice("shop", "other", { name: "http", port: 8080 }, [{ ip: "10.213.0.99" }]),
+    ],
+  });
+  const plan = planFunction(f, world, "east");
+  assert.deepEqual(plan.record?.spec, {
+    endpoints: ["http://10.213.0.2:8080/events", "http://10.213.0.6:8080/events"],
+    timeoutMs: 5000,
+    concurrency: 7,
+    headers: {},
+  });
+  assert.equal(plan.record?.vpn, "shop");
+  assert.deepEqual(plan.status, { endpoints: 2, target: "svc/orders:80/events" });
+  assert.equal(cond(plan.conditions, "Ready"), "True/Registered");
+});
+
+test("Function: no ready endpoints keeps the record (empty) but is not Ready; unknown Service or port says which", () => {
+  const f = fn("shop", "orders", { target: { service: { name: "orders", port: "http" } } });
+  const noneReady = worldOf({
+    vpns: [shop],
+    services: [service("shop", "orders", [{ name: "http", port: 80 }])],
+    endpointSlices: [
+      slice("shop", "orders", { name: "http", port: 8080 }, [{ ip: "10.213.0.2", ready: false }]),
+    ],
+  });
+  const plan = planFunction(f, noneReady, "c1");
+  assert.deepEqual(plan.record?.spec.endpoints, []);
+  assert.equal(cond(plan.conditions, "Ready"), "False/NoReadyEndpoints");
+  assert.equal(
+    cond(planFunction(f, worldOf({ vpns: [shop] }), "c1").conditions, "EndpointsResolved"),
+    "False/ServiceNotFound",
+  );
+  const wrongPort = fn("shop", "orders", { target: { service: { name: "orders", port: 81 } } });
+  assert.equal(
+    cond(planFunction(wrongPort, noneReady, "c1").conditions, "EndpointsResolved"),
+    "False/PortNotFound",
+  );
+});
+
+test("Function: URL target, external URL, defaults and headers from Secrets", () => {
+  const f = fn("shop", "audit", {
+    target: { url: "https://audit.example.com/in" },
+    external: { url: "https://east.example.com/fn/audit" },
+    headers: [
+      { name: "X-Team", value: "payments" },
+      { name: "Authorization", valueFrom: { secretKeyRef: { name: "audit-auth", key: "header" } } },
+    ],
+  });
+  const world = worldOf({
+    vpns: [shop],
+    secrets: [secret("shop", "audit-auth", { header: "Bearer abc\n" })],
+  });
+  const plan = planFunction(f, world, "c1");
+  assert.deepEqual(plan.record?.spec, {
+    endpoints: ["https://audit.example.com/in"],
+    externalUrl: "https://east.example.com/fn/audit",
+    timeoutMs: 30_000,
+    concurrency: 100,
+    headers: { "X-Team": "payments", Authorization: "Bearer abc" },
+  });
+  const missing = planFunction(f, worldOf({ vpns: [shop] }), "c1");
+  assert.equal(missing.record, undefined);
+  assert.equal(cond(missing.conditions, "Ready"), "False/SecretNotFound");
+});
+
+test("Function: outside its VPN there is no record", () => {
+  assert.equal(
+    cond(planFunction(fn("other", "x"), worldOf({ vpns: [shop] }), "c1").conditions, "Ready"),
+    "False/NamespaceNotInVPN",
+  );
+  const nowhere = planFunction(fn("shop", "x", { vpn: "nope" }), worldOf({ vpns: [shop] }), "c1");
+  assert.equal(nowhere.record, undefined);
+  assert.equal(cond(nowhere.conditions, "VPNMember"), "False/VPNNotFound");
+});
+
+test("Subscription: a valid route is planned with delivery defaults", () => {
+  const s = sub("shop", "created", {
+    filters: [{ exact: { type: "com.example.order.created" } }],
+    cel: "data.amount > 0",
+    delivery: { retry: 3, backoffDelay: "100ms", deadLetter: { function: "audit" } },
+  });
+  const world = worldOf({ vpns: [shop], functions: [fn("shop", "orders"), fn("shop", "audit")] });
+  const plan = planSubscription(s, world, "c1");
+  assert.equal(cond(plan.conditions, "Ready"), "True/RouteRegistered");
+  assert.deepEqual(plan.record?.spec, {
+    function: { namespace: "shop", name: "orders" },
+    mode: "async",
+    filters: [{ exact: { type: "com.example.order.created" } }],
+    cel: "data.amount > 0",
+    delivery: {
+      retry: 3,
+      backoffPolicy: "exponential",
+      backoffDelayMs: 100,
+      maxBackoffMs: 60_000,
+      deadLetter: { namespace: "shop", name: "audit" },
+    },
+  });
+  const sync = planSubscription(
+    sub("shop", "api", { mode: "sync", http: { method: "GET", path: "/orders/:id" } }),
+    world,
+    "c1",
+  );
+  assert.deepEqual(sync.record?.spec.http, { method: "GET", path: "/orders/:id" });
+  assert.equal(sync.record?.spec.delivery.retry, 0);
+});
+
+test("Subscription: a CEL expression that does not compile gives FilterValid=False with the compiler's message and no record", () => {
+  const world = worldOf({ vpns: [shop], functions: [fn("shop", "orders")] });
+  for (const [cel, message] of [
+    ["data.amount >", /cel: Unexpected token/],
+    ["request.size > 1", /cel: Unknown variable: request/],
+    ["1 + 2", /yields int; a filter must yield bool/],
+  ] as const) {
+    const plan = planSubscription(sub("shop", "bad", { cel }), world, "c1");
+    assert.equal(plan.record, undefined, cel);
+    assert.equal(cond(plan.conditions, "FilterValid"), "False/CELCompileError", cel);
+    assert.match(plan.conditions.find((c) => c.type === "Ready")?.message ?? "", message);
+  }
+});
+
+test("Subscription: the function must exist in the same VPN, and so must the dead-letter function", () => {
+  const other = vpn("other", { namespaces: { names: ["other"] } });
+  const world = worldOf({
+    vpns: [shop, other],
+    functions: [fn("shop", "orders"), fn("other", "foreign", { vpn: "other" })],
+  });
+  assert.equal(
+    cond(planSubscription(sub("shop", "s", { function: "missing" }), world, "c1").conditions, "Ready"),
+    "False/FunctionNotFound",
+  );
+  assert.equal(
+    cond(planSubscription(sub("shop", "s", { function: "other/foreign" }), world, "c1").conditions, "Ready"),
+    "False/VPNMismatch",
+  );
+  const dl = planSubscription(
+    sub("shop", "s", { delivery: { deadLetter: { function: "nope" } } }),
+    world,
+    "c1",
+  );
+  assert.match(
+    dl.conditions.find((c) => c.type === "FunctionFound")?.message ?? "",
+    /dead-letter function shop\/nope does not exist/,
+  );
+  assert.equal(
+    cond(planSubscription(sub("other", "s", { vpn: "shop" }), world, "c1").conditions, "VPNMember"),
+    "False/NamespaceNotInVPN",
+  );
+});

@@ -1,0 +1,116 @@
+// Subscription → its registry record (the route): the function exists in the same VPN, the
+// namespace belongs to that VPN, the filters and CEL expression are valid. Pure.
+import { checkCel } from "../../common/cel.ts";
+import { parseDuration } from "../../common/duration.ts";
+import type { Subscription, SwitchboardFunction } from "../../crds/types.ts";
+import {
+  type DeliveryRecord,
+  type FunctionRef,
+  SCHEMA_VERSION,
+  type SubscriptionRecord,
+} from "../../registry/types.ts";
+import { type ConditionInput, isFalse, isTrue } from "../conditions.ts";
+import { notMemberReason } from "../membership.ts";
+import type { World } from "../world.ts";
+import { ownerOf, type Plan, readyFrom } from "./plan.ts";
+
+export const DEFAULT_ASYNC_RETRY = 5;
+export const DEFAULT_BACKOFF_DELAY_MS = 200;
+export const DEFAULT_MAX_BACKOFF_MS = 60_000;
+
+/** Resolves "name" (in `namespace`) or "namespace/name". */
+export const functionRef = (ref: string, namespace: string): FunctionRef => {
+  const slash = ref.indexOf("/");
+  return slash < 0
+    ? { namespace, name: ref }
+    : { namespace: ref.slice(0, slash), name: ref.slice(slash + 1) };
+};
+
+const checkFunction = (
+  what: string,
+  ref: FunctionRef,
+  vpn: string,
+  world: World,
+): ConditionInput | undefined => {
+  const fn: SwitchboardFunction | undefined = world.fn(ref.namespace, ref.name);
+  if (!fn || fn.metadata.deletionTimestamp) {
+    return isFalse(
+      "FunctionFound",
+      "FunctionNotFound",
+      `${what} ${ref.namespace}/${ref.name} does not exist`,
+    );
+  }
+  if (fn.spec.vpn !== vpn) {
+    return isFalse(
+      "FunctionFound",
+      "VPNMismatch",
+      `${what} ${ref.namespace}/${ref.name} is in VPN ${fn.spec.vpn}, not ${vpn}`,
+    );
+  }
+  return undefined;
+};
+
+const delivery = (sub: Subscription, deadLetter: FunctionRef | undefined): DeliveryRecord => {
+  const d = sub.spec.delivery ?? {};
+  return {
+    retry: d.retry ?? (sub.spec.mode === "async" ? DEFAULT_ASYNC_RETRY : 0),
+    backoffPolicy: d.backoffPolicy ?? "exponential",
+    backoffDelayMs: d.backoffDelay ? parseDuration(d.backoffDelay) : DEFAULT_BACKOFF_DELAY_MS,
+    maxBackoffMs: d.maxBackoff ? parseDuration(d.maxBackoff) : DEFAULT_MAX_BACKOFF_MS,
+    ...(d.timeout ? { timeoutMs: parseDuration(d.timeout) } : {}),
+    ...(deadLetter ? { deadLetter } : {}),
+  };
+};
+
+/** Plans a Subscription's route and conditions (VPNMember, FunctionFound, FilterValid, Ready). */
+export const planSubscription = (
+  sub: Subscription,
+  world: World,
+  cluster: string,
+): Plan<SubscriptionRecord, Record<string, never>> => {
+  const namespace = sub.metadata.namespace ?? "";
+  const { vpn } = sub.spec;
+  const notMember = notMemberReason(vpn, namespace, world);
+  const target = functionRef(sub.spec.function, namespace);
+  const deadLetter = sub.spec.delivery?.deadLetter
+    ? functionRef(sub.spec.delivery.deadLetter.function, namespace)
+    : undefined;
+  const cel = sub.spec.cel === undefined ? { ok: true as const } : checkCel(sub.spec.cel);
+  const missing =
+    checkFunction("function", target, vpn, world) ??
+    (deadLetter ? checkFunction("dead-letter function", deadLetter, vpn, world) : undefined);
+  const conditions: ConditionInput[] = [
+    notMember
+      ? isFalse("VPNMember", notMember.reason, notMember.message)
+      : isTrue("VPNMember", "Member", `namespace ${namespace} belongs to VPN ${vpn}`),
+    missing ?? isTrue("FunctionFound", "Found", `function ${target.namespace}/${target.name}`),
+    cel.ok
+      ? isTrue("FilterValid", "Valid")
+      : isFalse("FilterValid", "CELCompileError", `cel: ${cel.message}`),
+  ];
+  conditions.push(readyFrom(conditions, "RouteRegistered", "the route is in the registry"));
+  if (conditions.some((c) => c.status !== "True")) return { record: undefined, conditions, status: {} };
+  const record: SubscriptionRecord = {
+    schema: SCHEMA_VERSION,
+    kind: "subscription",
+    vpn,
+    owner: ownerOf(sub, cluster),
+    spec: {
+      function: target,
+      mode: sub.spec.mode,
+      filters: sub.spec.filters ?? [],
+      ...(sub.spec.cel === undefined ? {} : { cel: sub.spec.cel }),
+      ...(sub.spec.http ? { http: { method: sub.spec.http.method, path: sub.spec.http.path } } : {}),
+      delivery: delivery(sub, deadLetter),
+      ...(sub.spec.rateLimit
+        ? {
+            rateLimit: {
+              eventsPerSecond: sub.spec.rateLimit.eventsPerSecond,
+              burst: sub.spec.rateLimit.burst ?? sub.spec.rateLimit.eventsPerSecond,
+            },
+          }
+        : {}),
+    },
+  };
+  return { record, conditions, status: {} };
+};
