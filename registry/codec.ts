@@ -1,0 +1,128 @@
+// Records to and from etcd values. Encoding is canonical JSON (object keys sorted at every level,
+// arrays kept in order, no whitespace), so equal records give equal strings and the writer can
+// tell "unchanged" by comparing them. Decoding trusts nothing: UTF-8, JSON, schema version,
+// every field (./schema.ts) and the agreement of the record with its key.
+import type { z } from "zod";
+import { InvalidRecordError, RegistryDecodeError } from "./errors.ts";
+import { explainKey, isRecordKey, type RecordKeyParts } from "./keys.ts";
+import { recordSchema } from "./schema.ts";
+import { type RegistryRecord, SCHEMA_VERSION } from "./types.ts";
+
+/** The largest encoded record accepted (etcd refuses requests above ~1.5 MiB by default). */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const byCodePoint = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** JSON with every object's keys in sorted order: the same value always gives the same string. */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(byCodePoint))
+      : v,
+  );
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `spec.filters[0].exact`, `spec.headers["x-team"]`: a field path as one would write it in JavaScript. */
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path
+    .map((p, i) => {
+      if (typeof p === "string" && IDENTIFIER.test(p)) return i === 0 ? p : `.${p}`;
+      return `[${typeof p === "number" ? p : JSON.stringify(String(p))}]`;
+    })
+    .join("");
+
+const firstIssue = (error: z.ZodError): { path: string; detail: string } => {
+  const [issue] = error.issues;
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : "";
+  // zod reports a bad map key (e.g. a header name) as "Invalid key in record"; say why instead.
+  const inner = issue?.code === "invalid_key" ? issue.issues[0]?.message : undefined;
+  return { path: pathOf(issue?.path ?? []), detail: `${inner ?? issue?.message ?? "invalid"}${more}` };
+};
+
+/** The canonical JSON of `record`; throws InvalidRecordError (naming the field) if it breaks the schema or is too large. */
+export const encodeRecord = (record: RegistryRecord): string => {
+  const parsed = recordSchema.safeParse(record);
+  if (!parsed.success) {
+    const { path, detail } = firstIssue(parsed.error);
+    throw new InvalidRecordError(path, detail);
+  }
+  const json = canonicalJson(parsed.data);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_RECORD_BYTES)
+    throw new InvalidRecordError("", `${bytes} bytes, more than ${MAX_RECORD_BYTES}`);
+  return json;
+};
+
+const keyParts = (key: string): RecordKeyParts => {
+  const parsed = explainKey(key);
+  if (typeof parsed === "string") throw new RegistryDecodeError(key, "", parsed);
+  if (!isRecordKey(parsed)) throw new RegistryDecodeError(key, "", `a ${parsed.kind} key holds no record`);
+  return parsed;
+};
+
+const parseJson = (key: string, value: string | Buffer): unknown => {
+  let text: string;
+  try {
+    text = typeof value === "string" ? value : utf8.decode(value);
+  } catch {
+    throw new RegistryDecodeError(key, "", "not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RegistryDecodeError(
+      key,
+      "",
+      `not valid JSON (${error instanceof Error ? error.message : error})`,
+    );
+  }
+};
+
+const checkVersion = (key: string, json: unknown): void => {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new RegistryDecodeError(key, "", "must be a JSON object");
+  }
+  const version: unknown = "schema" in json ? json.schema : undefined;
+  if (version !== SCHEMA_VERSION) {
+    const seen =
+      version === undefined ? "no schema version" : `unsupported schema version ${JSON.stringify(version)}`;
+    throw new RegistryDecodeError(key, "schema", `${seen} (this reader knows ${SCHEMA_VERSION})`);
+  }
+};
+
+const checkAgreement = (key: string, parts: RecordKeyParts, record: RegistryRecord): void => {
+  const namespace = parts.kind === "vpn" ? undefined : parts.namespace;
+  const pairs: [string, string | undefined, string | undefined][] = [
+    ["kind", parts.kind, record.kind],
+    ["vpn", parts.vpn, record.vpn],
+    ["owner.namespace", namespace, record.owner.namespace],
+    ["owner.name", parts.name, record.owner.name],
+    ["owner.cluster", parts.cluster, record.owner.cluster],
+  ];
+  for (const [path, fromKey, fromRecord] of pairs) {
+    if (fromKey !== fromRecord) {
+      throw new RegistryDecodeError(
+        key,
+        path,
+        `is ${JSON.stringify(fromRecord)} but the key says ${JSON.stringify(fromKey)}`,
+      );
+    }
+  }
+};
+
+/** The record stored at `key`; throws RegistryDecodeError naming the key and field when anything is invalid. */
+export const decodeRecord = (key: string, value: string | Buffer): RegistryRecord => {
+  const parts = keyParts(key);
+  const json = parseJson(key, value);
+  checkVersion(key, json);
+  const parsed = recordSchema.safeParse(json);
+  if (!parsed.success) {
+    const { path, detail } = firstIssue(parsed.error);
+    throw new RegistryDecodeError(key, path, detail);
+  }
+  checkAgreement(key, parts, parsed.data);
+  return parsed.data;
+};
