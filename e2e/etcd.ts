@@ -13,11 +13,20 @@ export interface Etcd {
   stop(): Promise<void>;
 }
 
-/** Starts etcd with its data in `dir/etcd` and waits until it answers `/health`; throws with its log tail otherwise. */
-export const startEtcd = async (dir: string, { name = "etcd" }: { name?: string } = {}): Promise<Etcd> => {
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
+export interface EtcdOptions {
+  name?: string;
+  /** Fixed ports (e.g. to restart on the same address); free ones when absent. */
+  clientPort?: number;
+  peerPort?: number;
+}
+
+/** Starts etcd with its data in `dir/<name>` and waits until it answers `/health`; throws with its log tail otherwise. */
+export const startEtcd = async (
+  dir: string,
+  { name = "etcd", clientPort, peerPort }: EtcdOptions = {},
+): Promise<Etcd> => {
+  const url = `http://127.0.0.1:${clientPort ?? (await freePort())}`;
+  const peer = `http://127.0.0.1:${peerPort ?? (await freePort())}`;
   const dataDir = join(dir, name);
   mkdirSync(dataDir, { recursive: true });
   const proc = start({

@@ -63,5 +63,11 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
     const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
     return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
   };
-  return { proc, id: opts.id, adminUrl, metric, isLeader: async () => (await metric("switchboard_operator_leader")) === 1 };
+  return {
+    proc,
+    id: opts.id,
+    adminUrl,
+    metric,
+    isLeader: async () => (await metric("switchboard_operator_leader")) === 1,
+  };
 };

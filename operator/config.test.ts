@@ -44,3 +44,16 @@ test("bad or missing flags give one clear line", () => {
     );
   }
 });
+
+test("the operator process exits 2 with one line on a bad flag", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { join } = await import("node:path");
+  const { repoRoot } = await import("../e2e/tools.ts");
+  const res = spawnSync(process.execPath, [join(repoRoot, "operator/main.ts"), "--cluster-name", "x"], {
+    encoding: "utf8",
+    env: {},
+  });
+  assert.equal(res.status, 2);
+  assert.equal(res.stderr.trim().split("\n").length, 1, res.stderr);
+  assert.match(res.stderr, /--etcd \(or SWITCHBOARD_ETCD\) is required/);
+});

@@ -76,9 +76,18 @@ export const planSubscription = (
     ? functionRef(sub.spec.delivery.deadLetter.function, namespace)
     : undefined;
   const cel = sub.spec.cel === undefined ? { ok: true as const } : checkCel(sub.spec.cel);
+  const sameAsTarget =
+    deadLetter && deadLetter.namespace === target.namespace && deadLetter.name === target.name
+      ? isFalse(
+          "FunctionFound",
+          "DeadLetterIsTarget",
+          `the dead-letter function ${target.namespace}/${target.name} is the subscription's own function`,
+        )
+      : undefined;
   const missing =
     checkFunction("function", target, vpn, world) ??
-    (deadLetter ? checkFunction("dead-letter function", deadLetter, vpn, world) : undefined);
+    (deadLetter ? checkFunction("dead-letter function", deadLetter, vpn, world) : undefined) ??
+    sameAsTarget;
   const conditions: ConditionInput[] = [
     notMember
       ? isFalse("VPNMember", notMember.reason, notMember.message)
