@@ -32,7 +32,8 @@ export const runAll = async (
       abort.abort();
     }
   });
-  if (!abort.signal.aborted) await new Promise((r) => abort.signal.addEventListener("abort", r, { once: true }));
+  if (!abort.signal.aborted)
+    await new Promise((r) => abort.signal.addEventListener("abort", r, { once: true }));
   const grace = setTimeout(() => {
     log.error({ graceMs }, "shutdown grace period exceeded; exiting");
     process.exit(code || 1);

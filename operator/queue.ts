@@ -65,7 +65,10 @@ export const createQueue = ({
 
   const addAfter = (key: string, ms: number): void => {
     if (closed) return;
-    if (ms <= 0) return push(key);
+    if (ms <= 0) {
+      push(key);
+      return;
+    }
     const existing = timers.get(key);
     if (existing) clearTimeout(existing);
     const timer = setTimeout(() => {
