@@ -1,8 +1,9 @@
 // The operator's configuration, parsed once from flags and their SWITCHBOARD_* environment twins
 // (a flag wins over its variable) into a frozen object. Nothing else reads process.env.
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
-import { parseDuration } from "../common/duration.ts";
+import { ConfigError, DNS_LABEL, durationFlag, etcdUrls, parseHostPort, readFlags } from "../common/flags.ts";
+
+export { ConfigError };
 
 export interface OperatorConfig {
   readonly kubeconfig: string | undefined;
@@ -17,11 +18,6 @@ export interface OperatorConfig {
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
-}
-
-/** A configuration problem the user must fix; main prints its message and exits 2. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 const FLAGS = {
@@ -45,51 +41,14 @@ export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster
   [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--log-level info]
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** Splits "HOST:PORT" ("[::1]:8080" for IPv6); throws ConfigError naming the flag. */
-export const parseHostPort = (flag: string, value: string): { host: string; port: number } => {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new ConfigError(`--${flag} must be HOST:PORT, got "${value}"`);
-  return { host: m[1] ?? m[2] ?? "", port };
-};
-
-const durationFlag = (flag: string, value: string): number => {
-  try {
-    const ms = parseDuration(value);
-    if (ms <= 0) throw new RangeError("must be positive");
-    return ms;
-  } catch (err) {
-    throw new ConfigError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-};
-
 /** Parses argv and env into a frozen OperatorConfig; throws ConfigError with one clear line. */
 export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig => {
-  const options = Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: "string" as const }]));
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new ConfigError(
-      err instanceof Error ? (err.message.split("\n")[0] ?? "bad arguments") : "bad arguments",
-    );
-  }
-  const get = (flag: keyof typeof FLAGS): string | undefined => {
-    const v = values[flag];
-    return typeof v === "string" ? v : env[FLAGS[flag].env] || undefined;
-  };
-  const etcd = (get("etcd") ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (etcd.length === 0)
-    throw new ConfigError("--etcd (or SWITCHBOARD_ETCD) is required: the registry's etcd client URL(s)");
-  for (const url of etcd) {
-    if (!/^https?:\/\/[^/]+$/.test(url))
-      throw new ConfigError(`--etcd: "${url}" is not an http(s)://host:port URL`);
-  }
+  const envTwins = Object.fromEntries(Object.entries(FLAGS).map(([k, v]) => [k, v.env])) as Record<
+    keyof typeof FLAGS,
+    string
+  >;
+  const get = readFlags(envTwins, argv, env);
+  const etcd = etcdUrls(get("etcd"));
   const clusterName = get("cluster-name");
   if (!clusterName) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");
   if (!DNS_LABEL.test(clusterName))

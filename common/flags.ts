@@ -1,0 +1,73 @@
+// Flag parsing shared by the programs: each flag has a SWITCHBOARD_* environment twin, a flag
+// wins over its variable, and every problem is one ConfigError line (main exits 2 with it).
+import { parseArgs } from "node:util";
+import { parseDuration } from "./duration.ts";
+
+/** A configuration problem the user must fix; main prints its message and exits 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads `flags` (name → env twin) from argv, falling back to env; throws ConfigError on unknown flags. */
+export const readFlags = <F extends string>(
+  flags: Record<F, string>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ((flag: F) => string | undefined) => {
+  const options = Object.fromEntries(Object.keys(flags).map((k) => [k, { type: "string" as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(
+      err instanceof Error ? (err.message.split("\n")[0] ?? "bad arguments") : "bad arguments",
+    );
+  }
+  return (flag) => {
+    const v = values[flag];
+    return typeof v === "string" ? v : env[flags[flag]] || undefined;
+  };
+};
+
+/** Splits "HOST:PORT" ("[::1]:8080" for IPv6); throws ConfigError naming the flag. */
+export const parseHostPort = (flag: string, value: string): { host: string; port: number } => {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new ConfigError(`--${flag} must be HOST:PORT, got "${value}"`);
+  return { host: m[1] ?? m[2] ?? "", port };
+};
+
+/** A positive Go duration in ms; throws ConfigError naming the flag. */
+export const durationFlag = (flag: string, value: string): number => {
+  try {
+    const ms = parseDuration(value);
+    if (ms <= 0) throw new RangeError("must be positive");
+    return ms;
+  } catch (err) {
+    throw new ConfigError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+};
+
+/** A positive integer; throws ConfigError naming the flag. */
+export const intFlag = (flag: string, value: string, max = Number.MAX_SAFE_INTEGER): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw new ConfigError(`--${flag} must be an integer from 1 to ${max}, got "${value}"`);
+  return n;
+};
+
+/** The etcd client URLs of a comma-separated flag value; throws ConfigError when absent or malformed. */
+export const etcdUrls = (value: string | undefined): string[] => {
+  const urls = (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (urls.length === 0)
+    throw new ConfigError("--etcd (or SWITCHBOARD_ETCD) is required: the registry's etcd client URL(s)");
+  for (const url of urls)
+    if (!/^https?:\/\/[^/]+$/.test(url))
+      throw new ConfigError(`--etcd: "${url}" is not an http(s)://host:port URL`);
+  return urls;
+};
+
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
