@@ -11,6 +11,8 @@ export interface AdminOptions {
   registry: Registry;
   /** undefined when ready, otherwise why not. */
   notReady: () => string | undefined;
+  /** Adds program-specific admin routes. */
+  extend?: (app: Hono) => void;
 }
 
 export interface AdminServer {
@@ -20,7 +22,11 @@ export interface AdminServer {
 }
 
 /** The admin app, for in-process tests with `app.request(...)`. */
-export const adminApp = ({ registry, notReady }: Pick<AdminOptions, "registry" | "notReady">): Hono => {
+export const adminApp = ({
+  registry,
+  notReady,
+  extend,
+}: Pick<AdminOptions, "registry" | "notReady" | "extend">): Hono => {
   const app = new Hono();
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", (c) => {
@@ -30,6 +36,7 @@ export const adminApp = ({ registry, notReady }: Pick<AdminOptions, "registry" |
   app.get("/metrics", async (c) =>
     c.body(await registry.metrics(), 200, { "content-type": registry.contentType }),
   );
+  extend?.(app);
   return app;
 };
 

@@ -3,7 +3,7 @@
 // a test file run on its own starts its own and stops it when the file ends. Tests isolate
 // themselves by namespace and by etcd key prefix, never by assuming an empty cluster.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after } from "node:test";
 import { type Cluster, type ClusterInfo, connect, startCluster } from "./cluster.ts";
@@ -86,4 +86,35 @@ export const testNamespace = async (cluster: Cluster, prefix: string): Promise<s
 const waitForDefaultServiceAccount = async (cluster: Cluster, namespace: string): Promise<void> => {
   // Pods are admitted only once the controller-manager has created the namespace's default ServiceAccount.
   await cluster.kubectl(["wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s"]);
+};
+
+/**
+ * Holds the lock `name` on `cluster` until this test file ends: test files that run an operator
+ * (which reconciles every object of the cluster) take "operator" so they never overlap.
+ */
+export const exclusive = async (cluster: Cluster, name: string): Promise<void> => {
+  const lock = join(cluster.dir, "locks", name);
+  mkdirSync(join(cluster.dir, "locks"), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      break;
+    } catch (err) {
+      if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
+      const owner = Number(readFileSync(join(lock, "pid"), { encoding: "utf8", flag: "a+" }) || "0");
+      if (owner > 0 && !alive(owner)) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  cleanup(() => rmSync(lock, { recursive: true, force: true }));
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 };

@@ -1,29 +1,13 @@
 // node operator/main.ts --kubeconfig PATH --etcd URL --cluster-name NAME [--metrics-addr HOST:PORT]
-import { readFileSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
-import { Etcd3 } from "etcd3";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
+import { etcdClient } from "../common/etcd.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
-
-const etcdClient = (config: OperatorConfig): Etcd3 => {
-  const { ca, cert, key } = config.etcdTls;
-  return new Etcd3({
-    hosts: [...config.etcd],
-    ...(ca || cert
-      ? {
-          credentials: {
-            rootCertificate: ca ? readFileSync(ca) : Buffer.alloc(0),
-            ...(cert && key ? { certChain: readFileSync(cert), privateKey: readFileSync(key) } : {}),
-          },
-        }
-      : {}),
-  });
-};
 
 const main = async (): Promise<number> => {
   let config: OperatorConfig;

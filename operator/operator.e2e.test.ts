@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Etcd3 } from "etcd3";
 import { installCrds } from "../crds/install.ts";
-import { cleanup, testCluster, testEtcd, testNamespace, uniqueName } from "../e2e/harness.ts";
+import { cleanup, exclusive, testCluster, testEtcd, testNamespace, uniqueName } from "../e2e/harness.ts";
 import { type OperatorProcess, startOperator } from "../e2e/operator.ts";
 import { type SimulatedPod, startPod } from "../e2e/pods.ts";
 import { waitFor } from "../e2e/proc.ts";
@@ -15,6 +15,7 @@ import { functionKey, subscriptionKey, vpnKey } from "../registry/keys.ts";
 import type { FunctionRecord, SubscriptionRecord } from "../registry/types.ts";
 
 const cluster = await testCluster();
+await exclusive(cluster, "operator");
 await installCrds(cluster);
 const etcdUrl = await testEtcd();
 const etcd = new Etcd3({ hosts: etcdUrl });

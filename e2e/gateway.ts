@@ -1,0 +1,68 @@
+// Runs the real gateway (sidecar/main.ts) as a process.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GiveUp, type Proc, start, waitFor } from "./proc.ts";
+import { repoRoot } from "./tools.ts";
+
+export interface GatewayProcess {
+  readonly proc: Proc;
+  /** http://HOST:PORT of the ingress. */
+  readonly url: string;
+  /** http://127.0.0.1:PORT of the admin server. */
+  readonly adminUrl: string;
+  /** The value of the first metric line starting with `name{labels}` or `name `, or undefined. */
+  metric(name: string): Promise<number | undefined>;
+}
+
+export interface GatewayOptions {
+  etcd: string;
+  clusterName: string;
+  /** Directory for its log. */
+  dir: string;
+  name: string;
+  listenHost?: string;
+  namespace?: string;
+  extraArgs?: string[];
+}
+
+/** Starts a gateway on free ports and waits until it is ready (first registry snapshot loaded). */
+export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess> => {
+  const log = join(opts.dir, `gateway-${opts.name}.log`);
+  const proc = start({
+    name: `gateway ${opts.name}`,
+    command: process.execPath,
+    args: [
+      join(repoRoot, "sidecar/main.ts"),
+      `--etcd=${opts.etcd}`,
+      `--listen=${opts.listenHost ?? "127.0.0.1"}:0`,
+      `--cluster-name=${opts.clusterName}`,
+      "--metrics-addr=127.0.0.1:0",
+      `--id=${opts.name}`,
+      ...(opts.namespace ? [`--namespace=${opts.namespace}`] : []),
+      ...(opts.extraArgs ?? []),
+    ],
+    log,
+  });
+  let exited = false;
+  void proc.exited.then(() => {
+    exited = true;
+  });
+  const { url, adminUrl } = await waitFor(`gateway ${opts.name} to start`, async () => {
+    if (exited) throw new GiveUp(`gateway ${opts.name} exited:\n${proc.tail()}`);
+    for (const line of readFileSync(log, "utf8").split("\n")) {
+      if (!line.includes('"gateway started"')) continue;
+      const { listen, metrics } = JSON.parse(line) as { listen: string; metrics: string };
+      return { url: `http://${listen}`, adminUrl: `http://${metrics}` };
+    }
+    return undefined;
+  });
+  await waitFor(`gateway ${opts.name} to be ready`, async () =>
+    (await fetch(`${adminUrl}/readyz`)).ok ? true : undefined,
+  );
+  const metric = async (name: string): Promise<number | undefined> => {
+    const text = await (await fetch(`${adminUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(name));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  return { proc, url, adminUrl, metric };
+};

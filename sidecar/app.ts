@@ -1,0 +1,171 @@
+// The gateway's ingress: one handler for every request. CloudEvents (a `ce-specversion` header
+// or a CloudEvents content type) are published to the matching subscriptions of the caller's
+// VPN; any other request is matched against the VPN's sync HTTP routes. Errors are thrown as
+// ProblemErrors and turned into application/problem+json once, in onError.
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { Hono } from "hono";
+import type { Logger } from "../common/log.ts";
+import type { AsyncEngine, AsyncJob } from "./async-engine.ts";
+import { authenticate } from "./auth.ts";
+import { parseCloudEvents } from "./cloudevents.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { Deliverer } from "./delivery.ts";
+import { httpRequestEvent } from "./http-event.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { notFound, ProblemError, problemResponse, unavailable } from "./problem.ts";
+import { readBody } from "./read-body.ts";
+import type { RoutingTable } from "./routing.ts";
+import { syncResponse } from "./sync-response.ts";
+import type { CloudEvent, Route, VpnView } from "./types.ts";
+import type { VpnLimiter } from "./vpn-limits.ts";
+
+export interface AppDeps {
+  table: () => RoutingTable | undefined;
+  engine: AsyncEngine;
+  deliverer: Deliverer;
+  limiter: VpnLimiter;
+  metrics: GatewayMetrics;
+  log: Logger;
+  config: Pick<
+    GatewayConfig,
+    "namespace" | "maxBodyBytes" | "maxEventBytes" | "maxBatch" | "clusterName" | "id"
+  >;
+  draining: () => boolean;
+  /** The caller's address; defaults to the socket's (tests inject one). */
+  remoteAddress?: (c: Parameters<typeof getConnInfo>[0]) => string | undefined;
+}
+
+const isCloudEvents = (headers: Headers): boolean =>
+  headers.has("ce-specversion") ||
+  (headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents");
+
+/** The gateway app. */
+export const gatewayApp = (deps: AppDeps): Hono => {
+  const { engine, deliverer, limiter, metrics, log, config } = deps;
+  const app = new Hono();
+  const source = `/switchboard/gateways/${config.clusterName}/${config.id}`;
+
+  const deliverSync = async (table: RoutingTable, route: Route, event: CloudEvent): Promise<Response> => {
+    const end = metrics.deliverySeconds.startTimer({ mode: "sync" });
+    const sub = route.subscription;
+    const final = await deliverer.deliver(
+      route,
+      table.fn(route.vpn, sub.function.namespace, sub.function.name),
+      event,
+      true,
+    );
+    end();
+    metrics.deliveries.inc({ mode: "sync", outcome: "error" in final.outcome ? "failed" : "delivered" });
+    return syncResponse(route, final);
+  };
+
+  const publish = async (
+    table: RoutingTable,
+    vpn: VpnView,
+    req: Request,
+    body: Uint8Array,
+  ): Promise<Response> => {
+    const maxEventBytes = Math.min(
+      vpn.limits.maxEventBytes ?? Number.POSITIVE_INFINITY,
+      config.maxEventBytes,
+    );
+    const events = parseCloudEvents(
+      { method: req.method, headers: req.headers, body },
+      { maxEventBytes, maxBatch: config.maxBatch },
+    );
+    limiter.admit(vpn, events.length);
+    const batched = (req.headers.get("content-type") ?? "")
+      .toLowerCase()
+      .startsWith("application/cloudevents-batch");
+    const jobs: AsyncJob[] = [];
+    for (const event of events)
+      for (const route of table.match(vpn.name, event, "async")) jobs.push({ route, event });
+    const [first] = events;
+    // Subscriptions with an HTTP route receive raw requests on that route only, never published events.
+    const syncRoute =
+      !batched && first ? table.match(vpn.name, first, "sync").find((r) => !r.subscription.http) : undefined;
+    if (!batched && jobs.length === 0 && !syncRoute) {
+      metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" });
+      throw notFound(
+        `no subscription of VPN ${vpn.name} matches this event (type ${String(first?.attributes.type)})`,
+        { slug: "no-route" },
+      );
+    }
+    if (jobs.length > 0 && !engine.offer(jobs)) {
+      metrics.eventsReceived.inc({ vpn: vpn.name, result: "overloaded" }, events.length);
+      throw unavailable("the gateway's delivery queue is full", 1, { slug: "queue-full" });
+    }
+    metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length);
+    if (syncRoute && first) return deliverSync(table, syncRoute, first);
+    return Response.json({ accepted: events.length, deliveries: jobs.length }, { status: 202 });
+  };
+
+  const httpRoute = async (
+    table: RoutingTable,
+    vpn: VpnView,
+    req: Request,
+    body: Uint8Array,
+  ): Promise<Response> => {
+    const url = new URL(req.url);
+    const match = table.matchHttp(vpn.name, req.method, url.pathname);
+    if (!match)
+      throw notFound(`VPN ${vpn.name} has no HTTP route for ${req.method} ${url.pathname}`, {
+        slug: "no-route",
+      });
+    const event = httpRequestEvent(
+      {
+        method: req.method,
+        url,
+        headers: req.headers,
+        body,
+        params: match.params,
+        ...(match.wildcard === undefined ? {} : { wildcard: match.wildcard }),
+      },
+      source,
+    );
+    if (!table.accepts(match.route, event))
+      throw notFound(`the HTTP route's filters do not accept ${req.method} ${url.pathname}`, {
+        slug: "no-route",
+      });
+    limiter.admit(vpn, 1);
+    metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" });
+    return deliverSync(table, match.route, event);
+  };
+
+  app.onError((err) => {
+    if (!(err instanceof ProblemError))
+      log.error({ err: err instanceof Error ? err.stack : String(err) }, "request failed");
+    return problemResponse(err);
+  });
+
+  app.all("*", async (c) => {
+    if (deps.draining()) throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
+    const table = deps.table();
+    if (!table)
+      throw unavailable("the gateway has not loaded its routing table yet", 1, { slug: "not-ready" });
+    const remote = deps.remoteAddress ? deps.remoteAddress(c) : getConnInfo(c).remote.address;
+    let vpn: VpnView;
+    try {
+      vpn = authenticate(table, c.req.header("authorization"), remote, config.namespace);
+    } catch (err) {
+      metrics.eventsReceived.inc({ vpn: "", result: "rejected" });
+      throw err;
+    }
+    const release = limiter.enter(vpn);
+    try {
+      const body = await readBody(c.req.raw, config.maxBodyBytes);
+      return isCloudEvents(c.req.raw.headers)
+        ? await publish(table, vpn, c.req.raw, body)
+        : await httpRoute(table, vpn, c.req.raw, body);
+    } catch (err) {
+      if (err instanceof ProblemError && err.status === 429)
+        metrics.eventsReceived.inc({ vpn: vpn.name, result: "rate_limited" });
+      else if (err instanceof ProblemError && err.status === 400)
+        metrics.eventsReceived.inc({ vpn: vpn.name, result: "rejected" });
+      throw err;
+    } finally {
+      release();
+    }
+  });
+  return app;
+};

@@ -1,0 +1,103 @@
+// The gateway's configuration from flags and SWITCHBOARD_* twins, parsed once and frozen.
+import { hostname } from "node:os";
+import {
+  ConfigError,
+  DNS_LABEL,
+  durationFlag,
+  etcdUrls,
+  intFlag,
+  parseHostPort,
+  readFlags,
+} from "../common/flags.ts";
+
+export interface GatewayConfig {
+  readonly etcd: readonly string[];
+  readonly etcdTls: { ca?: string; cert?: string; key?: string };
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly clusterName: string;
+  /** Sidecar placement: requests from loopback without a token publish as this namespace's VPN. */
+  readonly namespace: string | undefined;
+  readonly metricsHost: string;
+  readonly metricsPort: number;
+  readonly id: string;
+  readonly maxBodyBytes: number;
+  readonly maxEventBytes: number;
+  readonly maxBatch: number;
+  readonly queueMaxEvents: number;
+  readonly queueMaxBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+}
+
+const FLAGS = {
+  etcd: "SWITCHBOARD_ETCD",
+  "etcd-ca": "SWITCHBOARD_ETCD_CA",
+  "etcd-cert": "SWITCHBOARD_ETCD_CERT",
+  "etcd-key": "SWITCHBOARD_ETCD_KEY",
+  listen: "SWITCHBOARD_LISTEN",
+  "cluster-name": "SWITCHBOARD_CLUSTER_NAME",
+  namespace: "SWITCHBOARD_NAMESPACE",
+  "metrics-addr": "SWITCHBOARD_METRICS_ADDR",
+  id: "SWITCHBOARD_ID",
+  "max-body-bytes": "SWITCHBOARD_MAX_BODY_BYTES",
+  "max-event-bytes": "SWITCHBOARD_MAX_EVENT_BYTES",
+  "max-batch": "SWITCHBOARD_MAX_BATCH",
+  "queue-max-events": "SWITCHBOARD_QUEUE_MAX_EVENTS",
+  "queue-max-bytes": "SWITCHBOARD_QUEUE_MAX_BYTES",
+  "request-timeout": "SWITCHBOARD_REQUEST_TIMEOUT",
+  "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
+  "log-level": "SWITCHBOARD_LOG_LEVEL",
+} as const;
+
+export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
+  [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--id ID] [--max-body-bytes 1048576] [--max-event-bytes 262144]
+  [--max-batch 100] [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
+  [--log-level info]
+Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
+
+/** Parses argv and env into a frozen GatewayConfig; throws ConfigError with one clear line. */
+export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig => {
+  const get = readFlags(FLAGS, argv, env);
+  const etcd = etcdUrls(get("etcd"));
+  const listenValue = get("listen");
+  if (!listenValue)
+    throw new ConfigError("--listen (or SWITCHBOARD_LISTEN) is required: HOST:PORT for publishers");
+  const listen = parseHostPort("listen", listenValue);
+  const clusterName = get("cluster-name");
+  if (!clusterName) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");
+  if (!DNS_LABEL.test(clusterName))
+    throw new ConfigError(`--cluster-name: "${clusterName}" is not a DNS-1123 label`);
+  const namespace = get("namespace");
+  if (namespace !== undefined && !DNS_LABEL.test(namespace))
+    throw new ConfigError(`--namespace: "${namespace}" is not a DNS-1123 label`);
+  const metrics = parseHostPort("metrics-addr", get("metrics-addr") ?? "0.0.0.0:9090");
+  const logLevel = get("log-level") ?? "info";
+  if (logLevel !== "debug" && logLevel !== "info" && logLevel !== "warn" && logLevel !== "error") {
+    throw new ConfigError("--log-level must be debug, info, warn or error");
+  }
+  const [ca, cert, key] = [get("etcd-ca"), get("etcd-cert"), get("etcd-key")];
+  if ((cert === undefined) !== (key === undefined))
+    throw new ConfigError("--etcd-cert and --etcd-key go together");
+  const maxBodyBytes = intFlag("max-body-bytes", get("max-body-bytes") ?? "1048576", 64 * 1024 * 1024);
+  return Object.freeze({
+    etcd: Object.freeze(etcd),
+    etcdTls: Object.freeze({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }),
+    listenHost: listen.host,
+    listenPort: listen.port,
+    clusterName,
+    namespace,
+    metricsHost: metrics.host,
+    metricsPort: metrics.port,
+    id: get("id") ?? `${hostname()}-${process.pid}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+    maxBodyBytes,
+    maxEventBytes: intFlag("max-event-bytes", get("max-event-bytes") ?? "262144", maxBodyBytes),
+    maxBatch: intFlag("max-batch", get("max-batch") ?? "100", 10_000),
+    queueMaxEvents: intFlag("queue-max-events", get("queue-max-events") ?? "10000"),
+    queueMaxBytes: intFlag("queue-max-bytes", get("queue-max-bytes") ?? String(64 * 1024 * 1024)),
+    requestTimeoutMs: durationFlag("request-timeout", get("request-timeout") ?? "30s"),
+    drainTimeoutMs: durationFlag("drain-timeout", get("drain-timeout") ?? "25s"),
+    logLevel,
+  });
+};

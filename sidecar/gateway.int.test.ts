@@ -1,0 +1,372 @@
+// The gateway as a process against a real etcd (records written with the operator's registry
+// writer) and real function servers on loopback.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { type FunctionServer, startFunction } from "../e2e/functions.ts";
+import { type GatewayProcess, startGateway } from "../e2e/gateway.ts";
+import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
+import { waitFor } from "../e2e/proc.ts";
+import { repoRoot } from "../e2e/tools.ts";
+import { subscriptionKey } from "../registry/keys.ts";
+import type { FilterRecord, FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
+import { openWriter } from "../registry/writer.ts";
+
+const etcdUrl = await testEtcd();
+const etcd = new Etcd3({ hosts: etcdUrl });
+const cluster = uniqueName("gw");
+const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+const dir = mkdtempSync(join(repoRoot, ".work", "gateway-"));
+const [vpnA, vpnB] = [uniqueName("a"), uniqueName("b")];
+const [nsA, nsB] = [uniqueName("ns-a"), uniqueName("ns-b")];
+const servers: FunctionServer[] = [];
+const gateways: GatewayProcess[] = [];
+cleanup(async () => {
+  await Promise.all(gateways.map((g) => g.proc.stop()));
+  await Promise.all(servers.map((s) => s.close()));
+  writer.close();
+  etcd.close();
+});
+
+const sha = (t: string): string => createHash("sha256").update(t).digest("hex");
+const owner = (name: string, namespace?: string) => ({
+  cluster,
+  uid: `uid-${name}`,
+  generation: 1,
+  name,
+  ...(namespace ? { namespace } : {}),
+});
+
+const putVpn = (vpn: string, ns: string, token: string) => {
+  const record: VpnRecord = {
+    schema: 1,
+    kind: "vpn",
+    vpn,
+    owner: owner(vpn),
+    spec: { namespaces: [ns], publishers: [{ name: "ci", tokenSha256: sha(token) }], limits: {} },
+  };
+  return writer.sync({ kind: "vpn", name: vpn }, record);
+};
+const putFunction = async (
+  vpn: string,
+  ns: string,
+  name: string,
+  server: FunctionServer,
+  timeoutMs = 2000,
+) => {
+  const record: FunctionRecord = {
+    schema: 1,
+    kind: "function",
+    vpn,
+    owner: owner(name, ns),
+    spec: { endpoints: [`${server.url}/in`], timeoutMs, concurrency: 10, headers: { "x-fn": name } },
+  };
+  await writer.sync({ kind: "function", namespace: ns, name }, record);
+};
+const putSubscription = async (
+  vpn: string,
+  ns: string,
+  name: string,
+  fn: string,
+  extra: {
+    mode?: "async" | "sync";
+    filters?: FilterRecord[];
+    retry?: number;
+    deadLetter?: string;
+    http?: { method: string; path: string };
+    cel?: string;
+  } = {},
+) => {
+  const record: SubscriptionRecord = {
+    schema: 1,
+    kind: "subscription",
+    vpn,
+    owner: owner(name, ns),
+    spec: {
+      function: { namespace: ns, name: fn },
+      mode: extra.mode ?? "async",
+      filters: extra.filters ?? [],
+      ...(extra.cel ? { cel: extra.cel } : {}),
+      ...(extra.http ? { http: extra.http } : {}),
+      delivery: {
+        retry: extra.retry ?? 3,
+        backoffPolicy: "exponential",
+        backoffDelayMs: 20,
+        maxBackoffMs: 5000,
+        ...(extra.deadLetter ? { deadLetter: { namespace: ns, name: extra.deadLetter } } : {}),
+      },
+    },
+  };
+  await writer.sync({ kind: "subscription", namespace: ns, name }, record);
+};
+const fn = async (answer?: Parameters<typeof startFunction>[0]): Promise<FunctionServer> => {
+  const s = await startFunction(answer);
+  servers.push(s);
+  return s;
+};
+
+let seq = 0;
+const publish = (
+  gw: GatewayProcess,
+  type: string,
+  {
+    token,
+    data = { amount: 5 },
+    headers = {},
+  }: { token?: string; data?: unknown; headers?: Record<string, string> } = {},
+) =>
+  fetch(`${gw.url}/`, {
+    method: "POST",
+    headers: {
+      "ce-specversion": "1.0",
+      "ce-id": `evt-${++seq}`,
+      "ce-source": "/tests",
+      "ce-type": type,
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: JSON.stringify(data),
+  });
+
+// VPN A and VPN B subscribe to the same event type; each has its own function.
+const fnA = await fn();
+const fnB = await fn();
+await putVpn(vpnA, nsA, "token-a");
+await putVpn(vpnB, nsB, "token-b");
+await putFunction(vpnA, nsA, "fa", fnA);
+await putFunction(vpnB, nsB, "fb", fnB);
+await putSubscription(vpnA, nsA, "sa", "fa", {
+  filters: [{ exact: { type: "com.test.shared" } }],
+  cel: "data.amount > 1",
+});
+await putSubscription(vpnB, nsB, "sb", "fb", { filters: [{ exact: { type: "com.test.shared" } }] });
+const gw = await startGateway({ etcd: etcdUrl, clusterName: cluster, dir, name: "main" });
+gateways.push(gw);
+
+test("an event reaches exactly the subscribed function of its VPN, in binary mode with its id", async () => {
+  const res = await publish(gw, "com.test.shared", { token: "token-a" });
+  assert.equal(res.status, 202, await res.clone().text());
+  const [got] = await fnA.waitFor(1);
+  assert.equal(got?.headers["ce-type"], "com.test.shared");
+  assert.equal(got?.headers["ce-id"], `evt-${seq}`);
+  assert.equal(got?.headers["x-fn"], "fa");
+  assert.equal(got?.path, "/in");
+  assert.deepEqual(JSON.parse(got?.body ?? ""), { amount: 5 });
+  const resB = await publish(gw, "com.test.shared", { token: "token-b" });
+  assert.equal(resB.status, 202);
+  await fnB.waitFor(1);
+  assert.equal(fnA.received.length, 1, "VPN B's event never reaches VPN A's function");
+});
+
+test("VPNs cannot be crossed: unknown or missing tokens are refused, a VPN sees only its own routes", async () => {
+  const none = await publish(gw, "com.test.shared");
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get("content-type"), "application/problem+json");
+  assert.match(none.headers.get("www-authenticate") ?? "", /^Bearer/);
+  assert.equal((await publish(gw, "com.test.shared", { token: "token-c" })).status, 401);
+  assert.equal(
+    (await publish(gw, "com.test.shared", { token: "token-a", headers: { authorization: "Basic x" } }))
+      .status,
+    401,
+  );
+  // A CEL filter that rejects keeps the event from A's function; B's token never selects A's routes.
+  const filtered = await publish(gw, "com.test.shared", { token: "token-a", data: { amount: 0 } });
+  assert.equal(filtered.status, 404);
+  assert.equal(
+    ((await filtered.json()) as { type: string }).type,
+    "https://switchboard.dev/problems/no-route",
+  );
+  const before = [fnA.received.length, fnB.received.length];
+  // Sidecar placement: loopback without a token publishes as the pod's namespace's VPN.
+  const sidecarB = await startGateway({
+    etcd: etcdUrl,
+    clusterName: cluster,
+    dir,
+    name: "sidecar-b",
+    namespace: nsB,
+  });
+  gateways.push(sidecarB);
+  assert.equal((await publish(sidecarB, "com.test.shared")).status, 202);
+  await fnB.waitFor((before[1] ?? 0) + 1);
+  const outsider = await startGateway({
+    etcd: etcdUrl,
+    clusterName: cluster,
+    dir,
+    name: "sidecar-z",
+    namespace: "not-in-any-vpn",
+  });
+  gateways.push(outsider);
+  assert.equal((await publish(outsider, "com.test.shared")).status, 403);
+  assert.equal(fnA.received.length, before[0], "nothing of B ever reached A");
+});
+
+test("sync returns the function's answer; an HTTP route with params becomes an http.request event", async () => {
+  const answering = await fn((req) => ({
+    status: 201,
+    headers: { "x-answer": "yes", "content-type": "application/json" },
+    body: req.body,
+  }));
+  await putFunction(vpnA, nsA, "echo", answering);
+  await putSubscription(vpnA, nsA, "sync-echo", "echo", {
+    mode: "sync",
+    filters: [{ exact: { type: "com.test.sync" } }],
+  });
+  await putSubscription(vpnA, nsA, "orders-api", "echo", {
+    mode: "sync",
+    http: { method: "GET", path: "/orders/:id" },
+  });
+  await caughtUp(gw, vpnA, nsA, "orders-api");
+  const sync = await publish(gw, "com.test.sync", { token: "token-a", data: { q: 1 } });
+  assert.equal(sync.status, 201);
+  assert.equal(sync.headers.get("x-answer"), "yes");
+  assert.deepEqual(await sync.json(), { q: 1 });
+  const route = await fetch(`${gw.url}/orders/42?verbose=1`, {
+    headers: { authorization: "Bearer token-a" },
+  });
+  assert.equal(route.status, 201);
+  const event = (await route.json()) as {
+    method: string;
+    path: string;
+    params: Record<string, string>;
+    query: Record<string, string[]>;
+  };
+  assert.deepEqual(
+    [event.method, event.path, event.params, event.query],
+    ["GET", "/orders/42", { id: "42" }, { verbose: ["1"] }],
+  );
+  assert.equal(answering.received.at(-1)?.headers["ce-type"], "http.request");
+  assert.equal(
+    (await fetch(`${gw.url}/orders`, { headers: { authorization: "Bearer token-a" } })).status,
+    404,
+  );
+});
+
+/** Waits until the gateway's routing table includes the subscription record just written. */
+const caughtUp = async (g: GatewayProcess, vpn: string, ns: string, name: string): Promise<void> => {
+  const key = subscriptionKey({ vpn, namespace: ns, name, cluster });
+  const res = await etcd.get(key).exec();
+  const written = Number(res.kvs[0]?.mod_revision ?? Number.POSITIVE_INFINITY);
+  await waitFor(`gateway to apply revision ${written}`, async () =>
+    ((await g.metric("switchboard_gateway_config_revision")) ?? 0) >= written ? true : undefined,
+  );
+};
+
+test("delivery follows the status table: retried until success, 500 ends in the dead-letter function, 400 is not retried", async () => {
+  const dead = await fn();
+  const flaky = await fn((_r, i) => ({ status: i < 2 ? 503 : 200 }));
+  const broken = await fn(() => ({ status: 500 }));
+  const refusing = await fn(() => ({ status: 400 }));
+  await putFunction(vpnA, nsA, "dead", dead);
+  await putFunction(vpnA, nsA, "flaky", flaky);
+  await putFunction(vpnA, nsA, "broken", broken);
+  await putFunction(vpnA, nsA, "refusing", refusing);
+  await putSubscription(vpnA, nsA, "to-flaky", "flaky", {
+    filters: [{ exact: { type: "com.test.flaky" } }],
+    retry: 3,
+  });
+  await putSubscription(vpnA, nsA, "to-broken", "broken", {
+    filters: [{ exact: { type: "com.test.broken" } }],
+    retry: 2,
+    deadLetter: "dead",
+  });
+  await putSubscription(vpnA, nsA, "to-refusing", "refusing", {
+    filters: [{ exact: { type: "com.test.refusing" } }],
+    retry: 5,
+    deadLetter: "dead",
+  });
+
+  await caughtUp(gw, vpnA, nsA, "to-refusing");
+  assert.equal((await publish(gw, "com.test.flaky", { token: "token-a" })).status, 202);
+  const attempts = await flaky.waitFor(3);
+  assert.deepEqual(
+    new Set(attempts.map((a) => a.headers["ce-id"])).size,
+    1,
+    "every attempt carries the same event id",
+  );
+
+  assert.equal((await publish(gw, "com.test.broken", { token: "token-a" })).status, 202);
+  const id = `evt-${seq}`;
+  const [deadLettered] = await dead.waitFor(1);
+  assert.equal(broken.received.length, 3, "the first attempt and 2 retries");
+  assert.equal(deadLettered?.headers["ce-id"], id);
+  assert.equal(deadLettered?.headers["ce-deadletterstatus"], "500");
+  assert.equal(deadLettered?.headers["ce-deadletterattempts"], "3");
+  assert.equal(deadLettered?.headers["ce-deadletterfunction"], `${nsA}/broken`);
+  assert.equal(deadLettered?.headers["ce-deadletterroute"], `${nsA}/to-broken`);
+
+  assert.equal((await publish(gw, "com.test.refusing", { token: "token-a" })).status, 202);
+  const [second] = (await dead.waitFor(2)).slice(1);
+  assert.equal(refusing.received.length, 1, "400 is not retried");
+  assert.equal(second?.headers["ce-deadletterstatus"], "400");
+  assert.equal(second?.headers["ce-deadletterattempts"], "1");
+});
+
+test("Retry-After from the function is honoured", async () => {
+  const slowDown = await fn((_r, i) =>
+    i === 0 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 },
+  );
+  await putFunction(vpnA, nsA, "slow-down", slowDown);
+  await putSubscription(vpnA, nsA, "to-slow-down", "slow-down", {
+    filters: [{ exact: { type: "com.test.retryafter" } }],
+  });
+  await caughtUp(gw, vpnA, nsA, "to-slow-down");
+  assert.equal((await publish(gw, "com.test.retryafter", { token: "token-a" })).status, 202);
+  const [first, second] = await slowDown.waitFor(2);
+  assert.ok(first && second);
+  assert.ok(
+    second.at - first.at >= 950,
+    `retried after ${second.at - first.at} ms, Retry-After asked for 1 s`,
+  );
+});
+
+test("bad input gets precise problem details", async () => {
+  const malformed = await fetch(`${gw.url}/`, {
+    method: "POST",
+    headers: { "content-type": "application/cloudevents+json", authorization: "Bearer token-a" },
+    body: JSON.stringify({ specversion: "1.0", id: "x", type: "t", time: "yesterday" }),
+  });
+  assert.equal(malformed.status, 400);
+  const problem = (await malformed.json()) as { errors: { attribute?: string }[] };
+  assert.deepEqual(problem.errors.map((e) => e.attribute).sort(), ["source", "time"]);
+  const big = await publish(gw, "com.test.shared", {
+    token: "token-a",
+    data: { pad: "x".repeat(2 * 1024 * 1024) },
+  });
+  assert.equal(big.status, 413);
+  const wrongVersion = await publish(gw, "com.test.shared", {
+    token: "token-a",
+    headers: { "ce-specversion": "0.3" },
+  });
+  assert.equal(wrongVersion.status, 400);
+});
+
+test("the explain endpoint says which subscriptions an event reaches and why not the others", async () => {
+  const res = await fetch(`${gw.adminUrl}/explain?vpn=${vpnA}`, {
+    method: "POST",
+    headers: {
+      "ce-specversion": "1.0",
+      "ce-id": "x",
+      "ce-source": "/t",
+      "ce-type": "com.test.shared",
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ amount: 0 }),
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { subscriptions: { name: string; matched: boolean; reason: string }[] };
+  const sa = body.subscriptions.find((s) => s.name === "sa");
+  assert.equal(sa?.matched, false);
+  assert.match(sa?.reason ?? "", /cel/);
+  assert.ok(
+    body.subscriptions.every((s) => s.name !== "sb"),
+    "explain never shows another VPN's subscriptions",
+  );
+  assert.ok(
+    ((await gw.metric(`switchboard_gateway_events_received_total{vpn="${vpnA}",result="accepted"}`)) ?? 0) >=
+      1,
+  );
+});

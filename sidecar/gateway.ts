@@ -1,0 +1,156 @@
+// The gateway's parts wired together: the registry watcher feeds routing tables (rebuilt once
+// per batch of snapshots, swapped atomically); the ingress app reads the current table only.
+import type { Etcd3 } from "etcd3";
+import type { Hono } from "hono";
+import { Agent, type Dispatcher } from "undici";
+import type { Logger } from "../common/log.ts";
+import { gatewayApp } from "./app.ts";
+import { createAsyncEngine } from "./async-engine.ts";
+import { createBalancer } from "./balancer.ts";
+import { parseCloudEvents, toBinaryHeaders } from "./cloudevents.ts";
+import type { GatewayConfig } from "./config.ts";
+import { createDeliverer } from "./delivery.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { badRequest, problemResponse } from "./problem.ts";
+import { createRegistryWatcher } from "./registry-watcher.ts";
+import { buildRoutingTable, type RoutingTable } from "./routing.ts";
+import type { RegistrySnapshot } from "./types.ts";
+import { createVpnLimiter } from "./vpn-limits.ts";
+
+export interface Gateway {
+  readonly app: Hono;
+  /** Admin routes: POST /explain?vpn=NAME with a CloudEvent. */
+  readonly admin: (app: Hono) => void;
+  table(): RoutingTable | undefined;
+  notReady(): string | undefined;
+  /** Watches the registry until `signal` aborts. */
+  watch(signal: AbortSignal): Promise<void>;
+  /** Stops accepting, finishes in-flight deliveries within `graceMs`; resolves with the count abandoned. */
+  drain(graceMs: number): Promise<number>;
+}
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  etcd: Etcd3;
+  metrics: GatewayMetrics;
+  log: Logger;
+  dispatcher?: Dispatcher;
+}
+
+const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
+  const urls = new Set<string>();
+  for (const record of snapshot.records.values()) {
+    if (record.kind !== "function") continue;
+    for (const url of record.spec.endpoints) urls.add(url);
+    if (record.spec.externalUrl) urls.add(record.spec.externalUrl);
+  }
+  return urls;
+};
+
+/** Creates the gateway; nothing runs until `watch`. */
+export const createGateway = ({ config, etcd, metrics, log, dispatcher }: GatewayDeps): Gateway => {
+  const watcher = createRegistryWatcher({
+    client: etcd,
+    log,
+    onRestart: (reason) =>
+      metrics.watchRestarts.inc({
+        reason: reason.includes("backwards") ? "revision_backwards" : "watch_error",
+      }),
+    onInvalid: (key, err) => {
+      metrics.invalidRecords.inc();
+      log.warn({ key, err: err.message }, "ignoring an invalid registry record");
+    },
+  });
+  const balancer = createBalancer();
+  let table: RoutingTable | undefined;
+  let pending: RegistrySnapshot | undefined;
+  const rebuild = (): void => {
+    const snapshot = pending;
+    pending = undefined;
+    if (!snapshot || (table && snapshot.revision === table.revision)) return;
+    table = buildRoutingTable(snapshot, {
+      onCelError: (route, err, phase) => {
+        if (phase === "compile")
+          log.warn(
+            { route, err: err.message },
+            "a subscription's CEL filter does not compile; it matches nothing",
+          );
+      },
+    });
+    balancer.retain(allUrls(snapshot));
+    metrics.configRevision.set(snapshot.revision);
+  };
+  watcher.onSnapshot((snapshot) => {
+    if (!pending) setImmediate(rebuild);
+    pending = snapshot;
+  });
+  const deliverer = createDeliverer({
+    dispatcher: dispatcher ?? new Agent({ connections: 256, keepAliveTimeout: 30_000 }),
+    balancer,
+    localCluster: config.clusterName,
+    encode: toBinaryHeaders,
+    metrics,
+    log,
+  });
+  const engine = createAsyncEngine({
+    deliverer,
+    resolveFn: (vpn, ns, name) => table?.fn(vpn, ns, name),
+    metrics,
+    log,
+    maxEvents: config.queueMaxEvents,
+    maxBytes: config.queueMaxBytes,
+  });
+  let draining = false;
+  const app = gatewayApp({
+    table: () => table,
+    engine,
+    deliverer,
+    limiter: createVpnLimiter(),
+    metrics,
+    log,
+    config,
+    draining: () => draining,
+  });
+
+  const admin = (adminApp: Hono): void => {
+    adminApp.onError((err) => problemResponse(err));
+    adminApp.post("/explain", async (c) => {
+      const vpn = c.req.query("vpn");
+      if (!vpn) throw badRequest("the vpn query parameter is required: POST /explain?vpn=NAME");
+      const current = table;
+      if (!current) return c.json({ error: "no routing table yet" }, 503);
+      const body = new Uint8Array(await c.req.raw.arrayBuffer());
+      const [event] = parseCloudEvents(
+        { method: "POST", headers: c.req.raw.headers, body },
+        { maxEventBytes: config.maxEventBytes, maxBatch: 1 },
+      );
+      if (!event) throw badRequest("send one CloudEvent");
+      return c.json({ vpn, revision: current.revision, subscriptions: current.explain(vpn, event) });
+    });
+  };
+
+  return {
+    app,
+    admin,
+    table: () => table,
+    notReady: () =>
+      draining ? "shutting down" : table ? undefined : "the first registry snapshot has not been loaded",
+    watch: async (signal) => {
+      const staleness = setInterval(() => {
+        const s = watcher.status();
+        metrics.configStaleness.set(
+          s.connected || s.lastContactAt === 0 ? 0 : (Date.now() - s.lastContactAt) / 1000,
+        );
+      }, 1000);
+      try {
+        await watcher.run(signal);
+      } finally {
+        clearInterval(staleness);
+      }
+    },
+    drain: async (graceMs) => {
+      draining = true;
+      return engine.drain(graceMs);
+    },
+  };
+};

@@ -1,0 +1,86 @@
+// node sidecar/main.ts --etcd URL --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
+import { serve } from "@hono/node-server";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { serveAdmin } from "../common/admin.ts";
+import { etcdClient } from "../common/etcd.ts";
+import { ConfigError } from "../common/flags.ts";
+import { runAll } from "../common/lifecycle.ts";
+import { createLogger } from "../common/log.ts";
+import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
+import { createGateway } from "./gateway.ts";
+import { createGatewayMetrics } from "./metrics.ts";
+
+const main = async (): Promise<number> => {
+  if (process.argv.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  let config: GatewayConfig;
+  try {
+    config = parseGatewayConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`switchboard-gateway: ${err.message} (--help for usage)`);
+    return 2;
+  }
+  const log = createLogger("switchboard-gateway", config.logLevel);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createGatewayMetrics(registry);
+  const etcd = etcdClient(config);
+  const gateway = createGateway({ config, etcd, metrics, log });
+  const server = serve({
+    fetch: gateway.app.fetch,
+    hostname: config.listenHost,
+    port: config.listenPort,
+    serverOptions: {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: 10_000,
+      keepAliveTimeout: 5_000,
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.listenPort;
+  const admin = await serveAdmin({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry,
+    notReady: gateway.notReady,
+    extend: gateway.admin,
+  });
+  log.info(
+    {
+      cluster: config.clusterName,
+      id: config.id,
+      listen: `${config.listenHost}:${port}`,
+      metrics: `${config.metricsHost}:${admin.port}`,
+    },
+    "gateway started",
+  );
+  const code = await runAll(
+    {
+      registry: (signal) => gateway.watch(signal),
+      ingress: async (signal) => {
+        await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        const abandoned = await gateway.drain(config.drainTimeoutMs);
+        if (abandoned > 0)
+          log.warn({ abandoned }, "events still awaiting delivery were abandoned at shutdown");
+        await closed;
+        await admin.close();
+      },
+    },
+    log,
+    config.drainTimeoutMs + 5_000,
+  );
+  etcd.close();
+  return code;
+};
+
+// Exit explicitly: client libraries may keep sockets open after shutdown.
+process.exit(await main());

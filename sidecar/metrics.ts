@@ -1,0 +1,95 @@
+// The gateway's Prometheus metrics, on an injected registry. Label sets are bounded: VPN names
+// (few), outcome kinds, status classes.
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export interface GatewayMetrics {
+  eventsReceived: Counter<"vpn" | "result">;
+  deliveries: Counter<"mode" | "outcome">;
+  attempts: Counter<"result">;
+  deadLetters: Counter<"outcome">;
+  deliverySeconds: Histogram<"mode">;
+  queueEvents: Gauge;
+  queueBytes: Gauge;
+  configRevision: Gauge;
+  configStaleness: Gauge;
+  watchRestarts: Counter<"reason">;
+  invalidRecords: Counter;
+  ejections: Gauge;
+}
+
+/** Registers the gateway's metrics on `registry`. */
+export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
+  const registers = [registry];
+  return {
+    eventsReceived: new Counter({
+      name: "switchboard_gateway_events_received_total",
+      help: "Events received by VPN and result (accepted, unrouted, rejected, rate_limited, overloaded).",
+      labelNames: ["vpn", "result"],
+      registers,
+    }),
+    deliveries: new Counter({
+      name: "switchboard_gateway_deliveries_total",
+      help: "Finished deliveries by mode and outcome (delivered, failed, dead_lettered, dropped).",
+      labelNames: ["mode", "outcome"],
+      registers,
+    }),
+    attempts: new Counter({
+      name: "switchboard_gateway_delivery_attempts_total",
+      help: "Delivery attempts by result (2xx, 3xx, 4xx, 5xx, timeout, network, no-endpoints).",
+      labelNames: ["result"],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: "switchboard_gateway_dead_letters_total",
+      help: "Events whose retries ran out, by what happened next (delivered, failed, dropped: no dead-letter function).",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    deliverySeconds: new Histogram({
+      name: "switchboard_gateway_delivery_duration_seconds",
+      help: "Time from accepting an event to the end of its delivery (all attempts).",
+      labelNames: ["mode"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    queueEvents: new Gauge({
+      name: "switchboard_gateway_queue_events",
+      help: "Async events held (waiting, in flight or awaiting a retry).",
+      registers,
+    }),
+    queueBytes: new Gauge({
+      name: "switchboard_gateway_queue_bytes",
+      help: "Bytes of async events held.",
+      registers,
+    }),
+    configRevision: new Gauge({
+      name: "switchboard_gateway_config_revision",
+      help: "etcd revision of the routing table in use.",
+      registers,
+    }),
+    configStaleness: new Gauge({
+      name: "switchboard_gateway_config_staleness_seconds",
+      help: "Seconds since the registry watch was last known to be current (0 while connected).",
+      registers,
+    }),
+    watchRestarts: new Counter({
+      name: "switchboard_gateway_watch_restarts_total",
+      help: "Registry watch restarts (re-list and resync) by reason.",
+      labelNames: ["reason"],
+      registers,
+    }),
+    invalidRecords: new Counter({
+      name: "switchboard_gateway_invalid_records_total",
+      help: "Registry records that failed validation and were ignored.",
+      registers,
+    }),
+    ejections: new Gauge({
+      name: "switchboard_gateway_ejected_endpoints",
+      help: "Endpoints currently ejected after consecutive failures.",
+      registers,
+    }),
+  };
+};
+
+/** The status-class label of an attempt result. */
+export const attemptLabel = (label: string): string => (/^\d{3}$/.test(label) ? `${label[0]}xx` : label);

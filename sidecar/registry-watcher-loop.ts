@@ -1,0 +1,175 @@
+// The registry watcher's loop: list, publish, watch until the watch fails, then again, with
+// capped exponential backoff and jitter between failed attempts. An incident (from the first
+// failure to the next successful resync) is logged once when it starts and once when it ends;
+// the attempts in between only at debug level.
+import { setTimeout as delay } from "node:timers/promises";
+import type { Etcd3 } from "etcd3";
+import type { Logger } from "../common/log.ts";
+import { ListPageTooLargeError, listPrefix } from "./registry-watcher-list.ts";
+import { watchSession } from "./registry-watcher-session.ts";
+import type { RecordStore, StoreListing } from "./registry-watcher-store.ts";
+import type { RegistrySnapshot } from "./types.ts";
+
+export interface LoopTiming {
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  probeIntervalMs: number;
+  requestTimeoutMs: number;
+  pageSize: number;
+}
+
+export interface LoopOptions {
+  client: Etcd3;
+  log: Logger;
+  prefix: string;
+  signal: AbortSignal;
+  store: RecordStore;
+  /** Shared with status(): written here. */
+  health: { connected: boolean; lastContactAt: number; restarts: number };
+  publish: (snapshot: RegistrySnapshot) => void;
+  onRestart: (reason: string) => void;
+  beforeWatch: ((listedRevision: number) => Promise<void> | void) | undefined;
+  timing: LoopTiming;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** The wait before attempt `attempt` (>= 1): half of min(max, base·2^(attempt-1)) plus a random share of the other half. */
+export const backoffDelay = (
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random = Math.random,
+): number => {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  return cap / 2 + random() * (cap / 2);
+};
+
+/** Runs the list-watch-resync loop until `signal` aborts; never rejects on etcd errors (it retries them). */
+export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
+  const { client, log, prefix, signal, store, health, timing } = opts;
+  let incident: { reason: string; since: number; attempts: number } | undefined;
+  const contact = (): void => {
+    health.lastContactAt = Date.now();
+  };
+  const fail = (reason: string): void => {
+    health.connected = false;
+    if (incident === undefined) {
+      incident = { reason, since: Date.now(), attempts: 1 };
+      log.warn({ reason, revision: store.snapshot()?.revision }, "registry watch interrupted; re-listing");
+    } else {
+      incident.attempts++;
+      log.debug({ reason, attempt: incident.attempts }, "registry re-list attempt failed");
+    }
+  };
+
+  const resync = (listing: StoreListing): void => {
+    const previousRevision = store.snapshot()?.revision;
+    const result = store.resync(listing);
+    const counts = { added: result.added, changed: result.changed, deleted: result.deleted };
+    if (result.backwards) {
+      log.warn(
+        { from: previousRevision, to: listing.revision },
+        "registry revision went backwards; resyncing",
+      );
+    }
+    if (result.clusterChanged)
+      log.warn({ clusterId: listing.clusterId }, "etcd cluster id changed; resyncing");
+    const { reason: cause = "resync", attempts = 0, since = Date.now() } = incident ?? {};
+    const downMs = Date.now() - since;
+    incident = undefined;
+    if (previousRevision === undefined) {
+      const records = result.snapshot.records.size;
+      log.info({ revision: listing.revision, records, failedAttempts: attempts, downMs }, "registry listed");
+    } else {
+      const reason = result.backwards ? "revision went backwards" : cause;
+      health.restarts++;
+      opts.onRestart(reason);
+      log.info({ reason, revision: listing.revision, ...counts, attempts, downMs }, "registry resynced");
+    }
+    opts.publish(result.snapshot);
+  };
+
+  const watch = async (fromRevision: number): Promise<{ reason: string; connectedAt?: number }> => {
+    let connectedAt: number | undefined;
+    const reason = await watchSession({
+      client,
+      prefix,
+      fromRevision,
+      signal,
+      probeIntervalMs: timing.probeIntervalMs,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      highWater: store.highWater,
+      clusterId: store.clusterId(),
+      onConnected: (revision) => {
+        connectedAt = Date.now();
+        health.connected = true;
+        store.observe(revision);
+        contact();
+      },
+      onResponse: (events, revision) => {
+        contact();
+        health.connected = true;
+        store.observe(revision);
+        const { snapshot, duplicates } = store.apply(events);
+        if (duplicates > 0) log.warn({ duplicates, fromRevision }, "duplicate watch events skipped");
+        if (snapshot !== undefined) opts.publish(snapshot);
+      },
+      onProbe: (outcome) => {
+        if ("error" in outcome) {
+          if (health.connected) log.warn({ err: outcome.error.message }, "registry liveness probe failed");
+          health.connected = false;
+          return;
+        }
+        contact();
+        store.observe(outcome.revision);
+        health.connected = connectedAt !== undefined;
+      },
+    });
+    return connectedAt === undefined ? { reason } : { reason, connectedAt };
+  };
+
+  /** Lists and publishes; returns the listed revision, or undefined after logging the failure. */
+  let pageSize = timing.pageSize;
+  const list = async (): Promise<number | undefined> => {
+    let step = "list";
+    try {
+      const listing = await listPrefix(client, prefix, { pageSize, timeoutMs: timing.requestTimeoutMs });
+      contact();
+      resync(listing);
+      step = "beforeWatch hook";
+      await opts.beforeWatch?.(listing.revision);
+      return listing.revision;
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      if (err instanceof ListPageTooLargeError && pageSize > 1) {
+        pageSize = Math.ceil(pageSize / 2);
+        log.warn({ pageSize }, "registry list page over the gRPC receive limit; halving the page size");
+      }
+      fail(`${step} failed: ${message(err)}`);
+      return undefined;
+    }
+  };
+
+  let attempt = 0;
+  while (!signal.aborted) {
+    if (attempt > 0) {
+      const ms = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
+      await delay(ms, undefined, { signal }).catch((err: unknown) => {
+        if (!signal.aborted) throw err;
+      });
+      if (signal.aborted) break;
+    }
+    const revision = await list();
+    if (revision === undefined) {
+      attempt++;
+      continue;
+    }
+    const { reason, connectedAt } = await watch(revision + 1);
+    if (signal.aborted) break;
+    fail(reason);
+    // A watch that held for a while starts a new incident from the shortest backoff.
+    const stable = connectedAt !== undefined && Date.now() - connectedAt >= timing.maxBackoffMs;
+    attempt = stable ? 1 : attempt + 1;
+  }
+};

@@ -1,0 +1,139 @@
+// One etcd watch of the registry prefix from a given revision, until it fails. A fresh etcd3
+// Watcher per session: etcd3's own resume (from the last response header's revision + 1) is
+// never used, because it can skip events etcd replays; the caller re-lists instead. The session
+// ends at the first of: a watcher error (a compaction arrives as a bare "Watcher canceled: "),
+// `disconnected` (etcd3 emits it twice per broken stream; the first one counts), `end`, no
+// `connected` within the request timeout, two liveness probes failing in a row, a probe
+// answering below the revision already seen (a restored etcd) or from another cluster id, or
+// the abort of `signal`.
+//
+// Liveness: etcd3 asks for progress notifications (progress_notify is set on every watch), but
+// etcd sends them only every 10 minutes by default (--watch-progress-notify-interval) and etcd3
+// 1.1.2 cannot request one; so every `probeIntervalMs` a point read of the prefix key (one key,
+// no range scan) proves etcd answers. Any response, probe or watch, counts as contact.
+import { setTimeout as delay } from "node:timers/promises";
+import type { Etcd3, IWatchResponse } from "etcd3";
+import type { WatchEvent } from "./registry-watcher-store.ts";
+
+export interface SessionOptions {
+  client: Etcd3;
+  prefix: string;
+  fromRevision: number;
+  signal: AbortSignal;
+  probeIntervalMs: number;
+  requestTimeoutMs: number;
+  /** The highest revision seen so far; a probe answering below it (as of when it was sent) ends the session. */
+  highWater: () => number;
+  /** The cluster id of the last listing; a probe answering with another one ends the session. */
+  clusterId: string | undefined;
+  onConnected: (revision: number) => void;
+  /** One watch response (events may be empty: a progress notification). Must not throw. */
+  onResponse: (events: WatchEvent[], revision: number) => void;
+  onProbe: (outcome: { revision: number } | { error: Error }) => void;
+}
+
+/** How long a session waits for etcd3 to cancel its watcher before it reports its end anyway. */
+const CANCEL_WAIT_MS = 1000;
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+const eventsOf = (res: IWatchResponse): WatchEvent[] =>
+  res.events.map((ev) => ({
+    type: ev.type === "Delete" ? "delete" : "put",
+    key: ev.kv.key.toString(),
+    value: ev.kv.value,
+    modRevision: Number(ev.kv.mod_revision),
+  }));
+
+/** Watches `prefix` from `fromRevision` until the watch must be replaced; resolves with why (never rejects). */
+export const watchSession = (opts: SessionOptions): Promise<string> =>
+  new Promise((resolve) => {
+    const { client, prefix, signal, probeIntervalMs, requestTimeoutMs } = opts;
+    const watcher = client.watch().prefix(prefix).startRevision(String(opts.fromRevision)).watcher();
+    let done = false;
+    let detached = false;
+    let probeFailures = 0;
+    let probeTimer: NodeJS.Timeout | undefined;
+    let connectTimer: NodeJS.Timeout | undefined;
+
+    const finish = (reason: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(connectTimer);
+      clearTimeout(probeTimer);
+      signal.removeEventListener("abort", onAbort);
+      // After `error` or `end` etcd3 has already dropped the watcher; cancelling it again would
+      // wait forever for an `end` that never comes.
+      const cancelled = detached ? Promise.resolve() : watcher.cancel();
+      const settled = cancelled.then(
+        () => undefined,
+        (err: unknown) => ` (and cancelling the watcher failed: ${message(err)})`,
+      );
+      const wait = new AbortController();
+      const timeout = delay(CANCEL_WAIT_MS, " (the watcher was not cancelled in time)", {
+        signal: wait.signal,
+      });
+      void Promise.race([settled, timeout.catch(() => undefined)]).then((note) => {
+        wait.abort();
+        resolve(`${reason}${note ?? ""}`);
+      });
+    };
+    const onAbort = (): void => finish("aborted");
+
+    watcher.on("connected", (res) => {
+      if (done) return;
+      clearTimeout(connectTimer);
+      opts.onConnected(Number(res.header.revision));
+    });
+    watcher.on("data", (res) => {
+      if (done) return;
+      try {
+        opts.onResponse(eventsOf(res), Number(res.header.revision));
+      } catch (err) {
+        // etcd3 would rethrow a listener's error on a later tick and crash the process.
+        finish(`applying watch events failed: ${message(err)}`);
+      }
+    });
+    watcher.on("error", (err) => {
+      detached = true;
+      finish(`watcher error: ${err.message}`);
+    });
+    watcher.on("end", () => {
+      detached = true;
+      finish("watch ended");
+    });
+    watcher.on("disconnected", (err) => finish(`watch disconnected: ${err.message}`));
+
+    const probe = async (): Promise<void> => {
+      const mark = opts.highWater();
+      try {
+        const res = await client
+          .get(prefix)
+          .options({ deadline: Date.now() + requestTimeoutMs })
+          .exec();
+        if (done) return;
+        probeFailures = 0;
+        const revision = Number(res.header.revision);
+        if (revision < mark)
+          return finish(`revision went backwards: etcd answered at ${revision}, ${mark} seen`);
+        if (opts.clusterId !== undefined && res.header.cluster_id !== opts.clusterId) {
+          return finish(`etcd cluster id changed from ${opts.clusterId} to ${res.header.cluster_id}`);
+        }
+        opts.onProbe({ revision });
+      } catch (err) {
+        if (done) return;
+        probeFailures++;
+        opts.onProbe({ error: err instanceof Error ? err : new Error(String(err)) });
+        if (probeFailures >= 2) return finish(`liveness probe failed twice: ${message(err)}`);
+      }
+      probeTimer = setTimeout(probe, probeIntervalMs);
+    };
+
+    connectTimer = setTimeout(
+      () => finish(`watch not established within ${requestTimeoutMs} ms`),
+      requestTimeoutMs,
+    );
+    probeTimer = setTimeout(probe, probeIntervalMs);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });

@@ -1,0 +1,165 @@
+// The registry watcher against the shared test etcd. Other test files write there too, so each
+// test looks only at the records of its own fresh cluster names.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isDeepStrictEqual } from "node:util";
+import { silentLogger } from "../common/log.ts";
+import { cleanup, uniqueName } from "../e2e/harness.ts";
+import { encodeRecord } from "../registry/codec.ts";
+import { clusterKey, collectionPrefix, gatewayKey, leaderKey, recordKey } from "../registry/keys.ts";
+import { client, freshCluster } from "../registry/test-etcd.ts";
+import { sampleFunction, sampleSubscription, sampleVpn } from "../registry/test-records.ts";
+import type { RegistryRecord } from "../registry/types.ts";
+import { ownedBy, runWatcher, waitForSnapshot } from "./registry-watcher-testkit.ts";
+import type { RegistrySnapshot } from "./types.ts";
+
+const write = async (record: RegistryRecord): Promise<number> =>
+  Number((await client.put(recordKey(record)).value(encodeRecord(record)).exec()).header.revision);
+const writeRaw = async (key: string, value: string): Promise<void> => {
+  await client.put(key).value(value);
+  cleanup(async () => void (await client.delete().key(key)));
+};
+const view = (...records: RegistryRecord[]): Record<string, RegistryRecord> =>
+  Object.fromEntries(records.map((r) => [recordKey(r), r]));
+const holds = (cluster: string, expected: Record<string, RegistryRecord>) => (snapshot: RegistrySnapshot) =>
+  isDeepStrictEqual(ownedBy(snapshot, cluster), expected);
+
+test("the first snapshot lists every cluster's records, across pages, and no heartbeat or leader key", async () => {
+  const [east, west] = [freshCluster(), freshCluster()];
+  const mine = [
+    sampleVpn({ cluster: east }),
+    sampleFunction({ cluster: east }),
+    sampleSubscription({ cluster: east }),
+  ];
+  for (const record of [...mine, sampleFunction({ cluster: west })]) await write(record);
+  await writeRaw(clusterKey(east), "alive");
+  await writeRaw(gatewayKey(east, "gw-1"), "{}");
+  await writeRaw(leaderKey(east), "{}");
+  const last = await write(sampleVpn({ cluster: west }));
+
+  const { watcher, invalid } = runWatcher({ client, log: silentLogger(), pageSize: 2 });
+  assert.equal(watcher.current(), undefined, "no snapshot before the first full listing");
+  await watcher.ready;
+  const snapshot = watcher.current();
+  assert.ok(snapshot !== undefined && snapshot.revision >= last);
+  assert.deepEqual(ownedBy(snapshot, east), view(...mine));
+  assert.deepEqual(
+    ownedBy(snapshot, west),
+    view(sampleFunction({ cluster: west }), sampleVpn({ cluster: west })),
+  );
+  const notRecords = [...snapshot.records.keys()].filter((k) => /\/(clusters|gateways|leaders)\//.test(k));
+  assert.deepEqual(notRecords, []);
+  assert.deepEqual(
+    invalid.filter((key) => key.includes(east)),
+    [],
+    "ignored keys are not invalid records",
+  );
+});
+
+test("puts and deletes after the listing reach the snapshot in order", async () => {
+  const cluster = freshCluster();
+  const fn1 = sampleFunction({ cluster, name: "one" });
+  await write(fn1);
+  const { watcher } = runWatcher({ client, log: silentLogger() });
+  await watcher.ready;
+  const seen: { revision: number; mine: Record<string, RegistryRecord> }[] = [];
+  watcher.onSnapshot((s) => seen.push({ revision: s.revision, mine: ownedBy(s, cluster) }));
+
+  const fn2 = sampleFunction({ cluster, name: "two" });
+  const fn1b = sampleFunction({ cluster, name: "one", generation: 2 });
+  const sub = sampleSubscription({ cluster });
+  const vpn = sampleVpn({ cluster });
+  const states = [
+    view(fn1),
+    view(fn1, fn2),
+    view(fn1b, fn2),
+    view(fn1b),
+    view(fn1b, sub),
+    view(fn1b, sub, vpn),
+  ];
+  await write(fn2);
+  await write(fn1b);
+  await client.delete().key(recordKey(fn2));
+  await write(sub);
+  await write(vpn);
+  const final = await waitForSnapshot(watcher, holds(cluster, view(fn1b, sub, vpn)));
+  assert.deepEqual(ownedBy(final, cluster), view(fn1b, sub, vpn));
+
+  // Each observed state of this cluster is one of the expected ones, in order (batches may merge some).
+  let at = 0;
+  for (const { mine } of seen) {
+    const index = states.findIndex((state, i) => i >= at && isDeepStrictEqual(state, mine));
+    assert.ok(index >= at, `state ${JSON.stringify(Object.keys(mine))} is out of order`);
+    at = index;
+  }
+  assert.equal(at, states.length - 1);
+  for (const [i, { revision }] of seen.entries())
+    if (i > 0) assert.ok(revision > (seen[i - 1]?.revision ?? 0));
+  assert.ok(watcher.status().lastAppliedModRevision >= final.revision);
+});
+
+test("invalid values are skipped, counted and reported once; garbage over a record removes it", async () => {
+  const cluster = freshCluster();
+  const good = sampleFunction({ cluster, name: "good" });
+  await write(good);
+  const garbage = recordKey(sampleFunction({ cluster, name: "garbage" }));
+  const foreign = recordKey(sampleFunction({ cluster, name: "foreign" }));
+  const future = recordKey(sampleFunction({ cluster, name: "future" }));
+  const badKey = `${collectionPrefix("function")}${cluster}`;
+  await client.put(garbage).value("{not json");
+  await client.put(foreign).value(encodeRecord(sampleFunction({ cluster: `${cluster}-x`, name: "foreign" })));
+  await client.put(future).value(JSON.stringify({ ...good, schema: 2 }));
+  await writeRaw(badKey, encodeRecord(good));
+
+  const { watcher, invalid } = runWatcher({ client, log: silentLogger() });
+  await watcher.ready;
+  const mine = () => invalid.filter((key) => key.includes(cluster)).sort();
+  assert.deepEqual(ownedBy(watcher.current(), cluster), view(good));
+  assert.deepEqual(mine(), [badKey, foreign, future, garbage].sort());
+
+  await client.put(recordKey(good)).value("[]");
+  await waitForSnapshot(watcher, (s) => !s.records.has(recordKey(good)));
+  const other = sampleFunction({ cluster, name: "other" });
+  await write(other);
+  await waitForSnapshot(watcher, holds(cluster, view(other)));
+  assert.deepEqual(mine(), [badKey, foreign, future, garbage, recordKey(good)].sort(), "each reported once");
+  assert.ok(watcher.status().invalidRecords >= 5);
+});
+
+test("a published snapshot never changes: later events make new ones", async () => {
+  const cluster = freshCluster();
+  const fn = sampleFunction({ cluster });
+  await write(fn);
+  const { watcher } = runWatcher({ client, log: silentLogger() });
+  await watcher.ready;
+  const old = watcher.current();
+  assert.ok(old !== undefined);
+  const before = { revision: old.revision, size: old.records.size, mine: ownedBy(old, cluster) };
+  assert.ok(Object.isFrozen(old));
+  assert.equal(Reflect.set(old, "revision", 1), false);
+
+  const sub = sampleSubscription({ cluster });
+  await write(sub);
+  await client.delete().key(recordKey(fn));
+  const next = await waitForSnapshot(watcher, holds(cluster, view(sub)));
+  assert.notEqual(next, old);
+  assert.notEqual(next.records, old.records);
+  assert.deepEqual({ revision: old.revision, size: old.records.size, mine: ownedBy(old, cluster) }, before);
+});
+
+test("a narrower prefix lists and watches only its own keys", async () => {
+  const cluster = freshCluster();
+  const vpn = uniqueName("vpn");
+  const inside = sampleFunction({ cluster, vpn, name: "inside" });
+  await write(inside);
+  await write(sampleSubscription({ cluster, vpn }));
+  const prefix = `${collectionPrefix("function")}${vpn}/`;
+  const { watcher } = runWatcher({ client, log: silentLogger(), prefix });
+  await watcher.ready;
+  assert.deepEqual([...(watcher.current()?.records.keys() ?? [])], [recordKey(inside)]);
+  const later = sampleFunction({ cluster, vpn, name: "later" });
+  await write(sampleVpn({ cluster, vpn }));
+  await write(later);
+  const snapshot = await waitForSnapshot(watcher, (s) => s.records.has(recordKey(later)));
+  assert.deepEqual([...snapshot.records.keys()].sort(), [recordKey(inside), recordKey(later)].sort());
+});

@@ -1,0 +1,57 @@
+// The gateway's central data types, shared by its parts:
+//   registry watcher  → RegistrySnapshot (every record in the registry, at one etcd revision)
+//   routing table     → built from a snapshot: VPNs, functions, subscriptions, indexes
+//   ingress           → CloudEvent (validated) from HTTP requests
+//   matcher/delivery  → Route (a subscription with its function) for an event
+import type { FunctionRecord, RegistryRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
+
+/** Every decodable record under the registry prefix, as of etcd revision `revision`. Immutable. */
+export interface RegistrySnapshot {
+  readonly revision: number;
+  /** Records by etcd key. */
+  readonly records: ReadonlyMap<string, RegistryRecord>;
+}
+
+/** A CloudEvents attribute value after validation (CloudEvents 1.0 type system, as JSON types). */
+export type AttributeValue = string | number | boolean;
+
+/** A validated CloudEvent. */
+export interface CloudEvent {
+  /** Context attributes and extensions, lowercase names: id, source, specversion, type, datacontenttype, dataschema, subject, time, … */
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
+  /** The payload bytes as received (binary mode body, or the encoded `data`/`data_base64` of structured mode). */
+  readonly data: Buffer | undefined;
+  /** The payload parsed as JSON when its content type is JSON; undefined otherwise (parsed lazily by the matcher when a CEL filter needs it). */
+  readonly json?: unknown;
+}
+
+/** One logical VPN: the records of every cluster merged (see docs/multi-cluster.md for the merge rule). */
+export interface VpnView {
+  readonly name: string;
+  readonly namespaces: ReadonlySet<string>;
+  /** SHA-256 hex of each publisher token → publisher name. */
+  readonly tokens: ReadonlyMap<string, string>;
+  readonly limits: VpnRecord["spec"]["limits"];
+}
+
+/** One logical function: its instance in each cluster that declares it. */
+export interface FunctionView {
+  readonly vpn: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** By cluster name. */
+  readonly instances: ReadonlyMap<string, FunctionRecord["spec"]>;
+}
+
+/** A subscription ready to deliver: its record and the function it targets. */
+export interface Route {
+  /** Registry key of the subscription record (unique). */
+  readonly key: string;
+  readonly vpn: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly subscription: SubscriptionRecord["spec"];
+  /** The target function; undefined when no cluster declares it (deliveries fail as "no endpoints"). */
+  readonly fn: FunctionView | undefined;
+  readonly deadLetter: FunctionView | undefined;
+}
