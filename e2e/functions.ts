@@ -27,7 +27,7 @@ export interface FunctionServer {
 
 /** Starts a function server; `answer(request, index)` decides each response (default 200 "ok"). */
 export const startFunction = async (
-  answer: (req: Received, index: number) => Answer = () => ({}),
+  answer: (req: Received, index: number) => Answer | Promise<Answer> = () => ({}),
 ): Promise<FunctionServer> => {
   const received: Received[] = [];
   const waiters: { n: number; resolve: (r: Received[]) => void }[] = [];
@@ -43,13 +43,14 @@ export const startFunction = async (
         at: Date.now(),
       };
       received.push(r);
-      const a = answer(r, received.length - 1);
-      res.writeHead(a.status ?? 200, a.headers ?? {});
-      res.end(a.body ?? "ok");
       for (const w of waiters.filter((w) => received.length >= w.n)) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(received.slice());
       }
+      void Promise.resolve(answer(r, received.length - 1)).then((a) => {
+        res.writeHead(a.status ?? 200, a.headers ?? {});
+        res.end(a.body ?? "ok");
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

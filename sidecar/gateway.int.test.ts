@@ -370,3 +370,65 @@ test("the explain endpoint says which subscriptions an event reaches and why not
       1,
   );
 });
+
+test("redirects are never followed: a 302 is a final failure that goes to the dead-letter function", async () => {
+  const dead = await fn();
+  const target = await fn();
+  const redirecting = await fn(() => ({ status: 302, headers: { location: `${target.url}/elsewhere` } }));
+  await putFunction(vpnA, nsA, "dead-2", dead);
+  await putFunction(vpnA, nsA, "redirecting", redirecting);
+  await putSubscription(vpnA, nsA, "to-redirecting", "redirecting", {
+    filters: [{ exact: { type: "com.test.redirect" } }],
+    deadLetter: "dead-2",
+  });
+  await caughtUp(gw, vpnA, nsA, "to-redirecting");
+  assert.equal((await publish(gw, "com.test.redirect", { token: "token-a" })).status, 202);
+  const [dl] = await dead.waitFor(1);
+  assert.equal(dl?.headers["ce-deadletterstatus"], "302");
+  assert.equal(redirecting.received.length, 1);
+  assert.equal(target.received.length, 0);
+});
+
+test("oversized headers are refused before any work", async () => {
+  const res = await fetch(`${gw.url}/`, {
+    method: "POST",
+    headers: { "x-big": "y".repeat(20 * 1024), authorization: "Bearer token-a" },
+  });
+  assert.equal(res.status, 431);
+});
+
+test("on SIGTERM the gateway stops accepting, finishes the delivery in flight, and exits 0", async () => {
+  const gate = Promise.withResolvers<void>();
+  const blocking = await fn(async () => {
+    await gate.promise;
+    return { status: 200 };
+  });
+  await putFunction(vpnA, nsA, "blocking", blocking, 10_000);
+  await putSubscription(vpnA, nsA, "to-blocking", "blocking", {
+    filters: [{ exact: { type: "com.test.drain" } }],
+  });
+  const draining = await startGateway({ etcd: etcdUrl, clusterName: cluster, dir, name: "draining" });
+  await caughtUp(draining, vpnA, nsA, "to-blocking");
+  assert.equal((await publish(draining, "com.test.drain", { token: "token-a" })).status, 202);
+  await blocking.waitFor(1);
+  process.kill(draining.proc.pid, "SIGTERM");
+  await waitFor("the gateway to report it is shutting down", async () => {
+    const res = await fetch(`${draining.adminUrl}/readyz`);
+    return res.status === 503 && (await res.text()).includes("shutting down") ? true : undefined;
+  });
+  gate.resolve();
+  assert.equal(await draining.proc.exited, 0);
+  assert.doesNotMatch(draining.proc.tail(50), /abandoned/);
+});
+
+test("a bad flag exits 2 with one line", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const res = spawnSync(
+    process.execPath,
+    [join(repoRoot, "sidecar/main.ts"), "--etcd", etcdUrl, "--cluster-name", "x"],
+    { encoding: "utf8" },
+  );
+  assert.equal(res.status, 2);
+  assert.equal(res.stderr.trim().split("\n").length, 1);
+  assert.match(res.stderr, /--listen \(or SWITCHBOARD_LISTEN\) is required/);
+});

@@ -162,6 +162,38 @@ test(
   },
 );
 
+test(
+  "a hung etcd is noticed by the liveness probe; the watcher recovers when it answers again",
+  TIMEOUT,
+  async () => {
+    const etcd = await started();
+    const admin = clientOf(etcd.url);
+    await write(admin, vpn, fnA);
+    const { log, entries } = captureLog();
+    const { watcher, restarts } = runWatcher({ client: clientOf(etcd.url), log, requestTimeoutMs: 1_000 });
+    await watcher.ready;
+    await waitForStatus(watcher, "connected", (s) => s.connected);
+    const before = watcher.current();
+
+    etcd.pause();
+    const stale = await waitForStatus(watcher, "disconnected", (s) => !s.connected);
+    await waitForStatus(
+      watcher,
+      "re-listing",
+      () => messages(entries, "registry re-list attempt failed").length > 0,
+    );
+    assert.equal(watcher.current(), before);
+    assert.equal(watcher.status().lastContactAt, stale.lastContactAt, "no contact while etcd is frozen");
+    assert.equal(messages(entries, "registry liveness probe failed").length, 1);
+
+    etcd.resume();
+    await write(admin, fnB);
+    await waitForSnapshot(watcher, holds(view(vpn, fnA, fnB)));
+    await waitForStatus(watcher, "reconnected", (s) => s.connected && s.lastContactAt > stale.lastContactAt);
+    assert.match(restarts.join("; "), /liveness probe failed twice/);
+  },
+);
+
 test("a new etcd with fewer revisions at the same address replaces the snapshot", TIMEOUT, async () => {
   const etcd = await started();
   const admin = clientOf(etcd.url);

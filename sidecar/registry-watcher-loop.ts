@@ -56,7 +56,12 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     health.connected = false;
     if (incident === undefined) {
       incident = { reason, since: Date.now(), attempts: 1 };
-      log.warn({ reason, revision: store.snapshot()?.revision }, "registry watch interrupted; re-listing");
+      const revision = store.snapshot()?.revision;
+      const msg =
+        revision === undefined
+          ? "registry not listed yet; retrying"
+          : "registry watch interrupted; re-listing";
+      log.warn({ reason, revision }, msg);
     } else {
       incident.attempts++;
       log.debug({ reason, attempt: incident.attempts }, "registry re-list attempt failed");

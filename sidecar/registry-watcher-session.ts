@@ -12,7 +12,7 @@
 // 1.1.2 cannot request one; so every `probeIntervalMs` a point read of the prefix key (one key,
 // no range scan) proves etcd answers. Any response, probe or watch, counts as contact.
 import { setTimeout as delay } from "node:timers/promises";
-import type { Etcd3, IWatchResponse } from "etcd3";
+import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
 import type { WatchEvent } from "./registry-watcher-store.ts";
 
 export interface SessionOptions {
@@ -45,38 +45,86 @@ const eventsOf = (res: IWatchResponse): WatchEvent[] =>
     modRevision: Number(ev.kv.mod_revision),
   }));
 
+interface ProbeOptions {
+  client: Etcd3;
+  key: string;
+  intervalMs: number;
+  timeoutMs: number;
+  highWater: () => number;
+  clusterId: string | undefined;
+  onProbe: SessionOptions["onProbe"];
+  /** Ends the session: etcd looks different, or two probes in a row failed. */
+  end: (reason: string) => void;
+}
+
+/** Probes etcd every `intervalMs` with a point read of `key`; returns a function that stops probing. */
+const startProbing = (opts: ProbeOptions): (() => void) => {
+  let stopped = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const probe = async (): Promise<void> => {
+    const mark = opts.highWater();
+    try {
+      const res = await opts.client
+        .get(opts.key)
+        .options({ deadline: Date.now() + opts.timeoutMs })
+        .exec();
+      if (stopped) return;
+      failures = 0;
+      const revision = Number(res.header.revision);
+      if (revision < mark)
+        return opts.end(`revision went backwards: etcd answered at ${revision}, ${mark} seen`);
+      if (opts.clusterId !== undefined && res.header.cluster_id !== opts.clusterId) {
+        return opts.end(`etcd cluster id changed from ${opts.clusterId} to ${res.header.cluster_id}`);
+      }
+      opts.onProbe({ revision });
+    } catch (err) {
+      if (stopped) return;
+      failures++;
+      opts.onProbe({ error: err instanceof Error ? err : new Error(String(err)) });
+      if (failures >= 2) return opts.end(`liveness probe failed twice: ${message(err)}`);
+    }
+    if (!stopped) timer = setTimeout(probe, opts.intervalMs);
+  };
+  timer = setTimeout(probe, opts.intervalMs);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+};
+
+/** Resolves once `watcher` is cancelled, or after CANCEL_WAIT_MS, with a note when that went wrong. */
+const cancelWatcher = async (watcher: Watcher): Promise<string> => {
+  const wait = new AbortController();
+  const cancelled = Promise.resolve()
+    .then(() => watcher.cancel())
+    .then(
+      () => "",
+      (err: unknown) => ` (and cancelling the watcher failed: ${message(err)})`,
+    );
+  const late = delay(CANCEL_WAIT_MS, " (the watcher was not cancelled in time)", { signal: wait.signal });
+  const note = await Promise.race([cancelled, late.catch(() => "")]);
+  wait.abort();
+  return note;
+};
+
 /** Watches `prefix` from `fromRevision` until the watch must be replaced; resolves with why (never rejects). */
 export const watchSession = (opts: SessionOptions): Promise<string> =>
   new Promise((resolve) => {
-    const { client, prefix, signal, probeIntervalMs, requestTimeoutMs } = opts;
+    const { client, prefix, signal } = opts;
     const watcher = client.watch().prefix(prefix).startRevision(String(opts.fromRevision)).watcher();
     let done = false;
+    // After `error` or `end` etcd3 has already dropped the watcher; cancelling it again would
+    // wait forever for an `end` that never comes.
     let detached = false;
-    let probeFailures = 0;
-    let probeTimer: NodeJS.Timeout | undefined;
-    let connectTimer: NodeJS.Timeout | undefined;
-
     const finish = (reason: string): void => {
       if (done) return;
       done = true;
       clearTimeout(connectTimer);
-      clearTimeout(probeTimer);
+      stopProbing();
       signal.removeEventListener("abort", onAbort);
-      // After `error` or `end` etcd3 has already dropped the watcher; cancelling it again would
-      // wait forever for an `end` that never comes.
-      const cancelled = detached ? Promise.resolve() : watcher.cancel();
-      const settled = cancelled.then(
-        () => undefined,
-        (err: unknown) => ` (and cancelling the watcher failed: ${message(err)})`,
-      );
-      const wait = new AbortController();
-      const timeout = delay(CANCEL_WAIT_MS, " (the watcher was not cancelled in time)", {
-        signal: wait.signal,
-      });
-      void Promise.race([settled, timeout.catch(() => undefined)]).then((note) => {
-        wait.abort();
-        resolve(`${reason}${note ?? ""}`);
-      });
+      if (detached) resolve(reason);
+      else void cancelWatcher(watcher).then((note) => resolve(`${reason}${note}`));
     };
     const onAbort = (): void => finish("aborted");
 
@@ -104,36 +152,20 @@ export const watchSession = (opts: SessionOptions): Promise<string> =>
     });
     watcher.on("disconnected", (err) => finish(`watch disconnected: ${err.message}`));
 
-    const probe = async (): Promise<void> => {
-      const mark = opts.highWater();
-      try {
-        const res = await client
-          .get(prefix)
-          .options({ deadline: Date.now() + requestTimeoutMs })
-          .exec();
-        if (done) return;
-        probeFailures = 0;
-        const revision = Number(res.header.revision);
-        if (revision < mark)
-          return finish(`revision went backwards: etcd answered at ${revision}, ${mark} seen`);
-        if (opts.clusterId !== undefined && res.header.cluster_id !== opts.clusterId) {
-          return finish(`etcd cluster id changed from ${opts.clusterId} to ${res.header.cluster_id}`);
-        }
-        opts.onProbe({ revision });
-      } catch (err) {
-        if (done) return;
-        probeFailures++;
-        opts.onProbe({ error: err instanceof Error ? err : new Error(String(err)) });
-        if (probeFailures >= 2) return finish(`liveness probe failed twice: ${message(err)}`);
-      }
-      probeTimer = setTimeout(probe, probeIntervalMs);
-    };
-
-    connectTimer = setTimeout(
-      () => finish(`watch not established within ${requestTimeoutMs} ms`),
-      requestTimeoutMs,
+    const connectTimer = setTimeout(
+      () => finish(`watch not established within ${opts.requestTimeoutMs} ms`),
+      opts.requestTimeoutMs,
     );
-    probeTimer = setTimeout(probe, probeIntervalMs);
+    const stopProbing = startProbing({
+      client,
+      key: prefix,
+      intervalMs: opts.probeIntervalMs,
+      timeoutMs: opts.requestTimeoutMs,
+      highWater: opts.highWater,
+      clusterId: opts.clusterId,
+      onProbe: opts.onProbe,
+      end: finish,
+    });
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
   });

@@ -122,6 +122,10 @@ export interface OwnEtcd {
   start(fresh?: boolean): Promise<void>;
   /** Kills etcd at once (SIGKILL), as a crash would. */
   kill(): Promise<void>;
+  /** Freezes etcd (SIGSTOP): connections stay open but nothing answers, as with a hung host. */
+  pause(): void;
+  /** Lets a paused etcd go on (SIGCONT). */
+  resume(): void;
 }
 
 /** An etcd of this test alone, in a directory under .work (removed when the process exits cleanly). */
@@ -135,6 +139,10 @@ export const ownEtcd = async (): Promise<OwnEtcd> => {
     await proc?.proc.stop(0);
     proc = undefined;
   };
+  const signalEtcd = (signal: NodeJS.Signals): void => {
+    if (proc === undefined) throw new Error("etcd is not running");
+    process.kill(proc.proc.pid, signal);
+  };
   cleanup(kill);
   process.on("exit", (code) => {
     if (code === 0 && (process.exitCode ?? 0) === 0) rmSync(dir, { recursive: true, force: true });
@@ -146,5 +154,7 @@ export const ownEtcd = async (): Promise<OwnEtcd> => {
       proc = await startEtcd(join(dir, `gen-${generation}`), { clientPort, peerPort });
     },
     kill,
+    pause: () => signalEtcd("SIGSTOP"),
+    resume: () => signalEtcd("SIGCONT"),
   };
 };
