@@ -35,6 +35,12 @@ export interface AppDeps {
   remoteAddress?: (c: Parameters<typeof getConnInfo>[0]) => string | undefined;
 }
 
+const REFUSED = {
+  full: "the gateway's delivery queue is full",
+  "log-full": "the gateway's delivery log is at its size cap",
+  "log-failed": "the gateway could not write its delivery log",
+} as const;
+
 const isCloudEvents = (headers: Headers): boolean =>
   headers.has("ce-specversion") ||
   (headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents");
@@ -91,9 +97,12 @@ export const gatewayApp = (deps: AppDeps): Hono => {
         { slug: "no-route" },
       );
     }
-    if (jobs.length > 0 && !engine.offer(jobs)) {
+    const offered = jobs.length > 0 ? await engine.offer(jobs) : "accepted";
+    if (offered !== "accepted") {
       metrics.eventsReceived.inc({ vpn: vpn.name, result: "overloaded" }, events.length);
-      throw unavailable("the gateway's delivery queue is full", 1, { slug: "queue-full" });
+      throw unavailable(REFUSED[offered], offered === "log-failed" ? 5 : 1, {
+        slug: offered === "full" ? "queue-full" : offered,
+      });
     }
     metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length);
     if (syncRoute && first) return deliverSync(table, syncRoute, first);

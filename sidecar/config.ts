@@ -29,6 +29,10 @@ export interface GatewayConfig {
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Where accepted async events are logged before 202; undefined: memory only. */
+  readonly dataDir: string | undefined;
+  readonly durability: "fsync" | "none";
+  readonly dataMaxBytes: number;
 }
 
 const FLAGS = {
@@ -49,12 +53,15 @@ const FLAGS = {
   "request-timeout": "SWITCHBOARD_REQUEST_TIMEOUT",
   "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
+  "data-dir": "SWITCHBOARD_DATA_DIR",
+  durability: "SWITCHBOARD_DURABILITY",
+  "data-max-bytes": "SWITCHBOARD_DATA_MAX_BYTES",
 } as const;
 
 export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--id ID] [--max-body-bytes 1048576] [--max-event-bytes 262144]
   [--max-batch 100] [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
-  [--log-level info]
+  [--data-dir DIR [--durability fsync|none] [--data-max-bytes 1073741824]] [--log-level info]
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
 /** Parses argv and env into a frozen GatewayConfig; throws ConfigError with one clear line. */
@@ -80,6 +87,12 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
   const [ca, cert, key] = [get("etcd-ca"), get("etcd-cert"), get("etcd-key")];
   if ((cert === undefined) !== (key === undefined))
     throw new ConfigError("--etcd-cert and --etcd-key go together");
+  const dataDir = get("data-dir");
+  const durability = get("durability") ?? (dataDir ? "fsync" : "none");
+  if (durability !== "fsync" && durability !== "none")
+    throw new ConfigError(`--durability must be fsync or none, got "${durability}"`);
+  if (durability === "fsync" && !dataDir)
+    throw new ConfigError("--durability fsync needs --data-dir (or SWITCHBOARD_DATA_DIR)");
   const maxBodyBytes = intFlag("max-body-bytes", get("max-body-bytes") ?? "1048576", 64 * 1024 * 1024);
   return Object.freeze({
     etcd: Object.freeze(etcd),
@@ -99,5 +112,8 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     requestTimeoutMs: durationFlag("request-timeout", get("request-timeout") ?? "30s"),
     drainTimeoutMs: durationFlag("drain-timeout", get("drain-timeout") ?? "25s"),
     logLevel,
+    dataDir,
+    durability,
+    dataMaxBytes: intFlag("data-max-bytes", get("data-max-bytes") ?? String(1024 * 1024 * 1024)),
   });
 };

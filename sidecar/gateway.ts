@@ -16,6 +16,7 @@ import { createRegistryWatcher } from "./registry-watcher.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing.ts";
 import type { RegistrySnapshot } from "./types.ts";
 import { createVpnLimiter } from "./vpn-limits.ts";
+import type { Wal } from "./wal.ts";
 
 export interface Gateway {
   readonly app: Hono;
@@ -31,6 +32,8 @@ export interface Gateway {
 
 export interface GatewayDeps {
   config: GatewayConfig;
+  /** The delivery log (--data-dir); what it recovered is resumed once the first routing table exists. */
+  wal?: Wal;
   etcd: Etcd3;
   metrics: GatewayMetrics;
   log: Logger;
@@ -48,7 +51,7 @@ const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
 };
 
 /** Creates the gateway; nothing runs until `watch`. */
-export const createGateway = ({ config, etcd, metrics, log, dispatcher }: GatewayDeps): Gateway => {
+export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: etcd,
     log,
@@ -64,10 +67,13 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher }: Gatewa
   const balancer = createBalancer();
   let table: RoutingTable | undefined;
   let pending: RegistrySnapshot | undefined;
+  let built: RegistrySnapshot["records"] | undefined;
   const rebuild = (): void => {
     const snapshot = pending;
     pending = undefined;
-    if (!snapshot || (table && snapshot.revision === table.revision)) return;
+    // Same records object: nothing changed (a re-list that found no difference reuses it).
+    if (!snapshot || snapshot.records === built) return;
+    built = snapshot.records;
     table = buildRoutingTable(snapshot, {
       onCelError: (route, err, phase) => {
         if (phase === "compile")
@@ -79,7 +85,18 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher }: Gatewa
     });
     balancer.retain(allUrls(snapshot));
     metrics.configRevision.set(snapshot.revision);
+    if (wal && !restored) {
+      restored = true;
+      const current = table;
+      const { resumed, dropped } = engine.restore(wal.recovered, (id) => {
+        const [vpn = "", namespace = "", name = ""] = id.split("/");
+        return current.route(vpn, namespace, name);
+      });
+      if (resumed + dropped > 0)
+        log.info({ resumed, dropped }, "resumed deliveries left in the delivery log by the previous run");
+    }
   };
+  let restored = false;
   watcher.onSnapshot((snapshot) => {
     if (!pending) setImmediate(rebuild);
     pending = snapshot;
@@ -99,6 +116,7 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher }: Gatewa
     log,
     maxEvents: config.queueMaxEvents,
     maxBytes: config.queueMaxBytes,
+    ...(wal ? { wal } : {}),
   });
   let draining = false;
   const app = gatewayApp({

@@ -9,6 +9,7 @@ import { createLogger } from "../common/log.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { createGateway } from "./gateway.ts";
 import { createGatewayMetrics } from "./metrics.ts";
+import { openWal } from "./wal.ts";
 
 const main = async (): Promise<number> => {
   if (process.argv.includes("--help")) {
@@ -28,7 +29,21 @@ const main = async (): Promise<number> => {
   collectDefaultMetrics({ register: registry });
   const metrics = createGatewayMetrics(registry);
   const etcd = etcdClient(config);
-  const gateway = createGateway({ config, etcd, metrics, log });
+  const wal = config.dataDir
+    ? await openWal({
+        dir: config.dataDir,
+        durability: config.durability,
+        maxBytes: config.dataMaxBytes,
+        log,
+        onCorruption: () => metrics.logCorruptions.inc(),
+      })
+    : undefined;
+  if (wal)
+    log.info(
+      { dataDir: config.dataDir, durability: config.durability, recovered: wal.recovered.length },
+      "delivery log opened",
+    );
+  const gateway = createGateway({ config, etcd, metrics, log, ...(wal ? { wal } : {}) });
   const server = serve({
     fetch: gateway.app.fetch,
     hostname: config.listenHost,

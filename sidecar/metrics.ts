@@ -14,7 +14,7 @@ export interface GatewayMetrics {
   configStaleness: Gauge;
   watchRestarts: Counter<"reason">;
   invalidRecords: Counter;
-  ejections: Gauge;
+  logCorruptions: Counter;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -83,9 +83,9 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       help: "Registry records that failed validation and were ignored.",
       registers,
     }),
-    ejections: new Gauge({
-      name: "switchboard_gateway_ejected_endpoints",
-      help: "Endpoints currently ejected after consecutive failures.",
+    logCorruptions: new Counter({
+      name: "switchboard_gateway_delivery_log_corruptions_total",
+      help: "Torn or corrupt records found in the delivery log at start (truncated or skipped, never replayed).",
       registers,
     }),
   };

@@ -134,8 +134,8 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     return connectedAt === undefined ? { reason } : { reason, connectedAt };
   };
 
-  /** Lists and publishes; returns the listed revision, or undefined after logging the failure. */
   let pageSize = timing.pageSize;
+  /** Lists and publishes; returns the listed revision, or undefined after logging the failure. */
   const list = async (): Promise<number | undefined> => {
     let step = "list";
     try {

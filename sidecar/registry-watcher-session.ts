@@ -10,7 +10,11 @@
 // Liveness: etcd3 asks for progress notifications (progress_notify is set on every watch), but
 // etcd sends them only every 10 minutes by default (--watch-progress-notify-interval) and etcd3
 // 1.1.2 cannot request one; so every `probeIntervalMs` a point read of the prefix key (one key,
-// no range scan) proves etcd answers. Any response, probe or watch, counts as contact.
+// no range scan) proves etcd answers. Any response, probe or watch, counts as contact. A frozen
+// etcd or a connection dropped without a reset leaves an etcd3 watch stream silent for good
+// unless the client has gRPC keepalive (`grpc.keepalive_time_ms`): the probes notice, but etcd3
+// attaches the next watcher to the same silent stream; the loop then re-lists on every connect
+// timeout, so the snapshot still follows etcd and status() still says "not connected".
 import { setTimeout as delay } from "node:timers/promises";
 import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
 import type { WatchEvent } from "./registry-watcher-store.ts";

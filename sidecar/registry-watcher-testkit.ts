@@ -1,17 +1,16 @@
 // Test helpers for the registry watcher: a running watcher stopped when the test file ends,
-// condition-based waits on its snapshots and status, a view of one cluster's records, a logger
-// that keeps its lines, and etcd processes of a test's own that it can kill and restart.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
+// condition-based waits on its snapshots and status, views of records, a logger that keeps its
+// lines, and etcd clients closed when the file ends. Etcd processes and the proxy of the fault
+// tests are in ./registry-watcher-faultkit.ts.
 import { Writable } from "node:stream";
-import type { Etcd3 } from "etcd3";
+import { isDeepStrictEqual } from "node:util";
+import { Etcd3 } from "etcd3";
 import { pino } from "pino";
 import type { Logger } from "../common/log.ts";
-import { type Etcd, startEtcd } from "../e2e/etcd.ts";
 import { cleanup } from "../e2e/harness.ts";
-import { freePort } from "../e2e/ports.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { repoRoot } from "../e2e/tools.ts";
+import { encodeRecord } from "../registry/codec.ts";
+import { recordKey } from "../registry/keys.ts";
 import type { RegistryRecord } from "../registry/types.ts";
 import {
   createRegistryWatcher,
@@ -20,6 +19,42 @@ import {
   type WatcherStatus,
 } from "./registry-watcher.ts";
 import type { RegistrySnapshot } from "./types.ts";
+
+// Registered when a test file imports this module (its top level), so that the harness hooks
+// its cleanups to the file and not to the first test registering one; runs last.
+const clients: Etcd3[] = [];
+cleanup(() => {
+  for (const client of clients) client.close();
+});
+
+/** A client of `url`, closed when the test file ends. */
+export const clientOf = (url: string): Etcd3 => {
+  const client = new Etcd3({ hosts: url });
+  clients.push(client);
+  return client;
+};
+
+/** Puts each record at its key, in order. */
+export const write = async (client: Etcd3, ...records: RegistryRecord[]): Promise<void> => {
+  for (const record of records) await client.put(recordKey(record)).value(encodeRecord(record));
+};
+
+/** The records by key, as a snapshot shows them. */
+export const view = (...records: RegistryRecord[]): Record<string, RegistryRecord> =>
+  Object.fromEntries(records.map((r) => [recordKey(r), r]));
+
+/** A predicate: the snapshot holds exactly `expected` (only among `cluster`'s records when given). */
+export const holds =
+  (expected: Record<string, RegistryRecord>, cluster?: string) =>
+  (snapshot: RegistrySnapshot): boolean =>
+    isDeepStrictEqual(
+      cluster === undefined ? Object.fromEntries(snapshot.records) : ownedBy(snapshot, cluster),
+      expected,
+    );
+
+/** The entries of a captured log with message `msg`. */
+export const logged = (entries: () => Record<string, unknown>[], msg: string): Record<string, unknown>[] =>
+  entries().filter((e) => e.msg === msg);
 
 /** Resolves with the first snapshot (the current one included) satisfying `predicate`; rejects after `timeoutMs`. */
 export const waitForSnapshot = (
@@ -113,48 +148,4 @@ export const runWatcher = (
   };
   cleanup(stop);
   return { watcher, restarts, invalid, stop };
-};
-
-export interface OwnEtcd {
-  /** Client URL; the same across restarts. */
-  readonly url: string;
-  /** Starts etcd (again) on the same ports; `fresh` gives it an empty data directory. */
-  start(fresh?: boolean): Promise<void>;
-  /** Kills etcd at once (SIGKILL), as a crash would. */
-  kill(): Promise<void>;
-  /** Freezes etcd (SIGSTOP): connections stay open but nothing answers, as with a hung host. */
-  pause(): void;
-  /** Lets a paused etcd go on (SIGCONT). */
-  resume(): void;
-}
-
-/** An etcd of this test alone, in a directory under .work (removed when the process exits cleanly). */
-export const ownEtcd = async (): Promise<OwnEtcd> => {
-  mkdirSync(join(repoRoot, ".work"), { recursive: true });
-  const dir = mkdtempSync(join(repoRoot, ".work", "watcher-etcd-"));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  let proc: Etcd | undefined;
-  let generation = 0;
-  const kill = async (): Promise<void> => {
-    await proc?.proc.stop(0);
-    proc = undefined;
-  };
-  const signalEtcd = (signal: NodeJS.Signals): void => {
-    if (proc === undefined) throw new Error("etcd is not running");
-    process.kill(proc.proc.pid, signal);
-  };
-  cleanup(kill);
-  process.on("exit", (code) => {
-    if (code === 0 && (process.exitCode ?? 0) === 0) rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    url: `http://127.0.0.1:${clientPort}`,
-    start: async (fresh = false) => {
-      if (fresh) generation++;
-      proc = await startEtcd(join(dir, `gen-${generation}`), { clientPort, peerPort });
-    },
-    kill,
-    pause: () => signalEtcd("SIGSTOP"),
-    resume: () => signalEtcd("SIGCONT"),
-  };
 };

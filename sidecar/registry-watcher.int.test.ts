@@ -10,8 +10,7 @@ import { clusterKey, collectionPrefix, gatewayKey, leaderKey, recordKey } from "
 import { client, freshCluster } from "../registry/test-etcd.ts";
 import { sampleFunction, sampleSubscription, sampleVpn } from "../registry/test-records.ts";
 import type { RegistryRecord } from "../registry/types.ts";
-import { ownedBy, runWatcher, waitForSnapshot } from "./registry-watcher-testkit.ts";
-import type { RegistrySnapshot } from "./types.ts";
+import { holds, ownedBy, runWatcher, view, waitForSnapshot } from "./registry-watcher-testkit.ts";
 
 const write = async (record: RegistryRecord): Promise<number> =>
   Number((await client.put(recordKey(record)).value(encodeRecord(record)).exec()).header.revision);
@@ -19,11 +18,6 @@ const writeRaw = async (key: string, value: string): Promise<void> => {
   await client.put(key).value(value);
   cleanup(async () => void (await client.delete().key(key)));
 };
-const view = (...records: RegistryRecord[]): Record<string, RegistryRecord> =>
-  Object.fromEntries(records.map((r) => [recordKey(r), r]));
-const holds = (cluster: string, expected: Record<string, RegistryRecord>) => (snapshot: RegistrySnapshot) =>
-  isDeepStrictEqual(ownedBy(snapshot, cluster), expected);
-
 test("the first snapshot lists every cluster's records, across pages, and no heartbeat or leader key", async () => {
   const [east, west] = [freshCluster(), freshCluster()];
   const mine = [
@@ -82,7 +76,7 @@ test("puts and deletes after the listing reach the snapshot in order", async () 
   await client.delete().key(recordKey(fn2));
   await write(sub);
   await write(vpn);
-  const final = await waitForSnapshot(watcher, holds(cluster, view(fn1b, sub, vpn)));
+  const final = await waitForSnapshot(watcher, holds(view(fn1b, sub, vpn), cluster));
   assert.deepEqual(ownedBy(final, cluster), view(fn1b, sub, vpn));
 
   // Each observed state of this cluster is one of the expected ones, in order (batches may merge some).
@@ -121,7 +115,7 @@ test("invalid values are skipped, counted and reported once; garbage over a reco
   await waitForSnapshot(watcher, (s) => !s.records.has(recordKey(good)));
   const other = sampleFunction({ cluster, name: "other" });
   await write(other);
-  await waitForSnapshot(watcher, holds(cluster, view(other)));
+  await waitForSnapshot(watcher, holds(view(other), cluster));
   assert.deepEqual(mine(), [badKey, foreign, future, garbage, recordKey(good)].sort(), "each reported once");
   assert.ok(watcher.status().invalidRecords >= 5);
 });
@@ -141,7 +135,7 @@ test("a published snapshot never changes: later events make new ones", async () 
   const sub = sampleSubscription({ cluster });
   await write(sub);
   await client.delete().key(recordKey(fn));
-  const next = await waitForSnapshot(watcher, holds(cluster, view(sub)));
+  const next = await waitForSnapshot(watcher, holds(view(sub), cluster));
   assert.notEqual(next, old);
   assert.notEqual(next.records, old.records);
   assert.deepEqual({ revision: old.revision, size: old.records.size, mine: ownedBy(old, cluster) }, before);

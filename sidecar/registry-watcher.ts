@@ -79,10 +79,24 @@ export const createRegistryWatcher = ({
     throw new TypeError(`registry watcher prefix ${JSON.stringify(prefix)} is not under ${REGISTRY_PREFIX}`);
   }
   const wlog = log.child({ component: "registry-watcher", prefix });
+  /** `fn`, with what it throws logged instead of breaking the watcher. */
+  const guarded =
+    <A extends unknown[]>(name: string, fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (err) {
+        wlog.error(
+          { callback: name, err: err instanceof Error ? err.message : String(err) },
+          "callback threw",
+        );
+      }
+    };
+  const reportInvalid = guarded("onInvalid", onInvalid);
   const store = createRecordStore({
     onInvalid: (key, modRevision, err) => {
       wlog.warn({ key, modRevision, err: err.message }, "invalid registry value skipped");
-      onInvalid(key, err);
+      reportInvalid(key, err);
     },
   });
   const listeners = new Set<(snapshot: RegistrySnapshot) => void>();
@@ -96,13 +110,7 @@ export const createRegistryWatcher = ({
   ready.catch(() => {});
 
   const publish = (snapshot: RegistrySnapshot): void => {
-    for (const listener of listeners) {
-      try {
-        listener(snapshot);
-      } catch (err) {
-        wlog.error({ err: err instanceof Error ? err.message : String(err) }, "snapshot listener threw");
-      }
-    }
+    for (const listener of listeners) guarded("onSnapshot listener", listener)(snapshot);
     settleReady?.resolve();
   };
 
@@ -118,7 +126,7 @@ export const createRegistryWatcher = ({
         store,
         health,
         publish,
-        onRestart,
+        onRestart: guarded("onRestart", onRestart),
         beforeWatch,
         timing: { baseBackoffMs, maxBackoffMs, probeIntervalMs, requestTimeoutMs, pageSize },
       });

@@ -29,6 +29,8 @@ export interface RoutingTable {
   /** The VPN a namespace belongs to (sidecar placement: pods publish as their namespace's VPN). */
   vpnForNamespace(namespace: string): VpnView | undefined;
   fn(vpn: string, namespace: string, name: string): FunctionView | undefined;
+  /** The route of subscription namespace/name of `vpn` (e.g. to resume a delivery after a restart). */
+  route(vpn: string, namespace: string, name: string): Route | undefined;
   /** Subscriptions of `vpn` whose filters (and CEL) accept the event, for the given mode (order: see ./match-index.ts). */
   match(vpn: string, event: CloudEvent, mode: "async" | "sync"): Route[];
   /** The sync HTTP route for a raw request: the most specific matching route and its :params / wildcard. */
@@ -51,6 +53,7 @@ export interface RoutingTableOptions {
 interface VpnRoutes {
   readonly entries: readonly MatchEntry[];
   readonly byKey: ReadonlyMap<string, MatchEntry>;
+  readonly byName: ReadonlyMap<string, Route>;
   readonly async: MatchIndex;
   readonly sync: MatchIndex;
   readonly http: HttpRouter<Route>;
@@ -83,6 +86,7 @@ const vpnRoutes = (entries: MatchEntry[]): VpnRoutes => {
   return {
     entries,
     byKey: new Map(entries.map((entry) => [entry.route.key, entry])),
+    byName: new Map(entries.map((entry) => [`${entry.route.namespace}/${entry.route.name}`, entry.route])),
     async: matchIndex(entries.filter((entry) => entry.route.subscription.mode === "async")),
     sync: matchIndex(entries.filter((entry) => entry.route.subscription.mode === "sync")),
     http,
@@ -128,6 +132,7 @@ export const buildRoutingTable = (
     vpnForToken: (sha256) => merged.tokenOwners.get(sha256),
     vpnForNamespace: (namespace) => merged.namespaceOwners.get(namespace),
     fn: (vpn, namespace, name) => merged.functions.get(functionId(vpn, namespace, name)),
+    route: (vpn, namespace, name) => vpns.get(vpn)?.byName.get(`${namespace}/${name}`),
     match(vpn, event, mode) {
       const routes = vpns.get(vpn);
       if (routes === undefined) return [];
