@@ -23,15 +23,19 @@ export interface GatewayOptions {
   listenHost?: string;
   namespace?: string;
   extraArgs?: string[];
+  /** A command prefix such as `taskset -c 0` (benchmarks pin the gateway to a core). */
+  prefix?: string[];
 }
 
 /** Starts a gateway on free ports and waits until it is ready (first registry snapshot loaded). */
 export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess> => {
   const log = join(opts.dir, `gateway-${opts.name}.log`);
+  const [command = process.execPath, ...prefixArgs] = [...(opts.prefix ?? []), process.execPath];
   const proc = start({
     name: `gateway ${opts.name}`,
-    command: process.execPath,
+    command,
     args: [
+      ...prefixArgs,
       join(repoRoot, "sidecar/main.ts"),
       `--etcd=${opts.etcd}`,
       `--listen=${opts.listenHost ?? "127.0.0.1"}:0`,

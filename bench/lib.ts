@@ -1,0 +1,214 @@
+// Shared pieces of the benchmarks: real etcd with registry records, gateways pinned to a core,
+// an open- or closed-loop load generator, percentiles, and the results table.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Etcd3 } from "etcd3";
+import { Pool } from "undici";
+import { type Etcd, startEtcd } from "../e2e/etcd.ts";
+import { repoRoot } from "../e2e/tools.ts";
+import { openWriter, type RegistryWriter } from "../registry/writer.ts";
+
+export const TOKEN = "bench-token";
+
+export interface Registry {
+  etcd: Etcd;
+  client: Etcd3;
+  writer: RegistryWriter;
+  dir: string;
+  cluster: string;
+  close(): Promise<void>;
+}
+
+/** Starts etcd in a scratch directory and opens a registry writer on it. */
+export const benchRegistry = async (cluster = "bench"): Promise<Registry> => {
+  mkdirSync(join(repoRoot, ".work"), { recursive: true });
+  const dir = mkdtempSync(join(repoRoot, ".work", "bench-"));
+  const etcd = await startEtcd(dir);
+  const client = new Etcd3({ hosts: etcd.url });
+  const writer = await openWriter({ client, cluster, identity: "bench" });
+  return {
+    etcd,
+    client,
+    writer,
+    dir,
+    cluster,
+    close: async () => {
+      writer.close();
+      client.close();
+      await etcd.stop();
+    },
+  };
+};
+
+/** Writes a VPN "bench" (namespace "bench", publisher TOKEN), a function at `url` and a subscription of `mode` to it. */
+export const benchRoute = async (r: Registry, url: string, mode: "async" | "sync"): Promise<void> => {
+  const owner = (name: string, namespace?: string) => ({
+    cluster: r.cluster,
+    uid: `u-${name}`,
+    generation: 1,
+    name,
+    ...(namespace ? { namespace } : {}),
+  });
+  const tokenSha256 = createHash("sha256").update(TOKEN).digest("hex");
+  await r.writer.sync(
+    { kind: "vpn", name: "bench" },
+    {
+      schema: 1,
+      kind: "vpn",
+      vpn: "bench",
+      owner: owner("bench"),
+      spec: { namespaces: ["bench"], publishers: [{ name: "bench", tokenSha256 }], limits: {} },
+    },
+  );
+  await r.writer.sync(
+    { kind: "function", namespace: "bench", name: "fn" },
+    {
+      schema: 1,
+      kind: "function",
+      vpn: "bench",
+      owner: owner("fn", "bench"),
+      spec: { endpoints: [url], timeoutMs: 5000, concurrency: 1000, headers: {} },
+    },
+  );
+  await r.writer.sync(
+    { kind: "subscription", namespace: "bench", name: "sub" },
+    {
+      schema: 1,
+      kind: "subscription",
+      vpn: "bench",
+      owner: owner("sub", "bench"),
+      spec: {
+        function: { namespace: "bench", name: "fn" },
+        mode,
+        filters: [{ exact: { type: "bench.event" } }],
+        delivery: { retry: 3, backoffPolicy: "exponential", backoffDelayMs: 50, maxBackoffMs: 1000 },
+      },
+    },
+  );
+};
+
+/** `taskset -c CORES` prefix when taskset exists (pins a process to cores), else nothing. */
+export const pinned = (cores: string): string[] => {
+  try {
+    execFileSync("taskset", ["-V"], { stdio: "ignore" });
+    return ["taskset", "-c", cores];
+  } catch {
+    return [];
+  }
+};
+
+export interface LoadResult {
+  requests: number;
+  ok: number;
+  errors: number;
+  seconds: number;
+  rate: number;
+  latencyMs: { p50: number; p90: number; p99: number; p999: number };
+}
+
+/** Percentile `p` (0–1) of sorted `values`. */
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+
+export interface LoadOptions {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  okStatus: number;
+  seconds: number;
+  /** Closed loop: this many requests in flight at all times. */
+  concurrency?: number;
+  /** Open loop: requests started at this uniform rate, whatever the answers (latency from the scheduled start). */
+  ratePerSecond?: number;
+}
+
+/** Drives load for `seconds` and measures rate and latency. */
+export const load = async (opts: LoadOptions): Promise<LoadResult> => {
+  const origin = new URL(opts.url);
+  const pool = new Pool(origin.origin, { connections: Math.max(opts.concurrency ?? 64, 16), pipelining: 1 });
+  const latencies: number[] = [];
+  let ok = 0;
+  let errors = 0;
+  const send = async (scheduled: number): Promise<void> => {
+    try {
+      const res = await pool.request({
+        path: origin.pathname,
+        method: "POST",
+        headers: opts.headers,
+        body: opts.body,
+      });
+      await res.body.dump();
+      if (res.statusCode === opts.okStatus) ok++;
+      else errors++;
+    } catch {
+      errors++;
+    }
+    latencies.push(performance.now() - scheduled);
+  };
+  const start = performance.now();
+  const end = start + opts.seconds * 1000;
+  if (opts.ratePerSecond) {
+    const interval = 1000 / opts.ratePerSecond;
+    const inflight = new Set<Promise<void>>();
+    for (let i = 0; ; i++) {
+      const at = start + i * interval;
+      if (at >= end) break;
+      const wait = at - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const p = send(at).finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+  } else {
+    const worker = async (): Promise<void> => {
+      while (performance.now() < end) await send(performance.now());
+    };
+    await Promise.all(Array.from({ length: opts.concurrency ?? 64 }, worker));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    ok,
+    errors,
+    seconds,
+    rate: ok / seconds,
+    latencyMs: {
+      p50: percentile(latencies, 0.5),
+      p90: percentile(latencies, 0.9),
+      p99: percentile(latencies, 0.99),
+      p999: percentile(latencies, 0.999),
+    },
+  };
+};
+
+export interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  verdict: "met" | "missed" | "—";
+}
+
+/** Prints a markdown table and writes bench/results/<name>.json. */
+export const report = (name: string, rows: Row[], details: Record<string, unknown>): void => {
+  const lines = [
+    "| figure | value | baseline (same run) | ratio | target | |",
+    "|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) => `| ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.verdict} |`,
+    ),
+  ];
+  console.log(`\n### ${name}\n\n${lines.join("\n")}\n`);
+  mkdirSync(join(repoRoot, "bench", "results"), { recursive: true });
+  const file = join(repoRoot, "bench", "results", `${name}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ name, date: new Date().toISOString(), rows, details }, null, 2)}\n`,
+  );
+  console.log(`written: ${file}`);
+};
