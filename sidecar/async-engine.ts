@@ -171,7 +171,7 @@ export const createAsyncEngine = ({
           return "log-failed";
         }
       }
-      jobs.forEach((job, i) => start(job, sizes[i] ?? 0, seqs?.[i]));
+      for (const [i, job] of jobs.entries()) start(job, sizes[i] ?? 0, seqs?.[i]);
       gauge();
       return "accepted";
     },

@@ -146,7 +146,10 @@ test("kill -9 mid-delivery, restart on the same data dir: every accepted id arri
   assert.equal(distinctIds(slow).size, accepted.length);
   // Delivered events were acknowledged: the restart replays what was not delivered (plus at most
   // the one in flight at the crash), not the whole log.
-  assert.ok(slow.received.length <= accepted.length + 2, `${slow.received.length} deliveries for ${accepted.length} events`);
+  assert.ok(
+    slow.received.length <= accepted.length + 2,
+    `${slow.received.length} deliveries for ${accepted.length} events`,
+  );
   await second.proc.stop();
 });
 
