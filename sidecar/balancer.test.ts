@@ -65,3 +65,15 @@ test("this cluster first; other clusters' external URLs when none is healthy her
   assert.equal(b.pick(fn, "east", undefined, 200)?.url, "http://east-pod");
   assert.equal(b.pick(view({}), "east"), undefined);
 });
+
+test("an unavailable cluster's instance is chosen only when no other exists", () => {
+  const b = createBalancer();
+  const onlyWest = view({ west: spec([], "https://west.example/fn") });
+  assert.equal(b.pick(onlyWest, "east", () => false)?.url, "https://west.example/fn", "the last resort");
+  const both = view({
+    west: spec([], "https://west.example/fn"),
+    north: spec([], "https://north.example/fn"),
+  });
+  for (let i = 0; i < 20; i++)
+    assert.equal(b.pick(both, "east", (c) => c !== "west")?.url, "https://north.example/fn");
+});

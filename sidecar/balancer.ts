@@ -73,14 +73,22 @@ export const createBalancer = ({
     pick: (fn, localCluster, isAvailable = () => true, now = Date.now()) => {
       const local: Endpoint[] = [];
       const remote: Endpoint[] = [];
+      const unavailable: Endpoint[] = [];
       for (const [cluster, spec] of fn.instances) {
-        if (cluster === localCluster)
+        if (cluster === localCluster) {
           for (const url of spec.endpoints) local.push({ url, cluster, remote: false });
-        else if (spec.externalUrl && isAvailable(cluster))
-          remote.push({ url: spec.externalUrl, cluster, remote: true });
+        } else if (spec.externalUrl) {
+          (isAvailable(cluster) ? remote : unavailable).push({
+            url: spec.externalUrl,
+            cluster,
+            remote: true,
+          });
+        }
       }
       const healthy = (e: Endpoint): boolean => state(e.url).ejectedUntil <= now;
-      const tiers = [local.filter(healthy), remote.filter(healthy), local, remote];
+      // Healthy first (here, then elsewhere), then ejected ones; a cluster whose heartbeat has
+      // expired only when no other instance exists.
+      const tiers = [local.filter(healthy), remote.filter(healthy), local, remote, unavailable];
       for (const tier of tiers) {
         const chosen = p2c(tier);
         if (chosen) {

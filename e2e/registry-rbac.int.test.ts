@@ -1,0 +1,66 @@
+// The registry etcd's access control, as docs/multi-cluster.md sets it up: a cluster's
+// credentials write its own subtree only; gateways only read.
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { cleanup } from "./harness.ts";
+import { clusterSubtree, startSecureEtcd } from "./secure-etcd.ts";
+import { repoRoot } from "./tools.ts";
+
+const dir = mkdtempSync(join(repoRoot, ".work", "rbac-"));
+const etcd = await startSecureEtcd(dir, ["east", "west", "east-2"]);
+const east = etcd.client("east");
+const west = etcd.client("west");
+const gateway = etcd.client("gateway");
+cleanup(async () => {
+  for (const c of [east, west, gateway]) c.close();
+  await etcd.stop();
+});
+
+test("a cluster's credentials write its own subtree and read everything", async () => {
+  await east.put(`${clusterSubtree("east")}vpns/shop`).value("{}");
+  await west.put(`${clusterSubtree("west")}vpns/shop`).value("{}");
+  assert.deepEqual(Object.keys(await east.getAll().prefix("/switchboard/v1/").strings()).sort(), [
+    `${clusterSubtree("east")}vpns/shop`,
+    `${clusterSubtree("west")}vpns/shop`,
+  ]);
+});
+
+test("a cluster's credentials cannot write or delete another cluster's keys, nor keys outside its subtree", async () => {
+  await assert.rejects(
+    east
+      .put(`${clusterSubtree("west")}vpns/shop`)
+      .value("taken")
+      .exec(),
+    /permission denied/i,
+  );
+  await assert.rejects(
+    east
+      .delete()
+      .key(`${clusterSubtree("west")}vpns/shop`)
+      .exec(),
+    /permission denied/i,
+  );
+  await assert.rejects(
+    east
+      .put(`${clusterSubtree("east-2")}vpns/shop`)
+      .value("x")
+      .exec(),
+    /permission denied/i,
+    "east is not a prefix of east-2",
+  );
+  await assert.rejects(east.put("/switchboard/v1/other").value("x").exec(), /permission denied/i);
+  assert.equal(await west.get(`${clusterSubtree("west")}vpns/shop`).string(), "{}");
+});
+
+test("gateway credentials read the registry and write nothing", async () => {
+  assert.equal(await gateway.get(`${clusterSubtree("east")}vpns/shop`).string(), "{}");
+  await assert.rejects(
+    gateway
+      .put(`${clusterSubtree("east")}vpns/shop`)
+      .value("x")
+      .exec(),
+    /permission denied/i,
+  );
+});
