@@ -40,7 +40,7 @@ const tally = (out: string): void => {
 };
 
 const testFiles = (kind: "unit" | "integration"): string[] => {
-  const all = globSync("{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples}/**/*.test.ts", {
+  const all = globSync("{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples,helm}/**/*.test.ts", {
     cwd: repoRoot,
   });
   const slow = (f: string): boolean => /\.(int|e2e)\.test\.ts$/.test(f);

@@ -1,0 +1,449 @@
+// The chart without a cluster: helm lint, helm template with the default and the all-features
+// values, the values schema's refusals, Pod Security "restricted" on every pod, least-privilege
+// RBAC, and Prometheus objects that use the documented metric names.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { repoRoot } from "../e2e/tools.ts";
+import {
+  ALL_FEATURES,
+  argsOf,
+  CHART_DIR,
+  containers,
+  find,
+  get,
+  helm,
+  isRecord,
+  list,
+  type Manifest,
+  podSpec,
+  render,
+  sets,
+} from "./chart-kit.ts";
+
+const REQUIRED = sets({ clusterName: "east", "etcd.endpoints[0]": "https://registry.example:2379" });
+const NAMESPACE = "switchboard-system";
+const defaults = await render(REQUIRED);
+const allFeatures = await render(["-f", ALL_FEATURES]);
+const renders: [string, Manifest[]][] = [
+  ["default values", defaults],
+  ["all-features values", allFeatures],
+];
+
+test("helm lint --strict passes with the required values and with every feature on", async () => {
+  for (const args of [REQUIRED, ["-f", ALL_FEATURES]]) {
+    const out = await helm(["lint", "--strict", CHART_DIR, ...args]);
+    assert.equal(out.code, 0, `${out.stdout}${out.stderr}`);
+  }
+});
+
+test("default values: the operator and gateway workloads, Services, RBAC and PDBs, nothing optional", () => {
+  const kinds = defaults.map((m) => `${m.kind}/${m.name}`).sort();
+  assert.deepEqual(kinds, [
+    "ClusterRole/sb-switchboard-operator",
+    "ClusterRoleBinding/sb-switchboard-operator",
+    "Deployment/sb-switchboard-gateway",
+    "Deployment/sb-switchboard-operator",
+    "PodDisruptionBudget/sb-switchboard-gateway",
+    "PodDisruptionBudget/sb-switchboard-operator",
+    "Role/sb-switchboard-operator-leader-election",
+    "RoleBinding/sb-switchboard-operator-leader-election",
+    "Service/sb-switchboard-gateway",
+    "Service/sb-switchboard-operator-metrics",
+    "ServiceAccount/sb-switchboard-gateway",
+    "ServiceAccount/sb-switchboard-operator",
+  ]);
+  const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding"]);
+  for (const m of defaults)
+    assert.equal(m.namespace, clusterScoped.has(m.kind) ? undefined : NAMESPACE, `${m.kind}/${m.name}`);
+});
+
+test("the operator: 2 replicas, leader election in the release namespace, id from the pod name, probes on the metrics port", () => {
+  const op = find(defaults, "Deployment", "-operator");
+  assert.equal(get(op.doc, "spec", "replicas"), 2);
+  const args = argsOf(op, "operator");
+  assert.equal(args[0], "operator/main.ts");
+  for (const flag of [
+    "--etcd=https://registry.example:2379",
+    "--cluster-name=east",
+    "--metrics-addr=0.0.0.0:8080",
+    "--leader-election-namespace=$(POD_NAMESPACE)",
+    "--id=$(POD_NAME)",
+  ])
+    assert.ok(args.includes(flag), `${flag} in ${args.join(" ")}`);
+  assert.ok(!args.some((a) => a.startsWith("--etcd-cert")), "no client TLS without etcd.operatorSecret");
+  const container = get(podSpec(op), "containers", 0);
+  const env = list(container, "env");
+  assert.deepEqual(
+    env.find((e) => get(e, "name") === "POD_NAMESPACE"),
+    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+  );
+  assert.deepEqual(
+    env.find((e) => get(e, "name") === "POD_NAME"),
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+  );
+  assert.deepEqual(get(container, "ports"), [{ name: "metrics", containerPort: 8080, protocol: "TCP" }]);
+  assert.deepEqual(get(container, "livenessProbe", "httpGet"), { path: "/healthz", port: "metrics" });
+  assert.deepEqual(get(container, "readinessProbe", "httpGet"), { path: "/readyz", port: "metrics" });
+  assert.ok(isRecord(get(container, "resources", "requests")));
+});
+
+test("etcd TLS Secrets are mounted as files: the operator's and the gateways' own", async () => {
+  const manifests = await render([
+    ...REQUIRED,
+    ...sets({ "etcd.operatorSecret": "op-tls", "etcd.gatewaySecret": "gw-tls" }),
+  ]);
+  for (const [suffix, container, secret] of [
+    ["-operator", "operator", "op-tls"],
+    ["-gateway", "gateway", "gw-tls"],
+  ] as const) {
+    const workload = find(manifests, "Deployment", suffix);
+    const args = argsOf(workload, container);
+    for (const file of [
+      "--etcd-ca=/etc/switchboard/etcd/ca.crt",
+      "--etcd-cert=/etc/switchboard/etcd/tls.crt",
+      "--etcd-key=/etc/switchboard/etcd/tls.key",
+    ])
+      assert.ok(args.includes(file), `${container}: ${file}`);
+    const volume = list(podSpec(workload), "volumes").find((v) => get(v, "name") === "etcd-tls");
+    assert.equal(get(volume, "secret", "secretName"), secret);
+    const mount = list(podSpec(workload), "containers", 0, "volumeMounts").find(
+      (v) => get(v, "name") === "etcd-tls",
+    );
+    assert.deepEqual(mount, { name: "etcd-tls", mountPath: "/etc/switchboard/etcd", readOnly: true });
+  }
+});
+
+test("the gateway: Service with the ingress and metrics ports, cluster name, probes, no data dir by default", () => {
+  const gw = find(defaults, "Deployment", "-gateway");
+  const args = argsOf(gw, "gateway");
+  assert.equal(args[0], "sidecar/main.ts");
+  for (const flag of [
+    "--listen=0.0.0.0:8080",
+    "--cluster-name=east",
+    "--metrics-addr=0.0.0.0:9090",
+    "--id=$(POD_NAME)",
+  ])
+    assert.ok(args.includes(flag), flag);
+  assert.ok(!args.some((a) => a.startsWith("--data-dir")));
+  const container = get(podSpec(gw), "containers", 0);
+  assert.deepEqual(get(container, "readinessProbe", "httpGet"), { path: "/readyz", port: "metrics" });
+  assert.deepEqual(get(container, "livenessProbe", "httpGet"), { path: "/healthz", port: "metrics" });
+  const svc = find(defaults, "Service", "-gateway");
+  assert.deepEqual(
+    list(svc.doc, "spec", "ports").map((p) => [get(p, "name"), get(p, "port"), get(p, "targetPort")]),
+    [
+      ["http", 80, "http"],
+      ["metrics", 9090, "metrics"],
+    ],
+  );
+});
+
+test("durability: --data-dir on an emptyDir with a Deployment, on a PVC per gateway with a StatefulSet", async () => {
+  const onEmptyDir = await render([...REQUIRED, ...sets({ "gateway.durability.enabled": "true" })]);
+  const gw = find(onEmptyDir, "Deployment", "-gateway");
+  assert.ok(argsOf(gw, "gateway").includes("--data-dir=/var/lib/switchboard/data"));
+  const data = list(podSpec(gw), "volumes").find((v) => get(v, "name") === "data");
+  assert.deepEqual(get(data, "emptyDir"), { sizeLimit: "2Gi" });
+
+  const sts = find(allFeatures, "StatefulSet", "-gateway");
+  assert.ok(argsOf(sts, "gateway").includes("--data-dir=/var/lib/switchboard/data"));
+  assert.ok(argsOf(sts, "gateway").includes("--durability=fsync"));
+  assert.equal(get(sts.doc, "spec", "volumeClaimTemplates", 0, "metadata", "name"), "data");
+  assert.ok(!list(podSpec(sts), "volumes").some((v) => get(v, "name") === "data"));
+  assert.equal(get(sts.doc, "spec", "serviceName"), find(allFeatures, "Service", "-gateway-headless").name);
+});
+
+test("both programs run from one image, chosen by args", () => {
+  for (const [suffix, name, program] of [
+    ["-operator", "operator", "operator/main.ts"],
+    ["-gateway", "gateway", "sidecar/main.ts"],
+  ] as const) {
+    const workload = find(defaults, "Deployment", suffix);
+    assert.equal(get(podSpec(workload), "containers", 0, "image"), "switchboard:0.1.0");
+    assert.equal(argsOf(workload, name)[0], program);
+    assert.ok(existsSync(join(repoRoot, program)), program);
+  }
+});
+
+const badValues: [string, string[], RegExp][] = [
+  [
+    "a missing clusterName",
+    sets({ "etcd.endpoints[0]": "https://e:2379" }),
+    /missing property 'clusterName'/,
+  ],
+  [
+    "a clusterName that is not a DNS label",
+    [...REQUIRED, ...sets({ clusterName: "East_1" })],
+    /at '\/clusterName': 'East_1' does not match pattern/,
+  ],
+  [
+    "operator.replicas < 1",
+    [...REQUIRED, ...sets({ "operator.replicas": "0" })],
+    /at '\/operator\/replicas': minimum: got 0, want 1/,
+  ],
+  [
+    "gateway.replicas < 1",
+    [...REQUIRED, ...sets({ "gateway.replicas": "0" })],
+    /at '\/gateway\/replicas': minimum: got 0, want 1/,
+  ],
+  [
+    "an unknown top-level key",
+    [...REQUIRED, ...sets({ replicas: "2" })],
+    /additional properties 'replicas' not allowed/,
+  ],
+  [
+    "an unknown nested key",
+    [...REQUIRED, ...sets({ "operator.replica": "2" })],
+    /at '\/operator': additional properties 'replica' not allowed/,
+  ],
+  [
+    "no etcd endpoints and no bundled etcd",
+    sets({ clusterName: "east" }),
+    /at '\/etcd\/endpoints': minItems: got 0, want 1/,
+  ],
+  [
+    "an etcd endpoint that is not a URL",
+    sets({ clusterName: "east", "etcd.endpoints[0]": "registry:2379" }),
+    /at '\/etcd\/endpoints\/0': 'registry:2379' does not match pattern/,
+  ],
+  [
+    "a malformed duration",
+    [...REQUIRED, ...sets({ "operator.leaderElection.leaseDuration": "15sec" })],
+    /at '\/operator\/leaderElection\/leaseDuration': '15sec' does not match pattern/,
+  ],
+  [
+    "an unknown gateway kind",
+    [...REQUIRED, ...sets({ "gateway.kind": "DaemonSet" })],
+    /at '\/gateway\/kind': value must be one of 'Deployment', 'StatefulSet'/,
+  ],
+  [
+    "the injector, which is not in this chart yet",
+    [...REQUIRED, ...sets({ "injector.enabled": "true" })],
+    /at '\/injector\/enabled': value must be false/,
+  ],
+  [
+    "a PersistentVolume with a Deployment",
+    [
+      ...REQUIRED,
+      ...sets({
+        "gateway.durability.enabled": "true",
+        "gateway.durability.persistentVolume.enabled": "true",
+      }),
+    ],
+    /gateway\.durability\.persistentVolume\.enabled needs gateway\.kind=StatefulSet/,
+  ],
+  [
+    "etcd endpoints and the bundled etcd",
+    [...REQUIRED, ...sets({ "bundledEtcd.enabled": "true" })],
+    /set either etcd\.endpoints or bundledEtcd\.enabled, not both/,
+  ],
+];
+
+for (const [what, args, message] of badValues) {
+  test(`values are refused with a clear message: ${what}`, async () => {
+    const out = await helm(["template", "sb", CHART_DIR, ...args]);
+    assert.notEqual(out.code, 0, "helm template must fail");
+    assert.match(out.stderr, message);
+  });
+}
+
+const ALLOWED_VOLUMES = new Set([
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+]);
+
+for (const [label, manifests] of renders) {
+  test(`every pod meets Pod Security "restricted" (${label})`, () => {
+    const workloads = manifests.filter((m) => podSpec(m) !== undefined);
+    assert.ok(workloads.length >= 2);
+    for (const m of workloads) {
+      const spec = podSpec(m) ?? {};
+      const where = `${m.kind}/${m.name}`;
+      for (const host of ["hostNetwork", "hostPID", "hostIPC"])
+        assert.notEqual(get(spec, host), true, `${where}: ${host}`);
+      assert.equal(get(spec, "securityContext", "runAsNonRoot"), true, where);
+      assert.equal(get(spec, "securityContext", "seccompProfile", "type"), "RuntimeDefault", where);
+      for (const volume of list(spec, "volumes")) {
+        const types = Object.keys(isRecord(volume) ? volume : {}).filter((k) => k !== "name");
+        assert.ok(
+          types.every((t) => ALLOWED_VOLUMES.has(t)),
+          `${where}: volume types ${types.join(",")}`,
+        );
+      }
+      for (const c of containers(spec)) {
+        const at = `${where} container ${String(c.name)}`;
+        const sc = get(c, "securityContext");
+        assert.equal(get(sc, "runAsNonRoot"), true, at);
+        assert.equal(get(sc, "runAsUser"), 10001, at);
+        assert.equal(get(sc, "allowPrivilegeEscalation"), false, at);
+        assert.notEqual(get(sc, "privileged"), true, at);
+        assert.deepEqual(get(sc, "capabilities"), { drop: ["ALL"] }, at);
+        assert.equal(get(sc, "seccompProfile", "type"), "RuntimeDefault", at);
+        assert.equal(get(sc, "readOnlyRootFilesystem"), true, at);
+        assert.ok(!list(c, "ports").some((p) => get(p, "hostPort") !== undefined), `${at}: hostPort`);
+      }
+    }
+  });
+}
+
+test("the Node programs get a writable /tmp on an emptyDir (the root filesystem is read-only)", () => {
+  for (const suffix of ["-operator", "-gateway"]) {
+    const spec = podSpec(find(defaults, "Deployment", suffix));
+    const tmp = list(spec, "containers", 0, "volumeMounts").find((v) => get(v, "mountPath") === "/tmp");
+    const volume = list(spec, "volumes").find((v) => get(v, "name") === get(tmp, "name"));
+    assert.ok(isRecord(get(volume, "emptyDir")), suffix);
+  }
+});
+
+const OPERATOR_CLUSTER_RULES = [
+  {
+    apiGroups: ["switchboard.dev"],
+    resources: ["vpns", "functions", "subscriptions"],
+    verbs: ["get", "list", "watch", "patch", "update"],
+  },
+  {
+    apiGroups: ["switchboard.dev"],
+    resources: ["vpns/status", "functions/status", "subscriptions/status"],
+    verbs: ["get", "patch", "update"],
+  },
+  { apiGroups: [""], resources: ["namespaces", "services", "secrets"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+];
+
+test("RBAC: the operator's ClusterRole and leader-election Role are exactly least privilege", () => {
+  assert.deepEqual(get(find(defaults, "ClusterRole", "-operator").doc, "rules"), OPERATOR_CLUSTER_RULES);
+  const role = find(defaults, "Role", "-operator-leader-election");
+  assert.equal(role.namespace, NAMESPACE);
+  assert.deepEqual(get(role.doc, "rules"), [
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      resourceNames: ["switchboard-operator-east"],
+      verbs: ["get", "update"],
+    },
+  ]);
+  for (const kind of ["ClusterRoleBinding", "RoleBinding"]) {
+    const binding = defaults.find((m) => m.kind === kind);
+    assert.deepEqual(get(binding?.doc, "subjects"), [
+      { kind: "ServiceAccount", name: "sb-switchboard-operator", namespace: NAMESPACE },
+    ]);
+  }
+});
+
+for (const [label, manifests] of renders) {
+  test(`RBAC: no rule has "*" in apiGroups, resources or verbs (${label})`, () => {
+    const roles = manifests.filter((m) => m.kind === "Role" || m.kind === "ClusterRole");
+    assert.ok(roles.length > 0);
+    for (const role of roles)
+      for (const rule of list(role.doc, "rules"))
+        for (const field of ["apiGroups", "resources", "verbs", "nonResourceURLs"])
+          assert.ok(
+            !list(rule, field).some((v) => String(v).includes("*")),
+            `${role.kind}/${role.name} ${field}`,
+          );
+  });
+
+  test(`the gateway ServiceAccount has no token and no bindings (${label})`, () => {
+    const sa = find(manifests, "ServiceAccount", "-gateway");
+    assert.equal(get(sa.doc, "automountServiceAccountToken"), false);
+    const gw = manifests.find((m) => m.name.endsWith("-gateway") && podSpec(m));
+    assert.equal(get(gw && podSpec(gw), "automountServiceAccountToken"), false);
+    assert.equal(get(gw && podSpec(gw), "serviceAccountName"), sa.name);
+    for (const binding of manifests.filter((m) => m.kind.endsWith("Binding")))
+      assert.ok(!list(binding.doc, "subjects").some((s) => get(s, "name") === sa.name), binding.name);
+  });
+
+  test(`PodDisruptionBudgets select the operator and gateway pods (${label})`, () => {
+    for (const suffix of ["-operator", "-gateway"]) {
+      const pdb = find(manifests, "PodDisruptionBudget", suffix);
+      const workload = manifests.find((m) => m.name.endsWith(suffix) && podSpec(m));
+      assert.deepEqual(get(pdb.doc, "spec", "selector"), get(workload?.doc, "spec", "selector"));
+    }
+  });
+}
+
+test("all features: bundled etcd (trial image), NetworkPolicies, monitors, alerts and the dashboard", () => {
+  const etcd = find(allFeatures, "StatefulSet", "-etcd");
+  assert.match(String(get(podSpec(etcd), "containers", 0, "image")), /^quay\.io\/coreos\/etcd:v3\.6\.\d+$/);
+  assert.equal(get(etcd.doc, "metadata", "annotations", "switchboard.dev/trial-only"), "true");
+  const op = find(allFeatures, "Deployment", "-operator");
+  assert.ok(argsOf(op, "operator").includes("--etcd=http://sb-switchboard-etcd.switchboard-system.svc:2379"));
+  assert.deepEqual(
+    allFeatures
+      .filter((m) => m.kind === "NetworkPolicy")
+      .map((m) => m.name)
+      .sort(),
+    ["sb-switchboard-etcd", "sb-switchboard-gateway", "sb-switchboard-operator"],
+  );
+  for (const kind of ["ServiceMonitor", "PodMonitor", "PrometheusRule"])
+    assert.equal(allFeatures.filter((m) => m.kind === kind).length, 1, kind);
+  const dashboard = find(allFeatures, "ConfigMap", "-dashboard");
+  assert.equal(get(dashboard.doc, "metadata", "labels", "grafana_dashboard"), "1");
+  const json: unknown = JSON.parse(String(get(dashboard.doc, "data", "switchboard.json")));
+  assert.equal(get(json, "uid"), "switchboard");
+});
+
+test("the bundled etcd is only reachable from the operator and the gateways when NetworkPolicies are on", () => {
+  const policy = find(allFeatures, "NetworkPolicy", "-etcd");
+  const from = list(policy.doc, "spec", "ingress", 0, "from").map((peer) =>
+    get(peer, "podSelector", "matchLabels", "app.kubernetes.io/component"),
+  );
+  assert.deepEqual(from, ["operator", "gateway"]);
+});
+
+const documentedMetrics = (): Set<string> => {
+  const docs = ["operator.md", "gateway.md", "durability.md", "multi-cluster.md"]
+    .map((f) => readFileSync(join(repoRoot, "docs", f), "utf8"))
+    .join("\n");
+  return new Set(docs.match(/switchboard_[a-z_]+/g));
+};
+
+/** Metric names in a PromQL text, with histogram suffixes mapped to the documented base name. */
+const metricsIn = (promql: string): string[] =>
+  [...new Set(promql.match(/switchboard_[a-z_]+/g))].map((m) => m.replace(/_(bucket|sum|count)$/, ""));
+
+test("alerts cover failed deliveries, dead letters, staleness, queue saturation and reconcile errors, with documented metrics", () => {
+  const rule = find(allFeatures, "PrometheusRule", "sb-switchboard");
+  const rules = list(rule.doc, "spec", "groups").flatMap((g) => list(g, "rules"));
+  const expr = (alert: string): string =>
+    String(
+      get(
+        rules.find((r) => get(r, "alert") === alert),
+        "expr",
+      ),
+    );
+  assert.match(
+    expr("SwitchboardDeliveriesFailing"),
+    /switchboard_gateway_deliveries_total\{outcome="failed",/,
+  );
+  assert.match(expr("SwitchboardDeadLetters"), /switchboard_gateway_dead_letters_total\{/);
+  assert.match(
+    expr("SwitchboardConfigStale"),
+    /switchboard_gateway_config_staleness_seconds\{[^}]*\}\) > 60$/,
+  );
+  // 0.9 of gateway.queue.maxEvents (10000) in the all-features values.
+  assert.match(expr("SwitchboardQueueSaturated"), /switchboard_gateway_queue_events\{[^}]*\}\) > 9000$/);
+  assert.match(expr("SwitchboardReconcileErrors"), /switchboard_operator_reconciles_total\{result="error",/);
+  const documented = documentedMetrics();
+  for (const r of rules)
+    for (const metric of metricsIn(String(get(r, "expr"))))
+      assert.ok(documented.has(metric), `${String(get(r, "alert"))}: ${metric} is not in docs/`);
+});
+
+test("the Grafana dashboard queries only documented metrics", () => {
+  const dashboard = readFileSync(join(CHART_DIR, "files", "dashboard.json"), "utf8");
+  const documented = documentedMetrics();
+  const used = metricsIn(dashboard);
+  assert.ok(used.length >= 10);
+  for (const metric of used) assert.ok(documented.has(metric), `${metric} is not in docs/`);
+});

@@ -1,0 +1,169 @@
+{{/* Names, labels and the pieces every pod of the chart shares. */}}
+
+{{- define "switchboard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The release's object name prefix (63 characters at most, minus room for suffixes). */}}
+{{- define "switchboard.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.operator.name" -}}{{ include "switchboard.fullname" . }}-operator{{- end }}
+{{- define "switchboard.gateway.name" -}}{{ include "switchboard.fullname" . }}-gateway{{- end }}
+{{- define "switchboard.etcd.name" -}}{{ include "switchboard.fullname" . }}-etcd{{- end }}
+
+{{/* The required cluster name, checked again here in case the schema was skipped. */}}
+{{- define "switchboard.clusterName" -}}
+{{- required "clusterName is required: this cluster's name in the registry, e.g. --set clusterName=east" .Values.clusterName }}
+{{- end }}
+
+{{- define "switchboard.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "switchboard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: switchboard
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component: include with (dict "ctx" $ "component" "operator"). */}}
+{{- define "switchboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "switchboard.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "switchboard.componentLabels" -}}
+{{ include "switchboard.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "switchboard.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level securityContext of Pod Security "restricted". */}}
+{{- define "switchboard.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container-level securityContext of Pod Security "restricted", with a read-only root. */}}
+{{- define "switchboard.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* The etcd client URLs: the bundled etcd's Service, else etcd.endpoints (one is required). */}}
+{{- define "switchboard.etcdEndpoints" -}}
+{{- if .Values.bundledEtcd.enabled }}
+{{- printf "http://%s.%s.svc:2379" (include "switchboard.etcd.name" .) .Release.Namespace }}
+{{- else }}
+{{- if not .Values.etcd.endpoints }}
+{{- fail "etcd.endpoints is required (the registry's etcd client URLs), or set bundledEtcd.enabled=true for a trial" }}
+{{- end }}
+{{- join "," .Values.etcd.endpoints }}
+{{- end }}
+{{- end }}
+
+{{/* etcd TLS flags, mount and volume for a Secret (ca.crt, tls.crt, tls.key) at /etc/switchboard/etcd. */}}
+{{- define "switchboard.etcdTlsArgs" -}}
+- --etcd-ca=/etc/switchboard/etcd/ca.crt
+- --etcd-cert=/etc/switchboard/etcd/tls.crt
+- --etcd-key=/etc/switchboard/etcd/tls.key
+{{- end }}
+
+{{- define "switchboard.etcdTlsMount" -}}
+- name: etcd-tls
+  mountPath: /etc/switchboard/etcd
+  readOnly: true
+{{- end }}
+
+{{/* Include with the Secret's name. */}}
+{{- define "switchboard.etcdTlsVolume" -}}
+- name: etcd-tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+    items:
+      - { key: ca.crt, path: ca.crt }
+      - { key: tls.crt, path: tls.crt }
+      - { key: tls.key, path: tls.key }
+{{- end }}
+
+{{/* Env twins of the downward API: POD_NAME and POD_NAMESPACE. */}}
+{{- define "switchboard.podEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: NODE_OPTIONS
+  value: --disable-warning=ExperimentalWarning
+{{- end }}
+
+{{/* A soft anti-affinity spreading a component's replicas over nodes. */}}
+{{- define "switchboard.spreadAffinity" -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "switchboard.selectorLabels" . | nindent 12 }}
+{{- end }}
+
+{{/* Cross-field checks that JSON Schema cannot phrase clearly; fails the render with one line. */}}
+{{- define "switchboard.validate" -}}
+{{- if .Values.injector.enabled }}
+{{- fail "injector.enabled: the sidecar-injection webhook is not part of this chart version yet" }}
+{{- end }}
+{{- $g := .Values.gateway }}
+{{- if and $g.durability.persistentVolume.enabled (ne $g.kind "StatefulSet") }}
+{{- fail "gateway.durability.persistentVolume.enabled needs gateway.kind=StatefulSet (one volume per gateway)" }}
+{{- end }}
+{{- if and $g.durability.persistentVolume.enabled (not $g.durability.enabled) }}
+{{- fail "gateway.durability.persistentVolume.enabled needs gateway.durability.enabled=true" }}
+{{- end }}
+{{- if and .Values.bundledEtcd.enabled .Values.etcd.endpoints }}
+{{- fail "set either etcd.endpoints or bundledEtcd.enabled, not both" }}
+{{- end }}
+{{- if and .Values.bundledEtcd.enabled (or .Values.etcd.operatorSecret .Values.etcd.gatewaySecret) }}
+{{- fail "the bundled etcd serves plain HTTP: leave etcd.operatorSecret and etcd.gatewaySecret empty" }}
+{{- end }}
+{{- end }}
