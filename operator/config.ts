@@ -18,6 +18,8 @@ export interface OperatorConfig {
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** TTL of the cluster heartbeat lease: how long after the operator is gone other clusters notice. */
+  readonly heartbeatTtlSeconds: number;
 }
 
 const FLAGS = {
@@ -34,11 +36,12 @@ const FLAGS = {
   "renew-deadline": { env: "SWITCHBOARD_RENEW_DEADLINE" },
   "retry-period": { env: "SWITCHBOARD_RETRY_PERIOD" },
   "log-level": { env: "SWITCHBOARD_LOG_LEVEL" },
+  "heartbeat-ttl": { env: "SWITCHBOARD_HEARTBEAT_TTL" },
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
-  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--log-level info]
+  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--log-level info]
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
 /** Parses argv and env into a frozen OperatorConfig; throws ConfigError with one clear line. */
@@ -75,5 +78,9 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
     renewDeadlineMs: durationFlag("renew-deadline", get("renew-deadline") ?? "10s"),
     retryPeriodMs: durationFlag("retry-period", get("retry-period") ?? "2s"),
     logLevel: logLevel as OperatorConfig["logLevel"],
+    heartbeatTtlSeconds: Math.max(
+      2,
+      Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
+    ),
   });
 };

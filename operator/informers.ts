@@ -109,8 +109,9 @@ export const createInformers = (
   };
 };
 
-/** The World over the informers' caches. */
-export const worldOver = (i: Informers): World => ({
+/** The World over the informers' caches and the registry's view of other clusters' functions. */
+export const worldOver = (i: Informers, remoteFunction: World["remoteFunction"]): World => ({
+  remoteFunction,
   vpns: () => i.vpns.list(),
   vpn: (name) => i.vpns.get(name),
   namespace: (name) => i.namespaces.get(name),

@@ -39,6 +39,7 @@ const main = async (): Promise<number> => {
     leaseDurationMs: config.leaseDurationMs,
     renewDeadlineMs: config.renewDeadlineMs,
     retryPeriodMs: config.retryPeriodMs,
+    heartbeatTtlSeconds: config.heartbeatTtlSeconds,
     metrics,
     log,
   });

@@ -6,7 +6,10 @@ import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/clie
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../common/log.ts";
 import type { Subscription, SwitchboardFunction, Vpn } from "../crds/types.ts";
+import { runHeartbeat } from "../registry/heartbeat.ts";
+import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import type { RecordKind } from "../registry/types.ts";
+import { createRegistryWatcher } from "../registry/watcher.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer.ts";
 import { runController } from "./controller.ts";
 import {
@@ -39,6 +42,8 @@ export interface OperatorOptions {
   retryPeriodMs: number;
   metrics: OperatorMetrics;
   log: Logger;
+  heartbeatTtlSeconds?: number;
+  version?: string;
 }
 
 export interface Operator {
@@ -110,7 +115,29 @@ export const createOperator = (opts: OperatorOptions): Operator => {
     metrics,
     log,
   );
-  world = worldOver(informers);
+  // Other clusters' functions, from the shared registry: a Subscription may target a function
+  // declared only elsewhere in its VPN.
+  let remote = new Map<string, string[]>();
+  const remoteIndex = (snapshot: RegistrySnapshot): Map<string, string[]> => {
+    const index = new Map<string, string[]>();
+    for (const record of snapshot.records.values()) {
+      if (record.kind !== "function" || record.owner.cluster === cluster) continue;
+      const id = `${record.vpn}/${record.owner.namespace ?? ""}/${record.owner.name}`;
+      index.set(id, [...(index.get(id) ?? []), record.owner.cluster].sort());
+    }
+    return index;
+  };
+  const registryWatcher = createRegistryWatcher({
+    client: etcd,
+    log: log.child({ component: "registry-watcher" }),
+  });
+  registryWatcher.onSnapshot((snapshot) => {
+    const next = remoteIndex(snapshot);
+    const changed = JSON.stringify([...next]) !== JSON.stringify([...remote]);
+    remote = next;
+    if (changed) for (const s of w().subscriptions()) queues.subscription.add(keyOf(s));
+  });
+  world = worldOver(informers, (vpn, namespace, name) => remote.get(`${vpn}/${namespace}/${name}`) ?? []);
   const all = Object.values(informers);
   let synced = false;
 
@@ -148,6 +175,17 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         control(vpnHandler(informers), queues.vpn),
         control(functionHandler(informers), queues.function),
         control(subscriptionHandler(informers), queues.subscription),
+        runHeartbeat(
+          {
+            client: etcd,
+            cluster,
+            identity,
+            version: opts.version ?? "0.1.0",
+            ttlSeconds: opts.heartbeatTtlSeconds ?? 15,
+            log: log.child({ component: "heartbeat" }),
+          },
+          signal,
+        ),
       ]);
     } finally {
       metrics.isLeader.set(0);
@@ -158,9 +196,9 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   return {
     notReady: () => (synced ? undefined : "informer caches are not synced yet"),
     run: async (signal) => {
-      const watching = all.map((i) => i.run(signal));
+      const watching = [...all.map((i) => i.run(signal)), registryWatcher.run(signal)];
       await Promise.race([
-        Promise.all(all.map((i) => i.synced)),
+        Promise.all([...all.map((i) => i.synced), registryWatcher.ready]),
         new Promise((r) => signal.addEventListener("abort", r, { once: true })),
       ]);
       if (signal.aborted) {

@@ -16,6 +16,8 @@ export interface World {
   /** The EndpointSlices of a Service (label kubernetes.io/service-name). */
   endpointSlices(namespace: string, service: string): readonly V1EndpointSlice[];
   secret(namespace: string, name: string): V1Secret | undefined;
+  /** Other clusters that declare function namespace/name in `vpn` (from the shared registry), sorted. */
+  remoteFunction(vpn: string, namespace: string, name: string): readonly string[];
 }
 
 export interface WorldObjects {
@@ -26,6 +28,8 @@ export interface WorldObjects {
   services?: V1Service[];
   endpointSlices?: V1EndpointSlice[];
   secrets?: V1Secret[];
+  /** "vpn/namespace/name" → clusters declaring it elsewhere. */
+  remoteFunctions?: Record<string, string[]>;
 }
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -49,6 +53,7 @@ export const worldOf = (objects: WorldObjects): World => {
     services = [],
     endpointSlices = [],
     secrets = [],
+    remoteFunctions = {},
   } = objects;
   return {
     vpns: () => vpns,
@@ -64,5 +69,6 @@ export const worldOf = (objects: WorldObjects): World => {
         (s) => s.metadata?.namespace === namespace && s.metadata?.labels?.[SERVICE_NAME_LABEL] === service,
       ),
     secret: (namespace, name) => named(secrets, name, namespace),
+    remoteFunction: (vpn, namespace, name) => remoteFunctions[`${vpn}/${namespace}/${name}`] ?? [],
   };
 };

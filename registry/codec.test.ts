@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { canonicalJson, decodeRecord, encodeRecord } from "./codec.ts";
+import { canonicalJson, decodeHeartbeat, decodeRecord, encodeHeartbeat, encodeRecord } from "./codec.ts";
 import { InvalidRecordError, RegistryDecodeError } from "./errors.ts";
-import { recordKey } from "./keys.ts";
-import { sampleFunction, sampleSubscription, sampleVpn } from "./test-records.ts";
+import { functionKey, heartbeatKey, leaderKey, recordKey, subscriptionKey, vpnKey } from "./keys.ts";
+import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "./test-records.ts";
 import type { RegistryRecord } from "./types.ts";
 
 const fn = sampleFunction();
@@ -22,9 +22,15 @@ const edited = (record: RegistryRecord, path: (string | number)[], value: unknow
   return JSON.stringify(root);
 };
 
-const decodeFails = (key: string, value: string | Buffer, path: string, detail: string): void => {
+const decodeFails = (
+  key: string,
+  value: string | Buffer,
+  path: string,
+  detail: string,
+  decode: (key: string, value: string | Buffer) => unknown = decodeRecord,
+): void => {
   assert.throws(
-    () => decodeRecord(key, value),
+    () => decode(key, value),
     (error) => {
       assert.ok(error instanceof RegistryDecodeError);
       assert.equal(error.key, key);
@@ -223,29 +229,105 @@ test("decode rejects each field of the wrong type or out of range", () => {
 });
 
 test("decode checks that the key agrees with the record", () => {
+  decodeFails(vpnKey("other", "east"), encodeRecord(vpn), "vpn", 'is "payments" but the key says "other"');
   decodeFails(
-    "/switchboard/v1/vpns/other/east",
-    encodeRecord(vpn),
-    "vpn",
-    'is "payments" but the key says "other"',
-  );
-  decodeFails(
-    "/switchboard/v1/vpns/payments/west",
+    vpnKey("payments", "west"),
     encodeRecord(vpn),
     "owner.cluster",
     'is "east" but the key says "west"',
   );
-  const asSub = "/switchboard/v1/subscriptions/payments/billing/invoice/east";
-  decodeFails(asSub, encodeRecord(fn), "kind", 'is "function" but the key says "subscription"');
-  const other = "/switchboard/v1/functions/payments/billing/other/east";
-  decodeFails(other, encodeRecord(fn), "owner.name", 'is "invoice" but the key says "other"');
-  const ns = "/switchboard/v1/functions/payments/team/invoice/east";
-  decodeFails(ns, encodeRecord(fn), "owner.namespace", 'is "billing" but the key says "team"');
-  decodeFails("/switchboard/v1/leaders/east", encodeRecord(fn), "", "a leader key holds no record");
-  decodeFails("/x", encodeRecord(fn), "", 'key "/x" is not under /switchboard/v1/');
+  const at = { vpn: "payments", namespace: "billing", name: "invoice", cluster: "east" };
+  decodeFails(
+    functionKey({ ...at, cluster: "east-2" }),
+    encodeRecord(fn),
+    "owner.cluster",
+    'is "east" but the key says "east-2"',
+  );
+  decodeFails(subscriptionKey(at), encodeRecord(fn), "kind", 'is "function" but the key says "subscription"');
+  decodeFails(
+    functionKey({ ...at, vpn: "shipping" }),
+    encodeRecord(fn),
+    "vpn",
+    'is "payments" but the key says "shipping"',
+  );
+  decodeFails(
+    functionKey({ ...at, name: "other" }),
+    encodeRecord(fn),
+    "owner.name",
+    'is "invoice" but the key says "other"',
+  );
+  decodeFails(
+    functionKey({ ...at, namespace: "team" }),
+    encodeRecord(fn),
+    "owner.namespace",
+    'is "billing" but the key says "team"',
+  );
+  decodeFails(leaderKey("east"), encodeRecord(fn), "", "a leader key holds no record");
+  decodeFails(heartbeatKey("east"), encodeRecord(fn), "", "a heartbeat key holds no record");
+  decodeFails("/x", encodeRecord(fn), "", 'key "/x" is not under /switchboard/v1/clusters/<cluster>/');
+  decodeFails(
+    "/switchboard/v1/functions/payments/billing/invoice/east",
+    encodeRecord(fn),
+    "",
+    'key "/switchboard/v1/functions/payments/billing/invoice/east" is not under /switchboard/v1/clusters/<cluster>/',
+  );
 });
 
 test("decode ignores unknown fields (additive changes within v1)", () => {
   const value = edited(fn, ["spec", "retryBudget"], 3);
   assert.deepEqual(decodeRecord(fnKey, value), fn);
+});
+
+test("heartbeats survive encode and decode; encoding is canonical and validated", () => {
+  const heartbeat = sampleHeartbeat();
+  const value = encodeHeartbeat(heartbeat);
+  assert.equal(
+    value,
+    '{"cluster":"east","identity":"switchboard-operator-7c9f8d-x2k4q","startedAt":"2025-01-02T03:04:05.678Z","version":"0.1.0"}',
+  );
+  assert.deepEqual(decodeHeartbeat(heartbeatKey("east"), value), heartbeat);
+  assert.deepEqual(decodeHeartbeat(heartbeatKey("east"), Buffer.from(value)), heartbeat);
+  assert.throws(() => encodeHeartbeat({ ...heartbeat, identity: "" }), {
+    name: "InvalidRecordError",
+    message: /^invalid registry record: identity: /,
+  });
+  assert.throws(
+    () => encodeHeartbeat({ ...heartbeat, startedAt: "yesterday" }),
+    new InvalidRecordError("startedAt", "must be an ISO 8601 UTC time"),
+  );
+});
+
+test("decodeHeartbeat rejects other keys, bad values and a cluster that is not the key's", () => {
+  const key = heartbeatKey("east");
+  const value = encodeHeartbeat(sampleHeartbeat());
+  const fails = (k: string, v: string | Buffer, path: string, detail: string): void =>
+    decodeFails(k, v, path, detail, decodeHeartbeat);
+  fails(leaderKey("east"), value, "", "a leader key holds no heartbeat");
+  fails(recordKey(fn), value, "", "a function key holds no heartbeat");
+  fails(
+    "/switchboard/v1/clusters/east",
+    value,
+    "",
+    'key "/switchboard/v1/clusters/east": nothing after the cluster',
+  );
+  fails(heartbeatKey("east-2"), value, "cluster", 'is "east" but the key says "east-2"');
+  fails(key, Buffer.from([0xff]), "", "not valid UTF-8");
+  fails(key, "alive", "", "not valid JSON (Unexpected token 'a', \"alive\" is not valid JSON)");
+  fails(key, "[]", "", "must be a JSON object");
+  fails(
+    key,
+    JSON.stringify({ ...sampleHeartbeat(), version: 1 }),
+    "version",
+    "Invalid input: expected string, received number",
+  );
+  fails(
+    key,
+    JSON.stringify({ ...sampleHeartbeat(), cluster: "East" }),
+    "cluster",
+    "must be a DNS-1123 subdomain",
+  );
+  const { identity: _, ...anonymous } = sampleHeartbeat();
+  fails(key, JSON.stringify(anonymous), "identity", "Invalid input: expected string, received undefined");
+  const extra = JSON.stringify({ ...sampleHeartbeat(), gateways: 3 });
+  assert.deepEqual(decodeHeartbeat(key, extra), sampleHeartbeat(), "unknown fields are dropped");
 });

@@ -1,12 +1,13 @@
 // Records to and from etcd values. Encoding is canonical JSON (object keys sorted at every level,
 // arrays kept in order, no whitespace), so equal records give equal strings and the writer can
 // tell "unchanged" by comparing them. Decoding trusts nothing: UTF-8, JSON, schema version,
-// every field (./schema.ts) and the agreement of the record with its key.
+// every field (./schema.ts) and the agreement of the value with its key (cluster, kind, names).
+// Cluster heartbeats (the value of a heartbeat key) are encoded and decoded the same way.
 import type { z } from "zod";
 import { InvalidRecordError, RegistryDecodeError } from "./errors.ts";
-import { explainKey, isRecordKey, type RecordKeyParts } from "./keys.ts";
-import { recordSchema } from "./schema.ts";
-import { type RegistryRecord, SCHEMA_VERSION } from "./types.ts";
+import { explainKey, isRecordKey, type ParsedKey, type RecordKeyParts } from "./keys.ts";
+import { heartbeatSchema, recordSchema } from "./schema.ts";
+import { type HeartbeatRecord, type RegistryRecord, SCHEMA_VERSION } from "./types.ts";
 
 /** The largest encoded record accepted (etcd refuses requests above ~1.5 MiB by default). */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -42,9 +43,8 @@ const firstIssue = (error: z.ZodError): { path: string; detail: string } => {
   return { path: pathOf(issue?.path ?? []), detail: `${inner ?? issue?.message ?? "invalid"}${more}` };
 };
 
-/** The canonical JSON of `record`; throws InvalidRecordError (naming the field) if it breaks the schema or is too large. */
-export const encodeRecord = (record: RegistryRecord): string => {
-  const parsed = recordSchema.safeParse(record);
+const encodeWith = <T>(schema: z.ZodType<T>, value: T): string => {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const { path, detail } = firstIssue(parsed.error);
     throw new InvalidRecordError(path, detail);
@@ -56,9 +56,20 @@ export const encodeRecord = (record: RegistryRecord): string => {
   return json;
 };
 
-const keyParts = (key: string): RecordKeyParts => {
+/** The canonical JSON of `record`; throws InvalidRecordError (naming the field) if it breaks the schema or is too large. */
+export const encodeRecord = (record: RegistryRecord): string => encodeWith(recordSchema, record);
+
+/** The canonical JSON of `heartbeat`; throws InvalidRecordError (naming the field) if it breaks the schema. */
+export const encodeHeartbeat = (heartbeat: HeartbeatRecord): string => encodeWith(heartbeatSchema, heartbeat);
+
+const parsedKey = (key: string): ParsedKey => {
   const parsed = explainKey(key);
   if (typeof parsed === "string") throw new RegistryDecodeError(key, "", parsed);
+  return parsed;
+};
+
+const keyParts = (key: string): RecordKeyParts => {
+  const parsed = parsedKey(key);
   if (!isRecordKey(parsed)) throw new RegistryDecodeError(key, "", `a ${parsed.kind} key holds no record`);
   return parsed;
 };
@@ -81,10 +92,14 @@ const parseJson = (key: string, value: string | Buffer): unknown => {
   }
 };
 
-const checkVersion = (key: string, json: unknown): void => {
+function checkObject(key: string, json: unknown): asserts json is object {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new RegistryDecodeError(key, "", "must be a JSON object");
   }
+}
+
+const checkVersion = (key: string, json: unknown): void => {
+  checkObject(key, json);
   const version: unknown = "schema" in json ? json.schema : undefined;
   if (version !== SCHEMA_VERSION) {
     const seen =
@@ -96,11 +111,11 @@ const checkVersion = (key: string, json: unknown): void => {
 const checkAgreement = (key: string, parts: RecordKeyParts, record: RegistryRecord): void => {
   const namespace = parts.kind === "vpn" ? undefined : parts.namespace;
   const pairs: [string, string | undefined, string | undefined][] = [
+    ["owner.cluster", parts.cluster, record.owner.cluster],
     ["kind", parts.kind, record.kind],
     ["vpn", parts.vpn, record.vpn],
     ["owner.namespace", namespace, record.owner.namespace],
     ["owner.name", parts.name, record.owner.name],
-    ["owner.cluster", parts.cluster, record.owner.cluster],
   ];
   for (const [path, fromKey, fromRecord] of pairs) {
     if (fromKey !== fromRecord) {
@@ -125,4 +140,24 @@ export const decodeRecord = (key: string, value: string | Buffer): RegistryRecor
   }
   checkAgreement(key, parts, parsed.data);
   return parsed.data;
+};
+
+/** The heartbeat stored at `key` (a heartbeat key); throws RegistryDecodeError naming the key and field when anything is invalid. */
+export const decodeHeartbeat = (key: string, value: string | Buffer): HeartbeatRecord => {
+  const parsed = parsedKey(key);
+  if (parsed.kind !== "heartbeat") {
+    throw new RegistryDecodeError(key, "", `a ${parsed.kind} key holds no heartbeat`);
+  }
+  const json = parseJson(key, value);
+  checkObject(key, json);
+  const heartbeat = heartbeatSchema.safeParse(json);
+  if (!heartbeat.success) {
+    const { path, detail } = firstIssue(heartbeat.error);
+    throw new RegistryDecodeError(key, path, detail);
+  }
+  if (heartbeat.data.cluster !== parsed.cluster) {
+    const detail = `is ${JSON.stringify(heartbeat.data.cluster)} but the key says ${JSON.stringify(parsed.cluster)}`;
+    throw new RegistryDecodeError(key, "cluster", detail);
+  }
+  return heartbeat.data;
 };

@@ -1,28 +1,33 @@
-// The registry key layout (version 1), in one place. Every segment is a DNS-1123 name, so no
-// segment can contain "/" and every key has exactly one reading:
+// The registry key layout (version 1), in one place. Every key is under one cluster's subtree,
+// so that etcd RBAC (which grants by key prefix) can give each cluster's operator read-write on
+// `clusterPrefix(cluster)` alone. Every segment is a DNS-1123 name, so no segment can contain "/"
+// and every key has exactly one reading:
 //
-//   /switchboard/v1/clusters/<cluster>                         cluster heartbeat
-//   /switchboard/v1/vpns/<vpn>/<cluster>                       VPN record
-//   /switchboard/v1/functions/<vpn>/<ns>/<name>/<cluster>      Function record
-//   /switchboard/v1/subscriptions/<vpn>/<ns>/<name>/<cluster>  Subscription record
-//   /switchboard/v1/gateways/<cluster>/<id>                    gateway heartbeat
-//   /switchboard/v1/leaders/<cluster>                          fencing key of the cluster's operator leader
+//   /switchboard/v1/clusters/<cluster>/heartbeat                        lease-bound cluster heartbeat
+//   /switchboard/v1/clusters/<cluster>/leader                           fencing key of the operator leader
+//   /switchboard/v1/clusters/<cluster>/vpns/<vpn>                       VPN record
+//   /switchboard/v1/clusters/<cluster>/functions/<vpn>/<ns>/<name>      Function record
+//   /switchboard/v1/clusters/<cluster>/subscriptions/<vpn>/<ns>/<name>  Subscription record
+//   /switchboard/v1/clusters/<cluster>/gateways/<id>                    lease-bound gateway heartbeat (reserved)
 import { RegistryKeyError } from "./errors.ts";
 import type { RecordKind, RegistryRecord } from "./types.ts";
 
 export const REGISTRY_PREFIX = "/switchboard/v1/";
 
-/** Where the records of each kind live (one collection per kind). */
+/** Where every cluster's subtree lives: `${CLUSTERS_PREFIX}<cluster>/`. */
+export const CLUSTERS_PREFIX = `${REGISTRY_PREFIX}clusters/`;
+
+/** Where the records of each kind live in a cluster's subtree (one collection per kind). */
 export const COLLECTIONS = { vpn: "vpns", function: "functions", subscription: "subscriptions" } as const;
 
-/** What a record key names: the object (for a VPN, `name` is the VPN itself) and the writing cluster. */
+/** What a record key names: the writing cluster and the object (for a VPN, `name` is the VPN itself). */
 export type RecordKeyParts =
-  | { kind: "vpn"; vpn: string; name: string; cluster: string }
-  | { kind: "function" | "subscription"; vpn: string; namespace: string; name: string; cluster: string };
+  | { kind: "vpn"; cluster: string; vpn: string; name: string }
+  | { kind: "function" | "subscription"; cluster: string; vpn: string; namespace: string; name: string };
 
 export type ParsedKey =
   | RecordKeyParts
-  | { kind: "cluster"; cluster: string }
+  | { kind: "heartbeat"; cluster: string }
   | { kind: "leader"; cluster: string }
   | { kind: "gateway"; cluster: string; id: string };
 
@@ -51,21 +56,26 @@ const segment = (role: SegmentRole, value: string): string => {
   return value;
 };
 
-/** The heartbeat key of `cluster`; throws RegistryKeyError on a non-DNS name. */
-export const clusterKey = (cluster: string): string =>
-  `${REGISTRY_PREFIX}clusters/${segment("cluster", cluster)}`;
+/** The subtree of `cluster`, ending in "/" (so that "east" never covers "east-2"); throws RegistryKeyError on a non-DNS name. */
+export const clusterPrefix = (cluster: string): string => `${CLUSTERS_PREFIX}${segment("cluster", cluster)}/`;
+
+/** The lease-bound heartbeat key of `cluster`; throws RegistryKeyError on a non-DNS name. */
+export const heartbeatKey = (cluster: string): string => `${clusterPrefix(cluster)}heartbeat`;
 
 /** The fencing key of the operator leader of `cluster`; throws RegistryKeyError on a non-DNS name. */
-export const leaderKey = (cluster: string): string =>
-  `${REGISTRY_PREFIX}leaders/${segment("cluster", cluster)}`;
+export const leaderKey = (cluster: string): string => `${clusterPrefix(cluster)}leader`;
 
-/** The heartbeat key of gateway `id` in `cluster`; throws RegistryKeyError on a non-DNS name. */
+/** The heartbeat key of gateway `id` in `cluster` (reserved); throws RegistryKeyError on a non-DNS name. */
 export const gatewayKey = (cluster: string, id: string): string =>
-  `${REGISTRY_PREFIX}gateways/${segment("cluster", cluster)}/${segment("gateway id", id)}`;
+  `${clusterPrefix(cluster)}gateways/${segment("gateway id", id)}`;
+
+/** The prefix under which `cluster`'s records of `kind` live (for listing); throws RegistryKeyError on a non-DNS name. */
+export const collectionPrefix = (cluster: string, kind: RecordKind): string =>
+  `${clusterPrefix(cluster)}${COLLECTIONS[kind]}/`;
 
 /** The key of VPN `vpn`'s record written by `cluster`; throws RegistryKeyError on a non-DNS name. */
 export const vpnKey = (vpn: string, cluster: string): string =>
-  `${REGISTRY_PREFIX}vpns/${segment("vpn", vpn)}/${segment("cluster", cluster)}`;
+  `${collectionPrefix(cluster, "vpn")}${segment("vpn", vpn)}`;
 
 export interface ObjectKeyParts {
   vpn: string;
@@ -74,18 +84,20 @@ export interface ObjectKeyParts {
   cluster: string;
 }
 
-const namespacedKey = (collection: string, { vpn, namespace, name, cluster }: ObjectKeyParts): string =>
-  `${REGISTRY_PREFIX}${collection}/${segment("vpn", vpn)}/${segment("namespace", namespace)}/` +
-  `${segment("name", name)}/${segment("cluster", cluster)}`;
+const namespacedKey = (
+  kind: "function" | "subscription",
+  { vpn, namespace, name, cluster }: ObjectKeyParts,
+): string =>
+  `${collectionPrefix(cluster, kind)}${segment("vpn", vpn)}/${segment("namespace", namespace)}/` +
+  segment("name", name);
 
 /** The key of a Function's record; throws RegistryKeyError on a non-DNS name. */
-export const functionKey = (parts: ObjectKeyParts): string => namespacedKey(COLLECTIONS.function, parts);
+export const functionKey = (parts: ObjectKeyParts): string => namespacedKey("function", parts);
 
 /** The key of a Subscription's record; throws RegistryKeyError on a non-DNS name. */
-export const subscriptionKey = (parts: ObjectKeyParts): string =>
-  namespacedKey(COLLECTIONS.subscription, parts);
+export const subscriptionKey = (parts: ObjectKeyParts): string => namespacedKey("subscription", parts);
 
-/** The key `record` is stored under (its kind, vpn and owner); throws RegistryKeyError on a bad name or a missing namespace. */
+/** The key `record` is stored under (its owner's cluster, its kind, vpn and name); throws RegistryKeyError on a bad name or a missing namespace. */
 export const recordKey = (record: RegistryRecord): string => {
   const { cluster, namespace, name } = record.owner;
   if (record.kind === "vpn") return vpnKey(record.vpn, cluster);
@@ -94,46 +106,69 @@ export const recordKey = (record: RegistryRecord): string => {
   return record.kind === "function" ? functionKey(parts) : subscriptionKey(parts);
 };
 
-/** The prefix under which every cluster's records of `kind` live (for listing). */
-export const collectionPrefix = (kind: RecordKind): string => `${REGISTRY_PREFIX}${COLLECTIONS[kind]}/`;
+/** The segments after `<cluster>/` of each kind of key: a leaf name, or a collection and its roles. */
+const LAYOUT = new Map<string, SegmentRole[]>([
+  ["heartbeat", []],
+  ["leader", []],
+  ["gateways", ["gateway id"]],
+  ["vpns", ["vpn"]],
+  ["functions", ["vpn", "namespace", "name"]],
+  ["subscriptions", ["vpn", "namespace", "name"]],
+]);
 
-const LAYOUT: Record<string, SegmentRole[]> = {
-  clusters: ["cluster"],
-  leaders: ["cluster"],
-  gateways: ["cluster", "gateway id"],
-  vpns: ["vpn", "cluster"],
-  functions: ["vpn", "namespace", "name", "cluster"],
-  subscriptions: ["vpn", "namespace", "name", "cluster"],
+const RECORD_COLLECTIONS: ReadonlySet<string> = new Set(Object.values(COLLECTIONS));
+
+/**
+ * What `key` is meant to hold, judged by the segment after its cluster alone (the rest is not
+ * checked): "record" (a VPN, Function or Subscription collection), "heartbeat", or undefined
+ * (leader, gateway and unknown keys, or keys outside the clusters' subtrees).
+ */
+export const keyRole = (key: string): "record" | "heartbeat" | undefined => {
+  if (!key.startsWith(CLUSTERS_PREFIX)) return undefined;
+  const rest = key.slice(CLUSTERS_PREFIX.length);
+  const start = rest.indexOf("/") + 1;
+  if (start === 0) return undefined;
+  const end = rest.indexOf("/", start);
+  const area = rest.slice(start, end === -1 ? undefined : end);
+  if (RECORD_COLLECTIONS.has(area)) return "record";
+  return area === "heartbeat" ? "heartbeat" : undefined;
 };
+
+const segmentCount = (n: number): string => (n === 1 ? "1 segment" : `${n} segments`);
 
 /** Reads `key` against the layout; returns its parts, or why it is malformed (a string). */
 export const explainKey = (key: string): ParsedKey | string => {
-  if (!key.startsWith(REGISTRY_PREFIX)) return `key ${JSON.stringify(key)} is not under ${REGISTRY_PREFIX}`;
-  const [collection = "", ...rest] = key.slice(REGISTRY_PREFIX.length).split("/");
-  const roles = LAYOUT[collection];
-  if (roles === undefined)
-    return `key ${JSON.stringify(key)}: unknown collection ${JSON.stringify(collection)}`;
+  const quoted = JSON.stringify(key);
+  if (!key.startsWith(CLUSTERS_PREFIX)) return `key ${quoted} is not under ${CLUSTERS_PREFIX}<cluster>/`;
+  const [cluster = "", area, ...rest] = key.slice(CLUSTERS_PREFIX.length).split("/");
+  const clusterProblem = segmentProblem("cluster", cluster);
+  if (clusterProblem !== undefined) return `key ${quoted}: ${clusterProblem}`;
+  if (area === undefined) return `key ${quoted}: nothing after the cluster`;
+  const roles = LAYOUT.get(area);
+  if (roles === undefined) return `key ${quoted}: unknown collection ${JSON.stringify(area)}`;
   if (rest.length !== roles.length) {
-    return `key ${JSON.stringify(key)}: ${collection} keys have ${roles.length} segments after the collection (${roles.join("/")}), not ${rest.length}`;
+    const expected =
+      roles.length === 0 ? "no segments" : `${segmentCount(roles.length)} (${roles.join("/")})`;
+    return `key ${quoted}: ${area} keys have ${expected} after ${JSON.stringify(area)}, not ${rest.length}`;
   }
   for (const [i, role] of roles.entries()) {
     const problem = segmentProblem(role, rest[i] ?? "");
-    if (problem !== undefined) return `key ${JSON.stringify(key)}: ${problem}`;
+    if (problem !== undefined) return `key ${quoted}: ${problem}`;
   }
-  const [a = "", b = "", c = "", d = ""] = rest;
-  switch (collection) {
-    case "clusters":
-      return { kind: "cluster", cluster: a };
-    case "leaders":
-      return { kind: "leader", cluster: a };
+  const [a = "", b = "", c = ""] = rest;
+  switch (area) {
+    case "heartbeat":
+      return { kind: "heartbeat", cluster };
+    case "leader":
+      return { kind: "leader", cluster };
     case "gateways":
-      return { kind: "gateway", cluster: a, id: b };
+      return { kind: "gateway", cluster, id: a };
     case "vpns":
-      return { kind: "vpn", vpn: a, name: a, cluster: b };
+      return { kind: "vpn", cluster, vpn: a, name: a };
     case "functions":
-      return { kind: "function", vpn: a, namespace: b, name: c, cluster: d };
+      return { kind: "function", cluster, vpn: a, namespace: b, name: c };
     default:
-      return { kind: "subscription", vpn: a, namespace: b, name: c, cluster: d };
+      return { kind: "subscription", cluster, vpn: a, namespace: b, name: c };
   }
 };
 
@@ -143,6 +178,6 @@ export const parseKey = (key: string): ParsedKey | undefined => {
   return typeof parsed === "string" ? undefined : parsed;
 };
 
-/** Whether `parsed` names a record (VPN, Function or Subscription) rather than a heartbeat or leader key. */
+/** Whether `parsed` names a record (VPN, Function or Subscription) rather than a heartbeat, leader or gateway key. */
 export const isRecordKey = (parsed: ParsedKey): parsed is RecordKeyParts =>
   parsed.kind === "vpn" || parsed.kind === "function" || parsed.kind === "subscription";

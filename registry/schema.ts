@@ -6,6 +6,7 @@ import { isDnsLabel, isDnsSubdomain } from "./keys.ts";
 import {
   type FilterRecord,
   type FunctionRecord,
+  type HeartbeatRecord,
   type RegistryRecord,
   SCHEMA_VERSION,
   type SubscriptionRecord,
@@ -155,6 +156,14 @@ export const recordSchema = z.discriminatedUnion("kind", [
   subscriptionRecordSchema,
 ]);
 
+/** A cluster heartbeat's value (the key's cluster is checked by the codec). */
+export const heartbeatSchema = z.object({
+  cluster: dnsName,
+  identity: z.string().min(1).max(253),
+  version: z.string().min(1).max(64),
+  startedAt: z.iso.datetime({ error: "must be an ISO 8601 UTC time" }),
+});
+
 // Compile-time agreement of the schemas with ./types.ts: the output types are identical (an
 // optional field missing on one side fails too, which mutual assignability would not catch).
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -163,4 +172,5 @@ export const schemasAgreeWithTypes: [
   Same<z.output<typeof functionRecordSchema>, FunctionRecord>,
   Same<z.output<typeof subscriptionRecordSchema>, SubscriptionRecord>,
   Same<z.output<typeof recordSchema>, RegistryRecord>,
-] = [true, true, true, true];
+  Same<z.output<typeof heartbeatSchema>, HeartbeatRecord>,
+] = [true, true, true, true, true];

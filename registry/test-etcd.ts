@@ -2,30 +2,22 @@
 // names whose keys are removed when the file ends, and views of what etcd holds.
 import { Etcd3 } from "etcd3";
 import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
-import { collectionPrefix, leaderKey } from "./keys.ts";
+import { clusterPrefix, keyRole } from "./keys.ts";
 
 export const client = new Etcd3({ hosts: await testEtcd() });
 cleanup(() => client.close());
 
-/** A fresh cluster name for one test; its keys are removed when the file ends. */
+/** A fresh cluster name for one test; its whole subtree is removed when the file ends. */
 export const freshCluster = (): string => {
   const cluster = uniqueName("wr");
-  cleanup(async () => {
-    for (const key of [...Object.keys(await stored(cluster)), leaderKey(cluster)])
-      await client.delete().key(key);
-  });
+  cleanup(async () => void (await client.delete().prefix(clusterPrefix(cluster))));
   return cluster;
 };
 
-/** Every record key of `cluster` in etcd, with its value. */
+/** Every record key of `cluster` in etcd (its subtree but the heartbeat, leader and gateway keys), with its value. */
 export const stored = async (cluster: string): Promise<Record<string, string>> => {
-  const prefixes = [collectionPrefix("vpn"), collectionPrefix("function"), collectionPrefix("subscription")];
-  const all = await client.getAll().prefix("/switchboard/v1/").strings();
-  return Object.fromEntries(
-    Object.entries(all).filter(
-      ([key]) => key.endsWith(`/${cluster}`) && prefixes.some((p) => key.startsWith(p)),
-    ),
-  );
+  const all = await client.getAll().prefix(clusterPrefix(cluster)).strings();
+  return Object.fromEntries(Object.entries(all).filter(([key]) => keyRole(key) === "record"));
 };
 
 /** The mod_revision of `key` now, or undefined when it does not exist. */

@@ -1,5 +1,12 @@
 // Valid sample records for the registry tests (plain data; each test varies what it needs).
-import type { FunctionRecord, ObjectRef, RegistryRecord, SubscriptionRecord, VpnRecord } from "./types.ts";
+import type {
+  FunctionRecord,
+  HeartbeatRecord,
+  ObjectRef,
+  RegistryRecord,
+  SubscriptionRecord,
+  VpnRecord,
+} from "./types.ts";
 
 interface Where {
   cluster?: string;
@@ -80,3 +87,11 @@ export const refOf = (record: RegistryRecord): ObjectRef => {
   const { namespace, name } = record.owner;
   return namespace === undefined ? { kind: record.kind, name } : { kind: record.kind, namespace, name };
 };
+
+/** The heartbeat of `cluster`'s operator. */
+export const sampleHeartbeat = ({ cluster = "east" }: Where = {}): HeartbeatRecord => ({
+  cluster,
+  identity: "switchboard-operator-7c9f8d-x2k4q",
+  version: "0.1.0",
+  startedAt: "2025-01-02T03:04:05.678Z",
+});

@@ -1,5 +1,6 @@
 // The registry contract (schema version 1): what the operator writes to etcd and the gateway
-// reads. One key per object and cluster; every record names its owner. Keys are in ./keys.ts,
+// reads. One key per object and cluster; every record names its owner; each cluster's operator
+// also keeps a lease-bound heartbeat (HeartbeatRecord, ./heartbeat.ts). Keys are in ./keys.ts,
 // the zod schemas (every range below, enforced on write and on read) in ./schema.ts, which a
 // compile-time check keeps identical to these types, and the codecs in ./codec.ts. Names are
 // DNS-1123 (namespaces labels, everything else subdomains); durations are integer milliseconds
@@ -118,3 +119,15 @@ export type VpnRecord = Envelope<"vpn", VpnRecordSpec>;
 export type FunctionRecord = Envelope<"function", FunctionRecordSpec>;
 export type SubscriptionRecord = Envelope<"subscription", SubscriptionRecordSpec>;
 export type RegistryRecord = VpnRecord | FunctionRecord | SubscriptionRecord;
+
+/** The value of a cluster's lease-bound heartbeat key: the cluster's operator is alive. */
+export interface HeartbeatRecord {
+  /** The cluster (DNS-1123 subdomain), equal to the key's. */
+  cluster: string;
+  /** Who keeps the heartbeat (e.g. the operator pod), 1 to 253 characters. */
+  identity: string;
+  /** The version of the program keeping it, 1 to 64 characters. */
+  version: string;
+  /** When that program started keeping it (ISO 8601, UTC). */
+  startedAt: string;
+}

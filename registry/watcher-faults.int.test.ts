@@ -3,9 +3,9 @@
 // same address, and list pages over the gRPC receive limit.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { clusterKey, collectionPrefix, recordKey } from "../registry/keys.ts";
-import { sampleFunction, sampleVpn } from "../registry/test-records.ts";
-import { type OwnEtcd, ownEtcd } from "./registry-watcher-faultkit.ts";
+import { collectionPrefix, leaderKey, recordKey } from "./keys.ts";
+import { sampleFunction, sampleVpn } from "./test-records.ts";
+import { type OwnEtcd, ownEtcd } from "./watcher-faultkit.ts";
 import {
   captureLog,
   clientOf,
@@ -17,7 +17,7 @@ import {
   waitForSnapshot,
   waitForStatus,
   write,
-} from "./registry-watcher-testkit.ts";
+} from "./watcher-testkit.ts";
 
 const TIMEOUT = { timeout: 90_000 };
 const cluster = "east";
@@ -44,8 +44,8 @@ test("a compaction between the listing and the watch is survived by re-listing",
     // The watch will start below the compacted revision: etcd cancels it ("Watcher canceled: ").
     await client.delete().key(recordKey(fnB));
     await write(client, { ...fnA, owner: { ...fnA.owner, generation: 2 } }, fnC);
-    for (let i = 0; i < 20; i++) await client.put(clusterKey(cluster)).value(`beat ${i}`);
-    const { header } = await client.get(clusterKey(cluster)).exec();
+    for (let i = 0; i < 20; i++) await client.put(leaderKey(cluster)).value(`claim ${i}`);
+    const { header } = await client.get(leaderKey(cluster)).exec();
     await client.kv.compact({ revision: header.revision, physical: true });
   };
   const { log, entries } = captureLog();
@@ -65,7 +65,7 @@ test("a new etcd with fewer revisions at the same address replaces the snapshot"
   const etcd = await started();
   const admin = clientOf(etcd.url);
   await write(admin, vpn, fnA, fnB);
-  for (let i = 0; i < 30; i++) await admin.put(clusterKey(cluster)).value(`beat ${i}`);
+  for (let i = 0; i < 30; i++) await admin.put(leaderKey(cluster)).value(`claim ${i}`);
   const { log, entries } = captureLog();
   const { watcher, restarts } = runWatcher({ client: clientOf(etcd.url), log });
   await watcher.ready;
@@ -85,9 +85,9 @@ test("a new etcd with fewer revisions at the same address replaces the snapshot"
 test("list pages over the gRPC receive limit are listed again with smaller pages", TIMEOUT, async () => {
   const etcd = await started();
   const client = clientOf(etcd.url);
-  const prefix = `${collectionPrefix("function")}big/`;
+  const prefix = `${collectionPrefix(cluster, "function")}big/`;
   const big = "x".repeat(1_000_000);
-  for (let i = 0; i < 5; i++) await client.put(`${prefix}ns/f${i}/${cluster}`).value(big);
+  for (let i = 0; i < 5; i++) await client.put(`${prefix}ns/f${i}`).value(big);
   await write(client, sampleFunction({ cluster, vpn: "big" }));
   const { log, entries } = captureLog();
   const { watcher } = runWatcher({ client, log, prefix, pageSize: 8 });

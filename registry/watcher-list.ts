@@ -5,7 +5,7 @@
 // caller lists again with smaller pages; not at once, because etcd3 has by then retried the
 // page three times, which opens its circuit breaker for that host for 5 s.
 import { type Etcd3, GRPCResourceExhastedError, Range } from "etcd3";
-import type { StoredValue, StoreListing } from "./registry-watcher-store.ts";
+import type { StoredValue, StoreListing } from "./watcher-store.ts";
 
 export interface ListOptions {
   /** Keys per page at most. */

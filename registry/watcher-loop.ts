@@ -2,13 +2,13 @@
 // capped exponential backoff and jitter between failed attempts. An incident (from the first
 // failure to the next successful resync) is logged once when it starts and once when it ends;
 // the attempts in between only at debug level.
-import { setTimeout as delay } from "node:timers/promises";
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../common/log.ts";
-import { ListPageTooLargeError, listPrefix } from "./registry-watcher-list.ts";
-import { watchSession } from "./registry-watcher-session.ts";
-import type { RecordStore, StoreListing } from "./registry-watcher-store.ts";
-import type { RegistrySnapshot } from "./types.ts";
+import { backoffDelay, pause } from "./backoff.ts";
+import type { RegistrySnapshot } from "./snapshot.ts";
+import { ListPageTooLargeError, listPrefix } from "./watcher-list.ts";
+import { watchSession } from "./watcher-session.ts";
+import type { RecordStore, StoreListing } from "./watcher-store.ts";
 
 export interface LoopTiming {
   baseBackoffMs: number;
@@ -33,17 +33,6 @@ export interface LoopOptions {
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** The wait before attempt `attempt` (>= 1): half of min(max, base·2^(attempt-1)) plus a random share of the other half. */
-export const backoffDelay = (
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random = Math.random,
-): number => {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
-  return cap / 2 + random() * (cap / 2);
-};
 
 /** Runs the list-watch-resync loop until `signal` aborts; never rejects on etcd errors (it retries them). */
 export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
@@ -84,8 +73,17 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     const downMs = Date.now() - since;
     incident = undefined;
     if (previousRevision === undefined) {
-      const records = result.snapshot.records.size;
-      log.info({ revision: listing.revision, records, failedAttempts: attempts, downMs }, "registry listed");
+      const { records, clusters } = result.snapshot;
+      log.info(
+        {
+          revision: listing.revision,
+          records: records.size,
+          clusters: clusters.size,
+          failedAttempts: attempts,
+          downMs,
+        },
+        "registry listed",
+      );
     } else {
       const reason = result.backwards ? "revision went backwards" : cause;
       health.restarts++;
@@ -159,10 +157,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
   let attempt = 0;
   while (!signal.aborted) {
     if (attempt > 0) {
-      const ms = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
-      await delay(ms, undefined, { signal }).catch((err: unknown) => {
-        if (!signal.aborted) throw err;
-      });
+      await pause(backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs), signal);
       if (signal.aborted) break;
     }
     const revision = await list();

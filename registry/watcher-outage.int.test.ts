@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cleanup } from "../e2e/harness.ts";
-import { recordKey } from "../registry/keys.ts";
-import { sampleFunction, sampleSubscription, sampleVpn } from "../registry/test-records.ts";
-import { type OwnEtcd, ownEtcd, startTcpProxy } from "./registry-watcher-faultkit.ts";
+import { recordKey } from "./keys.ts";
+import { sampleFunction, sampleSubscription, sampleVpn } from "./test-records.ts";
+import { type OwnEtcd, ownEtcd, startTcpProxy } from "./watcher-faultkit.ts";
 import {
   captureLog,
   clientOf,
@@ -18,7 +18,7 @@ import {
   waitForSnapshot,
   waitForStatus,
   write,
-} from "./registry-watcher-testkit.ts";
+} from "./watcher-testkit.ts";
 
 const TIMEOUT = { timeout: 90_000 };
 const cluster = "east";

@@ -17,7 +17,7 @@
 // timeout, so the snapshot still follows etcd and status() still says "not connected".
 import { setTimeout as delay } from "node:timers/promises";
 import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
-import type { WatchEvent } from "./registry-watcher-store.ts";
+import type { WatchEvent } from "./watcher-store.ts";
 
 export interface SessionOptions {
   client: Etcd3;

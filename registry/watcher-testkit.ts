@@ -1,7 +1,7 @@
 // Test helpers for the registry watcher: a running watcher stopped when the test file ends,
 // condition-based waits on its snapshots and status, views of records, a logger that keeps its
 // lines, and etcd clients closed when the file ends. Etcd processes and the proxy of the fault
-// tests are in ./registry-watcher-faultkit.ts.
+// tests are in ./watcher-faultkit.ts.
 import { Writable } from "node:stream";
 import { isDeepStrictEqual } from "node:util";
 import { Etcd3 } from "etcd3";
@@ -9,16 +9,16 @@ import { pino } from "pino";
 import type { Logger } from "../common/log.ts";
 import { cleanup } from "../e2e/harness.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { encodeRecord } from "../registry/codec.ts";
-import { recordKey } from "../registry/keys.ts";
-import type { RegistryRecord } from "../registry/types.ts";
+import { encodeRecord } from "./codec.ts";
+import { clusterPrefix, recordKey } from "./keys.ts";
+import type { RegistrySnapshot } from "./snapshot.ts";
+import type { RegistryRecord } from "./types.ts";
 import {
   createRegistryWatcher,
   type RegistryWatcher,
   type RegistryWatcherOptions,
   type WatcherStatus,
-} from "./registry-watcher.ts";
-import type { RegistrySnapshot } from "./types.ts";
+} from "./watcher.ts";
 
 // Registered when a test file imports this module (its top level), so that the harness hooks
 // its cleanups to the file and not to the first test registering one; runs last.
@@ -95,12 +95,14 @@ export const waitForStatus = (
     { timeoutMs, intervalMs: 20 },
   );
 
-/** The records of `snapshot` written by `cluster` (the last key segment), by key. */
+/** The records of `snapshot` in `cluster`'s subtree, by key. */
 export const ownedBy = (
   snapshot: RegistrySnapshot | undefined,
   cluster: string,
 ): Record<string, RegistryRecord> =>
-  Object.fromEntries([...(snapshot?.records ?? [])].filter(([key]) => key.endsWith(`/${cluster}`)));
+  Object.fromEntries(
+    [...(snapshot?.records ?? [])].filter(([key]) => key.startsWith(clusterPrefix(cluster))),
+  );
 
 /** A debug-level logger keeping its JSON lines in memory. */
 export const captureLog = (): { log: Logger; entries: () => Record<string, unknown>[] } => {

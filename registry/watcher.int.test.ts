@@ -5,12 +5,13 @@ import { test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { silentLogger } from "../common/log.ts";
 import { cleanup, uniqueName } from "../e2e/harness.ts";
-import { encodeRecord } from "../registry/codec.ts";
-import { clusterKey, collectionPrefix, gatewayKey, leaderKey, recordKey } from "../registry/keys.ts";
-import { client, freshCluster } from "../registry/test-etcd.ts";
-import { sampleFunction, sampleSubscription, sampleVpn } from "../registry/test-records.ts";
-import type { RegistryRecord } from "../registry/types.ts";
-import { holds, ownedBy, runWatcher, view, waitForSnapshot } from "./registry-watcher-testkit.ts";
+import { encodeHeartbeat, encodeRecord } from "./codec.ts";
+import { runHeartbeat } from "./heartbeat.ts";
+import { collectionPrefix, gatewayKey, heartbeatKey, keyRole, leaderKey, recordKey } from "./keys.ts";
+import { client, freshCluster } from "./test-etcd.ts";
+import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "./test-records.ts";
+import type { RegistryRecord } from "./types.ts";
+import { holds, ownedBy, runWatcher, view, waitForSnapshot } from "./watcher-testkit.ts";
 
 const write = async (record: RegistryRecord): Promise<number> =>
   Number((await client.put(recordKey(record)).value(encodeRecord(record)).exec()).header.revision);
@@ -18,7 +19,7 @@ const writeRaw = async (key: string, value: string): Promise<void> => {
   await client.put(key).value(value);
   cleanup(async () => void (await client.delete().key(key)));
 };
-test("the first snapshot lists every cluster's records, across pages, and no heartbeat or leader key", async () => {
+test("the first snapshot lists every cluster's records and heartbeats, across pages, and no leader or gateway key", async () => {
   const [east, west] = [freshCluster(), freshCluster()];
   const mine = [
     sampleVpn({ cluster: east }),
@@ -26,7 +27,7 @@ test("the first snapshot lists every cluster's records, across pages, and no hea
     sampleSubscription({ cluster: east }),
   ];
   for (const record of [...mine, sampleFunction({ cluster: west })]) await write(record);
-  await writeRaw(clusterKey(east), "alive");
+  await writeRaw(heartbeatKey(east), encodeHeartbeat(sampleHeartbeat({ cluster: east })));
   await writeRaw(gatewayKey(east, "gw-1"), "{}");
   await writeRaw(leaderKey(east), "{}");
   const last = await write(sampleVpn({ cluster: west }));
@@ -41,12 +42,14 @@ test("the first snapshot lists every cluster's records, across pages, and no hea
     ownedBy(snapshot, west),
     view(sampleFunction({ cluster: west }), sampleVpn({ cluster: west })),
   );
-  const notRecords = [...snapshot.records.keys()].filter((k) => /\/(clusters|gateways|leaders)\//.test(k));
+  const notRecords = [...snapshot.records.keys()].filter((k) => keyRole(k) !== "record");
   assert.deepEqual(notRecords, []);
+  assert.deepEqual(snapshot.clusters.get(east), sampleHeartbeat({ cluster: east }));
+  assert.equal(snapshot.clusters.has(west), false, "no heartbeat, not alive");
   assert.deepEqual(
     invalid.filter((key) => key.includes(east)),
     [],
-    "ignored keys are not invalid records",
+    "ignored keys are not invalid values",
   );
 });
 
@@ -99,7 +102,7 @@ test("invalid values are skipped, counted and reported once; garbage over a reco
   const garbage = recordKey(sampleFunction({ cluster, name: "garbage" }));
   const foreign = recordKey(sampleFunction({ cluster, name: "foreign" }));
   const future = recordKey(sampleFunction({ cluster, name: "future" }));
-  const badKey = `${collectionPrefix("function")}${cluster}`;
+  const badKey = `${collectionPrefix(cluster, "function")}too-short`;
   await client.put(garbage).value("{not json");
   await client.put(foreign).value(encodeRecord(sampleFunction({ cluster: `${cluster}-x`, name: "foreign" })));
   await client.put(future).value(JSON.stringify({ ...good, schema: 2 }));
@@ -147,7 +150,7 @@ test("a narrower prefix lists and watches only its own keys", async () => {
   const inside = sampleFunction({ cluster, vpn, name: "inside" });
   await write(inside);
   await write(sampleSubscription({ cluster, vpn }));
-  const prefix = `${collectionPrefix("function")}${vpn}/`;
+  const prefix = `${collectionPrefix(cluster, "function")}${vpn}/`;
   const { watcher } = runWatcher({ client, log: silentLogger(), prefix });
   await watcher.ready;
   assert.deepEqual([...(watcher.current()?.records.keys() ?? [])], [recordKey(inside)]);
@@ -156,4 +159,31 @@ test("a narrower prefix lists and watches only its own keys", async () => {
   await write(later);
   const snapshot = await waitForSnapshot(watcher, (s) => s.records.has(recordKey(later)));
   assert.deepEqual([...snapshot.records.keys()].sort(), [recordKey(inside), recordKey(later)].sort());
+});
+
+test("a cluster is in the snapshots while its heartbeat runs, and leaves them when it stops", async () => {
+  const cluster = freshCluster();
+  const { watcher } = runWatcher({ client, log: silentLogger() });
+  await watcher.ready;
+  const abort = new AbortController();
+  const options = { client, cluster, identity: "op-1", version: "1.2.3", ttlSeconds: 2, log: silentLogger() };
+  const heartbeat = runHeartbeat(options, abort.signal);
+  const stop = async (): Promise<void> => {
+    abort.abort();
+    await heartbeat;
+  };
+  cleanup(stop);
+  const alive = await waitForSnapshot(watcher, (s) => s.clusters.has(cluster));
+  assert.deepEqual(
+    { ...alive.clusters.get(cluster), startedAt: "" },
+    {
+      cluster,
+      identity: "op-1",
+      version: "1.2.3",
+      startedAt: "",
+    },
+  );
+  await stop();
+  const gone = await waitForSnapshot(watcher, (s) => !s.clusters.has(cluster));
+  assert.ok(gone.revision > alive.revision);
 });

@@ -3,10 +3,10 @@ import { test } from "node:test";
 import { Etcd3 } from "etcd3";
 import { silentLogger } from "../common/log.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { REGISTRY_PREFIX } from "../registry/keys.ts";
-import { createRegistryWatcher } from "./registry-watcher.ts";
-import { backoffDelay } from "./registry-watcher-loop.ts";
-import { captureLog } from "./registry-watcher-testkit.ts";
+import { backoffDelay } from "./backoff.ts";
+import { REGISTRY_PREFIX } from "./keys.ts";
+import { createRegistryWatcher } from "./watcher.ts";
+import { captureLog } from "./watcher-testkit.ts";
 
 test("backoff doubles from the base up to the cap, with jitter in the upper half", () => {
   const low = (attempt: number) => backoffDelay(attempt, 100, 1_000, () => 0);

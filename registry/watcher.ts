@@ -4,19 +4,20 @@
 // backwards) it re-lists, diffs against the current snapshot (keys absent from the listing are
 // deletions) and watches again, with capped exponential backoff and jitter between failed
 // attempts. While etcd is unreachable the last snapshot keeps being served; status() says since
-// when (lastContactAt). The loop is in ./registry-watcher-loop.ts, one watch in
-// ./registry-watcher-session.ts, the records in ./registry-watcher-store.ts.
+// when (lastContactAt). Snapshots (./snapshot.ts) hold the records and the live clusters'
+// heartbeats. The loop is in ./watcher-loop.ts, one watch in ./watcher-session.ts, the contents
+// in ./watcher-store.ts.
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../common/log.ts";
-import { REGISTRY_PREFIX } from "../registry/keys.ts";
-import { runWatchLoop } from "./registry-watcher-loop.ts";
-import { createRecordStore } from "./registry-watcher-store.ts";
-import type { RegistrySnapshot } from "./types.ts";
+import { REGISTRY_PREFIX } from "./keys.ts";
+import type { RegistrySnapshot } from "./snapshot.ts";
+import { runWatchLoop } from "./watcher-loop.ts";
+import { createRecordStore } from "./watcher-store.ts";
 
 export interface WatcherStatus {
   /** Revision of the current snapshot (0 before the first listing). */
   revision: number;
-  /** The revision through which changes have been applied: the listing's after a (re)list, then each applied watch event's mod_revision (heartbeat keys included). */
+  /** The revision through which changes have been applied: the listing's after a (re)list, then each applied watch event's mod_revision (leader and gateway keys included). */
   lastAppliedModRevision: number;
   /** A watch is established and etcd answered the last liveness probe. */
   connected: boolean;
@@ -24,7 +25,7 @@ export interface WatcherStatus {
   lastContactAt: number;
   /** Resyncs that replaced a failed watch (one per incident, however many attempts it took). */
   restarts: number;
-  /** Invalid values seen (each key and mod_revision counted once); they are never in a snapshot. */
+  /** Invalid records and heartbeats seen (each key and mod_revision counted once); they are never in a snapshot. */
   invalidRecords: number;
 }
 
@@ -49,7 +50,7 @@ export interface RegistryWatcherOptions {
   maxBackoffMs?: number;
   /** Called once per resync that replaced a failed watch, with the first failure's reason or "revision went backwards". */
   onRestart?: (reason: string) => void;
-  /** Called once per invalid value (key and mod_revision). */
+  /** Called once per invalid record or heartbeat value (key and mod_revision). */
   onInvalid?: (key: string, err: Error) => void;
   /** Time between liveness probes while watching, in ms. */
   probeIntervalMs?: number;

@@ -1,6 +1,7 @@
-// The writer's in-memory index of its own cluster's keys: for each object, the keys holding its
-// records (normally one; more only if it was left under several VPNs) with the raw value and the
-// mod_revision the writer last saw. It is what `sync` compares against, without reading etcd.
+// The writer's in-memory index of its own cluster's record keys (listed from its subtree only):
+// for each object, the keys holding its records (normally one; more only if it was left under
+// several VPNs) with the raw value and the mod_revision the writer last saw. It is what `sync`
+// compares against, without reading etcd.
 import type { Etcd3 } from "etcd3";
 import { decodeRecord } from "./codec.ts";
 import { RegistryKeyError } from "./errors.ts";

@@ -10,7 +10,7 @@ import {
   RegistryKeyError,
   WriterClosedError,
 } from "./errors.ts";
-import { leaderKey, recordKey } from "./keys.ts";
+import { clusterPrefix, collectionPrefix, gatewayKey, heartbeatKey, leaderKey, recordKey } from "./keys.ts";
 import { client, counting, freshCluster, modRevision, stored } from "./test-etcd.ts";
 import { refOf, sampleFunction, sampleSubscription, sampleVpn } from "./test-records.ts";
 import { openWriter } from "./writer.ts";
@@ -69,30 +69,50 @@ test("moving an object to another VPN removes its old key in the same transactio
   assert.deepEqual(writer.objects(), [refOf(after)]);
 });
 
-test("another cluster's keys are never listed nor touched", async () => {
+test("another cluster's keys are never listed nor touched, even when one name prefixes the other", async () => {
   const cluster = freshCluster();
-  const others = [freshCluster(), `x${cluster}`];
-  cleanup(
-    async () => void (await client.delete().key(recordKey(sampleFunction({ cluster: `x${cluster}` })))),
-  );
+  const longer = `${cluster}-2`;
+  const others = [freshCluster(), `x${cluster}`, longer];
+  for (const other of others.slice(1))
+    cleanup(async () => void (await client.delete().prefix(clusterPrefix(other))));
   const foreign = others.flatMap((other) => [
     sampleFunction({ cluster: other }),
     sampleVpn({ cluster: other }),
   ]);
   for (const record of foreign) await client.put(recordKey(record)).value(encodeRecord(record));
-  const revisions = await Promise.all(foreign.map((record) => modRevision(recordKey(record))));
+  // Garbage in the other subtrees: reading it at all would report it.
+  const garbage = others.map((other) => recordKey(sampleSubscription({ cluster: other })));
+  for (const key of garbage) await client.put(key).value("{garbage");
+  const untouched = [...foreign.map(recordKey), ...garbage];
+  const revisions = await Promise.all(untouched.map(modRevision));
 
-  const writer = await openWriter({ client, cluster, identity: "op-1", pageSize: 1 });
+  const invalid: string[] = [];
+  const onInvalid = (key: string): void => void invalid.push(key);
+  const writer = await openWriter({ client, cluster, identity: "op-1", pageSize: 1, onInvalid });
   assert.deepEqual(writer.objects(), []);
   const mine = sampleFunction({ cluster });
   assert.equal(await writer.sync(refOf(mine), mine), "created");
   assert.equal(await writer.sync(refOf(mine), undefined), "deleted");
   const vpn = sampleVpn({ cluster });
   assert.equal(await writer.sync(refOf(vpn), vpn), "created");
+  const sub = sampleSubscription({ cluster });
+  assert.equal(await writer.sync(refOf(sub), sub), "created");
 
-  const after = await Promise.all(foreign.map((record) => modRevision(recordKey(record))));
-  assert.deepEqual(after, revisions);
-  assert.deepEqual(writer.objects(), [refOf(vpn)]);
+  assert.deepEqual(await Promise.all(untouched.map(modRevision)), revisions);
+  assert.deepEqual(invalid, [], "no other cluster's key was read");
+  assert.deepEqual(writer.objects(), [refOf(sub), refOf(vpn)]);
+
+  // And the other way round: the longer name does not see the shorter one's records.
+  const theirs = await openWriter({ client, cluster: longer, identity: "op-2", onInvalid });
+  const theirRecords = [sampleFunction, sampleSubscription, sampleVpn].map((sample) =>
+    sample({ cluster: longer }),
+  );
+  assert.deepEqual(theirs.objects(), theirRecords.map(refOf), "its own records, the garbage one included");
+  assert.deepEqual(invalid, [recordKey(sampleSubscription({ cluster: longer }))]);
+  assert.deepEqual(await stored(cluster), {
+    [recordKey(vpn)]: encodeRecord(vpn),
+    [recordKey(sub)]: encodeRecord(sub),
+  });
 });
 
 test("a reopened writer indexes every record of its cluster, across pages", async () => {
@@ -142,9 +162,11 @@ test("a corrupted value is reported, indexed, and overwritten by sync", async ()
   const cluster = freshCluster();
   const fn = sampleFunction({ cluster });
   const sub = sampleSubscription({ cluster });
-  const badKey = `/switchboard/v1/functions/payments/billing/${cluster}`;
-  cleanup(async () => void (await client.delete().key(badKey)));
+  const badKey = `${collectionPrefix(cluster, "function")}payments/billing`;
   await client.put(recordKey(fn)).value("{not json");
+  // Its own heartbeat and gateway keys are not records: neither indexed nor reported.
+  await client.put(heartbeatKey(cluster)).value("alive");
+  await client.put(gatewayKey(cluster, "gw-1")).value("{}");
   await client.put(recordKey(sub)).value(encodeRecord(sub).replace('"schema":1', '"schema":2'));
   await client.put(badKey).value(encodeRecord(fn));
 

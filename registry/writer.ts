@@ -41,7 +41,7 @@ export interface RegistryWriter {
 
 export interface WriterOptions extends LoadOptions {
   client: Etcd3;
-  /** This operator's cluster name (DNS-1123); the writer touches only keys ending in it. */
+  /** This operator's cluster name (DNS-1123); the writer reads and writes only keys of its subtree (keys.ts clusterPrefix). */
   cluster: string;
   /** Who is writing (e.g. the Lease holder identity), stored in the leader key. */
   identity: string;
@@ -182,7 +182,8 @@ const createWriter = (fence: Fence, index: WriterIndex): RegistryWriter => {
 
 /**
  * Claims `cluster`'s leader key for `identity` (a plain put: the Kubernetes Lease has already
- * made us leader; the key fences the previous one), then indexes the cluster's record keys.
+ * made us leader; the key fences the previous one), then indexes the cluster's record keys (its
+ * own subtree only).
  * Throws RegistryKeyError on a bad cluster name, or the etcd3 error of a failed request (no retry).
  */
 export const openWriter = async ({

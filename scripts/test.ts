@@ -40,9 +40,12 @@ const tally = (out: string): void => {
 };
 
 const testFiles = (kind: "unit" | "integration"): string[] => {
-  const all = globSync("{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples,helm}/**/*.test.ts", {
-    cwd: repoRoot,
-  });
+  const all = globSync(
+    "{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples,helm}/**/*.test.ts",
+    {
+      cwd: repoRoot,
+    },
+  );
   const slow = (f: string): boolean => /\.(int|e2e)\.test\.ts$/.test(f);
   return all.filter((f) => (kind === "unit" ? !slow(f) : slow(f))).sort();
 };

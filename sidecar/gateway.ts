@@ -4,6 +4,8 @@ import type { Etcd3 } from "etcd3";
 import type { Hono } from "hono";
 import { Agent, type Dispatcher } from "undici";
 import type { Logger } from "../common/log.ts";
+import type { RegistrySnapshot } from "../registry/snapshot.ts";
+import { createRegistryWatcher } from "../registry/watcher.ts";
 import { gatewayApp } from "./app.ts";
 import { createAsyncEngine } from "./async-engine.ts";
 import { createBalancer } from "./balancer.ts";
@@ -12,9 +14,7 @@ import type { GatewayConfig } from "./config.ts";
 import { createDeliverer } from "./delivery.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { badRequest, problemResponse } from "./problem.ts";
-import { createRegistryWatcher } from "./registry-watcher.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing.ts";
-import type { RegistrySnapshot } from "./types.ts";
 import { createVpnLimiter } from "./vpn-limits.ts";
 import type { Wal } from "./wal.ts";
 
@@ -97,7 +97,16 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
     }
   };
   let restored = false;
+  // Clusters whose heartbeat key exists are available; others' instances are a last resort.
+  let live: ReadonlyMap<string, unknown> = new Map();
+  const known = new Set<string>();
+  const isClusterAvailable = (cluster: string): boolean =>
+    cluster === config.clusterName || live.has(cluster);
   watcher.onSnapshot((snapshot) => {
+    live = snapshot.clusters;
+    for (const c of snapshot.clusters.keys()) known.add(c);
+    for (const r of snapshot.records.values()) known.add(r.owner.cluster);
+    for (const c of known) metrics.clusterAvailable.set({ cluster: c }, isClusterAvailable(c) ? 1 : 0);
     if (!pending) setImmediate(rebuild);
     pending = snapshot;
   });
@@ -108,6 +117,7 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
     encode: toBinaryHeaders,
     metrics,
     log,
+    isClusterAvailable,
   });
   const engine = createAsyncEngine({
     deliverer,

@@ -65,7 +65,9 @@ describe("CEL in the routing table", () => {
       filtered("eu", [], 'event.source == "/eu"'),
       filtered("broken", [], "data.amount >"),
     ]),
-    { onCelError: (route, error, phase) => errors.push([route.split("/")[6] ?? "", phase, error.message]) },
+    {
+      onCelError: (route, error, phase) => errors.push([route.split("/").at(-1) ?? "", phase, error.message]),
+    },
   );
   const names = (event: CloudEvent) => table.match("blue", event, "async").map((r) => r.name);
 

@@ -15,6 +15,7 @@ export interface GatewayMetrics {
   watchRestarts: Counter<"reason">;
   invalidRecords: Counter;
   logCorruptions: Counter;
+  clusterAvailable: Gauge<"cluster">;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -81,6 +82,12 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     invalidRecords: new Counter({
       name: "switchboard_gateway_invalid_records_total",
       help: "Registry records that failed validation and were ignored.",
+      registers,
+    }),
+    clusterAvailable: new Gauge({
+      name: "switchboard_gateway_cluster_available",
+      help: "1 while a cluster's heartbeat lease is alive (this gateway's own cluster always), 0 after it expired.",
+      labelNames: ["cluster"],
       registers,
     }),
     logCorruptions: new Counter({

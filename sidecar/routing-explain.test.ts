@@ -41,7 +41,7 @@ describe("explain", () => {
     assert.equal(byName.get("a-exact")?.namespace, "team");
     assert.match(
       byName.get("a-exact")?.route ?? "",
-      /^\/switchboard\/v1\/subscriptions\/blue\/team\/a-exact\//,
+      /^\/switchboard\/v1\/clusters\/[^/]+\/subscriptions\/blue\/team\/a-exact$/,
     );
   });
 

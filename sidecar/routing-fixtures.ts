@@ -81,6 +81,7 @@ export const filtered = (name: string, filters: FilterRecord[], cel?: string): S
 export const snapshotOf = (records: readonly RegistryRecord[], revision = 7): RegistrySnapshot => ({
   revision,
   records: new Map(records.map((record) => [recordKey(record), record])),
+  clusters: new Map(),
 });
 
 /** A CloudEvent with the usual required attributes plus `attributes`. */

@@ -95,7 +95,7 @@ describe("functions and subscriptions across clusters", () => {
       ),
       good,
     );
-    const table = buildRoutingTable({ revision: 1, records });
+    const table = buildRoutingTable({ revision: 1, records, clusters: new Map() });
     assert.deepEqual(
       table.match("blue", eventOf({}), "async").map((r) => r.name),
       ["s"],

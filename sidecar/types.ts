@@ -1,16 +1,12 @@
 // The gateway's central data types, shared by its parts:
-//   registry watcher  → RegistrySnapshot (every record in the registry, at one etcd revision)
+//   registry watcher  → RegistrySnapshot (records and cluster heartbeats at one etcd revision;
+//                       defined in registry/snapshot.ts, re-exported here)
 //   routing table     → built from a snapshot: VPNs, functions, subscriptions, indexes
 //   ingress           → CloudEvent (validated) from HTTP requests
 //   matcher/delivery  → Route (a subscription with its function) for an event
-import type { FunctionRecord, RegistryRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
+import type { FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
 
-/** Every decodable record under the registry prefix, as of etcd revision `revision`. Immutable. */
-export interface RegistrySnapshot {
-  readonly revision: number;
-  /** Records by etcd key. */
-  readonly records: ReadonlyMap<string, RegistryRecord>;
-}
+export type { RegistrySnapshot } from "../registry/snapshot.ts";
 
 /** A CloudEvents attribute value after validation (CloudEvents 1.0 type system, as JSON types). */
 export type AttributeValue = string | number | boolean;

@@ -213,9 +213,9 @@ export const openWal = async ({
       }
       total += size;
       const done = Promise.withResolvers<void>();
-      bufs.forEach((b, i) =>
-        queue.push({ buf: b.buf, seq: b.seq, ...(i === bufs.length - 1 ? { done } : {}) }),
-      );
+      for (const [i, b] of bufs.entries()) {
+        queue.push({ buf: b.buf, seq: b.seq, ...(i === bufs.length - 1 ? { done } : {}) });
+      }
       void flush();
       await done.promise;
       return bufs.map((b) => b.seq);

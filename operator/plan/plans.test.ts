@@ -241,3 +241,19 @@ test("Subscription: the function must exist in the same VPN, and so must the dea
     "False/NamespaceNotInVPN",
   );
 });
+
+test("Subscription: a function declared only in another cluster of the VPN is found through the registry", () => {
+  const remote = worldOf({ vpns: [shop], remoteFunctions: { "shop/shop/inventory": ["west"] } });
+  const there = planSubscription(sub("shop", "s", { function: "inventory" }), remote, "east");
+  assert.equal(cond(there.conditions, "FunctionFound"), "True/FoundInOtherCluster");
+  assert.match(
+    there.conditions.find((c) => c.type === "FunctionFound")?.message ?? "",
+    /declared in cluster\(s\) west/,
+  );
+  assert.deepEqual(there.record?.spec.function, { namespace: "shop", name: "inventory" });
+  const nowhere = planSubscription(sub("shop", "s", { function: "gone" }), remote, "east");
+  assert.match(
+    nowhere.conditions.find((c) => c.type === "FunctionFound")?.message ?? "",
+    /does not exist in VPN shop in any cluster/,
+  );
+});

@@ -34,10 +34,12 @@ const checkFunction = (
 ): ConditionInput | undefined => {
   const fn: SwitchboardFunction | undefined = world.fn(ref.namespace, ref.name);
   if (!fn || fn.metadata.deletionTimestamp) {
+    // Subscriptions are global within their VPN: the function may live in another cluster only.
+    if (world.remoteFunction(vpn, ref.namespace, ref.name).length > 0) return undefined;
     return isFalse(
       "FunctionFound",
       "FunctionNotFound",
-      `${what} ${ref.namespace}/${ref.name} does not exist`,
+      `${what} ${ref.namespace}/${ref.name} does not exist in VPN ${vpn} in any cluster`,
     );
   }
   if (fn.spec.vpn !== vpn) {
@@ -48,6 +50,21 @@ const checkFunction = (
     );
   }
   return undefined;
+};
+
+/** Where the target function is declared, for the FunctionFound message. */
+const foundMessage = (
+  target: FunctionRef,
+  vpn: string,
+  world: World,
+): { reason: string; message: string } => {
+  if (world.fn(target.namespace, target.name))
+    return { reason: "Found", message: `function ${target.namespace}/${target.name}` };
+  const clusters = world.remoteFunction(vpn, target.namespace, target.name);
+  return {
+    reason: "FoundInOtherCluster",
+    message: `function ${target.namespace}/${target.name} is declared in cluster(s) ${clusters.join(", ")}`,
+  };
 };
 
 const delivery = (sub: Subscription, deadLetter: FunctionRef | undefined): DeliveryRecord => {
@@ -92,7 +109,8 @@ export const planSubscription = (
     notMember
       ? isFalse("VPNMember", notMember.reason, notMember.message)
       : isTrue("VPNMember", "Member", `namespace ${namespace} belongs to VPN ${vpn}`),
-    missing ?? isTrue("FunctionFound", "Found", `function ${target.namespace}/${target.name}`),
+    missing ??
+      (({ reason, message }) => isTrue("FunctionFound", reason, message))(foundMessage(target, vpn, world)),
     cel.ok
       ? isTrue("FilterValid", "Valid")
       : isFalse("FilterValid", "CELCompileError", `cel: ${cel.message}`),
