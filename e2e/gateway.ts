@@ -21,6 +21,10 @@ export interface GatewayOptions {
   dir: string;
   name: string;
   listenHost?: string;
+  /** Default 0: a free port. */
+  listenPort?: number;
+  /** Default 0: a free port. */
+  metricsPort?: number;
   namespace?: string;
   extraArgs?: string[];
   /** A command prefix such as `taskset -c 0` (benchmarks pin the gateway to a core). */
@@ -38,9 +42,9 @@ export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess
       ...prefixArgs,
       join(repoRoot, "sidecar/main.ts"),
       `--etcd=${opts.etcd}`,
-      `--listen=${opts.listenHost ?? "127.0.0.1"}:0`,
+      `--listen=${opts.listenHost ?? "127.0.0.1"}:${opts.listenPort ?? 0}`,
       `--cluster-name=${opts.clusterName}`,
-      "--metrics-addr=127.0.0.1:0",
+      `--metrics-addr=127.0.0.1:${opts.metricsPort ?? 0}`,
       `--id=${opts.name}`,
       ...(opts.namespace ? [`--namespace=${opts.namespace}`] : []),
       ...(opts.extraArgs ?? []),
