@@ -1,0 +1,54 @@
+// Every README shell block marked `<!-- readme-test: safe -->` runs as written and succeeds. The
+// other blocks (the demo, the test suite, long-running servers) have tests of their own.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { repoRoot } from "../e2e/tools.ts";
+
+const safeBlocks = (markdown: string): string[] =>
+  [...markdown.matchAll(/<!-- readme-test: safe -->\n```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+
+test("the README's safe shell blocks run as written", () => {
+  const blocks = safeBlocks(readFileSync(join(repoRoot, "README.md"), "utf8"));
+  assert.ok(blocks.length >= 1, "the README marks at least one block safe");
+  for (const block of blocks) {
+    const res = spawnSync("bash", ["-euo", "pipefail", "-c", block], { cwd: repoRoot, encoding: "utf8" });
+    assert.equal(res.status, 0, `${block}\n${res.stdout}\n${res.stderr}`);
+  }
+});
+
+test("the README's quick start is two commands: the demo and the tests, each a real npm script", () => {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Documentation"));
+  const commands = [...quick.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => (m[1] ?? "").trim());
+  assert.deepEqual(commands, ["npm run demo", "npm install && npm test"]);
+  const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  for (const script of ["demo", "test", "dev", "bench", "cluster", "bootstrap"])
+    assert.ok(pkg.scripts[script], script);
+  const ci = readFileSync(join(repoRoot, ".ci/run"), "utf8");
+  assert.ok(ci.includes("\nnpm install && npm test\n"), ".ci/run runs exactly the README's test command");
+});
+
+test("every relative link in the README and docs/ points at a file that exists", () => {
+  const files = [
+    "README.md",
+    ...readdirSync(join(repoRoot, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  for (const file of files) {
+    const text = readFileSync(join(repoRoot, file), "utf8");
+    for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+      const target = m[1] ?? "";
+      if (/^[a-z]+:/.test(target)) continue;
+      assert.ok(
+        existsSync(join(repoRoot, file, "..", target)),
+        `${file} links to ${target}, which does not exist`,
+      );
+    }
+  }
+});
