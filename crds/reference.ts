@@ -74,6 +74,6 @@ if (import.meta.main) {
     }
   } else {
     writeFileSync(target, text);
-    console.log(`wrote ${target}`);
+    process.stdout.write(`wrote ${target}\n`);
   }
 }
