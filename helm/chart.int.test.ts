@@ -162,6 +162,55 @@ spec:
   assert.match(bad.stderr, /violates PodSecurity "restricted/);
 });
 
+test("the injector's certificate survives helm upgrade; rotate=true issues a new one, trusting both CAs meanwhile", async () => {
+  const secretName = find(manifests, "Secret", "-injector-tls").name;
+  const webhookName = find(manifests, "MutatingWebhookConfiguration", "-injector").name;
+  const state = async (): Promise<{ cert: string; bundle: string }> => ({
+    cert: await cluster.kubectl([
+      "get",
+      "secret",
+      secretName,
+      "-n",
+      releaseNs,
+      "-o",
+      "jsonpath={.data.tls\\.crt}",
+    ]),
+    bundle: Buffer.from(
+      await cluster.kubectl([
+        "get",
+        "mutatingwebhookconfiguration",
+        webhookName,
+        "-o",
+        "jsonpath={.webhooks[0].clientConfig.caBundle}",
+      ]),
+      "base64",
+    ).toString("utf8"),
+  });
+  const upgrade = async (extra: string[]): Promise<void> => {
+    const args = ["upgrade", release, CHART_DIR, "--kubeconfig", cluster.kubeconfig, "-n", releaseNs];
+    const out = await helm([...args, ...VALUES, ...extra]);
+    assert.equal(out.code, 0, out.stderr);
+  };
+  const installed = await state();
+  assert.notEqual(installed.cert, "");
+  assert.equal(installed.bundle.match(/BEGIN CERTIFICATE/g)?.length, 1);
+  await upgrade([]);
+  assert.deepEqual(await state(), installed, "a routine upgrade keeps the certificate and the CA bundle");
+  await upgrade(sets({ "injector.certificate.rotate": "true" }));
+  const rotated = await state();
+  assert.notEqual(rotated.cert, installed.cert, "a new certificate");
+  assert.equal(rotated.bundle.match(/BEGIN CERTIFICATE/g)?.length, 2, "the new and the previous CA");
+  assert.ok(rotated.bundle.includes(installed.bundle.trim()), "the previous CA is still trusted");
+  await upgrade([]);
+  const settled = await state();
+  assert.equal(settled.cert, rotated.cert);
+  assert.equal(
+    settled.bundle.match(/BEGIN CERTIFICATE/g)?.length,
+    1,
+    "the next upgrade drops the previous CA",
+  );
+});
+
 let operator: RunningOperator | undefined;
 let operatorKubeconfig = "";
 

@@ -2,10 +2,12 @@
 // values, the values schema's refusals, Pod Security "restricted" on every pod, least-privilege
 // RBAC, and Prometheus objects that use the documented metric names.
 import assert from "node:assert/strict";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "../e2e/tools.ts";
+import { parseOperatorConfig } from "../operator/config.ts";
 import {
   ALL_FEATURES,
   argsOf,
@@ -219,9 +221,24 @@ const badValues: [string, string[], RegExp][] = [
     /at '\/gateway\/kind': value must be one of 'Deployment', 'StatefulSet'/,
   ],
   [
-    "the injector, which is not in this chart yet",
-    [...REQUIRED, ...sets({ "injector.enabled": "true" })],
-    /at '\/injector\/enabled': value must be false/,
+    "an unknown injector failure policy",
+    [...REQUIRED, ...sets({ "injector.enabled": "true", "injector.failurePolicy": "Sometimes" })],
+    /at '\/injector\/failurePolicy': value must be one of 'Ignore', 'Fail'/,
+  ],
+  [
+    "a sidecar memory that is not a quantity",
+    [...REQUIRED, ...sets({ "injector.enabled": "true", "injector.sidecar.memory": "lots" })],
+    /at '\/injector\/sidecar\/memory': 'lots' does not match pattern/,
+  ],
+  [
+    "an unknown injector key",
+    [...REQUIRED, ...sets({ "injector.enabled": "true", "injector.image": "x" })],
+    /at '\/injector': additional properties 'image' not allowed/,
+  ],
+  [
+    "the webhook on the operator's metrics port",
+    [...REQUIRED, ...sets({ "injector.enabled": "true", "injector.webhookPort": "8080" })],
+    /injector\.webhookPort must differ from operator\.metricsPort/,
   ],
   [
     "a PersistentVolume with a Deployment",
@@ -393,12 +410,18 @@ test("all features: bundled etcd (trial image), NetworkPolicies, monitors, alert
   assert.equal(get(json, "uid"), "switchboard");
 });
 
-test("the bundled etcd is only reachable from the operator and the gateways when NetworkPolicies are on", () => {
+test("the bundled etcd is only reachable from the operator and the gateways (shared and injected) when NetworkPolicies are on", () => {
   const policy = find(allFeatures, "NetworkPolicy", "-etcd");
-  const from = list(policy.doc, "spec", "ingress", 0, "from").map((peer) =>
-    get(peer, "podSelector", "matchLabels", "app.kubernetes.io/component"),
+  const from = list(policy.doc, "spec", "ingress", 0, "from");
+  assert.deepEqual(
+    from.slice(0, 2).map((peer) => get(peer, "podSelector", "matchLabels", "app.kubernetes.io/component")),
+    ["operator", "gateway"],
   );
-  assert.deepEqual(from, ["operator", "gateway"]);
+  assert.deepEqual(from[2], {
+    namespaceSelector: {},
+    podSelector: { matchLabels: { "switchboard.dev/sidecar": "injected" } },
+  });
+  assert.equal(from.length, 3);
 });
 
 const documentedMetrics = (): Set<string> => {
@@ -446,4 +469,158 @@ test("the Grafana dashboard queries only documented metrics", () => {
   const used = metricsIn(dashboard);
   assert.ok(used.length >= 10);
   for (const metric of used) assert.ok(documented.has(metric), `${metric} is not in docs/`);
+});
+
+const INJECTOR = [...REQUIRED, ...sets({ "injector.enabled": "true" })];
+const withInjector = await render(INJECTOR);
+
+/** The one webhook of the injector's MutatingWebhookConfiguration. */
+const webhookOf = (manifests: readonly Manifest[]): unknown =>
+  get(find(manifests, "MutatingWebhookConfiguration", "-injector").doc, "webhooks", 0);
+
+test("injector: a MutatingWebhookConfiguration, its Service and certificate Secret; off by default", () => {
+  assert.ok(!defaults.some((m) => m.name.includes("injector")), "nothing of the injector by default");
+  const added = withInjector
+    .map((m) => `${m.kind}/${m.name}`)
+    .filter((k) => !defaults.some((m) => `${m.kind}/${m.name}` === k))
+    .sort();
+  assert.deepEqual(added, [
+    "MutatingWebhookConfiguration/sb-switchboard-injector",
+    "Secret/sb-switchboard-injector-tls",
+    "Service/sb-switchboard-injector",
+  ]);
+  const webhook = webhookOf(withInjector);
+  assert.equal(get(webhook, "name"), "inject.switchboard.dev");
+  assert.equal(get(webhook, "failurePolicy"), "Ignore");
+  assert.equal(get(webhook, "sideEffects"), "None");
+  assert.deepEqual(get(webhook, "admissionReviewVersions"), ["v1"]);
+  assert.equal(get(webhook, "timeoutSeconds"), 5);
+  assert.equal(get(webhook, "reinvocationPolicy"), "IfNeeded");
+  assert.deepEqual(get(webhook, "rules"), [
+    {
+      operations: ["CREATE"],
+      apiGroups: [""],
+      apiVersions: ["v1"],
+      resources: ["pods"],
+      scope: "Namespaced",
+    },
+  ]);
+  assert.deepEqual(get(webhook, "clientConfig", "service"), {
+    name: "sb-switchboard-injector",
+    namespace: NAMESPACE,
+    path: "/inject",
+    port: 443,
+  });
+  // Ignore: every namespace but the release's own and the system's, unless one opts out.
+  assert.deepEqual(get(webhook, "namespaceSelector"), {
+    matchExpressions: [
+      {
+        key: "kubernetes.io/metadata.name",
+        operator: "NotIn",
+        values: [NAMESPACE, "kube-system", "kube-node-lease"],
+      },
+      { key: "switchboard.dev/injection", operator: "NotIn", values: ["disabled"] },
+    ],
+  });
+  assert.equal(get(webhook, "objectSelector"), undefined);
+});
+
+test("injector: failurePolicy Fail is scoped to namespaces labelled switchboard.dev/injection=enabled", async () => {
+  for (const manifests of [
+    await render([...INJECTOR, ...sets({ "injector.failurePolicy": "Fail" })]),
+    allFeatures,
+  ]) {
+    const webhook = webhookOf(manifests);
+    assert.equal(get(webhook, "failurePolicy"), "Fail");
+    assert.deepEqual(get(webhook, "namespaceSelector", "matchLabels"), {
+      "switchboard.dev/injection": "enabled",
+    });
+    assert.deepEqual(get(webhook, "namespaceSelector", "matchExpressions"), [
+      { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [NAMESPACE] },
+    ]);
+  }
+  assert.deepEqual(get(webhookOf(allFeatures), "objectSelector"), {
+    matchExpressions: [{ key: "switchboard.dev/inject-skip", operator: "DoesNotExist" }],
+  });
+  const custom = await render([
+    ...INJECTOR,
+    ...sets({ "injector.namespaceSelector.matchLabels.team": "shop" }),
+  ]);
+  assert.deepEqual(get(webhookOf(custom), "namespaceSelector"), { matchLabels: { team: "shop" } });
+});
+
+test("injector: the caBundle is the CA that signed the Secret's certificate for the Service's DNS name", () => {
+  const secret = find(withInjector, "Secret", "-injector-tls");
+  const pem = (key: string): string =>
+    Buffer.from(String(get(secret.doc, "data", key)), "base64").toString("utf8");
+  const ca = new X509Certificate(pem("ca.crt"));
+  const bundle = Buffer.from(
+    String(get(webhookOf(withInjector), "clientConfig", "caBundle")),
+    "base64",
+  ).toString();
+  assert.equal(new X509Certificate(bundle).fingerprint256, ca.fingerprint256);
+  const cert = new X509Certificate(pem("tls.crt"));
+  assert.ok(cert.verify(ca.publicKey), "signed by the CA");
+  assert.equal(
+    cert.checkHost("sb-switchboard-injector.switchboard-system.svc"),
+    "sb-switchboard-injector.switchboard-system.svc",
+  );
+  assert.ok(cert.checkPrivateKey(createPrivateKey(pem("tls.key"))), "tls.key is its key");
+  assert.ok(new Date(cert.validTo).getTime() > Date.now() + 3000 * 86_400_000, "valid for years");
+});
+
+test("injector: the operator serves the webhook on its port, with the mounted certificate and the injector flags", () => {
+  const op = find(withInjector, "Deployment", "-operator");
+  const container = get(podSpec(op), "containers", 0);
+  assert.deepEqual(list(container, "ports")[1], { name: "webhook", containerPort: 9443, protocol: "TCP" });
+  const svc = find(withInjector, "Service", "-injector");
+  assert.deepEqual(get(svc.doc, "spec", "selector"), get(op.doc, "spec", "selector", "matchLabels"));
+  assert.deepEqual(list(svc.doc, "spec", "ports"), [
+    { name: "webhook", port: 443, targetPort: "webhook", protocol: "TCP" },
+  ]);
+  const mount = list(container, "volumeMounts").find((v) => get(v, "name") === "webhook-tls");
+  assert.deepEqual(mount, { name: "webhook-tls", mountPath: "/etc/switchboard/webhook", readOnly: true });
+  const volume = list(podSpec(op), "volumes").find((v) => get(v, "name") === "webhook-tls");
+  assert.equal(get(volume, "secret", "secretName"), "sb-switchboard-injector-tls");
+  // The rendered flags are ones the operator accepts, and mean what the chart says.
+  const args = argsOf(op, "operator")
+    .slice(1)
+    .map((a) => a.replace("$(POD_NAMESPACE)", NAMESPACE).replace("$(POD_NAME)", "op-0"));
+  const webhook = parseOperatorConfig(args, {}).webhook;
+  assert.deepEqual(webhook, {
+    host: "0.0.0.0",
+    port: 9443,
+    certFile: "/etc/switchboard/webhook/tls.crt",
+    keyFile: "/etc/switchboard/webhook/tls.key",
+    certReloadMs: 10_000,
+    injector: {
+      image: "switchboard:0.1.0",
+      clusterName: "east",
+      etcd: ["https://registry.example:2379"],
+      etcdSecret: undefined,
+      port: 3580,
+      metricsPort: 9580,
+      cpu: "50m",
+      memory: "192Mi",
+    },
+  });
+});
+
+test("injector: sidecars use the gateways' etcd Secret name unless injector.sidecar.etcdSecret names another", async () => {
+  const secretArg = async (values: Record<string, string>): Promise<string | undefined> =>
+    argsOf(find(await render([...INJECTOR, ...sets(values)]), "Deployment", "-operator"), "operator").find(
+      (a) => a.startsWith("--injector-etcd-secret="),
+    );
+  assert.equal(await secretArg({ "etcd.gatewaySecret": "gw-tls" }), "--injector-etcd-secret=gw-tls");
+  assert.equal(
+    await secretArg({ "etcd.gatewaySecret": "gw-tls", "injector.sidecar.etcdSecret": "app-etcd" }),
+    "--injector-etcd-secret=app-etcd",
+  );
+});
+
+test("injector: with NetworkPolicies, the API server may call the operator's webhook port", () => {
+  const policy = find(allFeatures, "NetworkPolicy", "-operator");
+  assert.deepEqual(list(policy.doc, "spec", "ingress").at(-1), {
+    ports: [{ port: "webhook", protocol: "TCP" }],
+  });
 });

@@ -2,6 +2,7 @@
 // (a flag wins over its variable) into a frozen object. Nothing else reads process.env.
 import { hostname } from "node:os";
 import { ConfigError, DNS_LABEL, durationFlag, etcdUrls, parseHostPort, readFlags } from "../common/flags.ts";
+import { parseWebhookConfig, WEBHOOK_FLAGS, WEBHOOK_USAGE, type WebhookConfig } from "./webhook-config.ts";
 
 export { ConfigError };
 
@@ -20,6 +21,8 @@ export interface OperatorConfig {
   readonly logLevel: "debug" | "info" | "warn" | "error";
   /** TTL of the cluster heartbeat lease: how long after the operator is gone other clusters notice. */
   readonly heartbeatTtlSeconds: number;
+  /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
+  readonly webhook: WebhookConfig | undefined;
 }
 
 const FLAGS = {
@@ -37,11 +40,13 @@ const FLAGS = {
   "retry-period": { env: "SWITCHBOARD_RETRY_PERIOD" },
   "log-level": { env: "SWITCHBOARD_LOG_LEVEL" },
   "heartbeat-ttl": { env: "SWITCHBOARD_HEARTBEAT_TTL" },
+  ...WEBHOOK_FLAGS,
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
   [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--log-level info]
+${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
 /** Parses argv and env into a frozen OperatorConfig; throws ConfigError with one clear line. */
@@ -82,5 +87,6 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
       2,
       Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
     ),
+    webhook: parseWebhookConfig(get, { clusterName, etcd }),
   });
 };

@@ -1,4 +1,4 @@
-// node operator/main.ts --kubeconfig PATH --etcd URL --cluster-name NAME [--metrics-addr HOST:PORT]
+// node operator/main.ts --kubeconfig PATH --etcd URL --cluster-name NAME [--metrics-addr HOST:PORT] [--webhook-addr HOST:PORT ...]
 import { KubeConfig } from "@kubernetes/client-node";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
@@ -8,6 +8,7 @@ import { createLogger } from "../common/log.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
+import { serveWebhook, type WebhookServer } from "./webhook-server.ts";
 
 const main = async (): Promise<number> => {
   let config: OperatorConfig;
@@ -43,6 +44,29 @@ const main = async (): Promise<number> => {
     metrics,
     log,
   });
+  let webhook: WebhookServer | undefined;
+  if (config.webhook) {
+    const { host, port, certFile, keyFile, certReloadMs, injector } = config.webhook;
+    try {
+      webhook = await serveWebhook({
+        host,
+        port,
+        certFile,
+        keyFile,
+        reloadMs: certReloadMs,
+        settings: injector,
+        registry,
+        log,
+      });
+    } catch (err) {
+      log.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        "the injection webhook could not start",
+      );
+      etcd.close();
+      return 1;
+    }
+  }
   const admin = await serveAdmin({
     host: config.metricsHost,
     port: config.metricsPort,
@@ -50,7 +74,12 @@ const main = async (): Promise<number> => {
     notReady: operator.notReady,
   });
   log.info(
-    { cluster: config.clusterName, id: config.id, metrics: `${config.metricsHost}:${admin.port}` },
+    {
+      cluster: config.clusterName,
+      id: config.id,
+      metrics: `${config.metricsHost}:${admin.port}`,
+      ...(webhook && config.webhook ? { webhook: `${config.webhook.host}:${webhook.port}` } : {}),
+    },
     "operator started",
   );
   const code = await runAll(
@@ -60,6 +89,7 @@ const main = async (): Promise<number> => {
         await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
         await admin.close();
       },
+      ...(webhook ? { webhook: webhook.run } : {}),
     },
     log,
   );

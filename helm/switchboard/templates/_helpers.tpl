@@ -21,6 +21,7 @@
 {{- define "switchboard.operator.name" -}}{{ include "switchboard.fullname" . }}-operator{{- end }}
 {{- define "switchboard.gateway.name" -}}{{ include "switchboard.fullname" . }}-gateway{{- end }}
 {{- define "switchboard.etcd.name" -}}{{ include "switchboard.fullname" . }}-etcd{{- end }}
+{{- define "switchboard.injector.name" -}}{{ include "switchboard.fullname" . }}-injector{{- end }}
 
 {{/* The required cluster name, checked again here in case the schema was skipped. */}}
 {{- define "switchboard.clusterName" -}}
@@ -150,8 +151,14 @@ podAntiAffinity:
 
 {{/* Cross-field checks that JSON Schema cannot phrase clearly; fails the render with one line. */}}
 {{- define "switchboard.validate" -}}
-{{- if .Values.injector.enabled }}
-{{- fail "injector.enabled: the sidecar-injection webhook is not part of this chart version yet" }}
+{{- $i := .Values.injector }}
+{{- if $i.enabled }}
+{{- if eq (int $i.webhookPort) (int .Values.operator.metricsPort) }}
+{{- fail "injector.webhookPort must differ from operator.metricsPort (both are ports of the operator pods)" }}
+{{- end }}
+{{- if eq (int $i.sidecar.port) (int $i.sidecar.metricsPort) }}
+{{- fail "injector.sidecar.port and injector.sidecar.metricsPort must differ" }}
+{{- end }}
 {{- end }}
 {{- $g := .Values.gateway }}
 {{- if and $g.durability.persistentVolume.enabled (ne $g.kind "StatefulSet") }}
@@ -165,5 +172,22 @@ podAntiAffinity:
 {{- end }}
 {{- if and .Values.bundledEtcd.enabled (or .Values.etcd.operatorSecret .Values.etcd.gatewaySecret) }}
 {{- fail "the bundled etcd serves plain HTTP: leave etcd.operatorSecret and etcd.gatewaySecret empty" }}
+{{- end }}
+{{- end }}
+
+{{/* The operator's webhook and injector flags (injector.enabled). */}}
+{{- define "switchboard.injectorArgs" -}}
+{{- $i := .Values.injector }}
+{{- $etcdSecret := default .Values.etcd.gatewaySecret $i.sidecar.etcdSecret -}}
+- --webhook-addr=0.0.0.0:{{ $i.webhookPort }}
+- --webhook-cert-file=/etc/switchboard/webhook/tls.crt
+- --webhook-key-file=/etc/switchboard/webhook/tls.key
+- --injector-image={{ include "switchboard.image" . }}
+- --injector-port={{ $i.sidecar.port }}
+- --injector-metrics-port={{ $i.sidecar.metricsPort }}
+- --injector-cpu={{ $i.sidecar.cpu }}
+- --injector-memory={{ $i.sidecar.memory }}
+{{- with $etcdSecret }}
+- --injector-etcd-secret={{ . }}
 {{- end }}
 {{- end }}

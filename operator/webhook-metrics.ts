@@ -1,0 +1,30 @@
+// The webhook's Prometheus metrics, on the operator's injected registry. (Kept beside the webhook
+// rather than in metrics.ts so the webhook can be served, and tested, on its own registry.)
+import { Counter, Gauge, type Registry } from "prom-client";
+
+export interface WebhookMetrics {
+  requests: Counter<"result">;
+  certificateExpiry: Gauge;
+  certificateReloads: Counter<"result">;
+}
+
+/** Registers the webhook's metrics on `registry`. */
+export const createWebhookMetrics = (registry: Registry): WebhookMetrics => ({
+  requests: new Counter({
+    name: "switchboard_operator_webhook_requests_total",
+    help: "Admission requests by result (injected, skipped, denied, invalid, error).",
+    labelNames: ["result"],
+    registers: [registry],
+  }),
+  certificateExpiry: new Gauge({
+    name: "switchboard_operator_webhook_certificate_expiry_timestamp_seconds",
+    help: "When the webhook's serving certificate expires (Unix time).",
+    registers: [registry],
+  }),
+  certificateReloads: new Counter({
+    name: "switchboard_operator_webhook_certificate_reloads_total",
+    help: "Serving certificate reloads after the files changed, by result (success, error).",
+    labelNames: ["result"],
+    registers: [registry],
+  }),
+});
