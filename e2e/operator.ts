@@ -22,6 +22,8 @@ export interface OperatorOptions {
   etcd: string;
   leaseNamespace: string;
   extraArgs?: string[];
+  /** The kubeconfig it authenticates with; the cluster's admin one when absent. */
+  kubeconfig?: string;
 }
 
 /** Starts an operator with short leader-election timings and waits until its admin server answers. */
@@ -32,7 +34,7 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
     command: process.execPath,
     args: [
       join(repoRoot, "operator/main.ts"),
-      `--kubeconfig=${cluster.kubeconfig}`,
+      `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfig}`,
       `--etcd=${opts.etcd}`,
       `--cluster-name=${opts.clusterName}`,
       "--metrics-addr=127.0.0.1:0",
