@@ -30,7 +30,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     }),
     deliveries: new Counter({
       name: "switchboard_gateway_deliveries_total",
-      help: "Finished deliveries by mode and outcome (delivered, failed, dead_lettered, dropped).",
+      help: "Finished deliveries by mode and outcome (delivered, failed, dead_lettered, dropped, abandoned at shutdown).",
       labelNames: ["mode", "outcome"],
       registers,
     }),
