@@ -105,7 +105,10 @@ spec: { vpn: app, function: logger, mode: async, filters: [{ exact: { type: ${ty
     await waitFor("the deleted subscription to stop routing", async () =>
       (await publish("dev.two")) === 404 ? true : undefined,
     );
-    assert.match(out, /Subscription app\/all deleted \(its file is gone\)/);
+    // The route can stop before kubectl delete returns and dev mode reports it.
+    await waitFor("dev mode to report the deletion", async () =>
+      /Subscription app\/all deleted \(its file is gone\)/.test(out) ? true : undefined,
+    );
   } finally {
     dev.kill("SIGINT");
     await once(dev, "exit");
