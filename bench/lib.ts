@@ -157,7 +157,8 @@ export const load = async (opts: LoadOptions): Promise<LoadResult> => {
       if (at >= end) break;
       const wait = at - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const p = send(at).finally(() => inflight.delete(p));
+      // Timers are coarse: a request sent a little early is measured from when it was sent.
+      const p = send(Math.min(at, performance.now())).finally(() => inflight.delete(p));
       inflight.add(p);
     }
     await Promise.all(inflight);

@@ -1,0 +1,147 @@
+// The sync hop: the gateway against a bare node:http + undici forwarder given the same core
+// (core 0, taskset), both in front of the same function (core 1, with this load generator).
+// Throughput closed-loop; latency paced (open loop, uniform arrivals) at 1000 and 5000 events/s,
+// each beside a direct call to the function.
+//   node bench/sync-hop.ts [--seconds 5]
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { startGateway } from "../e2e/gateway.ts";
+import { waitFor } from "../e2e/proc.ts";
+import { repoRoot } from "../e2e/tools.ts";
+import { benchRegistry, benchRoute, type LoadResult, load, pinned, type Row, report, TOKEN } from "./lib.ts";
+
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
+const seconds = Number(values.seconds);
+
+/** Starts a fixture process (pinned), resolves with its port and a stop function. */
+const fixture = async (script: string, cores: string, env: Record<string, string>) => {
+  const [cmd = process.execPath, ...prefix] = [...pinned(cores), process.execPath];
+  const child = spawn(cmd, [...prefix, join(repoRoot, "bench/fixtures", script)], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+  const { listening } = JSON.parse(line) as { listening: number };
+  return { port: listening, stop: () => child.kill("SIGTERM") };
+};
+
+const registry = await benchRegistry();
+const fn = await fixture("function.ts", "1", {});
+const fnUrl = `http://127.0.0.1:${fn.port}/fn`;
+await benchRoute(registry, fnUrl, "sync");
+const forwarder = await fixture("forwarder.ts", "0", { TARGET: fnUrl });
+const gateway = await startGateway({
+  etcd: registry.etcd.url,
+  clusterName: registry.cluster,
+  dir: registry.dir,
+  name: "sync-hop",
+  prefix: pinned("0"),
+});
+await waitFor("routes loaded", async () =>
+  ((await gateway.metric("switchboard_gateway_config_revision")) ?? 0) > 0 ? true : undefined,
+);
+
+const body = JSON.stringify({ order: 42, items: ["a", "b"] });
+const ceHeaders = {
+  authorization: `Bearer ${TOKEN}`,
+  "ce-specversion": "1.0",
+  "ce-id": "b",
+  "ce-source": "/bench",
+  "ce-type": "bench.event",
+  "content-type": "application/json",
+};
+const targets = {
+  direct: { url: fnUrl, headers: { "content-type": "application/json" } },
+  forwarder: { url: `http://127.0.0.1:${forwarder.port}/`, headers: { "content-type": "application/json" } },
+  gateway: { url: `${gateway.url}/`, headers: ceHeaders },
+};
+const run = (
+  t: keyof typeof targets,
+  opts: { concurrency?: number; ratePerSecond?: number },
+): Promise<LoadResult> =>
+  load({ url: targets[t].url, headers: targets[t].headers, body, okStatus: 200, seconds, ...opts });
+
+for (const t of ["forwarder", "gateway"] as const)
+  await load({
+    url: targets[t].url,
+    headers: targets[t].headers,
+    body,
+    okStatus: 200,
+    seconds: 1,
+    concurrency: 32,
+  });
+const throughput = {
+  forwarder: await run("forwarder", { concurrency: 64 }),
+  gateway: await run("gateway", { concurrency: 64 }),
+};
+const paced: Record<string, Record<string, LoadResult>> = {};
+for (const rate of [1000, 5000]) {
+  paced[rate] = {
+    direct: await run("direct", { ratePerSecond: rate }),
+    forwarder: await run("forwarder", { ratePerSecond: rate }),
+    gateway: await run("gateway", { ratePerSecond: rate }),
+  };
+}
+await gateway.proc.stop();
+forwarder.stop();
+fn.stop();
+await registry.close();
+
+const f = (n: number, d = 2): string => n.toFixed(d);
+const ratio = throughput.gateway.rate / throughput.forwarder.rate;
+const rows = [
+  {
+    figure: "sync throughput, closed loop (64 in flight), requests/s",
+    value: `${f(throughput.gateway.rate, 0)} (gateway)`,
+    baseline: `${f(throughput.forwarder.rate, 0)} (node:http + undici forwarder)`,
+    ratio: f(ratio),
+    target: "≥ 0.9 × forwarder",
+    verdict: ratio >= 0.9 ? ("met" as const) : ("missed" as const),
+  } as Row,
+];
+for (const rate of [1000, 5000]) {
+  const direct = paced[rate]?.direct;
+  const gw = paced[rate]?.gateway;
+  const fw = paced[rate]?.forwarder;
+  if (!direct || !gw || !fw) continue;
+  const p = { direct, gateway: gw, forwarder: fw };
+  const added50 = p.gateway.latencyMs.p50 - p.direct.latencyMs.p50;
+  const added99 = p.gateway.latencyMs.p99 - p.direct.latencyMs.p99;
+  rows.push({
+    figure: `added latency at ${rate}/s paced, p50 / p90 / p99 / p99.9 ms (gateway − direct)`,
+    value: [0.5, 0.9, 0.99, 0.999].map((q) => f(pick(p.gateway, q) - pick(p.direct, q), 3)).join(" / "),
+    baseline: `direct ${[0.5, 0.9, 0.99, 0.999].map((q) => f(pick(p.direct, q), 3)).join(" / ")}; forwarder adds ${f(p.forwarder.latencyMs.p50 - p.direct.latencyMs.p50, 3)} / ${f(p.forwarder.latencyMs.p99 - p.direct.latencyMs.p99, 3)} (p50/p99)`,
+    ratio: f(p.gateway.latencyMs.p99 / p.forwarder.latencyMs.p99),
+    target: "p50 ≤ 0.2, p99 ≤ 1 (at 1000/s)",
+    verdict:
+      rate === 1000
+        ? added50 <= 0.2 && added99 <= 1
+          ? ("met" as const)
+          : ("missed" as const)
+        : ("—" as const),
+  });
+}
+function pick(r: LoadResult, q: number): number {
+  return q === 0.5
+    ? r.latencyMs.p50
+    : q === 0.9
+      ? r.latencyMs.p90
+      : q === 0.99
+        ? r.latencyMs.p99
+        : r.latencyMs.p999;
+}
+report("sync-hop", rows, {
+  cores: {
+    gateway: "core 0",
+    forwarder: "core 0 (measured separately)",
+    function: "core 1",
+    load: "this process, unpinned",
+  },
+  seconds,
+  throughput,
+  paced,
+});
+process.exit(0);
