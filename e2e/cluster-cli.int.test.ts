@@ -4,17 +4,8 @@ import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { waitFor } from "./proc.ts";
+import { alive, waitFor } from "./proc.ts";
 import { repoRoot } from "./tools.ts";
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const childPids = (pid: number): number[] => {
   try {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { type Cluster, type ClusterInfo, connect, startCluster } from "./cluster.ts";
 import { startEtcd } from "./etcd.ts";
+import { alive } from "./proc.ts";
 import { repoRoot } from "./tools.ts";
 
 let shared: Promise<Cluster> | undefined;
@@ -108,13 +109,4 @@ export const exclusive = async (cluster: Cluster, name: string): Promise<void> =
     }
   }
   cleanup(() => rmSync(lock, { recursive: true, force: true }));
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };

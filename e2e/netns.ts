@@ -4,7 +4,7 @@
 // an atomic mkdir so that test processes running side by side never share one.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "./proc.ts";
+import { alive, run } from "./proc.ts";
 
 const SLOTS_DIR = "/run/switchboard/netns";
 const MAX_SLOTS = 16_000;
@@ -21,15 +21,6 @@ export interface NetHost {
   /** Deletes the namespace (and with it the veth pair) and releases the slot. */
   remove(): Promise<void>;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const addressOf = (slot: number, host: number): string => {
   const n = slot * 4 + host;

@@ -1,6 +1,7 @@
 // Child processes for the local control plane and simulated pods: each runs in its own
 // process group with its output in a log file, and every one still running is killed when
-// this process exits, however it exits (normal end, SIGINT, SIGTERM, uncaught error).
+// this process exits: at its normal end, on an uncaught error, and on SIGINT, SIGTERM or SIGHUP
+// (e.g. a test run stopped by `timeout`). Only SIGKILL of this process leaves them behind.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, openSync, readFileSync } from "node:fs";
@@ -28,9 +29,32 @@ const killGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
   }
 };
 
-process.on("exit", () => {
+const killAll = (): void => {
   for (const child of running) killGroup(child, "SIGKILL");
-});
+};
+process.on("exit", killAll);
+
+// A signal with no handler ends the process without an "exit" event. Programs that shut down
+// gracefully on a signal (the cluster CLI, the demo) install their own handler; then this one
+// stands aside and their "exit" still kills what is left.
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+for (const [signal, number] of Object.entries(SIGNAL_NUMBERS)) {
+  process.on(signal, () => {
+    if (process.listenerCount(signal) > 1) return;
+    killAll();
+    process.exit(128 + number);
+  });
+}
+
+/** Whether process `pid` exists. */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export interface StartOptions {
   name: string;
