@@ -4,6 +4,7 @@
 // matter); the leader renews every retryPeriod and gives up leadership when it could not renew
 // for renewDeadline. Writes use the Lease's resourceVersion, so two candidates never both win.
 import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { pause } from "../common/backoff.ts";
 import type { Logger } from "../common/log.ts";
 
 export interface LeaderElectionOptions {
@@ -23,19 +24,6 @@ export interface LeaderElectionOptions {
 export class LeadershipLostError extends Error {
   override name = "LeadershipLostError";
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 const isConflict = (err: unknown): boolean =>
   err instanceof ApiException && (err.code === 409 || err.code === 404);
@@ -110,7 +98,7 @@ export const runLeaderElection = async (
   };
 
   // Campaign.
-  while (!signal.aborted && !(await attempt())) await sleep(retryPeriodMs, signal);
+  while (!signal.aborted && !(await attempt())) await pause(retryPeriodMs, signal);
   if (signal.aborted) return;
   log.info({ lease: `${namespace}/${name}`, identity }, "became leader");
   onLeading?.(true);
@@ -131,7 +119,7 @@ export const runLeaderElection = async (
   let lastRenew = Date.now();
   try {
     while (!stop.aborted) {
-      await sleep(retryPeriodMs, stop);
+      await pause(retryPeriodMs, stop);
       if (stop.aborted) break;
       if (await attempt()) lastRenew = Date.now();
       else if (Date.now() - lastRenew > renewDeadlineMs) {

@@ -5,8 +5,8 @@
 // again, with capped exponential backoff and jitter between failed attempts. A clean shutdown
 // (the signal aborts) revokes the lease, so the key disappears at once.
 import type { Etcd3, Lease } from "etcd3";
+import { backoffDelay, pause } from "../common/backoff.ts";
 import type { Logger } from "../common/log.ts";
-import { backoffDelay, pause } from "./backoff.ts";
 import { encodeHeartbeat } from "./codec.ts";
 import { holdLease, revokeLease } from "./heartbeat-lease.ts";
 import { heartbeatKey } from "./keys.ts";

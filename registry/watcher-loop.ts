@@ -3,8 +3,8 @@
 // failure to the next successful resync) is logged once when it starts and once when it ends;
 // the attempts in between only at debug level.
 import type { Etcd3 } from "etcd3";
+import { backoffDelay, pause } from "../common/backoff.ts";
 import type { Logger } from "../common/log.ts";
-import { backoffDelay, pause } from "./backoff.ts";
 import type { RegistrySnapshot } from "./snapshot.ts";
 import { ListPageTooLargeError, listPrefix } from "./watcher-list.ts";
 import { watchSession } from "./watcher-session.ts";

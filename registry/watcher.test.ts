@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Etcd3 } from "etcd3";
+import { backoffDelay } from "../common/backoff.ts";
 import { silentLogger } from "../common/log.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { backoffDelay } from "./backoff.ts";
 import { REGISTRY_PREFIX } from "./keys.ts";
 import { createRegistryWatcher } from "./watcher.ts";
 import { captureLog } from "./watcher-testkit.ts";

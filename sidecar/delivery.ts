@@ -2,6 +2,7 @@
 // outcome, retry with backoff per the subscription's policy. The per-function concurrency limit
 // is enforced here, per gateway.
 import type { Dispatcher } from "undici";
+import { pause } from "../common/backoff.ts";
 import type { Logger } from "../common/log.ts";
 import type { Balancer, Endpoint } from "./balancer.ts";
 import { attemptLabel, type GatewayMetrics } from "./metrics.ts";
@@ -72,19 +73,6 @@ export interface Deliverer {
   ): Promise<Final>;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 /** Creates the deliverer. */
 export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
   const { dispatcher, balancer, localCluster, encode, metrics, isClusterAvailable } = deps;
@@ -133,7 +121,7 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted)
         return { ...last, attempts: n };
       const retryAfter = "status" in outcome ? outcome.retryAfterMs : undefined;
-      await sleep(
+      await pause(
         retryDelayMs(
           n,
           { policy: d.backoffPolicy, baseMs: d.backoffDelayMs, maxMs: d.maxBackoffMs },

@@ -1,6 +1,7 @@
 // What a delivery outcome means for retrying, and how long to wait (DESIGN.md "Delivery").
 // Retried: network errors, timeouts, 404, 408, 409, 429, 5xx. Never: 400, 401, 403, other 4xx,
 // and 3xx (redirects are never followed, so a redirect is a failure).
+import { backoffDelay } from "../common/backoff.ts";
 
 /** The result of one attempt: an HTTP status, or a failure before any status. */
 export type Outcome =
@@ -40,9 +41,11 @@ export const retryDelayMs = (
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number => {
-  const raw = p.policy === "exponential" ? p.baseMs * 2 ** (retry - 1) : p.baseMs * retry;
-  const capped = Math.min(raw, p.maxMs);
-  const jittered = capped / 2 + (capped / 2) * random();
+  const linear = Math.min(p.baseMs * retry, p.maxMs);
+  const jittered =
+    p.policy === "exponential"
+      ? backoffDelay(retry, p.baseMs, p.maxMs, random)
+      : linear / 2 + (linear / 2) * random();
   return retryAfterMs === undefined
     ? Math.round(jittered)
     : Math.round(Math.min(Math.max(jittered, retryAfterMs), p.maxMs));

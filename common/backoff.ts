@@ -1,5 +1,5 @@
-// Capped exponential backoff with jitter, shared by the registry's retry loops (the watcher's
-// re-lists, the heartbeat's lease grants), and an abortable wait.
+// Capped exponential backoff with jitter, shared by the retry loops (the registry watcher's
+// re-lists, the heartbeat's lease grants, the gateway's delivery retries), and an abortable wait.
 import { setTimeout as delay } from "node:timers/promises";
 
 /** The wait before attempt `attempt` (>= 1): half of min(max, base·2^(attempt-1)) plus a random share of the other half. */
@@ -14,8 +14,8 @@ export const backoffDelay = (
 };
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export const pause = async (ms: number, signal: AbortSignal): Promise<void> => {
-  await delay(ms, undefined, { signal }).catch((err: unknown) => {
-    if (!signal.aborted) throw err;
+export const pause = async (ms: number, signal?: AbortSignal): Promise<void> => {
+  await delay(ms, undefined, signal ? { signal } : {}).catch((err: unknown) => {
+    if (!signal?.aborted) throw err;
   });
 };
