@@ -4,6 +4,7 @@
 
 import type { Logger } from "../common/log.ts";
 import type { Condition } from "../crds/types.ts";
+import { canonicalJson } from "../registry/codec.ts";
 import type { RecordKind, RegistryRecord } from "../registry/types.ts";
 import type { ObjectRef, RegistryWriter } from "../registry/writer.ts";
 import { type ConditionInput, findCondition, mergeConditions } from "./conditions.ts";
@@ -60,7 +61,9 @@ export const keyOf = (obj: { metadata?: { name?: string; namespace?: string } })
     ? `${obj.metadata.namespace}/${obj.metadata.name ?? ""}`
     : (obj.metadata?.name ?? "");
 
-const sameStatus = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+/** Whether `current` already holds every field of `wanted` (key order aside: the API server returns its own). */
+const alreadyHolds = (wanted: Record<string, unknown>, current: Record<string, unknown>): boolean =>
+  Object.entries(wanted).every(([key, value]) => canonicalJson(value) === canonicalJson(current[key]));
 
 /** Builds the reconciler for one kind. Throws (retry with backoff) when etcd or the API server fails. */
 export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<T>): Reconciler => {
@@ -84,16 +87,7 @@ export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<
       observedGeneration: generation,
       conditions: mergeConditions(previous, conditions, generation, new Date()),
     };
-    const current = { ...obj.status };
-    if (
-      sameStatus(status, {
-        ...current,
-        ...fields,
-        observedGeneration: current.observedGeneration,
-        conditions: current.conditions,
-      })
-    )
-      return;
+    if (alreadyHolds(status, { ...obj.status })) return;
     await kube.patchStatus(handler, obj.metadata, status);
     await reportTransitions(obj, previous, conditions);
   };
