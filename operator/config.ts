@@ -26,20 +26,20 @@ export interface OperatorConfig {
 }
 
 const FLAGS = {
-  kubeconfig: { env: "SWITCHBOARD_KUBECONFIG" },
-  etcd: { env: "SWITCHBOARD_ETCD" },
-  "etcd-ca": { env: "SWITCHBOARD_ETCD_CA" },
-  "etcd-cert": { env: "SWITCHBOARD_ETCD_CERT" },
-  "etcd-key": { env: "SWITCHBOARD_ETCD_KEY" },
-  "cluster-name": { env: "SWITCHBOARD_CLUSTER_NAME" },
-  "metrics-addr": { env: "SWITCHBOARD_METRICS_ADDR" },
-  "leader-election-namespace": { env: "SWITCHBOARD_LEADER_ELECTION_NAMESPACE" },
-  id: { env: "SWITCHBOARD_ID" },
-  "lease-duration": { env: "SWITCHBOARD_LEASE_DURATION" },
-  "renew-deadline": { env: "SWITCHBOARD_RENEW_DEADLINE" },
-  "retry-period": { env: "SWITCHBOARD_RETRY_PERIOD" },
-  "log-level": { env: "SWITCHBOARD_LOG_LEVEL" },
-  "heartbeat-ttl": { env: "SWITCHBOARD_HEARTBEAT_TTL" },
+  kubeconfig: "SWITCHBOARD_KUBECONFIG",
+  etcd: "SWITCHBOARD_ETCD",
+  "etcd-ca": "SWITCHBOARD_ETCD_CA",
+  "etcd-cert": "SWITCHBOARD_ETCD_CERT",
+  "etcd-key": "SWITCHBOARD_ETCD_KEY",
+  "cluster-name": "SWITCHBOARD_CLUSTER_NAME",
+  "metrics-addr": "SWITCHBOARD_METRICS_ADDR",
+  "leader-election-namespace": "SWITCHBOARD_LEADER_ELECTION_NAMESPACE",
+  id: "SWITCHBOARD_ID",
+  "lease-duration": "SWITCHBOARD_LEASE_DURATION",
+  "renew-deadline": "SWITCHBOARD_RENEW_DEADLINE",
+  "retry-period": "SWITCHBOARD_RETRY_PERIOD",
+  "log-level": "SWITCHBOARD_LOG_LEVEL",
+  "heartbeat-ttl": "SWITCHBOARD_HEARTBEAT_TTL",
   ...WEBHOOK_FLAGS,
 } as const;
 
@@ -51,11 +51,7 @@ Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, 
 
 /** Parses argv and env into a frozen OperatorConfig; throws ConfigError with one clear line. */
 export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig => {
-  const envTwins = Object.fromEntries(Object.entries(FLAGS).map(([k, v]) => [k, v.env])) as Record<
-    keyof typeof FLAGS,
-    string
-  >;
-  const get = readFlags(envTwins, argv, env);
+  const get = readFlags(FLAGS, argv, env);
   const etcd = etcdUrls(get("etcd"));
   const clusterName = get("cluster-name");
   if (!clusterName) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");

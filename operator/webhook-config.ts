@@ -7,17 +7,17 @@ import { cpuProblem, memoryProblem } from "./webhook-options.ts";
 import type { InjectorSettings } from "./webhook-plan.ts";
 
 export const WEBHOOK_FLAGS = {
-  "webhook-addr": { env: "SWITCHBOARD_WEBHOOK_ADDR" },
-  "webhook-cert-file": { env: "SWITCHBOARD_WEBHOOK_CERT_FILE" },
-  "webhook-key-file": { env: "SWITCHBOARD_WEBHOOK_KEY_FILE" },
-  "webhook-cert-reload": { env: "SWITCHBOARD_WEBHOOK_CERT_RELOAD" },
-  "injector-image": { env: "SWITCHBOARD_INJECTOR_IMAGE" },
-  "injector-etcd": { env: "SWITCHBOARD_INJECTOR_ETCD" },
-  "injector-etcd-secret": { env: "SWITCHBOARD_INJECTOR_ETCD_SECRET" },
-  "injector-port": { env: "SWITCHBOARD_INJECTOR_PORT" },
-  "injector-metrics-port": { env: "SWITCHBOARD_INJECTOR_METRICS_PORT" },
-  "injector-cpu": { env: "SWITCHBOARD_INJECTOR_CPU" },
-  "injector-memory": { env: "SWITCHBOARD_INJECTOR_MEMORY" },
+  "webhook-addr": "SWITCHBOARD_WEBHOOK_ADDR",
+  "webhook-cert-file": "SWITCHBOARD_WEBHOOK_CERT_FILE",
+  "webhook-key-file": "SWITCHBOARD_WEBHOOK_KEY_FILE",
+  "webhook-cert-reload": "SWITCHBOARD_WEBHOOK_CERT_RELOAD",
+  "injector-image": "SWITCHBOARD_INJECTOR_IMAGE",
+  "injector-etcd": "SWITCHBOARD_INJECTOR_ETCD",
+  "injector-etcd-secret": "SWITCHBOARD_INJECTOR_ETCD_SECRET",
+  "injector-port": "SWITCHBOARD_INJECTOR_PORT",
+  "injector-metrics-port": "SWITCHBOARD_INJECTOR_METRICS_PORT",
+  "injector-cpu": "SWITCHBOARD_INJECTOR_CPU",
+  "injector-memory": "SWITCHBOARD_INJECTOR_MEMORY",
 } as const;
 
 export type WebhookFlag = keyof typeof WEBHOOK_FLAGS;
