@@ -59,15 +59,14 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
       metrics.watchRestarts.inc({
         reason: reason.includes("backwards") ? "revision_backwards" : "watch_error",
       }),
-    onInvalid: (key, err) => {
-      metrics.invalidRecords.inc();
-      log.warn({ key, err: err.message }, "ignoring an invalid registry record");
-    },
+    // The watcher logs each invalid value once; the gateway counts them.
+    onInvalid: () => metrics.invalidRecords.inc(),
   });
   const balancer = createBalancer();
   let table: RoutingTable | undefined;
   let pending: RegistrySnapshot | undefined;
   let built: RegistrySnapshot["records"] | undefined;
+  let restored = false;
   const rebuild = (): void => {
     const snapshot = pending;
     pending = undefined;
@@ -96,7 +95,6 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
         log.info({ resumed, dropped }, "resumed deliveries left in the delivery log by the previous run");
     }
   };
-  let restored = false;
   // Clusters whose heartbeat key exists are available; others' instances are a last resort.
   let live: ReadonlyMap<string, unknown> = new Map();
   const known = new Set<string>();
