@@ -68,7 +68,6 @@ metadata: { name: audit-all, namespace: ${ns} }
 spec: { vpn: ${vpn}, function: audit, mode: async, filters: [{ prefix: { type: com.example. } }] }
 `,
   );
-  await cluster.kubectl(["wait", "--for=create", "serviceaccount/default", "-n", ns, "--timeout=60s"]);
   const pod = await startPod(cluster, { namespace: ns, name: "items-1", labels: { app: "items" } });
   cleanup(() => pod.stop());
   const operator = await startOperator(cluster, {

@@ -1,7 +1,7 @@
 // Runs the real gateway (sidecar/main.ts) as a process.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GiveUp, type Proc, start, waitFor } from "./proc.ts";
+import { type Proc, start, waitFor } from "./proc.ts";
+import { readMetric, startedLine } from "./started.ts";
 import { repoRoot } from "./tools.ts";
 
 export interface GatewayProcess {
@@ -51,26 +51,12 @@ export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess
     ],
     log,
   });
-  let exited = false;
-  void proc.exited.then(() => {
-    exited = true;
-  });
-  const { url, adminUrl } = await waitFor(`gateway ${opts.name} to start`, async () => {
-    if (exited) throw new GiveUp(`gateway ${opts.name} exited:\n${proc.tail()}`);
-    for (const line of readFileSync(log, "utf8").split("\n")) {
-      if (!line.includes('"gateway started"')) continue;
-      const { listen, metrics } = JSON.parse(line) as { listen: string; metrics: string };
-      return { url: `http://${listen}`, adminUrl: `http://${metrics}` };
-    }
-    return undefined;
-  });
+  const started = await startedLine(proc, "gateway started");
+  const url = `http://${String(started.listen)}`;
+  const adminUrl = `http://${String(started.metrics)}`;
   await waitFor(`gateway ${opts.name} to be ready`, async () =>
     (await fetch(`${adminUrl}/readyz`)).ok ? true : undefined,
   );
-  const metric = async (name: string): Promise<number | undefined> => {
-    const text = await (await fetch(`${adminUrl}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(name));
-    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
-  };
+  const metric = (selector: string): Promise<number | undefined> => readMetric(adminUrl, selector);
   return { proc, url, adminUrl, metric };
 };

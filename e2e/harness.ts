@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { type Cluster, type ClusterInfo, connect, startCluster } from "./cluster.ts";
 import { startEtcd } from "./etcd.ts";
+import { waitForDefaultServiceAccount } from "./pods.ts";
 import { alive } from "./proc.ts";
 import { repoRoot } from "./tools.ts";
 
@@ -82,11 +83,6 @@ export const testNamespace = async (cluster: Cluster, prefix: string): Promise<s
   await cluster.kubectl(["create", "namespace", name]);
   await waitForDefaultServiceAccount(cluster, name);
   return name;
-};
-
-const waitForDefaultServiceAccount = async (cluster: Cluster, namespace: string): Promise<void> => {
-  // Pods are admitted only once the controller-manager has created the namespace's default ServiceAccount.
-  await cluster.kubectl(["wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s"]);
 };
 
 /**

@@ -108,14 +108,6 @@ spec: { vpn: shop, function: ${fn}, mode: sync, filters: [{ exact: { type: ${typ
 `;
 
 const pod = async (name: "east" | "west", podName: string, app: string): Promise<SimulatedPod> => {
-  await clusters[name].kubectl([
-    "wait",
-    "--for=create",
-    "serviceaccount/default",
-    "-n",
-    "shop",
-    "--timeout=60s",
-  ]);
   const p = await startPod(clusters[name], { namespace: "shop", name: podName, labels: { app } });
   pods.push(p);
   return p;

@@ -1,8 +1,8 @@
 // Runs the real operator (operator/main.ts) as a process against a local control plane.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
-import { GiveUp, type Proc, start, waitFor } from "./proc.ts";
+import { type Proc, start } from "./proc.ts";
+import { readMetric, startedLine } from "./started.ts";
 import { repoRoot } from "./tools.ts";
 
 export interface OperatorProcess {
@@ -47,24 +47,9 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
     ],
     log,
   });
-  let exited = false;
-  void proc.exited.then(() => {
-    exited = true;
-  });
-  const adminUrl = await waitFor(`operator ${opts.id} to start`, async () => {
-    if (exited) throw new GiveUp(`operator ${opts.id} exited:\n${proc.tail()}`);
-    for (const line of readFileSync(log, "utf8").split("\n")) {
-      if (!line.includes('"operator started"')) continue;
-      const { metrics } = JSON.parse(line) as { metrics: string };
-      return `http://${metrics}`;
-    }
-    return undefined;
-  });
-  const metric = async (name: string): Promise<number | undefined> => {
-    const text = await (await fetch(`${adminUrl}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
-  };
+  const started = await startedLine(proc, "operator started");
+  const adminUrl = `http://${String(started.metrics)}`;
+  const metric = (selector: string): Promise<number | undefined> => readMetric(adminUrl, selector);
   return {
     proc,
     id: opts.id,

@@ -69,12 +69,18 @@ const podStatus = (ip: string, ready: boolean, hostIP: string): V1PodStatus => {
   };
 };
 
+/** Waits until the controller-manager has created `namespace`'s default ServiceAccount: Pods are admitted only then. */
+export const waitForDefaultServiceAccount = async (cluster: Cluster, namespace: string): Promise<void> => {
+  await cluster.kubectl(["wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s"]);
+};
+
 /** Starts a server in a new network namespace, waits until it answers at its pod address, then creates its Pod. */
 export const startPod = async (cluster: Cluster, opts: PodOptions): Promise<SimulatedPod> => {
   const { namespace, name, labels = {}, port = 8080, env = {}, ready = true } = opts;
   const script = opts.script ?? join(repoRoot, "e2e/fixtures/echo-server.ts");
   const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
   await ensureSimNode(core);
+  await waitForDefaultServiceAccount(cluster, namespace);
   const host = await createNetHost();
   let proc: Proc | undefined;
   try {

@@ -3,7 +3,7 @@
 // server at it, and pods created with kubectl come back mutated, untouched or refused. The
 // namespace enforces Pod Security "restricted", which the API server checks after the mutation.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { installCrds } from "../crds/install.ts";
@@ -11,6 +11,7 @@ import { cleanup, exclusive, testCluster, testEtcd, testNamespace, uniqueName } 
 import { startOperator } from "../e2e/operator.ts";
 import { base64File, createCa, createCert, type KeyPair } from "../e2e/pki.ts";
 import { waitFor } from "../e2e/proc.ts";
+import { startedLine } from "../e2e/started.ts";
 
 const cluster = await testCluster();
 await exclusive(cluster, "operator");
@@ -59,11 +60,12 @@ const operator = await startOperator(cluster, {
   ],
 });
 cleanup(() => operator.proc.stop());
-const started = readFileSync(operator.proc.log, "utf8")
-  .split("\n")
-  .find((l) => l.includes('"operator started"'));
-const webhookAddr: unknown = JSON.parse(started ?? "{}").webhook;
-assert.ok(typeof webhookAddr === "string", `the operator logs its webhook address: ${started}`);
+const started = await startedLine(operator.proc, "operator started");
+const webhookAddr: unknown = started.webhook;
+assert.ok(
+  typeof webhookAddr === "string",
+  `the operator logs its webhook address: ${JSON.stringify(started)}`,
+);
 
 const configName = uniqueName("switchboard-inject-test");
 const webhookConfig = (caBundle: string): string =>

@@ -52,7 +52,6 @@ try {
   await installCrds(cluster);
   console.log((await cluster.kubectl(["apply", "-f", join(repoRoot, "examples")])).trim());
   step("starting two pods for the orders function (network namespaces, real pod addresses)");
-  await cluster.kubectl(["wait", "--for=create", "serviceaccount/default", "-n", "shop", "--timeout=60s"]);
   const pods: SimulatedPod[] = [];
   for (const name of ["orders-1", "orders-2"]) {
     const pod = await startPod(cluster, { namespace: "shop", name, labels: { app: "orders" } });

@@ -53,8 +53,12 @@ await writer.sync(
   },
 );
 
+/** The subscription written last: a new gateway waits until it has loaded it. */
+let lastRoute = "";
+
 /** A function and an async subscription to it for `type`; retries generously so only a crash interrupts delivery. */
 const route = async (name: string, type: string, server: FunctionServer): Promise<void> => {
+  lastRoute = name;
   await writer.sync(
     { kind: "function", namespace: ns, name },
     {
@@ -98,7 +102,6 @@ const gateway = async (name: string, dataDir: string, extra: string[] = []): Pro
   );
   return g;
 };
-let lastRoute = "";
 
 const publish = (g: GatewayProcess, type: string, id: string) =>
   fetch(`${g.url}/`, {
@@ -114,6 +117,17 @@ const publish = (g: GatewayProcess, type: string, id: string) =>
     body: `payload ${id}`,
   });
 
+/** A function that holds every request until `open()` is called. */
+const gatedFunction = async (): Promise<{ server: FunctionServer; open: () => void }> => {
+  const gate = Promise.withResolvers<void>();
+  const server = await startFunction(async () => {
+    await gate.promise;
+    return { status: 200 };
+  });
+  servers.push(server);
+  return { server, open: () => gate.resolve() };
+};
+
 const distinctIds = (server: FunctionServer): Set<string> =>
   new Set(server.received.map((r) => String(r.headers["ce-id"])));
 
@@ -125,7 +139,6 @@ test("kill -9 mid-delivery, restart on the same data dir: every accepted id arri
   });
   servers.push(slow);
   await route("slow", "com.test.durable", slow);
-  lastRoute = "slow";
   const first = await gateway("crash-1", dir);
   const accepted: string[] = [];
   for (let i = 0; i < 60; i++) {
@@ -155,14 +168,8 @@ test("kill -9 mid-delivery, restart on the same data dir: every accepted id arri
 
 test("a torn write at the end of the log is detected and truncated; every accepted id still arrives", async () => {
   const dir = mkdtempSync(join(repoRoot, ".work", "durable-"));
-  const gate = Promise.withResolvers<void>();
-  const held = await startFunction(async () => {
-    await gate.promise;
-    return { status: 200 };
-  });
-  servers.push(held);
+  const { server: held, open: openGate } = await gatedFunction();
   await route("held", "com.test.torn", held);
-  lastRoute = "held";
   const first = await gateway("torn-1", dir);
   const accepted: string[] = [];
   for (let i = 0; i < 10; i++)
@@ -176,7 +183,7 @@ test("a torn write at the end of the log is detected and truncated; every accept
   assert.ok(last);
   // What a crash in the middle of writing a record leaves: a length, a checksum, half a payload.
   appendFileSync(join(dir, "log", last), Buffer.from([0, 0, 1, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
-  gate.resolve();
+  openGate();
   const second = await gateway("torn-2", dir);
   await waitFor("every accepted id to arrive", async () =>
     accepted.every((id) => distinctIds(held).has(id)) ? true : undefined,
@@ -187,14 +194,8 @@ test("a torn write at the end of the log is detected and truncated; every accept
 
 test("a full log answers 503 with Retry-After; the events it accepted are all delivered later", async () => {
   const dir = mkdtempSync(join(repoRoot, ".work", "durable-"));
-  const gate = Promise.withResolvers<void>();
-  const held = await startFunction(async () => {
-    await gate.promise;
-    return { status: 200 };
-  });
-  servers.push(held);
+  const { server: held, open: openGate } = await gatedFunction();
   await route("full", "com.test.full", held);
-  lastRoute = "full";
   const g = await gateway("full-1", dir, ["--data-max-bytes=4000"]);
   const accepted: string[] = [];
   let refused: Response | undefined;
@@ -211,7 +212,7 @@ test("a full log answers 503 with Retry-After; the events it accepted are all de
     "https://switchboard.dev/problems/log-full",
   );
   assert.ok(accepted.length > 5);
-  gate.resolve();
+  openGate();
   await waitFor("every accepted id to arrive", async () =>
     accepted.every((id) => distinctIds(held).has(id)) ? true : undefined,
   );
