@@ -1,6 +1,6 @@
 // Who is publishing: a VPN's bearer token, or — in sidecar placement — the pod's own namespace
 // for requests from loopback without a token. Every failure is a problem with its own status.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { forbidden, unauthorized } from "./problem.ts";
 import type { RoutingTable } from "./routing.ts";
 import type { VpnView } from "./types.ts";
@@ -24,7 +24,7 @@ export const authenticate = (
       throw unauthorized("the Authorization header must be: Bearer <token>", {
         bearerError: "invalid_request",
       });
-    const vpn = table.vpnForToken(createHash("sha256").update(m[1]).digest("hex"));
+    const vpn = table.vpnForToken(hash("sha256", m[1], "hex"));
     if (!vpn)
       throw unauthorized("the bearer token is not a publisher token of any VPN", {
         bearerError: "invalid_token",

@@ -12,14 +12,14 @@ import {
   invalidEvent,
 } from "./cloudevents-validate.ts";
 import { type ProblemItem, payloadTooLarge } from "./problem.ts";
-import type { AttributeValue, CloudEvent } from "./types.ts";
+import type { AttributeValue, CloudEvent, HeaderView } from "./types.ts";
 
 const PREFIX = "ce-";
 
 /** The attributes carried by the `ce-*` and `content-type` headers; faults go to `issues`. */
-const headerAttributes = (headers: Headers, issues: ProblemItem[]): Record<string, AttributeValue> => {
+const headerAttributes = (headers: HeaderView, issues: ProblemItem[]): Record<string, AttributeValue> => {
   const attributes: Record<string, AttributeValue> = {};
-  // Headers iterates lower-cased names, so "CE-ID" and "ce-id" are the same attribute.
+  // Header views iterate lower-cased names, so "CE-ID" and "ce-id" are the same attribute.
   for (const [header, raw] of headers) {
     if (!header.startsWith(PREFIX)) continue;
     const name = header.slice(PREFIX.length);
@@ -47,7 +47,7 @@ const headerAttributes = (headers: Headers, issues: ProblemItem[]): Record<strin
 };
 
 /** The one event of a binary-mode request; throws a ProblemError: 400 naming every bad attribute, 413 over `maxEventBytes`. */
-export const parseBinary = (headers: Headers, body: Uint8Array, maxEventBytes: number): CloudEvent => {
+export const parseBinary = (headers: HeaderView, body: Uint8Array, maxEventBytes: number): CloudEvent => {
   if (body.byteLength > maxEventBytes) {
     throw payloadTooLarge(`the event body is ${body.byteLength} bytes; the limit is ${maxEventBytes}`);
   }

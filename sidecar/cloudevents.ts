@@ -19,14 +19,14 @@ import { isUtf8Charset } from "./cloudevents-data.ts";
 import { parseBatch, parseStructured } from "./cloudevents-structured.ts";
 import { type MediaType, parseMediaType } from "./cloudevents-syntax.ts";
 import { methodNotAllowed, unsupportedMediaType } from "./problem.ts";
-import type { CloudEvent } from "./types.ts";
+import type { CloudEvent, HeaderView } from "./types.ts";
 
 export { STRUCTURED_CONTENT_TYPE, toBinaryHeaders, toStructured } from "./cloudevents-encode.ts";
 
 /** What parseCloudEvents needs of an HTTP request (the body already read, e.g. `new Uint8Array(await req.arrayBuffer())`). */
 export interface CloudEventsRequest {
   readonly method: string;
-  readonly headers: Headers;
+  readonly headers: HeaderView;
   readonly body: Uint8Array;
 }
 
@@ -53,7 +53,7 @@ export const checkMethod = (method: string, allowed: readonly string[] = POST): 
  * The content mode of a request: structured or batched by content-type (JSON format only, UTF-8),
  * else binary when a `ce-specversion` header is present; throws a 415 ProblemError otherwise.
  */
-export const contentMode = (headers: Headers): ContentMode => {
+export const contentMode = (headers: HeaderView): ContentMode => {
   const raw = headers.get("content-type");
   const media: MediaType | undefined = raw === null ? undefined : parseMediaType(raw);
   if (media?.essence.startsWith("application/cloudevents")) {

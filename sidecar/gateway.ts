@@ -6,12 +6,12 @@ import { Agent, type Dispatcher } from "undici";
 import type { Logger } from "../common/log.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import { createRegistryWatcher } from "../registry/watcher.ts";
-import { gatewayApp } from "./app.ts";
 import { createAsyncEngine } from "./async-engine.ts";
 import { createBalancer } from "./balancer.ts";
 import { parseCloudEvents, toBinaryHeaders } from "./cloudevents.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createDeliverer } from "./delivery.ts";
+import { createIngress, type Ingress } from "./ingress.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { badRequest, problemResponse } from "./problem.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing.ts";
@@ -19,7 +19,8 @@ import { createVpnLimiter } from "./vpn-limits.ts";
 import type { Wal } from "./wal.ts";
 
 export interface Gateway {
-  readonly app: Hono;
+  /** The ingress handler (serve it with serveIngress). */
+  readonly ingress: Ingress;
   /** Admin routes: POST /explain?vpn=NAME with a CloudEvent. */
   readonly admin: (app: Hono) => void;
   table(): RoutingTable | undefined;
@@ -127,7 +128,7 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
     ...(wal ? { wal } : {}),
   });
   let draining = false;
-  const app = gatewayApp({
+  const ingress = createIngress({
     table: () => table,
     engine,
     deliverer,
@@ -156,7 +157,7 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
   };
 
   return {
-    app,
+    ingress,
     admin,
     table: () => table,
     notReady: () =>

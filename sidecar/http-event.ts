@@ -1,14 +1,14 @@
 // Raw HTTP requests on a sync HTTP route become `http.request` CloudEvents (the shape the
 // Serverless Event Gateway used): data = { method, path, query, headers, params, body }.
 import { randomUUID } from "node:crypto";
-import type { CloudEvent } from "./types.ts";
+import type { CloudEvent, HeaderView } from "./types.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export interface RawRequest {
   method: string;
   url: URL;
-  headers: Headers;
+  headers: HeaderView;
   body: Uint8Array;
   params: Record<string, string>;
   wildcard?: string;

@@ -1,5 +1,4 @@
 // node sidecar/main.ts --etcd URL --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
-import { serve } from "@hono/node-server";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
 import { etcdClient } from "../common/etcd.ts";
@@ -8,6 +7,7 @@ import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { createGateway } from "./gateway.ts";
+import { serveIngress } from "./ingress-server.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { openWal } from "./wal.ts";
 
@@ -44,23 +44,13 @@ const main = async (): Promise<number> => {
       "delivery log opened",
     );
   const gateway = createGateway({ config, etcd, metrics, log, ...(wal ? { wal } : {}) });
-  const server = serve({
-    fetch: gateway.app.fetch,
-    hostname: config.listenHost,
+  const ingress = await serveIngress(gateway.ingress, {
+    host: config.listenHost,
     port: config.listenPort,
-    serverOptions: {
-      maxHeaderSize: 16 * 1024,
-      requestTimeout: config.requestTimeoutMs,
-      headersTimeout: 10_000,
-      keepAliveTimeout: 5_000,
-    },
+    maxBodyBytes: config.maxBodyBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.listenPort;
+  const port = ingress.port;
   const admin = await serveAdmin({
     host: config.metricsHost,
     port: config.metricsPort,
@@ -82,7 +72,7 @@ const main = async (): Promise<number> => {
       registry: (signal) => gateway.watch(signal),
       ingress: async (signal) => {
         await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
-        const closed = new Promise<void>((r) => server.close(() => r()));
+        const closed = ingress.close();
         const abandoned = await gateway.drain(config.drainTimeoutMs);
         if (abandoned > 0)
           log.warn({ abandoned }, "events still awaiting delivery were abandoned at shutdown");

@@ -1,6 +1,7 @@
-// RFC 9457 problem details: the gateway's one typed error, mapped to an HTTP response once (in the
-// server's onError). Each status of DESIGN.md "Responses" has a factory; 429 and 503 always carry
+// RFC 9457 problem details: the gateway's one typed error, mapped to an HTTP answer once (in the
+// ingress's one catch, or the admin app's onError). Each status of DESIGN.md "Responses" has a factory; 429 and 503 always carry
 // Retry-After, 401 carries WWW-Authenticate, 405 carries Allow.
+import type { Reply } from "./types.ts";
 
 /** Base of every problem `type` URI: `${PROBLEM_BASE}<slug>`. */
 export const PROBLEM_BASE = "https://switchboard.dev/problems/";
@@ -75,13 +76,18 @@ export class ProblemError extends Error {
   }
 }
 
-/** The HTTP response for `err`; anything that is not a ProblemError becomes an opaque 500 (its message is not leaked). */
-export const problemResponse = (err: unknown): Response => {
+/** The HTTP answer for `err`; anything that is not a ProblemError becomes an opaque 500 (its message is not leaked). */
+export const problemReply = (err: unknown): Reply & { headers: Record<string, string> } => {
   const problem = err instanceof ProblemError ? err : internalError("the gateway failed unexpectedly");
-  const headers = new Headers(problem.headers);
-  headers.set("content-type", "application/problem+json");
-  if (problem.retryAfterSeconds !== undefined) headers.set("retry-after", String(problem.retryAfterSeconds));
-  return new Response(JSON.stringify(problem), { status: problem.status, headers });
+  const headers: Record<string, string> = { ...problem.headers, "content-type": "application/problem+json" };
+  if (problem.retryAfterSeconds !== undefined) headers["retry-after"] = String(problem.retryAfterSeconds);
+  return { status: problem.status, headers, body: JSON.stringify(problem) };
+};
+
+/** problemReply as a fetch Response (the admin routes). */
+export const problemResponse = (err: unknown): Response => {
+  const { status, headers, body } = problemReply(err);
+  return new Response(body, { status, headers });
 };
 
 const make = (
@@ -156,6 +162,10 @@ export const unavailable = (
   retryAfterSeconds: number = DEFAULT_RETRY_AFTER_SECONDS,
   options: ProblemOptions = {},
 ): ProblemError => make(503, "unavailable", "Service unavailable", detail, options, { retryAfterSeconds });
+
+/** 502: the function's answer cannot be passed on. */
+export const badGateway = (detail: string, options: ProblemOptions = {}): ProblemError =>
+  make(502, "bad-gateway", "Bad Gateway", detail, options);
 
 /** 500: a bug or an unexpected failure; the detail is meant for clients, so keep it generic. */
 export const internalError = (detail: string, options: ProblemOptions = {}): ProblemError =>

@@ -1,6 +1,7 @@
 // One delivery attempt over HTTP with undici: no redirects followed (undici's `request` never
 // follows them), a per-attempt deadline covering connect, headers and body, and a cap on the
 // response body read back (a sync caller gets it; an async delivery discards it).
+import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { type Outcome, parseRetryAfter } from "./retry.ts";
 
@@ -20,15 +21,36 @@ export interface AttemptResult {
   body: Buffer | undefined;
 }
 
-const readCapped = async (body: AsyncIterable<Buffer>, max: number): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) throw new RangeError(`response body exceeds ${max} bytes`);
-    chunks.push(chunk);
+/** The whole response body, or a RangeError (and the body destroyed) past `max` bytes. */
+const readCapped = (body: Readable, max: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        body.destroy();
+        reject(new RangeError(`response body exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.on("end", () => resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size)));
+    body.on("error", reject);
+  });
+
+/** Parsed endpoint URLs, reused across attempts (bounded: cleared when it grows past MAX_TARGETS). */
+const targets = new Map<string, { origin: string; path: string }>();
+const MAX_TARGETS = 10_000;
+const target = (url: string): { origin: string; path: string } => {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    targets.set(url, t);
   }
-  return Buffer.concat(chunks, size);
+  return t;
 };
 
 /** Sends one request to `url`; never throws: failures come back as outcomes ("timeout", "network"). */
@@ -37,12 +59,17 @@ export const sendAttempt = async (
   url: string,
   req: AttemptRequest,
 ): Promise<AttemptResult> => {
-  const signal = AbortSignal.timeout(req.timeoutMs);
+  // One timer per attempt, cleared when it ends: AbortSignal.timeout keeps its timer (and the
+  // signal) alive for the whole timeout even after the request finished, which at thousands of
+  // requests per second held hundreds of thousands of timers and tens of MB of heap.
+  const deadline = new AbortController();
+  const signal = deadline.signal;
+  const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
   try {
-    const target = new URL(url);
+    const { origin, path } = target(url);
     const res = await dispatcher.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
+      origin,
+      path,
       method: req.method as Dispatcher.HttpMethod,
       headers: req.headers,
       body: req.body ?? null,
@@ -62,5 +89,7 @@ export const sendAttempt = async (
     };
   } catch {
     return { outcome: { error: signal.aborted ? "timeout" : "network" }, headers: {}, body: undefined };
+  } finally {
+    clearTimeout(timer);
   }
 };

@@ -3,7 +3,7 @@
 
 import type { Final } from "./delivery.ts";
 import { ProblemError, unavailable } from "./problem.ts";
-import type { Route } from "./types.ts";
+import type { Reply, Route } from "./types.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -17,8 +17,8 @@ const HOP_BY_HOP = new Set([
   "content-length",
 ]);
 
-/** The Response for a finished sync delivery; throws a ProblemError when the function gave no answer. */
-export const syncResponse = (route: Route, final: Final): Response => {
+/** The answer to a finished sync delivery; throws a ProblemError when the function gave no answer. */
+export const syncResponse = (route: Route, final: Final): Reply => {
   const fn = `${route.subscription.function.namespace}/${route.subscription.function.name}`;
   const outcome = final.outcome;
   if ("error" in outcome) {
@@ -49,11 +49,9 @@ export const syncResponse = (route: Route, final: Final): Response => {
         });
     }
   }
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(final.headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
-    for (const value of Array.isArray(v) ? v : [v]) headers.append(k, value);
-  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(final.headers))
+    if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
   const noBody = outcome.status === 204 || outcome.status === 304;
-  return new Response(noBody ? null : final.body, { status: outcome.status, headers });
+  return { status: outcome.status, headers, ...(noBody || !final.body ? {} : { body: final.body }) };
 };

@@ -8,6 +8,20 @@ import type { FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/
 
 export type { RegistrySnapshot } from "../registry/snapshot.ts";
 
+/** The request headers the ingress reads, by lower-case name (a fetch `Headers` is one); iterates name/value pairs in name order. */
+export interface HeaderView {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  [Symbol.iterator](): Iterator<[string, string]>;
+}
+
+/** An HTTP answer: status, headers (lower-case names; content-length is the server's) and body. */
+export interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body?: Uint8Array | string;
+}
+
 /** A CloudEvents attribute value after validation (CloudEvents 1.0 type system, as JSON types). */
 export type AttributeValue = string | number | boolean;
 

@@ -1,4 +1,4 @@
-// The ingress app in process (app.request), over a real routing table built from records and a
+// The ingress handler in process, over a real routing table built from records and a
 // deliverer that holds deliveries open, so admission control can be observed exactly.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -6,12 +6,13 @@ import { test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../common/log.ts";
 import type { VpnLimitsRecord } from "../registry/types.ts";
-import { gatewayApp } from "./app.ts";
 import { createAsyncEngine } from "./async-engine.ts";
 import type { Deliverer, Final } from "./delivery.ts";
+import { createIngress } from "./ingress.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing.ts";
 import { functionRecord, snapshotOf, subscriptionRecord, vpnRecord } from "./routing-fixtures.ts";
+import type { Reply } from "./types.ts";
 import { createVpnLimiter } from "./vpn-limits.ts";
 
 const sha = (t: string): string => createHash("sha256").update(t).digest("hex");
@@ -54,7 +55,7 @@ const holdingDeliverer = () => {
   };
 };
 
-/** The app over `table` (null: no snapshot loaded yet). */
+/** The ingress over `table` (null: no snapshot loaded yet). */
 const setup = ({
   table = tableWith({}),
   maxEvents = 100,
@@ -72,7 +73,7 @@ const setup = ({
     log: silentLogger(),
     maxEvents,
   });
-  const app = gatewayApp({
+  const ingress = createIngress({
     table: () => table ?? undefined,
     engine,
     deliverer: held.deliverer,
@@ -81,15 +82,21 @@ const setup = ({
     log: silentLogger(),
     config: {
       namespace: undefined,
-      maxBodyBytes: 4096,
       maxEventBytes: 2048,
       maxBatch: 10,
       clusterName: "east",
       id: "t",
     },
     draining: () => draining,
-    remoteAddress: () => "10.1.2.3",
   });
+  const app = (init: { method: string; headers: Record<string, string>; body: string | null }) =>
+    ingress({
+      method: init.method,
+      target: "/",
+      headers: new Headers(init.headers),
+      body: async () => Buffer.from(init.body ?? ""),
+      remoteAddress: "10.1.2.3",
+    });
   const drain = (): void => {
     draining = true;
   };
@@ -110,17 +117,17 @@ const event = (extra: Record<string, string> = {}) => ({
   body: "{}",
 });
 
-const problem = async (res: Response) => ({
+const problem = (res: Reply) => ({
   status: res.status,
-  retryAfter: res.headers.get("retry-after"),
-  type: ((await res.json()) as { type: string }).type,
+  retryAfter: res.headers["retry-after"],
+  type: (JSON.parse(String(res.body)) as { type: string }).type,
 });
 
 test("a full delivery queue answers 503 with Retry-After and accepts nothing of the request", async () => {
   const { app, engine, held } = setup({ maxEvents: 2 });
-  assert.equal((await app.request("/", event())).status, 202);
-  assert.equal((await app.request("/", event())).status, 202);
-  assert.deepEqual(await problem(await app.request("/", event())), {
+  assert.equal((await app(event())).status, 202);
+  assert.equal((await app(event())).status, 202);
+  assert.deepEqual(problem(await app(event())), {
     status: 503,
     retryAfter: "1",
     type: "https://switchboard.dev/problems/queue-full",
@@ -131,9 +138,9 @@ test("a full delivery queue answers 503 with Retry-After and accepts nothing of 
 
 test("a VPN's events/s limit answers 429 with Retry-After", async () => {
   const { app, held } = setup({ table: tableWith({ eventsPerSecond: 1, burst: 2 }) });
-  assert.equal((await app.request("/", event())).status, 202);
-  assert.equal((await app.request("/", event())).status, 202);
-  const limited = await problem(await app.request("/", event()));
+  assert.equal((await app(event())).status, 202);
+  assert.equal((await app(event())).status, 202);
+  const limited = problem(await app(event()));
   assert.equal(limited.status, 429);
   assert.ok(Number(limited.retryAfter) >= 1);
   held.release();
@@ -141,12 +148,12 @@ test("a VPN's events/s limit answers 429 with Retry-After", async () => {
 
 test("a VPN's maxInFlight answers 503 while that many requests are in flight", async () => {
   const { app, held } = setup({ table: tableWith({ maxInFlight: 1 }, "sync") });
-  const first = app.request("/", event());
+  const first = app(event());
   while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
-  assert.equal((await problem(await app.request("/", event()))).status, 503);
+  assert.equal(problem(await app(event())).status, 503);
   held.release();
   assert.equal((await first).status, 200);
-  const again = app.request("/", event());
+  const again = app(event());
   while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
   held.release();
   assert.equal((await again).status, 200, "the slot is free again");
@@ -154,17 +161,17 @@ test("a VPN's maxInFlight answers 503 while that many requests are in flight", a
 
 test("before the first snapshot and while draining the gateway answers 503; a CloudEvent by GET is 405", async () => {
   const notReady = setup({ table: null });
-  assert.deepEqual(await problem(await notReady.app.request("/", event())), {
+  assert.deepEqual(problem(await notReady.app(event())), {
     status: 503,
     retryAfter: "1",
     type: "https://switchboard.dev/problems/not-ready",
   });
   const { app, drain } = setup();
-  const get = await app.request("/", { ...event(), method: "GET", body: null });
+  const get = await app({ ...event(), method: "GET", body: null });
   assert.equal(get.status, 405);
-  assert.equal(get.headers.get("allow"), "POST");
+  assert.equal(get.headers.allow, "POST");
   drain();
-  assert.deepEqual(await problem(await app.request("/", event())), {
+  assert.deepEqual(problem(await app(event())), {
     status: 503,
     retryAfter: "1",
     type: "https://switchboard.dev/problems/draining",

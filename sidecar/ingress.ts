@@ -1,9 +1,8 @@
-// The gateway's ingress: one handler for every request. CloudEvents (a `ce-specversion` header
-// or a CloudEvents content type) are published to the matching subscriptions of the caller's
-// VPN; any other request is matched against the VPN's sync HTTP routes. Errors are thrown as
-// ProblemErrors and turned into application/problem+json once, in onError.
-import { getConnInfo } from "@hono/node-server/conninfo";
-import { Hono } from "hono";
+// The gateway's ingress: one handler for every request, independent of the HTTP server that
+// feeds it (sidecar/ingress-server.ts). CloudEvents (a `ce-specversion` header or a CloudEvents
+// content type) are published to the matching subscriptions of the caller's VPN; any other
+// request is matched against the VPN's sync HTTP routes. Errors are thrown as ProblemErrors and
+// turned into application/problem+json once, in the handler's one catch.
 import type { Logger } from "../common/log.ts";
 import type { AsyncEngine, AsyncJob } from "./async-engine.ts";
 import { authenticate } from "./auth.ts";
@@ -12,27 +11,36 @@ import type { GatewayConfig } from "./config.ts";
 import type { Deliverer } from "./delivery.ts";
 import { httpRequestEvent } from "./http-event.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { notFound, ProblemError, problemResponse, unavailable } from "./problem.ts";
-import { readBody } from "./read-body.ts";
+import { notFound, ProblemError, problemReply, unavailable } from "./problem.ts";
 import type { RoutingTable } from "./routing.ts";
 import { syncResponse } from "./sync-response.ts";
-import type { CloudEvent, Route, VpnView } from "./types.ts";
+import type { CloudEvent, HeaderView, Reply, Route, VpnView } from "./types.ts";
 import type { VpnLimiter } from "./vpn-limits.ts";
 
-export interface AppDeps {
+/** One request as the ingress sees it; the body is read only once the caller is authenticated. */
+export interface IngressRequest {
+  readonly method: string;
+  /** The request target as sent: path and query. */
+  readonly target: string;
+  readonly headers: HeaderView;
+  /** The whole body; rejects with a 413 ProblemError past the size cap, a 400 when the client goes away. */
+  readonly body: () => Promise<Uint8Array>;
+  /** The caller's address (the socket's). */
+  readonly remoteAddress: string | undefined;
+}
+
+/** The ingress handler: never rejects; every failure is a problem details reply. */
+export type Ingress = (req: IngressRequest) => Promise<Reply>;
+
+export interface IngressDeps {
   table: () => RoutingTable | undefined;
   engine: AsyncEngine;
   deliverer: Deliverer;
   limiter: VpnLimiter;
   metrics: GatewayMetrics;
   log: Logger;
-  config: Pick<
-    GatewayConfig,
-    "namespace" | "maxBodyBytes" | "maxEventBytes" | "maxBatch" | "clusterName" | "id"
-  >;
+  config: Pick<GatewayConfig, "namespace" | "maxEventBytes" | "maxBatch" | "clusterName" | "id">;
   draining: () => boolean;
-  /** The caller's address; defaults to the socket's (tests inject one). */
-  remoteAddress?: (c: Parameters<typeof getConnInfo>[0]) => string | undefined;
 }
 
 const REFUSED = {
@@ -41,17 +49,18 @@ const REFUSED = {
   "log-failed": "the gateway could not write its delivery log",
 } as const;
 
-const isCloudEvents = (headers: Headers): boolean =>
+const JSON_HEADERS = { "content-type": "application/json" } as const;
+
+const isCloudEvents = (headers: HeaderView): boolean =>
   headers.has("ce-specversion") ||
   (headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents");
 
-/** The gateway app. */
-export const gatewayApp = (deps: AppDeps): Hono => {
+/** The ingress handler of one gateway. */
+export const createIngress = (deps: IngressDeps): Ingress => {
   const { engine, deliverer, limiter, metrics, log, config } = deps;
-  const app = new Hono();
   const source = `/switchboard/gateways/${config.clusterName}/${config.id}`;
 
-  const deliverSync = async (table: RoutingTable, route: Route, event: CloudEvent): Promise<Response> => {
+  const deliverSync = async (table: RoutingTable, route: Route, event: CloudEvent): Promise<Reply> => {
     const end = metrics.deliverySeconds.startTimer({ mode: "sync" });
     const sub = route.subscription;
     const final = await deliverer.deliver(
@@ -68,9 +77,9 @@ export const gatewayApp = (deps: AppDeps): Hono => {
   const publish = async (
     table: RoutingTable,
     vpn: VpnView,
-    req: Request,
+    req: IngressRequest,
     body: Uint8Array,
-  ): Promise<Response> => {
+  ): Promise<Reply> => {
     const maxEventBytes = Math.min(
       vpn.limits.maxEventBytes ?? Number.POSITIVE_INFINITY,
       config.maxEventBytes,
@@ -106,16 +115,20 @@ export const gatewayApp = (deps: AppDeps): Hono => {
     }
     metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length);
     if (syncRoute && first) return deliverSync(table, syncRoute, first);
-    return Response.json({ accepted: events.length, deliveries: jobs.length }, { status: 202 });
+    return {
+      status: 202,
+      headers: { ...JSON_HEADERS },
+      body: `{"accepted":${events.length},"deliveries":${jobs.length}}`,
+    };
   };
 
   const httpRoute = async (
     table: RoutingTable,
     vpn: VpnView,
-    req: Request,
+    req: IngressRequest,
     body: Uint8Array,
-  ): Promise<Response> => {
-    const url = new URL(req.url);
+  ): Promise<Reply> => {
+    const url = new URL(req.target, "http://gateway.invalid");
     const match = table.matchHttp(vpn.name, req.method, url.pathname);
     if (!match)
       throw notFound(`VPN ${vpn.name} has no HTTP route for ${req.method} ${url.pathname}`, {
@@ -141,31 +154,29 @@ export const gatewayApp = (deps: AppDeps): Hono => {
     return deliverSync(table, match.route, event);
   };
 
-  app.onError((err) => {
-    if (!(err instanceof ProblemError))
-      log.error({ err: err instanceof Error ? err.stack : String(err) }, "request failed");
-    return problemResponse(err);
-  });
-
-  app.all("*", async (c) => {
+  const handle = async (req: IngressRequest): Promise<Reply> => {
     if (deps.draining()) throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
     const table = deps.table();
     if (!table)
       throw unavailable("the gateway has not loaded its routing table yet", 1, { slug: "not-ready" });
-    const remote = deps.remoteAddress ? deps.remoteAddress(c) : getConnInfo(c).remote.address;
     let vpn: VpnView;
     try {
-      vpn = authenticate(table, c.req.header("authorization"), remote, config.namespace);
+      vpn = authenticate(
+        table,
+        req.headers.get("authorization") ?? undefined,
+        req.remoteAddress,
+        config.namespace,
+      );
     } catch (err) {
       metrics.eventsReceived.inc({ vpn: "", result: "rejected" });
       throw err;
     }
     const release = limiter.enter(vpn);
     try {
-      const body = await readBody(c.req.raw, config.maxBodyBytes);
-      return isCloudEvents(c.req.raw.headers)
-        ? await publish(table, vpn, c.req.raw, body)
-        : await httpRoute(table, vpn, c.req.raw, body);
+      const body = await req.body();
+      return isCloudEvents(req.headers)
+        ? await publish(table, vpn, req, body)
+        : await httpRoute(table, vpn, req, body);
     } catch (err) {
       if (err instanceof ProblemError && err.status === 429)
         metrics.eventsReceived.inc({ vpn: vpn.name, result: "rate_limited" });
@@ -175,6 +186,15 @@ export const gatewayApp = (deps: AppDeps): Hono => {
     } finally {
       release();
     }
-  });
-  return app;
+  };
+
+  return async (req) => {
+    try {
+      return await handle(req);
+    } catch (err) {
+      if (!(err instanceof ProblemError))
+        log.error({ err: err instanceof Error ? err.stack : String(err) }, "request failed");
+      return problemReply(err);
+    }
+  };
 };
