@@ -2,7 +2,7 @@
 // an open- or closed-loop load generator, percentiles, and the results table.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { Pool } from "undici";
@@ -184,6 +184,45 @@ export const load = async (opts: LoadOptions): Promise<LoadResult> => {
       p999: percentile(latencies, 0.999),
     },
   };
+};
+
+/** Resident set size of process `pid` in MB (VmRSS of /proc/PID/status). */
+export const rssMb = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
+};
+
+/** CPU seconds (user + system) process `pid` has used; /proc reports clock ticks of 1/100 s (USER_HZ on Linux). */
+const cpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces), in parentheses: utime is field 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+export interface Usage<T> {
+  result: T;
+  /** Cores used on average: CPU seconds / wall seconds. */
+  cores: number;
+  /** Highest RSS seen, sampled every 100 ms, in MB. */
+  maxRssMb: number;
+}
+
+/** Runs `during` while metering process `pid`: its average CPU use and peak RSS. */
+export const metered = async <T>(pid: number, during: () => Promise<T>): Promise<Usage<T>> => {
+  let maxRssMb = rssMb(pid);
+  const sampler = setInterval(() => {
+    maxRssMb = Math.max(maxRssMb, rssMb(pid));
+  }, 100);
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  try {
+    const result = await during();
+    const cores = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
+    return { result, cores, maxRssMb: Math.max(maxRssMb, rssMb(pid)) };
+  } finally {
+    clearInterval(sampler);
+  }
 };
 
 export interface Row {

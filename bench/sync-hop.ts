@@ -1,7 +1,8 @@
 // The sync hop: the gateway against a bare node:http + undici forwarder given the same core
 // (core 0, taskset), both in front of the same function (core 1, with this load generator).
 // Throughput closed-loop; latency paced (open loop, uniform arrivals) at 1000 and 5000 events/s,
-// each beside a direct call to the function.
+// each beside a direct call to the function; the CPU and peak RSS of the gateway and the forwarder
+// during the paced runs (from /proc), and their RSS idle.
 //   node bench/sync-hop.ts [--seconds 5]
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -11,7 +12,19 @@ import { parseArgs } from "node:util";
 import { startGateway } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
-import { benchRegistry, benchRoute, type LoadResult, load, pinned, type Row, report, TOKEN } from "./lib.ts";
+import {
+  benchRegistry,
+  benchRoute,
+  type LoadResult,
+  load,
+  metered,
+  pinned,
+  type Row,
+  report,
+  rssMb,
+  TOKEN,
+  type Usage,
+} from "./lib.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
 const seconds = Number(values.seconds);
@@ -25,7 +38,7 @@ const fixture = async (script: string, cores: string, env: Record<string, string
   });
   const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
   const { listening } = JSON.parse(line) as { listening: number };
-  return { port: listening, stop: () => child.kill("SIGTERM") };
+  return { port: listening, pid: child.pid ?? 0, stop: () => child.kill("SIGTERM") };
 };
 
 const registry = await benchRegistry();
@@ -64,27 +77,31 @@ const run = (
 ): Promise<LoadResult> =>
   load({ url: targets[t].url, headers: targets[t].headers, body, okStatus: 200, seconds, ...opts });
 
-for (const t of ["forwarder", "gateway"] as const)
+const idleRssMb = { gateway: rssMb(gateway.proc.pid), forwarder: rssMb(forwarder.pid) };
+// Warm-up (JIT, connections) at a paced rate, so that the heap a closed loop grows does not count
+// as the RSS of the paced runs; the closed-loop throughput runs come last.
+for (const t of ["direct", "forwarder", "gateway"] as const)
   await load({
     url: targets[t].url,
     headers: targets[t].headers,
     body,
     okStatus: 200,
     seconds: 1,
-    concurrency: 32,
+    ratePerSecond: 1000,
   });
+const paced: Record<string, Record<string, LoadResult>> = {};
+const usage: Record<string, { forwarder: Usage<LoadResult>; gateway: Usage<LoadResult> }> = {};
+for (const rate of [1000, 5000]) {
+  const direct = await run("direct", { ratePerSecond: rate });
+  const fw = await metered(forwarder.pid, () => run("forwarder", { ratePerSecond: rate }));
+  const gw = await metered(gateway.proc.pid, () => run("gateway", { ratePerSecond: rate }));
+  paced[rate] = { direct, forwarder: fw.result, gateway: gw.result };
+  usage[rate] = { forwarder: fw, gateway: gw };
+}
 const throughput = {
   forwarder: await run("forwarder", { concurrency: 64 }),
   gateway: await run("gateway", { concurrency: 64 }),
 };
-const paced: Record<string, Record<string, LoadResult>> = {};
-for (const rate of [1000, 5000]) {
-  paced[rate] = {
-    direct: await run("direct", { ratePerSecond: rate }),
-    forwarder: await run("forwarder", { ratePerSecond: rate }),
-    gateway: await run("gateway", { ratePerSecond: rate }),
-  };
-}
 await gateway.proc.stop();
 forwarder.stop();
 fn.stop();
@@ -124,6 +141,37 @@ for (const rate of [1000, 5000]) {
         : ("—" as const),
   });
 }
+for (const rate of [1000, 5000]) {
+  const u = usage[rate];
+  if (!u) continue;
+  const perK = (x: Usage<LoadResult>): number => x.cores / (x.result.rate / 1000);
+  rows.push({
+    figure: `CPU per 1000 events/s at ${rate}/s paced, cores`,
+    value: `${f(perK(u.gateway), 3)} (gateway)`,
+    baseline: `${f(perK(u.forwarder), 3)} (forwarder)`,
+    ratio: f(perK(u.gateway) / perK(u.forwarder)),
+    target: "≤ 0.08",
+    verdict: perK(u.gateway) <= 0.08 ? "met" : "missed",
+  });
+}
+const loaded = usage[5000];
+rows.push({
+  figure: "RSS idle (routes loaded, before any load), MB",
+  value: `${f(idleRssMb.gateway, 1)} (gateway)`,
+  baseline: `${f(idleRssMb.forwarder, 1)} (forwarder)`,
+  ratio: f(idleRssMb.gateway / idleRssMb.forwarder),
+  target: "≤ 64",
+  verdict: idleRssMb.gateway <= 64 ? "met" : "missed",
+});
+if (loaded)
+  rows.push({
+    figure: "RSS peak at 5000/s paced, MB",
+    value: `${f(loaded.gateway.maxRssMb, 1)} (gateway)`,
+    baseline: `${f(loaded.forwarder.maxRssMb, 1)} (forwarder)`,
+    ratio: f(loaded.gateway.maxRssMb / loaded.forwarder.maxRssMb),
+    target: "≤ 128",
+    verdict: loaded.gateway.maxRssMb <= 128 ? "met" : "missed",
+  });
 function pick(r: LoadResult, q: number): number {
   return q === 0.5
     ? r.latencyMs.p50
@@ -143,5 +191,15 @@ report("sync-hop", rows, {
   seconds,
   throughput,
   paced,
+  idleRssMb,
+  usage: Object.fromEntries(
+    Object.entries(usage).map(([rate, u]) => [
+      rate,
+      {
+        gateway: { cores: u.gateway.cores, maxRssMb: u.gateway.maxRssMb },
+        forwarder: { cores: u.forwarder.cores, maxRssMb: u.forwarder.maxRssMb },
+      },
+    ]),
+  ),
 });
 process.exit(0);
