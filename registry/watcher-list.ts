@@ -37,7 +37,7 @@ const tooLarge = (err: unknown): err is Error =>
 export const listPrefix = async (
   client: Etcd3,
   prefix: string,
-  { pageSize = 500, timeoutMs = 10_000 }: ListOptions = {},
+  { pageSize = 5000, timeoutMs = 10_000 }: ListOptions = {},
 ): Promise<StoreListing> => {
   const range = Range.prefix(prefix);
   let start: Buffer = range.start;

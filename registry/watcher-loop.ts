@@ -28,6 +28,7 @@ export interface LoopOptions {
   health: { connected: boolean; lastContactAt: number; restarts: number };
   publish: (snapshot: RegistrySnapshot) => void;
   onRestart: (reason: string) => void;
+  onListed: (startedAt: number) => void;
   beforeWatch: ((listedRevision: number) => Promise<void> | void) | undefined;
   timing: LoopTiming;
 }
@@ -137,8 +138,10 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
   const list = async (): Promise<number | undefined> => {
     let step = "list";
     try {
+      const startedAt = performance.now();
       const listing = await listPrefix(client, prefix, { pageSize, timeoutMs: timing.requestTimeoutMs });
       contact();
+      opts.onListed(startedAt);
       resync(listing);
       step = "beforeWatch hook";
       await opts.beforeWatch?.(listing.revision);

@@ -4,14 +4,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { silentLogger } from "../common/log.ts";
-import { cleanup, uniqueName } from "../e2e/harness.ts";
+import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
 import { encodeHeartbeat, encodeRecord } from "./codec.ts";
 import { runHeartbeat } from "./heartbeat.ts";
 import { collectionPrefix, gatewayKey, heartbeatKey, keyRole, leaderKey, recordKey } from "./keys.ts";
+import type { RegistrySnapshot } from "./snapshot.ts";
 import { client, freshCluster } from "./test-etcd.ts";
 import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "./test-records.ts";
 import type { RegistryRecord } from "./types.ts";
-import { holds, ownedBy, runWatcher, view, waitForSnapshot } from "./watcher-testkit.ts";
+import { startTcpProxy } from "./watcher-faultkit.ts";
+import { clientOf, holds, ownedBy, runWatcher, view, waitForSnapshot } from "./watcher-testkit.ts";
 
 const write = async (record: RegistryRecord): Promise<number> =>
   Number((await client.put(recordKey(record)).value(encodeRecord(record)).exec()).header.revision);
@@ -186,4 +188,34 @@ test("a cluster is in the snapshots while its heartbeat runs, and leaves them wh
   await stop();
   const gone = await waitForSnapshot(watcher, (s) => !s.clusters.has(cluster));
   assert.ok(gone.revision > alive.revision);
+});
+
+test("onListed tells when each full listing started, before its snapshot is published: the first and a resync", async () => {
+  const cluster = freshCluster();
+  const fn = sampleFunction({ cluster });
+  await write(fn);
+  const proxy = await startTcpProxy(Number(new URL(await testEtcd()).port));
+  cleanup(() => proxy.close());
+  const listed: { startedAt: number; current: RegistrySnapshot | undefined }[] = [];
+  const begun = performance.now();
+  const { watcher } = runWatcher({
+    client: clientOf(proxy.url),
+    log: silentLogger(),
+    onListed: (startedAt) => listed.push({ startedAt, current: watcher.current() }),
+  });
+  await watcher.ready;
+  const [first] = listed;
+  assert.ok(first !== undefined && first.startedAt >= begun && first.startedAt <= performance.now());
+  assert.equal(first.current, undefined, "called before the first snapshot is published");
+
+  // Every connection cut: the watch fails; the subscription written meanwhile comes with the re-list.
+  const cut = performance.now();
+  proxy.block();
+  const sub = sampleSubscription({ cluster });
+  await write(sub);
+  proxy.unblock();
+  await waitForSnapshot(watcher, holds(view(fn, sub), cluster));
+  assert.equal(listed.length, 2, "once more for the resync");
+  assert.ok((listed[1]?.startedAt ?? 0) >= cut);
+  assert.deepEqual(ownedBy(listed[1]?.current, cluster), view(fn), "before the resynced snapshot");
 });

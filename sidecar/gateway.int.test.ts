@@ -371,6 +371,12 @@ test("the explain endpoint says which subscriptions an event reaches and why not
   );
 });
 
+test("each full registry sync is timed, the first load included", async () => {
+  const count = await gw.metric("switchboard_gateway_registry_sync_seconds_count");
+  assert.ok(count !== undefined && count >= 1, `observations: ${count}`);
+  assert.ok(((await gw.metric("switchboard_gateway_registry_sync_seconds_sum")) ?? 0) > 0);
+});
+
 test("redirects are never followed: a 302 is a final failure that goes to the dead-letter function", async () => {
   const dead = await fn();
   const target = await fn();

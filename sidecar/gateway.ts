@@ -62,17 +62,26 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
       }),
     // The watcher logs each invalid value once; the gateway counts them.
     onInvalid: () => metrics.invalidRecords.inc(),
+    onListed: (startedAt) => {
+      listedAt = startedAt;
+    },
   });
   const balancer = createBalancer();
   let table: RoutingTable | undefined;
   let pending: RegistrySnapshot | undefined;
   let built: RegistrySnapshot["records"] | undefined;
   let restored = false;
+  /** When the full listing whose snapshot awaits its table started (performance.now()). */
+  let listedAt: number | undefined;
   const rebuild = (): void => {
     const snapshot = pending;
     pending = undefined;
     // Same records object: nothing changed (a re-list that found no difference reuses it).
-    if (!snapshot || snapshot.records === built) return;
+    if (snapshot && snapshot.records !== built) swap(snapshot);
+    if (listedAt !== undefined) metrics.registrySyncSeconds.observe((performance.now() - listedAt) / 1000);
+    listedAt = undefined;
+  };
+  const swap = (snapshot: RegistrySnapshot): void => {
     built = snapshot.records;
     table = buildRoutingTable(snapshot, {
       onCelError: (route, err, phase) => {

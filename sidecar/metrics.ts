@@ -13,6 +13,7 @@ export interface GatewayMetrics {
   configRevision: Gauge;
   configStaleness: Gauge;
   watchRestarts: Counter<"reason">;
+  registrySyncSeconds: Histogram;
   invalidRecords: Counter;
   logCorruptions: Counter;
   clusterAvailable: Gauge<"cluster">;
@@ -77,6 +78,12 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       name: "switchboard_gateway_watch_restarts_total",
       help: "Registry watch restarts (re-list and resync) by reason.",
       labelNames: ["reason"],
+      registers,
+    }),
+    registrySyncSeconds: new Histogram({
+      name: "switchboard_gateway_registry_sync_seconds",
+      help: "Time of each full registry sync (the first load and each resync): listing every key, diffing it against the last snapshot, building and swapping the routing table.",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     invalidRecords: new Counter({
