@@ -37,11 +37,13 @@ export const nodeHeaders = (raw: IncomingHttpHeaders): HeaderView => {
   return {
     get,
     has: (name) => raw[name] !== undefined,
-    *[Symbol.iterator]() {
+    [Symbol.iterator]() {
+      const entries: [string, string][] = [];
       for (const name of Object.keys(raw).sort()) {
         const v = get(name);
-        if (v !== null) yield [name, v];
+        if (v !== null) entries.push([name, v]);
       }
+      return entries[Symbol.iterator]();
     },
   };
 };
