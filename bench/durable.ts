@@ -1,7 +1,7 @@
 // Durable async accept: the gateway with the delivery log (fsync, group commit) against the same
 // gateway holding events in memory, in one run on this machine: the accept rate, the rate at which
 // accepted events reach the function, and the ack latency when paced at 80 % of the accept rate.
-// The gateway is pinned to core 0; this process (load generator and the function) is unpinned.
+// The gateway is pinned to core 0; this process (load generator and the function) and etcd to core 1.
 //   node bench/durable.ts [--seconds 5]
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
@@ -9,10 +9,11 @@ import { parseArgs } from "node:util";
 import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { benchRegistry, benchRoute, load, pinned, report, TOKEN } from "./lib.ts";
+import { benchRegistry, benchRoute, load, pin, pinned, report, TOKEN } from "./lib.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
 const seconds = Number(values.seconds);
+const loadCores = pin(process.pid, "1");
 const registry = await benchRegistry();
 const fn = await startFunction();
 await benchRoute(registry, `${fn.url}/`, "async");
@@ -109,7 +110,7 @@ report(
   {
     cores: {
       gateway: pinned("0").length > 0 ? "core 0 (taskset)" : "unpinned",
-      loadAndFunction: "this process, unpinned",
+      "load generator, function and etcd": loadCores,
     },
     seconds,
     memory,

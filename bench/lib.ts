@@ -99,6 +99,16 @@ export const pinned = (cores: string): string[] => {
   }
 };
 
+/**
+ * Moves every thread of process `pid` to `cores` (when taskset exists) and says where it runs. The
+ * benchmarks move themselves (the load generator) and etcd off the core of the process under test.
+ */
+export const pin = (pid: number, cores: string): string => {
+  if (pinned(cores).length === 0) return "unpinned (no taskset)";
+  execFileSync("taskset", ["-a", "-p", "-c", cores, String(pid)], { stdio: "ignore" });
+  return `core ${cores} (taskset)`;
+};
+
 export interface LoadResult {
   requests: number;
   ok: number;

@@ -1,5 +1,5 @@
 // The sync hop: the gateway against a bare node:http + undici forwarder given the same core
-// (core 0, taskset), both in front of the same function (core 1, with this load generator).
+// (core 0, taskset), both in front of the same function (core 1, with this load generator and etcd).
 // Throughput closed-loop; latency paced (open loop, uniform arrivals) at 1000 and 5000 events/s,
 // each beside a direct call to the function; the CPU and peak RSS of the gateway and the forwarder
 // during the paced runs (from /proc), and their RSS idle.
@@ -18,6 +18,7 @@ import {
   type LoadResult,
   load,
   metered,
+  pin,
   pinned,
   type Row,
   report,
@@ -41,6 +42,7 @@ const fixture = async (script: string, cores: string, env: Record<string, string
   return { port: listening, pid: child.pid ?? 0, stop: () => child.kill("SIGTERM") };
 };
 
+const loadCores = pin(process.pid, "1");
 const registry = await benchRegistry();
 const fn = await fixture("function.ts", "1", {});
 const fnUrl = `http://127.0.0.1:${fn.port}/fn`;
@@ -98,10 +100,11 @@ for (const rate of [1000, 5000]) {
   paced[rate] = { direct, forwarder: fw.result, gateway: gw.result };
   usage[rate] = { forwarder: fw, gateway: gw };
 }
-const throughput = {
-  forwarder: await run("forwarder", { concurrency: 64 }),
-  gateway: await run("gateway", { concurrency: 64 }),
+const closedLoop = {
+  forwarder: await metered(forwarder.pid, () => run("forwarder", { concurrency: 64 })),
+  gateway: await metered(gateway.proc.pid, () => run("gateway", { concurrency: 64 })),
 };
+const throughput = { forwarder: closedLoop.forwarder.result, gateway: closedLoop.gateway.result };
 await gateway.proc.stop();
 forwarder.stop();
 fn.stop();
@@ -113,7 +116,7 @@ const rows = [
   {
     figure: "sync throughput, closed loop (64 in flight), requests/s",
     value: `${f(throughput.gateway.rate, 0)} (gateway)`,
-    baseline: `${f(throughput.forwarder.rate, 0)} (node:http + undici forwarder)`,
+    baseline: `${f(throughput.forwarder.rate, 0)} (node:http + undici forwarder); cores busy ${f(closedLoop.gateway.cores)} / ${f(closedLoop.forwarder.cores)}`,
     ratio: f(ratio),
     target: "≥ 0.9 × forwarder",
     verdict: ratio >= 0.9 ? ("met" as const) : ("missed" as const),
@@ -186,8 +189,9 @@ report("sync-hop", rows, {
     gateway: "core 0",
     forwarder: "core 0 (measured separately)",
     function: "core 1",
-    load: "this process, unpinned",
+    "load generator and etcd": loadCores,
   },
+  closedLoopCoresUsed: { gateway: closedLoop.gateway.cores, forwarder: closedLoop.forwarder.cores },
   seconds,
   throughput,
   paced,

@@ -1,0 +1,101 @@
+// Polling a gateway until a new CloudEvent type is routed, and the small statistics of the
+// propagation benchmark (bench/propagation.ts).
+//
+// Resolution: the route appeared somewhere between the gateway handling the last 404 and it
+// handling the first 202, and we note the time when that 202 arrives back here. So a measured
+// figure overstates the true one by up to one request round trip (plus `gapMs` when polling with
+// a gap); each result carries the round trip of its last poll so that the error is visible.
+import { setTimeout as sleep } from "node:timers/promises";
+import { Pool } from "undici";
+import { percentile, TOKEN } from "./lib.ts";
+
+export interface Routed {
+  /** From `t0` to the arrival of the first 202, ms. */
+  ms: number;
+  /** Requests sent, the 202 included. */
+  polls: number;
+  /** Round trip of the request that got the 202, ms. */
+  lastRttMs: number;
+}
+
+export interface Poller {
+  /**
+   * Publishes binary-mode events of `type` one after another until one is accepted (202);
+   * resolves with the time since `t0` (a performance.now() value). 404 with problem type no-route
+   * means "not routed yet"; any other status, or no 202 within `timeoutMs`, throws.
+   */
+  until(type: string, t0: number): Promise<Routed>;
+  close(): Promise<void>;
+}
+
+export interface PollOptions {
+  /** Pause between polls, ms; 0 polls back to back. */
+  gapMs?: number;
+  timeoutMs?: number;
+}
+
+const body = JSON.stringify({ probe: true });
+
+/** Binary-mode CloudEvent headers for an event of `type` published with TOKEN. */
+export const eventHeaders = (type: string, id = "probe"): Record<string, string> => ({
+  authorization: `Bearer ${TOKEN}`,
+  "ce-specversion": "1.0",
+  "ce-id": id,
+  "ce-source": "/bench/propagation",
+  "ce-type": type,
+  "content-type": "application/json",
+});
+
+/** A poller of the gateway at `gatewayUrl` on one kept-alive connection (an undici Pool of 1). */
+export const poller = (gatewayUrl: string, { gapMs = 0, timeoutMs = 10_000 }: PollOptions = {}): Poller => {
+  const pool = new Pool(new URL(gatewayUrl).origin, { connections: 1, pipelining: 1 });
+  let seq = 0;
+  const publish = async (type: string): Promise<number> => {
+    const res = await pool.request({
+      path: "/",
+      method: "POST",
+      headers: eventHeaders(type, `poll-${++seq}`),
+      body,
+    });
+    const text = await res.body.text();
+    if (res.statusCode === 202 || (res.statusCode === 404 && text.includes("no-route")))
+      return res.statusCode;
+    throw new Error(`gateway ${gatewayUrl} answered ${res.statusCode} for type ${type}: ${text}`);
+  };
+  return {
+    until: async (type, t0) => {
+      for (let polls = 1; ; polls++) {
+        const sent = performance.now();
+        const status = await publish(type);
+        const now = performance.now();
+        if (status === 202) return { ms: now - t0, polls, lastRttMs: now - sent };
+        if (now - t0 > timeoutMs)
+          throw new Error(`type ${type} not routed by ${gatewayUrl} in ${timeoutMs} ms`);
+        if (gapMs > 0) await sleep(gapMs);
+      }
+    },
+    close: () => pool.close(),
+  };
+};
+
+export interface Summary {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** p50, p99 and max of `values` (ms). With fewer than 100 values p99 is the largest one. */
+export const summarize = (values: readonly number[]): Summary => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+};
+
+/** "p50 / p99" with `digits` decimals. */
+export const p50p99 = (s: Summary, digits = 1): string =>
+  `${s.p50.toFixed(digits)} / ${s.p99.toFixed(digits)}`;
