@@ -138,22 +138,23 @@ const segmentCount = (n: number): string => (n === 1 ? "1 segment" : `${n} segme
 
 /** Reads `key` against the layout; returns its parts, or why it is malformed (a string). */
 export const explainKey = (key: string): ParsedKey | string => {
-  const quoted = JSON.stringify(key);
-  if (!key.startsWith(CLUSTERS_PREFIX)) return `key ${quoted} is not under ${CLUSTERS_PREFIX}<cluster>/`;
+  // Only a malformed key needs quoting: this runs for every record of every registry sync.
+  const q = (): string => JSON.stringify(key);
+  if (!key.startsWith(CLUSTERS_PREFIX)) return `key ${q()} is not under ${CLUSTERS_PREFIX}<cluster>/`;
   const [cluster = "", area, ...rest] = key.slice(CLUSTERS_PREFIX.length).split("/");
   const clusterProblem = segmentProblem("cluster", cluster);
-  if (clusterProblem !== undefined) return `key ${quoted}: ${clusterProblem}`;
-  if (area === undefined) return `key ${quoted}: nothing after the cluster`;
+  if (clusterProblem !== undefined) return `key ${q()}: ${clusterProblem}`;
+  if (area === undefined) return `key ${q()}: nothing after the cluster`;
   const roles = LAYOUT.get(area);
-  if (roles === undefined) return `key ${quoted}: unknown collection ${JSON.stringify(area)}`;
+  if (roles === undefined) return `key ${q()}: unknown collection ${JSON.stringify(area)}`;
   if (rest.length !== roles.length) {
     const expected =
       roles.length === 0 ? "no segments" : `${segmentCount(roles.length)} (${roles.join("/")})`;
-    return `key ${quoted}: ${area} keys have ${expected} after ${JSON.stringify(area)}, not ${rest.length}`;
+    return `key ${q()}: ${area} keys have ${expected} after ${JSON.stringify(area)}, not ${rest.length}`;
   }
   for (const [i, role] of roles.entries()) {
     const problem = segmentProblem(role, rest[i] ?? "");
-    if (problem !== undefined) return `key ${quoted}: ${problem}`;
+    if (problem !== undefined) return `key ${q()}: ${problem}`;
   }
   const [a = "", b = "", c = ""] = rest;
   switch (area) {
