@@ -70,7 +70,7 @@ const ceHeaders = {
 };
 const targets = {
   direct: { url: fnUrl, headers: { "content-type": "application/json" } },
-  forwarder: { url: `http://127.0.0.1:${forwarder.port}/`, headers: { "content-type": "application/json" } },
+  forwarder: { url: `http://127.0.0.1:${forwarder.port}/`, headers: ceHeaders },
   gateway: { url: `${gateway.url}/`, headers: ceHeaders },
 };
 const run = (
