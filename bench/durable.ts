@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
-import { waitFor } from "../e2e/proc.ts";
-import { benchRegistry, benchRoute, load, pin, pinned, report, TOKEN } from "./lib.ts";
+import { benchRegistry, benchRoute, eventHeaders, load, pin, pinned, report, routesLoaded } from "./lib.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
 const seconds = Number(values.seconds);
@@ -17,14 +16,7 @@ const loadCores = pin(process.pid, "1");
 const registry = await benchRegistry();
 const fn = await startFunction();
 await benchRoute(registry, `${fn.url}/`, "async");
-const headers = {
-  authorization: `Bearer ${TOKEN}`,
-  "ce-specversion": "1.0",
-  "ce-id": "bench-1",
-  "ce-source": "/bench",
-  "ce-type": "bench.event",
-  "content-type": "application/json",
-};
+const headers = eventHeaders();
 const body = JSON.stringify({ order: 42, items: ["a", "b"], note: "x".repeat(200) });
 
 const measure = async (mode: "memory" | "fsync") => {
@@ -45,9 +37,7 @@ const measure = async (mode: "memory" | "fsync") => {
           ]
         : ["--queue-max-events=1000000", "--queue-max-bytes=4000000000"],
   });
-  await waitFor("routes loaded", async () =>
-    ((await gw.metric("switchboard_gateway_config_revision")) ?? 0) > 0 ? true : undefined,
-  );
+  await routesLoaded(gw);
   const url = `${gw.url}/`;
   const before = fn.received.length;
   const warm = await load({ url, headers, body, okStatus: 202, seconds: 1, concurrency: 64 });

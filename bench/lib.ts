@@ -7,7 +7,10 @@ import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { Pool } from "undici";
 import { type Etcd, startEtcd } from "../e2e/etcd.ts";
+import type { GatewayProcess } from "../e2e/gateway.ts";
+import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
+import type { SubscriptionRecord } from "../registry/types.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer.ts";
 
 export const TOKEN = "bench-token";
@@ -74,20 +77,47 @@ export const benchRoute = async (r: Registry, url: string, mode: "async" | "sync
   );
   await r.writer.sync(
     { kind: "subscription", namespace: "bench", name: "sub" },
-    {
-      schema: 1,
-      kind: "subscription",
-      vpn: "bench",
-      owner: owner("sub", "bench"),
-      spec: {
-        function: { namespace: "bench", name: "fn" },
-        mode,
-        filters: [{ exact: { type: "bench.event" } }],
-        delivery: { retry: 3, backoffPolicy: "exponential", backoffDelayMs: 50, maxBackoffMs: 1000 },
-      },
-    },
+    benchSubscription(r.cluster, "sub", "bench.event", mode),
   );
 };
+
+/** Subscription `name` of VPN "bench" to function bench/fn for events of type `type`. */
+export const benchSubscription = (
+  cluster: string,
+  name: string,
+  type: string,
+  mode: "async" | "sync" = "async",
+): SubscriptionRecord => ({
+  schema: 1,
+  kind: "subscription",
+  vpn: "bench",
+  owner: { cluster, uid: `u-${name}`, generation: 1, name, namespace: "bench" },
+  spec: {
+    function: { namespace: "bench", name: "fn" },
+    mode,
+    filters: [{ exact: { type } }],
+    delivery: { retry: 3, backoffPolicy: "exponential", backoffDelayMs: 50, maxBackoffMs: 1000 },
+  },
+});
+
+/** Binary-mode CloudEvent headers (JSON data) for an event of `type` published with TOKEN. */
+export const eventHeaders = (
+  type = "bench.event",
+  { id = "bench-1", source = "/bench" }: { id?: string; source?: string } = {},
+): Record<string, string> => ({
+  authorization: `Bearer ${TOKEN}`,
+  "ce-specversion": "1.0",
+  "ce-id": id,
+  "ce-source": source,
+  "ce-type": type,
+  "content-type": "application/json",
+});
+
+/** Resolves once `gateway` has loaded routes (its config revision is past 0); gives up as waitFor does. */
+export const routesLoaded = (gateway: GatewayProcess): Promise<true> =>
+  waitFor("routes loaded", async () =>
+    ((await gateway.metric("switchboard_gateway_config_revision")) ?? 0) > 0 ? true : undefined,
+  );
 
 /** `taskset -c CORES` prefix when taskset exists (pins a process to cores), else nothing. */
 export const pinned = (cores: string): string[] => {

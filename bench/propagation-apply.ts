@@ -7,8 +7,8 @@ import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { startOperator } from "../e2e/operator.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { pinned, TOKEN } from "./lib.ts";
-import { eventHeaders, poller } from "./propagation-poll.ts";
+import { eventHeaders, pinned, TOKEN } from "./lib.ts";
+import { poller } from "./propagation-poll.ts";
 
 const NS = "propagation";
 const VPN = "propagation";
@@ -92,7 +92,11 @@ export const measureApply = async ({
   const poll = poller(gateway.url, { gapMs, timeoutMs: 30_000 });
   // The VPN is loaded once an unknown type gets 404 (no-route) rather than 401.
   await waitFor("the gateway to load the VPN", async () => {
-    const res = await fetch(`${gateway.url}/`, { method: "POST", headers: eventHeaders("none"), body: "{}" });
+    const res = await fetch(`${gateway.url}/`, {
+      method: "POST",
+      headers: eventHeaders("none", { id: "probe", source: "/bench/propagation" }),
+      body: "{}",
+    });
     await res.text();
     return res.status === 404 ? true : undefined;
   });

@@ -7,7 +7,7 @@
 // a gap); each result carries the round trip of its last poll so that the error is visible.
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
-import { percentile, TOKEN } from "./lib.ts";
+import { eventHeaders, percentile } from "./lib.ts";
 
 export interface Routed {
   /** From `t0` to the arrival of the first 202, ms. */
@@ -36,16 +36,6 @@ export interface PollOptions {
 
 const body = JSON.stringify({ probe: true });
 
-/** Binary-mode CloudEvent headers for an event of `type` published with TOKEN. */
-export const eventHeaders = (type: string, id = "probe"): Record<string, string> => ({
-  authorization: `Bearer ${TOKEN}`,
-  "ce-specversion": "1.0",
-  "ce-id": id,
-  "ce-source": "/bench/propagation",
-  "ce-type": type,
-  "content-type": "application/json",
-});
-
 /** A poller of the gateway at `gatewayUrl` on one kept-alive connection (an undici Pool of 1). */
 export const poller = (gatewayUrl: string, { gapMs = 0, timeoutMs = 10_000 }: PollOptions = {}): Poller => {
   const pool = new Pool(new URL(gatewayUrl).origin, { connections: 1, pipelining: 1 });
@@ -54,7 +44,7 @@ export const poller = (gatewayUrl: string, { gapMs = 0, timeoutMs = 10_000 }: Po
     const res = await pool.request({
       path: "/",
       method: "POST",
-      headers: eventHeaders(type, `poll-${++seq}`),
+      headers: eventHeaders(type, { id: `poll-${++seq}`, source: "/bench/propagation" }),
       body,
     });
     const text = await res.body.text();

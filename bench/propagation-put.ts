@@ -3,10 +3,8 @@
 import { Etcd3 } from "etcd3";
 import { startFunction } from "../e2e/functions.ts";
 import { type GatewayProcess, startGateway } from "../e2e/gateway.ts";
-import { waitFor } from "../e2e/proc.ts";
 import { collectionPrefix, recordKey } from "../registry/keys.ts";
-import type { SubscriptionRecord } from "../registry/types.ts";
-import { benchRegistry, benchRoute, pinned, type Registry } from "./lib.ts";
+import { benchRegistry, benchRoute, benchSubscription, pinned, routesLoaded } from "./lib.ts";
 import { type Poller, poller, type Routed } from "./propagation-poll.ts";
 
 export interface PutRounds {
@@ -20,25 +18,6 @@ export interface PutRounds {
   lastRtt: number[];
   polls: number;
 }
-
-/** A new async subscription of the bench function to events of `type`. */
-const subscription = (r: Registry, name: string, type: string): SubscriptionRecord => ({
-  schema: 1,
-  kind: "subscription",
-  vpn: "bench",
-  owner: { cluster: r.cluster, uid: `u-${name}`, generation: 1, name, namespace: "bench" },
-  spec: {
-    function: { namespace: "bench", name: "fn" },
-    mode: "async",
-    filters: [{ exact: { type } }],
-    delivery: { retry: 3, backoffPolicy: "exponential", backoffDelayMs: 50, maxBackoffMs: 1000 },
-  },
-});
-
-const ready = (gw: GatewayProcess): Promise<true> =>
-  waitFor("routes loaded", async () =>
-    ((await gw.metric("switchboard_gateway_config_revision")) ?? 0) > 0 ? true : undefined,
-  );
 
 /** Starts etcd, a function and `gateways` gateways (core 0), runs `warmup + rounds` puts, stops everything. */
 export const measurePut = async ({
@@ -67,7 +46,7 @@ export const measurePut = async ({
       }),
     );
   }
-  for (const gw of gws) await ready(gw);
+  for (const gw of gws) await routesLoaded(gw);
   const pollers: Poller[] = gws.map((gw) => poller(gw.url, { gapMs }));
 
   // The baseline: a bare watch on its own client, as a gateway's is.
@@ -83,7 +62,7 @@ export const measurePut = async ({
   for (let i = -warmup; i < rounds; i++) {
     const name = `prop-${i + warmup}`;
     const type = `bench.propagation.r${i + warmup}`;
-    const record = subscription(registry, name, type);
+    const record = benchSubscription(registry.cluster, name, type);
     const key = recordKey(record);
     const watched = new Promise<number>((resolve) => seen.set(key, resolve));
     const t0 = performance.now();

@@ -5,25 +5,11 @@
 import type { Etcd3 } from "etcd3";
 import { encodeRecord } from "../registry/codec.ts";
 import { recordKey } from "../registry/keys.ts";
-import type { SubscriptionRecord } from "../registry/types.ts";
+import { benchSubscription } from "./lib.ts";
 
 /** etcd's default --max-txn-ops. */
 const OPS_PER_TXN = 128;
 const TXNS_IN_FLIGHT = 8;
-
-/** Subscription `name` of VPN "bench" to bench/fn for events of type `type` (async, as benchRoute's). */
-export const benchSubscription = (cluster: string, name: string, type: string): SubscriptionRecord => ({
-  schema: 1,
-  kind: "subscription",
-  vpn: "bench",
-  owner: { cluster, uid: `u-${name}`, generation: 1, name, namespace: "bench" },
-  spec: {
-    function: { namespace: "bench", name: "fn" },
-    mode: "async",
-    filters: [{ exact: { type } }],
-    delivery: { retry: 3, backoffPolicy: "exponential", backoffDelayMs: 50, maxBackoffMs: 1000 },
-  },
-});
 
 export interface Seeded {
   /** Seconds spent encoding (schema check + canonical JSON). */

@@ -21,9 +21,19 @@ import { startGateway } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { REGISTRY_PREFIX } from "../registry/keys.ts";
 import { startTcpProxy } from "../registry/watcher-faultkit.ts";
-import { benchRegistry, benchRoute, type LoadResult, load, pin, pinned, report, TOKEN } from "./lib.ts";
+import {
+  benchRegistry,
+  benchRoute,
+  benchSubscription,
+  eventHeaders,
+  type LoadResult,
+  load,
+  pin,
+  pinned,
+  report,
+} from "./lib.ts";
 import { resyncPhases } from "./resync-breakdown.ts";
-import { benchSubscription, seedSubscriptions } from "./resync-records.ts";
+import { seedSubscriptions } from "./resync-records.ts";
 
 const { values } = parseArgs({
   options: {
@@ -67,14 +77,7 @@ const readySeconds = (performance.now() - launched) / 1000;
 const metric = async (name: string): Promise<number> => (await gateway.metric(name)) ?? 0;
 const initialSync = await metric(`${SYNC}_sum`);
 
-const headers = {
-  authorization: `Bearer ${TOKEN}`,
-  "ce-specversion": "1.0",
-  "ce-id": "resync-1",
-  "ce-source": "/bench",
-  "ce-type": "bench.event",
-  "content-type": "application/json",
-};
+const headers = eventHeaders("bench.event", { id: "resync-1" });
 const body = JSON.stringify({ order: 42 });
 const paced = (seconds: number): Promise<LoadResult> =>
   load({ url: `${gateway.url}/`, headers, body, okStatus: 202, seconds, ratePerSecond: rate });

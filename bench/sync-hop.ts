@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { startGateway } from "../e2e/gateway.ts";
-import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import {
   benchRegistry,
   benchRoute,
+  eventHeaders,
   type LoadResult,
   load,
   metered,
@@ -22,8 +22,8 @@ import {
   pinned,
   type Row,
   report,
+  routesLoaded,
   rssMb,
-  TOKEN,
   type Usage,
 } from "./lib.ts";
 
@@ -55,19 +55,10 @@ const gateway = await startGateway({
   name: "sync-hop",
   prefix: pinned("0"),
 });
-await waitFor("routes loaded", async () =>
-  ((await gateway.metric("switchboard_gateway_config_revision")) ?? 0) > 0 ? true : undefined,
-);
+await routesLoaded(gateway);
 
 const body = JSON.stringify({ order: 42, items: ["a", "b"] });
-const ceHeaders = {
-  authorization: `Bearer ${TOKEN}`,
-  "ce-specversion": "1.0",
-  "ce-id": "b",
-  "ce-source": "/bench",
-  "ce-type": "bench.event",
-  "content-type": "application/json",
-};
+const ceHeaders = eventHeaders("bench.event", { id: "b" });
 const targets = {
   direct: { url: fnUrl, headers: { "content-type": "application/json" } },
   forwarder: { url: `http://127.0.0.1:${forwarder.port}/`, headers: ceHeaders },
