@@ -11,7 +11,7 @@ import type { GatewayProcess } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import type { SubscriptionRecord } from "../registry/types.ts";
-import { openWriter, type RegistryWriter } from "../registry/writer.ts";
+import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
 
 export const TOKEN = "bench-token";
 

@@ -6,8 +6,8 @@
 // Mix per VPN: 70 % exact type, 15 % type prefix, 10 % exact source, 5 % exact type + CEL on
 // data (about 1000 distinct expressions), plus 16 unindexable subscriptions (suffix, not).
 import type { FilterRecord, RegistryRecord } from "../registry/types.ts";
-import { buildRoutingTable } from "../sidecar/routing.ts";
-import { snapshotOf, subscriptionRecord, vpnRecord } from "../sidecar/routing-fixtures.ts";
+import { buildRoutingTable } from "../sidecar/routing/index.ts";
+import { snapshotOf, subscriptionRecord, vpnRecord } from "../sidecar/testing/routing.ts";
 import type { CloudEvent, Route } from "../sidecar/types.ts";
 import { type Row, report } from "./lib.ts";
 

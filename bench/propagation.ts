@@ -1,4 +1,4 @@
-// Config propagation, against DESIGN.md's targets: "etcd put → all gateways routing p99 ≤ 50 ms;
+// Config propagation, against docs/architecture.md's targets: "etcd put → all gateways routing p99 ≤ 50 ms;
 // `kubectl apply` → routable p99 ≤ 500 ms".
 //   1. A new subscription record put into etcd → N gateways (core 0) route its event type; beside
 //      it, the same puts seen by a bare etcd3 watch in this process (raw watch latency).

@@ -5,9 +5,9 @@
 // (unchanged values reused, as after a watch failure), and the routing table build.
 import type { Etcd3 } from "etcd3";
 import { REGISTRY_PREFIX } from "../registry/keys.ts";
-import { listPrefix } from "../registry/watcher-list.ts";
-import { createRecordStore } from "../registry/watcher-store.ts";
-import { buildRoutingTable } from "../sidecar/routing.ts";
+import { listPrefix } from "../registry/watcher/list.ts";
+import { createRecordStore } from "../registry/watcher/store.ts";
+import { buildRoutingTable } from "../sidecar/routing/index.ts";
 
 export interface Phases {
   /** Seconds of each try, in order. */

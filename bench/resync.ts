@@ -1,7 +1,7 @@
-// A full resync of the registry under load: DESIGN.md's "a full resync of 100k subscriptions
+// A full resync of the registry under load: docs/architecture.md's "a full resync of 100k subscriptions
 // ≤ 1 s with no failed request meanwhile". etcd holds VPN "bench", function bench/fn and N + 1
 // subscriptions (bench/resync-records.ts); a gateway pinned to core 0 reaches etcd through a TCP
-// proxy in this process (registry/watcher-faultkit.ts). Each try, while a paced load of
+// proxy in this process (registry/testing/faults.ts). Each try, while a paced load of
 // bench.event runs: cut every proxied connection (the gateway's watch fails, as on any etcd
 // hiccup, and it re-lists everything), add one subscription straight to etcd (so that the
 // re-list finds a change and the routing table is rebuilt, not just reused), let connections
@@ -10,7 +10,7 @@
 // etcd's start or gRPC's reconnect backoff. The resync time is the gateway's own
 // switchboard_gateway_registry_sync_seconds (list start → routing table swapped); cut → new table
 // seen from outside is in the details. The baseline is the same paged list
-// (registry/watcher-list.ts) from this process, straight to etcd; the other phases alone are
+// (registry/watcher/list.ts) from this process, straight to etcd; the other phases alone are
 // printed after the table (bench/resync-breakdown.ts). etcd and this process (load generator,
 // function, proxy) share core 1.
 //   node bench/resync.ts [--subscriptions 100000] [--rate 500] [--tries 3] [--cpu-prof DIR]
@@ -20,7 +20,7 @@ import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { REGISTRY_PREFIX } from "../registry/keys.ts";
-import { startTcpProxy } from "../registry/watcher-faultkit.ts";
+import { startTcpProxy } from "../registry/testing/faults.ts";
 import {
   benchRegistry,
   benchRoute,

@@ -2,6 +2,8 @@
 // wins over its variable, and every problem is one ConfigError line (main exits 2 with it).
 import { parseArgs } from "node:util";
 import { parseDuration } from "./duration.ts";
+import { errorMessage } from "./errors.ts";
+import type { LogLevel } from "./log.ts";
 
 /** A configuration problem the user must fix; main prints its message and exits 2. */
 export class ConfigError extends Error {
@@ -44,7 +46,7 @@ export const durationFlag = (flag: string, value: string): number => {
     if (ms <= 0) throw new RangeError("must be positive");
     return ms;
   } catch (err) {
-    throw new ConfigError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`--${flag}: ${errorMessage(err)}`);
   }
 };
 
@@ -71,3 +73,41 @@ export const etcdUrls = (value: string | undefined): string[] => {
 };
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The flags both programs take for the registry etcd, with their environment twins. */
+export const ETCD_FLAGS = {
+  etcd: "SWITCHBOARD_ETCD",
+  "etcd-ca": "SWITCHBOARD_ETCD_CA",
+  "etcd-cert": "SWITCHBOARD_ETCD_CERT",
+  "etcd-key": "SWITCHBOARD_ETCD_KEY",
+} as const;
+
+/** The etcd endpoints and TLS files; throws ConfigError on a missing or malformed URL, or a certificate without its key. */
+export const etcdFlags = (
+  get: (flag: keyof typeof ETCD_FLAGS) => string | undefined,
+): { etcd: readonly string[]; etcdTls: { ca?: string; cert?: string; key?: string } } => {
+  const etcd = etcdUrls(get("etcd"));
+  const [ca, cert, key] = [get("etcd-ca"), get("etcd-cert"), get("etcd-key")];
+  if ((cert === undefined) !== (key === undefined))
+    throw new ConfigError("--etcd-cert and --etcd-key go together");
+  return {
+    etcd: Object.freeze(etcd),
+    etcdTls: Object.freeze({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }),
+  };
+};
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** The --log-level value (default info); throws ConfigError on anything else. */
+export const logLevelFlag = (value: string | undefined): LogLevel => {
+  const level = LOG_LEVELS.find((l) => l === (value ?? "info"));
+  if (level === undefined) throw new ConfigError("--log-level must be debug, info, warn or error");
+  return level;
+};
+
+/** The required --cluster-name, a DNS-1123 label; throws ConfigError otherwise. */
+export const clusterNameFlag = (value: string | undefined): string => {
+  if (!value) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");
+  if (!DNS_LABEL.test(value)) throw new ConfigError(`--cluster-name: "${value}" is not a DNS-1123 label`);
+  return value;
+};

@@ -1,5 +1,7 @@
 // Long-lived parts as runners: `(signal) => Promise<void>`. The first to fail, or SIGTERM/SIGINT,
 // aborts the rest; shutdown has one grace period. Signals are handled here, called from main only.
+
+import { errorMessage } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
 export type Runner = (signal: AbortSignal) => Promise<void>;
@@ -26,7 +28,7 @@ export const runAll = async (
         code = 1;
       }
     } catch (err) {
-      log.error({ runner: name, err: err instanceof Error ? err.message : String(err) }, "failed");
+      log.error({ runner: name, err: errorMessage(err) }, "failed");
       code = 1;
     } finally {
       abort.abort();

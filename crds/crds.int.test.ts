@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseAllDocuments, stringify } from "yaml";
+import { errorMessage } from "../common/errors.ts";
 import { cleanup, testCluster, testNamespace, uniqueName } from "../e2e/harness.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { applyCrds, installCrds } from "./install.ts";
@@ -131,10 +132,7 @@ test("invalid objects are refused with a clear message", { concurrency: 8 }, asy
     INVALID_CASES.map((c, i) =>
       t.test(`${c.kind}: ${c.name}`, async () => {
         const object = mergePatch(valid(c.kind, `invalid-${i}`), c.patch);
-        const err = await dryRun(object).then(
-          (out) => assert.fail(`accepted: ${out}`),
-          (e: unknown) => (e instanceof Error ? e.message : String(e)),
-        );
+        const err = await dryRun(object).then((out) => assert.fail(`accepted: ${out}`), errorMessage);
         const lines = err.split("\n").map((l) => l.replace(/^.* is invalid: /, "").replace(/^\* /, ""));
         const hit = lines.some((l) => l.startsWith(`${c.field}: `) && l.includes(c.message));
         assert.ok(hit, `want "${c.field}: …${c.message}…", got:\n${err}`);

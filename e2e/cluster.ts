@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
+import { errorMessage } from "../common/errors.ts";
 import { type Etcd, startEtcd } from "./etcd.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { createCa, createCert, createSigningKey, type KeyPair } from "./pki.ts";
@@ -255,7 +256,7 @@ Ctrl-C stops it.`);
 
 if (import.meta.main) {
   main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(errorMessage(err));
     process.exit(1);
   });
 }

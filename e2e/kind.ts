@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { $, type ProcessPromise, quote, which } from "zx";
+import { errorMessage } from "../common/errors.ts";
 import { type Command, EVENT_TYPE, exampleToken, type KindOptions, kindPlan } from "./kind-plan.ts";
 import { GiveUp, waitFor } from "./proc.ts";
 import { toolsBinDir } from "./tools.ts";
@@ -183,6 +184,6 @@ const main = async (): Promise<void> => {
 };
 
 main().catch((err: unknown) => {
-  console.error(`kind: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`kind: ${errorMessage(err)}`);
   process.exitCode = 1;
 });

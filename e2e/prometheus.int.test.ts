@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { installCrds } from "../crds/install.ts";
 import { CHART_DIR, get, list, render } from "../helm/chart-kit.ts";
 import type { FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
-import { openWriter } from "../registry/writer.ts";
+import { openWriter } from "../registry/writer/index.ts";
 import { startFunction } from "./functions.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { cleanup, exclusive, testCluster, testEtcd, testNamespace, uniqueName } from "./harness.ts";

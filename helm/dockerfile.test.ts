@@ -4,9 +4,9 @@
 // non-root with node as the entry point.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { builtinModules } from "node:module";
-import { dirname, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
+import { runtimeImports } from "../e2e/imports.ts";
 import { repoRoot } from "../e2e/tools.ts";
 
 const PROGRAMS = ["operator/main.ts", "sidecar/main.ts"];
@@ -47,34 +47,6 @@ const copied = (): string[] => {
   });
 };
 
-interface Imports {
-  files: Set<string>;
-  packages: Set<string>;
-}
-
-/** The repository files and packages that `entries` load at run time (type-only imports excluded). */
-const runtimeImports = (entries: readonly string[]): Imports => {
-  const found: Imports = { files: new Set(), packages: new Set() };
-  const visit = (file: string): void => {
-    if (found.files.has(file)) return;
-    found.files.add(file);
-    const source = readFileSync(join(repoRoot, file), "utf8");
-    const specifiers = source.matchAll(
-      /^\s*(?:import|export)\s+(?!type\s)(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm,
-    );
-    for (const m of specifiers) {
-      const spec = m[1] ?? m[2] ?? "";
-      if (spec.startsWith(".")) visit(relative(repoRoot, resolve(join(repoRoot, dirname(file)), spec)));
-      else if (!spec.startsWith("node:") && !builtinModules.includes(spec))
-        found.packages.add(
-          spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] ?? spec),
-        );
-    }
-  };
-  for (const entry of entries) visit(entry);
-  return found;
-};
-
 test("every module the operator and the gateway load is copied into the image", () => {
   const sources = copied();
   const { files } = runtimeImports(PROGRAMS);
@@ -88,22 +60,28 @@ test("every module the operator and the gateway load is copied into the image", 
   }
 });
 
-test("every package the programs import is a production dependency (npm install --omit=dev)", () => {
+test("the production dependencies are exactly the packages the programs import (npm install --omit=dev)", () => {
   const pkg: unknown = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
   const deps =
     typeof pkg === "object" && pkg !== null && "dependencies" in pkg && typeof pkg.dependencies === "object"
       ? Object.keys(pkg.dependencies ?? {})
       : [];
-  for (const name of runtimeImports(PROGRAMS).packages)
+  const imported = runtimeImports(PROGRAMS).packages;
+  for (const name of imported)
     assert.ok(deps.includes(name), `${name} is imported at run time but not in dependencies`);
+  for (const name of deps)
+    assert.ok(
+      imported.has(name),
+      `${name} is in dependencies but no program imports it: move it to devDependencies`,
+    );
 });
 
 test(".dockerignore leaves out tests, test kits and the build's own node_modules", () => {
   for (const path of [
     "operator/config.test.ts",
-    "registry/watcher.int.test.ts",
-    "registry/test-etcd.ts",
-    "registry/watcher-testkit.ts",
+    "registry/watcher/index.int.test.ts",
+    "registry/testing/etcd.ts",
+    "registry/testing/watcher.ts",
     "node_modules/yaml/package.json",
     "e2e/harness.ts",
     ".work/x",

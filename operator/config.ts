@@ -1,8 +1,18 @@
 // The operator's configuration, parsed once from flags and their SWITCHBOARD_* environment twins
 // (a flag wins over its variable) into a frozen object. Nothing else reads process.env.
 import { hostname } from "node:os";
-import { ConfigError, DNS_LABEL, durationFlag, etcdUrls, parseHostPort, readFlags } from "../common/flags.ts";
-import { parseWebhookConfig, WEBHOOK_FLAGS, WEBHOOK_USAGE, type WebhookConfig } from "./webhook-config.ts";
+import {
+  ConfigError,
+  clusterNameFlag,
+  durationFlag,
+  ETCD_FLAGS,
+  etcdFlags,
+  logLevelFlag,
+  parseHostPort,
+  readFlags,
+} from "../common/flags.ts";
+import type { LogLevel } from "../common/log.ts";
+import { parseWebhookConfig, WEBHOOK_FLAGS, WEBHOOK_USAGE, type WebhookConfig } from "./webhook/config.ts";
 
 export { ConfigError };
 
@@ -18,7 +28,7 @@ export interface OperatorConfig {
   readonly leaseDurationMs: number;
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
-  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly logLevel: LogLevel;
   /** TTL of the cluster heartbeat lease: how long after the operator is gone other clusters notice. */
   readonly heartbeatTtlSeconds: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
@@ -27,10 +37,7 @@ export interface OperatorConfig {
 
 const FLAGS = {
   kubeconfig: "SWITCHBOARD_KUBECONFIG",
-  etcd: "SWITCHBOARD_ETCD",
-  "etcd-ca": "SWITCHBOARD_ETCD_CA",
-  "etcd-cert": "SWITCHBOARD_ETCD_CERT",
-  "etcd-key": "SWITCHBOARD_ETCD_KEY",
+  ...ETCD_FLAGS,
   "cluster-name": "SWITCHBOARD_CLUSTER_NAME",
   "metrics-addr": "SWITCHBOARD_METRICS_ADDR",
   "leader-election-namespace": "SWITCHBOARD_LEADER_ELECTION_NAMESPACE",
@@ -52,24 +59,13 @@ Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, 
 /** Parses argv and env into a frozen OperatorConfig; throws ConfigError with one clear line. */
 export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig => {
   const get = readFlags(FLAGS, argv, env);
-  const etcd = etcdUrls(get("etcd"));
-  const clusterName = get("cluster-name");
-  if (!clusterName) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");
-  if (!DNS_LABEL.test(clusterName))
-    throw new ConfigError(`--cluster-name: "${clusterName}" is not a DNS-1123 label`);
+  const { etcd, etcdTls } = etcdFlags(get);
+  const clusterName = clusterNameFlag(get("cluster-name"));
   const metrics = parseHostPort("metrics-addr", get("metrics-addr") ?? "0.0.0.0:8080");
-  const logLevel = get("log-level") ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(logLevel))
-    throw new ConfigError(`--log-level must be debug, info, warn or error`);
-  const ca = get("etcd-ca");
-  const cert = get("etcd-cert");
-  const key = get("etcd-key");
-  if ((cert === undefined) !== (key === undefined))
-    throw new ConfigError("--etcd-cert and --etcd-key go together");
   return Object.freeze({
     kubeconfig: get("kubeconfig"),
-    etcd: Object.freeze(etcd),
-    etcdTls: Object.freeze({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }),
+    etcd,
+    etcdTls,
     clusterName,
     metricsHost: metrics.host,
     metricsPort: metrics.port,
@@ -78,7 +74,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
     leaseDurationMs: durationFlag("lease-duration", get("lease-duration") ?? "15s"),
     renewDeadlineMs: durationFlag("renew-deadline", get("renew-deadline") ?? "10s"),
     retryPeriodMs: durationFlag("retry-period", get("retry-period") ?? "2s"),
-    logLevel: logLevel as OperatorConfig["logLevel"],
+    logLevel: logLevelFlag(get("log-level")),
     heartbeatTtlSeconds: Math.max(
       2,
       Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),

@@ -2,13 +2,14 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
+import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
-import { serveWebhook, type WebhookServer } from "./webhook-server.ts";
+import { serveWebhook, type WebhookServer } from "./webhook/server.ts";
 
 const main = async (): Promise<number> => {
   let config: OperatorConfig;
@@ -59,10 +60,7 @@ const main = async (): Promise<number> => {
         log,
       });
     } catch (err) {
-      log.error(
-        { err: err instanceof Error ? err.message : String(err) },
-        "the injection webhook could not start",
-      );
+      log.error({ err: errorMessage(err) }, "the injection webhook could not start");
       etcd.close();
       return 1;
     }

@@ -6,12 +6,15 @@ import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/clie
 import type { Etcd3 } from "etcd3";
 import type { Logger } from "../common/log.ts";
 import type { Subscription, SwitchboardFunction, Vpn } from "../crds/types.ts";
-import { runHeartbeat } from "../registry/heartbeat.ts";
+import { runHeartbeat } from "../registry/heartbeat/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import type { RecordKind } from "../registry/types.ts";
-import { createRegistryWatcher } from "../registry/watcher.ts";
-import { openWriter, type RegistryWriter } from "../registry/writer.ts";
-import { runController } from "./controller.ts";
+import { createRegistryWatcher } from "../registry/watcher/index.ts";
+import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
+import { createInformers, type Informers, worldOver } from "./kube/informers.ts";
+import { runLeaderElection } from "./kube/leader.ts";
+import { kubeWriter } from "./kube/writes.ts";
+import type { OperatorMetrics } from "./metrics.ts";
 import {
   afterFunction,
   afterSecret,
@@ -19,17 +22,14 @@ import {
   everything,
   type Keys,
   sliceService,
-} from "./dependents.ts";
-import { createInformers, type Informers, worldOver } from "./informers.ts";
-import { kubeWriter } from "./kube.ts";
-import { runLeaderElection } from "./leader.ts";
-import type { OperatorMetrics } from "./metrics.ts";
+} from "./plan/dependents.ts";
 import { planFunction } from "./plan/function.ts";
 import { planSubscription } from "./plan/subscription.ts";
 import { planVpn } from "./plan/vpn.ts";
-import { createQueue, type WorkQueue } from "./queue.ts";
-import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconciler.ts";
-import type { World } from "./world.ts";
+import type { World } from "./plan/world.ts";
+import { runController } from "./reconcile/controller.ts";
+import { createQueue, type WorkQueue } from "./reconcile/queue.ts";
+import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconcile/reconciler.ts";
 
 export interface OperatorOptions {
   kc: KubeConfig;

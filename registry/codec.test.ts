@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { canonicalJson, decodeHeartbeat, decodeRecord, encodeHeartbeat, encodeRecord } from "./codec.ts";
 import { InvalidRecordError, RegistryDecodeError } from "./errors.ts";
 import { functionKey, heartbeatKey, leaderKey, recordKey, subscriptionKey, vpnKey } from "./keys.ts";
-import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "./test-records.ts";
+import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "./testing/records.ts";
 import type { RegistryRecord } from "./types.ts";
 
 const fn = sampleFunction();

@@ -4,6 +4,7 @@
 // every field (./schema.ts) and the agreement of the value with its key (cluster, kind, names).
 // Cluster heartbeats (the value of a heartbeat key) are encoded and decoded the same way.
 import type { z } from "zod";
+import { errorMessage } from "../common/errors.ts";
 import { InvalidRecordError, RegistryDecodeError } from "./errors.ts";
 import { explainKey, isRecordKey, type ParsedKey, type RecordKeyParts } from "./keys.ts";
 import { heartbeatSchema, recordSchema } from "./schema.ts";
@@ -84,11 +85,7 @@ const parseJson = (key: string, value: string | Buffer): unknown => {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RegistryDecodeError(
-      key,
-      "",
-      `not valid JSON (${error instanceof Error ? error.message : error})`,
-    );
+    throw new RegistryDecodeError(key, "", `not valid JSON (${errorMessage(error)})`);
   }
 };
 

@@ -16,7 +16,7 @@ import {
   subscriptionKey,
   vpnKey,
 } from "./keys.ts";
-import { sampleFunction, sampleSubscription, sampleVpn } from "./test-records.ts";
+import { sampleFunction, sampleSubscription, sampleVpn } from "./testing/records.ts";
 
 const parts = { vpn: "payments", namespace: "billing", name: "invoice", cluster: "east" };
 

@@ -1,4 +1,4 @@
-// What the registry watcher (./watcher.ts) publishes: the registry's decoded contents at one
+// What the registry watcher (./watcher/index.ts) publishes: the registry's decoded contents at one
 // etcd revision. The gateway's routing reads only this, never etcd.
 import type { HeartbeatRecord, RegistryRecord } from "./types.ts";
 

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, watchFile } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { errorMessage } from "../common/errors.ts";
 import { installCrds } from "../crds/install.ts";
 import { startCluster } from "../e2e/cluster.ts";
 import { startGateway } from "../e2e/gateway.ts";
@@ -112,7 +113,7 @@ Requests the orders pods receive are shown below. Ctrl-C stops everything.
   }
   console.log("demo ready");
 } catch (err) {
-  console.error(`the demo failed: ${err instanceof Error ? err.message : String(err)}\nlogs are in ${dir}`);
+  console.error(`the demo failed: ${errorMessage(err)}\nlogs are in ${dir}`);
   await stopAll();
   process.exit(1);
 }

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from 
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseAllDocuments } from "yaml";
+import { errorMessage } from "../common/errors.ts";
 import { installCrds } from "../crds/install.ts";
 import { type Cluster, startCluster } from "../e2e/cluster.ts";
 import { startGateway } from "../e2e/gateway.ts";
@@ -82,7 +83,7 @@ const sync = async (cluster: Cluster): Promise<void> => {
     }
     console.log("dev: applied");
   } catch (err) {
-    console.log(`dev: refused — ${err instanceof Error ? err.message : String(err)}`);
+    console.log(`dev: refused — ${errorMessage(err)}`);
   }
 };
 

@@ -2,13 +2,17 @@
 import { hostname } from "node:os";
 import {
   ConfigError,
+  clusterNameFlag,
   DNS_LABEL,
   durationFlag,
-  etcdUrls,
+  ETCD_FLAGS,
+  etcdFlags,
   intFlag,
+  logLevelFlag,
   parseHostPort,
   readFlags,
 } from "../common/flags.ts";
+import type { LogLevel } from "../common/log.ts";
 
 export interface GatewayConfig {
   readonly etcd: readonly string[];
@@ -28,7 +32,7 @@ export interface GatewayConfig {
   readonly queueMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
-  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly logLevel: LogLevel;
   /** Where accepted async events are logged before 202; undefined: memory only. */
   readonly dataDir: string | undefined;
   readonly durability: "fsync" | "none";
@@ -36,10 +40,7 @@ export interface GatewayConfig {
 }
 
 const FLAGS = {
-  etcd: "SWITCHBOARD_ETCD",
-  "etcd-ca": "SWITCHBOARD_ETCD_CA",
-  "etcd-cert": "SWITCHBOARD_ETCD_CERT",
-  "etcd-key": "SWITCHBOARD_ETCD_KEY",
+  ...ETCD_FLAGS,
   listen: "SWITCHBOARD_LISTEN",
   "cluster-name": "SWITCHBOARD_CLUSTER_NAME",
   namespace: "SWITCHBOARD_NAMESPACE",
@@ -67,26 +68,17 @@ Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, 
 /** Parses argv and env into a frozen GatewayConfig; throws ConfigError with one clear line. */
 export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig => {
   const get = readFlags(FLAGS, argv, env);
-  const etcd = etcdUrls(get("etcd"));
+  const { etcd, etcdTls } = etcdFlags(get);
   const listenValue = get("listen");
   if (!listenValue)
     throw new ConfigError("--listen (or SWITCHBOARD_LISTEN) is required: HOST:PORT for publishers");
   const listen = parseHostPort("listen", listenValue);
-  const clusterName = get("cluster-name");
-  if (!clusterName) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");
-  if (!DNS_LABEL.test(clusterName))
-    throw new ConfigError(`--cluster-name: "${clusterName}" is not a DNS-1123 label`);
+  const clusterName = clusterNameFlag(get("cluster-name"));
   const namespace = get("namespace");
   if (namespace !== undefined && !DNS_LABEL.test(namespace))
     throw new ConfigError(`--namespace: "${namespace}" is not a DNS-1123 label`);
   const metrics = parseHostPort("metrics-addr", get("metrics-addr") ?? "0.0.0.0:9090");
-  const logLevel = get("log-level") ?? "info";
-  if (logLevel !== "debug" && logLevel !== "info" && logLevel !== "warn" && logLevel !== "error") {
-    throw new ConfigError("--log-level must be debug, info, warn or error");
-  }
-  const [ca, cert, key] = [get("etcd-ca"), get("etcd-cert"), get("etcd-key")];
-  if ((cert === undefined) !== (key === undefined))
-    throw new ConfigError("--etcd-cert and --etcd-key go together");
+  const logLevel = logLevelFlag(get("log-level"));
   const dataDir = get("data-dir");
   const durability = get("durability") ?? (dataDir ? "fsync" : "none");
   if (durability !== "fsync" && durability !== "none")
@@ -95,8 +87,8 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     throw new ConfigError("--durability fsync needs --data-dir (or SWITCHBOARD_DATA_DIR)");
   const maxBodyBytes = intFlag("max-body-bytes", get("max-body-bytes") ?? "1048576", 64 * 1024 * 1024);
   return Object.freeze({
-    etcd: Object.freeze(etcd),
-    etcdTls: Object.freeze({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }),
+    etcd,
+    etcdTls,
     listenHost: listen.host,
     listenPort: listen.port,
     clusterName,

@@ -13,7 +13,7 @@ import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { subscriptionKey } from "../registry/keys.ts";
 import type { FilterRecord, FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
-import { openWriter } from "../registry/writer.ts";
+import { openWriter } from "../registry/writer/index.ts";
 
 const etcdUrl = await testEtcd();
 const etcd = new Etcd3({ hosts: etcdUrl });

@@ -5,18 +5,18 @@ import type { Hono } from "hono";
 import { Agent, type Dispatcher } from "undici";
 import type { Logger } from "../common/log.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
-import { createRegistryWatcher } from "../registry/watcher.ts";
-import { createAsyncEngine } from "./async-engine.ts";
-import { createBalancer } from "./balancer.ts";
-import { parseCloudEvents, toBinaryHeaders } from "./cloudevents.ts";
+import { createRegistryWatcher } from "../registry/watcher/index.ts";
+import { parseCloudEvents, toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
-import { createDeliverer } from "./delivery.ts";
-import { createIngress, type Ingress } from "./ingress.ts";
+import { createAsyncEngine } from "./delivery/async-engine.ts";
+import { createBalancer } from "./delivery/balancer.ts";
+import { createDeliverer } from "./delivery/index.ts";
+import type { Wal } from "./durable/wal.ts";
+import { createIngress, type Ingress } from "./ingress/index.ts";
+import { createVpnLimiter } from "./ingress/vpn-limits.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { badRequest, problemResponse } from "./problem.ts";
-import { buildRoutingTable, type RoutingTable } from "./routing.ts";
-import { createVpnLimiter } from "./vpn-limits.ts";
-import type { Wal } from "./wal.ts";
+import { badRequest, problemResponse, unavailable } from "./problem.ts";
+import { buildRoutingTable, type RoutingTable } from "./routing/index.ts";
 
 export interface Gateway {
   /** The ingress handler (serve it with serveIngress). */
@@ -56,10 +56,7 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
   const watcher = createRegistryWatcher({
     client: etcd,
     log,
-    onRestart: (reason) =>
-      metrics.watchRestarts.inc({
-        reason: reason.includes("backwards") ? "revision_backwards" : "watch_error",
-      }),
+    onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),
     // The watcher logs each invalid value once; the gateway counts them.
     onInvalid: () => metrics.invalidRecords.inc(),
     onListed: (startedAt) => {
@@ -154,7 +151,8 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
       const vpn = c.req.query("vpn");
       if (!vpn) throw badRequest("the vpn query parameter is required: POST /explain?vpn=NAME");
       const current = table;
-      if (!current) return c.json({ error: "no routing table yet" }, 503);
+      if (!current)
+        throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
       const body = new Uint8Array(await c.req.raw.arrayBuffer());
       const [event] = parseCloudEvents(
         { method: "POST", headers: c.req.raw.headers, body },

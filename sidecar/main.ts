@@ -6,10 +6,10 @@ import { ConfigError } from "../common/flags.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
+import { openWal } from "./durable/wal.ts";
 import { createGateway } from "./gateway.ts";
-import { serveIngress } from "./ingress-server.ts";
+import { serveIngress } from "./ingress/server.ts";
 import { createGatewayMetrics } from "./metrics.ts";
-import { openWal } from "./wal.ts";
 
 const main = async (): Promise<number> => {
   if (process.argv.includes("--help")) {

@@ -1,6 +1,6 @@
 // RFC 9457 problem details: the gateway's one typed error, mapped to an HTTP answer once (in the
-// ingress's one catch, or the admin app's onError). Each status of DESIGN.md "Responses" has a factory; 429 and 503 always carry
-// Retry-After, 401 carries WWW-Authenticate, 405 carries Allow.
+// ingress's one catch, or the admin app's onError). Each status of the gateway's responses
+// (docs/architecture.md, "Data plane") has a factory; 429 and 503 always carry Retry-After, 401 carries WWW-Authenticate, 405 carries Allow.
 import type { Reply } from "./types.ts";
 
 /** Base of every problem `type` URI: `${PROBLEM_BASE}<slug>`. */
@@ -163,9 +163,13 @@ export const unavailable = (
   options: ProblemOptions = {},
 ): ProblemError => make(503, "unavailable", "Service unavailable", detail, options, { retryAfterSeconds });
 
-/** 502: the function's answer cannot be passed on. */
+/** 502: the function could not be reached, or its answer cannot be passed on. */
 export const badGateway = (detail: string, options: ProblemOptions = {}): ProblemError =>
   make(502, "bad-gateway", "Bad Gateway", detail, options);
+
+/** 504: the function did not answer within its timeout. */
+export const gatewayTimeout = (detail: string, options: ProblemOptions = {}): ProblemError =>
+  make(504, "timeout", "Gateway Timeout", detail, options);
 
 /** 500: a bug or an unexpected failure; the detail is meant for clients, so keep it generic. */
 export const internalError = (detail: string, options: ProblemOptions = {}): ProblemError =>

@@ -5,10 +5,10 @@ import type { V1EndpointSlice, V1Service, V1ServicePort } from "@kubernetes/clie
 import { parseDuration } from "../../common/duration.ts";
 import type { FunctionSpec, SwitchboardFunction } from "../../crds/types.ts";
 import { type FunctionRecord, SCHEMA_VERSION } from "../../registry/types.ts";
-import { type ConditionInput, isFalse, isTrue } from "../conditions.ts";
-import { notMemberReason } from "../membership.ts";
-import type { World } from "../world.ts";
+import { type ConditionInput, isFalse, isTrue } from "./conditions.ts";
+import { notMemberReason } from "./membership.ts";
 import { ownerOf, type Plan, readyFrom } from "./plan.ts";
+import type { World } from "./world.ts";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONCURRENCY = 100;

@@ -1,6 +1,6 @@
 // What a plan is: the registry record an object should have, and the conditions to report.
 import type { Owner, RegistryRecord } from "../../registry/types.ts";
-import type { ConditionInput } from "../conditions.ts";
+import type { ConditionInput } from "./conditions.ts";
 
 export interface Plan<R extends RegistryRecord, S> {
   /** The record to write; undefined removes the object's records. */

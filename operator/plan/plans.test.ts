@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ConditionInput } from "../conditions.ts";
-import { worldOf } from "../world.ts";
-import { fn, namespace, secret, service, slice, sub, vpn } from "./fixtures.ts";
+import { fn, namespace, secret, service, slice, sub, vpn } from "../testing/plan-fixtures.ts";
+import type { ConditionInput } from "./conditions.ts";
 import { planFunction } from "./function.ts";
 import { planSubscription } from "./subscription.ts";
 import { planVpn, tokenHash } from "./vpn.ts";
+import { worldOf } from "./world.ts";
 
 const cond = (conditions: ConditionInput[], type: string): string => {
   const c = conditions.find((x) => x.type === type);

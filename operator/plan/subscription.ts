@@ -9,10 +9,10 @@ import {
   SCHEMA_VERSION,
   type SubscriptionRecord,
 } from "../../registry/types.ts";
-import { type ConditionInput, isFalse, isTrue } from "../conditions.ts";
-import { notMemberReason } from "../membership.ts";
-import type { World } from "../world.ts";
+import { type ConditionInput, isFalse, isTrue } from "./conditions.ts";
+import { notMemberReason } from "./membership.ts";
 import { ownerOf, type Plan, readyFrom } from "./plan.ts";
+import type { World } from "./world.ts";
 
 export const DEFAULT_ASYNC_RETRY = 5;
 export const DEFAULT_BACKOFF_DELAY_MS = 200;

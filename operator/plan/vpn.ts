@@ -3,10 +3,10 @@
 import { createHash } from "node:crypto";
 import type { Vpn } from "../../crds/types.ts";
 import { type Publisher, SCHEMA_VERSION, type VpnRecord } from "../../registry/types.ts";
-import { type ConditionInput, isFalse, isTrue } from "../conditions.ts";
-import { membership } from "../membership.ts";
-import type { World } from "../world.ts";
+import { type ConditionInput, isFalse, isTrue } from "./conditions.ts";
+import { membership } from "./membership.ts";
 import { ownerOf, type Plan, readyFrom } from "./plan.ts";
+import type { World } from "./world.ts";
 
 export interface VpnStatusFields {
   namespaces: string[];

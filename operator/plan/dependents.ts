@@ -1,0 +1,80 @@
+// Which queue keys a change touches. Informer callbacks only enqueue keys (never act), and a
+// reconcile reads the current world, so over-enqueueing is safe and under-enqueueing is the bug
+// to avoid: each rule below names the field that makes one object depend on another.
+import type { V1EndpointSlice, V1Secret } from "@kubernetes/client-node";
+import type { Subscription, SwitchboardFunction } from "../../crds/types.ts";
+import { keyOf } from "../reconcile/reconciler.ts";
+import { functionRef } from "./subscription.ts";
+import { SERVICE_NAME_LABEL, type World } from "./world.ts";
+
+export interface Keys {
+  vpns: string[];
+  functions: string[];
+  subscriptions: string[];
+}
+
+const none = (): Keys => ({ vpns: [], functions: [], subscriptions: [] });
+
+/** Everything: a VPN or namespace change can move membership, and conflicts span VPNs. */
+export const everything = (world: World): Keys => ({
+  vpns: world.vpns().map(keyOf),
+  functions: world.functions().map(keyOf),
+  subscriptions: world.subscriptions().map(keyOf),
+});
+
+/** A Function changed: itself and the Subscriptions that deliver (or dead-letter) to it. */
+export const afterFunction = (fn: SwitchboardFunction, world: World): Keys => {
+  const ns = fn.metadata.namespace ?? "";
+  const name = fn.metadata.name ?? "";
+  const refers = (s: Subscription): boolean => {
+    const home = s.metadata.namespace ?? "";
+    const target = functionRef(s.spec.function, home);
+    const dl = s.spec.delivery?.deadLetter
+      ? functionRef(s.spec.delivery.deadLetter.function, home)
+      : undefined;
+    return (target.namespace === ns && target.name === name) || (dl?.namespace === ns && dl.name === name);
+  };
+  return {
+    ...none(),
+    functions: [keyOf(fn)],
+    subscriptions: world.subscriptions().filter(refers).map(keyOf),
+  };
+};
+
+/** A Service or EndpointSlice changed: the Functions targeting that Service. */
+export const afterService = (namespace: string, service: string, world: World): Keys => ({
+  ...none(),
+  functions: world
+    .functions()
+    .filter((f) => f.metadata.namespace === namespace && f.spec.target.service?.name === service)
+    .map(keyOf),
+});
+
+/** The Service an EndpointSlice belongs to. */
+export const sliceService = (slice: V1EndpointSlice): string | undefined =>
+  slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+
+/** A Secret changed: VPNs whose publishers and Functions whose headers read it. */
+export const afterSecret = (secret: V1Secret, world: World): Keys => {
+  const ns = secret.metadata?.namespace ?? "";
+  const name = secret.metadata?.name ?? "";
+  return {
+    ...none(),
+    vpns: world
+      .vpns()
+      .filter((v) =>
+        (v.spec.publishers ?? []).some(
+          (p) => p.tokenSecretRef.namespace === ns && p.tokenSecretRef.name === name,
+        ),
+      )
+      .map(keyOf),
+    functions: world
+      .functions()
+      .filter(
+        (f) =>
+          f.metadata.namespace === ns &&
+          (f.spec.headers ?? []).some((h) => h.valueFrom?.secretKeyRef.name === name),
+      )
+      .map(keyOf),
+  };
+};

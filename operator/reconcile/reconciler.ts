@@ -1,0 +1,148 @@
+// One reconcile for any of the three kinds: read the object from the cache, plan, write the
+// registry record, then the status. Level-based: the whole desired state is computed every
+// time from the current world, so a missed event cannot leave a wrong state behind.
+
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import type { Condition } from "../../crds/types.ts";
+import { canonicalJson } from "../../registry/codec.ts";
+import type { RecordKind, RegistryRecord } from "../../registry/types.ts";
+import type { ObjectRef, RegistryWriter } from "../../registry/writer/index.ts";
+import type { KindInfo, KubeWriter } from "../kube/writes.ts";
+import type { OperatorMetrics } from "../metrics.ts";
+import { type ConditionInput, findCondition, mergeConditions } from "../plan/conditions.ts";
+import type { Plan } from "../plan/plan.ts";
+import type { World } from "../plan/world.ts";
+import type { Reconciler } from "./controller.ts";
+
+export const FINALIZER = "switchboard.dev/registry";
+
+/** The shape all three resources share, as far as reconciling goes. */
+export interface ReconciledObject {
+  metadata: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    finalizers?: string[];
+    deletionTimestamp?: string | Date;
+  };
+  status?: { conditions?: Condition[]; observedGeneration?: number };
+}
+
+export interface KindHandler<T extends ReconciledObject> extends KindInfo {
+  recordKind: RecordKind;
+  /** The cached object for a queue key ("ns/name" or "name"). */
+  get(namespace: string | undefined, name: string): T | undefined;
+  plan(obj: T, world: World, cluster: string): Plan<RegistryRecord, object>;
+}
+
+export interface ReconcilerDeps<T extends ReconciledObject> {
+  handler: KindHandler<T>;
+  world: World;
+  writer: RegistryWriter;
+  kube: KubeWriter;
+  cluster: string;
+  metrics: OperatorMetrics;
+  log: Logger;
+}
+
+/** Splits a queue key into namespace and name. */
+export const splitKey = (key: string): { namespace: string | undefined; name: string } => {
+  const slash = key.indexOf("/");
+  return slash < 0
+    ? { namespace: undefined, name: key }
+    : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+};
+
+/** The queue key of an object. */
+export const keyOf = (obj: { metadata?: { name?: string; namespace?: string } }): string =>
+  obj.metadata?.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name ?? ""}`
+    : (obj.metadata?.name ?? "");
+
+/** Whether `current` already holds every field of `wanted` (key order aside: the API server returns its own). */
+const alreadyHolds = (wanted: Record<string, unknown>, current: Record<string, unknown>): boolean =>
+  Object.entries(wanted).every(([key, value]) => canonicalJson(value) === canonicalJson(current[key]));
+
+/** Builds the reconciler for one kind. Throws (retry with backoff) when etcd or the API server fails. */
+export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<T>): Reconciler => {
+  const { handler, world, writer, kube, cluster, metrics, log } = deps;
+
+  const sync = async (ref: ObjectRef, record: RegistryRecord | undefined): Promise<void> => {
+    try {
+      const result = await writer.sync(ref, record);
+      metrics.registryWrites.inc({ kind: handler.recordKind, result });
+    } catch (err) {
+      metrics.registryWrites.inc({ kind: handler.recordKind, result: "error" });
+      throw err;
+    }
+  };
+
+  const writeStatus = async (obj: T, conditions: ConditionInput[], fields: object): Promise<void> => {
+    const generation = obj.metadata.generation ?? 0;
+    const previous = obj.status?.conditions;
+    const status = {
+      ...fields,
+      observedGeneration: generation,
+      conditions: mergeConditions(previous, conditions, generation, new Date()),
+    };
+    if (alreadyHolds(status, { ...obj.status })) return;
+    await kube.patchStatus(handler, obj.metadata, status);
+    await reportTransitions(obj, previous, conditions);
+  };
+
+  const reportTransitions = async (
+    obj: T,
+    previous: Condition[] | undefined,
+    conditions: ConditionInput[],
+  ): Promise<void> => {
+    const ready = conditions.find((c) => c.type === "Ready");
+    const before = findCondition(previous, "Ready");
+    if (!ready || (before?.status === ready.status && before.reason === ready.reason)) return;
+    const type = ready.status === "True" ? "Normal" : "Warning";
+    await kube.event(handler, obj.metadata, type, ready.reason, ready.message || `${handler.kind} is ready`);
+  };
+
+  return async (key) => {
+    const { namespace, name } = splitKey(key);
+    const ref: ObjectRef = { kind: handler.recordKind, ...(namespace ? { namespace } : {}), name };
+    const obj = handler.get(namespace, name);
+    if (!obj) {
+      await sync(ref, undefined);
+      return undefined;
+    }
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (obj.metadata.deletionTimestamp) {
+      await sync(ref, undefined);
+      if (finalizers.includes(FINALIZER)) {
+        await kube.setFinalizers(
+          handler,
+          obj.metadata,
+          finalizers.filter((f) => f !== FINALIZER),
+        );
+        log.info({ kind: handler.kind, key }, "records removed; finalizer released");
+      }
+      return undefined;
+    }
+    if (!finalizers.includes(FINALIZER)) {
+      // The update this causes re-queues the key; records are written on that pass.
+      await kube.setFinalizers(handler, obj.metadata, [...finalizers, FINALIZER]);
+      return undefined;
+    }
+    const plan = handler.plan(obj, world, cluster);
+    try {
+      await sync(ref, plan.record);
+    } catch (err) {
+      const message = `registry write failed: ${errorMessage(err)}`;
+      const conditions = plan.conditions.map((c) =>
+        c.type === "Ready" ? { ...c, status: "False" as const, reason: "RegistryUnavailable", message } : c,
+      );
+      await writeStatus(obj, conditions, plan.status).catch(() => {});
+      throw err;
+    }
+    await writeStatus(obj, plan.conditions, plan.status);
+    return undefined;
+  };
+};

@@ -1,0 +1,161 @@
+// The sidecar-injection webhook over HTTPS: POST /inject with an AdmissionReview, answered by
+// review.ts. The serving certificate comes from files and is re-read every `reloadMs`;
+// a changed, valid pair replaces the TLS context for new connections (no restart).
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { Registry } from "prom-client";
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
+import type { InjectorSettings } from "./plan.ts";
+import { BadReview, reviewAdmission } from "./review.ts";
+import { readServingCert, type ServingCert, sameCert } from "./tls.ts";
+
+/** Larger than any pod the API server accepts (etcd caps objects near 1.5 MiB). */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface WebhookServerOptions {
+  host: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  reloadMs: number;
+  settings: InjectorSettings;
+  registry: Registry;
+  log: Logger;
+}
+
+export interface WebhookServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Re-reads the certificate files every reloadMs until `signal` aborts, then closes the server. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** A request the webhook cannot answer, with its HTTP status. */
+class HttpError extends Error {
+  override name = "HttpError";
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const readBody = async (req: IncomingMessage): Promise<Buffer> => {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+};
+
+const handle = async (
+  req: IncomingMessage,
+  opts: Pick<WebhookServerOptions, "settings" | "log">,
+  metrics: WebhookMetrics,
+): Promise<string> => {
+  const path = (req.url ?? "").split("?")[0];
+  if (path !== "/inject") throw new HttpError(404, "not found: the webhook serves POST /inject");
+  if (req.method !== "POST") throw new HttpError(405, "method not allowed: POST /inject");
+  const type = req.headers["content-type"] ?? "";
+  if (!type.startsWith("application/json")) throw new HttpError(415, "content-type must be application/json");
+  let body: unknown;
+  try {
+    body = JSON.parse((await readBody(req)).toString("utf8"));
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, `body is not JSON: ${errorMessage(err)}`);
+  }
+  const reviewed = reviewAdmission(body, opts.settings);
+  metrics.requests.inc({ result: reviewed.outcome });
+  if (reviewed.outcome === "injected") opts.log.info({ pod: reviewed.pod }, "gateway sidecar injected");
+  else if (reviewed.outcome === "denied")
+    opts.log.info({ pod: reviewed.pod, why: reviewed.detail }, "pod refused");
+  else opts.log.debug({ pod: reviewed.pod, why: reviewed.detail }, "pod skipped");
+  return JSON.stringify(reviewed.review);
+};
+
+const respond = (res: ServerResponse, status: number, body: string, type: string): void => {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+};
+
+/** Maps a failed request to HTTP once: client mistakes to 4xx, anything else to 500 (logged). */
+const onError = (err: unknown, res: ServerResponse, log: Logger, metrics: WebhookMetrics): void => {
+  if (err instanceof HttpError || err instanceof BadReview) {
+    metrics.requests.inc({ result: "invalid" });
+    log.warn({ err: err.message }, "bad admission request");
+    respond(res, err instanceof HttpError ? err.status : 400, `${err.message}\n`, "text/plain");
+    return;
+  }
+  metrics.requests.inc({ result: "error" });
+  log.error({ err: errorMessage(err) }, "admission request failed");
+  respond(res, 500, "internal error\n", "text/plain");
+};
+
+const listen = (server: Server, host: string, port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+
+/** Loads the certificate (throws when it is unusable) and starts listening; resolves once it does. */
+export const serveWebhook = async (opts: WebhookServerOptions): Promise<WebhookServer> => {
+  const metrics = createWebhookMetrics(opts.registry);
+  const log = opts.log.child({ component: "webhook" });
+  let current: ServingCert = readServingCert(opts.certFile, opts.keyFile);
+  metrics.certificateExpiry.set(current.notAfter.getTime() / 1000);
+  const server = createServer({ cert: current.cert, key: current.key, minVersion: "TLSv1.2" }, (req, res) => {
+    handle(req, { settings: opts.settings, log }, metrics).then(
+      (body) => respond(res, 200, body, "application/json"),
+      (err: unknown) => onError(err, res, log, metrics),
+    );
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  const port = await listen(server, opts.host, opts.port);
+  let lastError = "";
+  const reload = (): void => {
+    try {
+      const next = readServingCert(opts.certFile, opts.keyFile);
+      lastError = "";
+      if (sameCert(next, current)) return;
+      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.2" });
+      current = next;
+      metrics.certificateExpiry.set(next.notAfter.getTime() / 1000);
+      metrics.certificateReloads.inc({ result: "success" });
+      log.info({ notAfter: next.notAfter.toISOString() }, "webhook certificate reloaded");
+    } catch (err) {
+      // Kept serving the previous certificate; counted every time, logged once per distinct problem.
+      const message = errorMessage(err);
+      metrics.certificateReloads.inc({ result: "error" });
+      if (message !== lastError)
+        log.error({ err: message }, "webhook certificate not reloaded; serving the previous one");
+      lastError = message;
+    }
+  };
+  return {
+    port,
+    run: async (signal) => {
+      const timer = setInterval(reload, opts.reloadMs);
+      await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+      clearInterval(timer);
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      });
+    },
+  };
+};

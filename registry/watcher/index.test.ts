@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { backoffDelay } from "../../common/backoff.ts";
+import { silentLogger } from "../../common/log.ts";
+import { waitFor } from "../../e2e/proc.ts";
+import { REGISTRY_PREFIX } from "../keys.ts";
+import { captureLog } from "../testing/watcher.ts";
+import { createRegistryWatcher } from "./index.ts";
+
+test("backoff doubles from the base up to the cap, with jitter in the upper half", () => {
+  const low = (attempt: number) => backoffDelay(attempt, 100, 1_000, () => 0);
+  const high = (attempt: number) => backoffDelay(attempt, 100, 1_000, () => 1);
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map(low), [50, 100, 200, 400, 500, 500]);
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map(high), [100, 200, 400, 800, 1_000, 1_000]);
+  assert.equal(high(10_000), 1_000, "no overflow for long outages");
+});
+
+test("a prefix outside the registry is refused; nothing is listed before run()", () => {
+  const client = new Etcd3({ hosts: "http://127.0.0.1:1" });
+  try {
+    assert.throws(() => createRegistryWatcher({ client, log: silentLogger(), prefix: "/other/" }), TypeError);
+    const watcher = createRegistryWatcher({ client, log: silentLogger(), prefix: `${REGISTRY_PREFIX}vpns/` });
+    assert.equal(watcher.current(), undefined);
+    assert.deepEqual(watcher.status(), {
+      revision: 0,
+      lastAppliedModRevision: 0,
+      connected: false,
+      lastContactAt: 0,
+      restarts: 0,
+      invalidRecords: 0,
+    });
+  } finally {
+    client.close();
+  }
+});
+
+test("run() keeps retrying an unreachable etcd, logging once, until aborted; then ready rejects", async () => {
+  const client = new Etcd3({ hosts: "http://127.0.0.1:1" });
+  const { log, entries } = captureLog();
+  const watcher = createRegistryWatcher({ client, log, baseBackoffMs: 5, maxBackoffMs: 20 });
+  const abort = new AbortController();
+  const run = watcher.run(abort.signal);
+  await assert.rejects(watcher.run(new AbortController().signal), /already running/);
+  const retries = () => entries().filter((e) => e.msg === "registry re-list attempt failed").length;
+  await waitFor("three failed attempts", async () => (retries() >= 3 ? true : undefined), { intervalMs: 10 });
+  abort.abort();
+  await run;
+  assert.equal(entries().filter((e) => e.level === 40).length, 1, "one warning for the whole incident");
+  await assert.rejects(watcher.ready, /stopped before listing/);
+  assert.equal(watcher.status().connected, false);
+  client.close();
+});

@@ -1,0 +1,172 @@
+// The gateway's view of the registry: list the prefix at one revision, watch from that revision
+// + 1, apply each watch response to a copy and publish it as a new immutable snapshot. On any
+// watch failure (error, compaction, disconnect, failed liveness probes, a revision going
+// backwards) it re-lists, diffs against the current snapshot (keys absent from the listing are
+// deletions) and watches again, with capped exponential backoff and jitter between failed
+// attempts. While etcd is unreachable the last snapshot keeps being served; status() says since
+// when (lastContactAt). Snapshots (../snapshot.ts) hold the records and the live clusters'
+// heartbeats. The loop is in ./loop.ts, one watch in ./session.ts, the contents
+// in ./store.ts.
+import type { Etcd3 } from "etcd3";
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import { REGISTRY_PREFIX } from "../keys.ts";
+import type { RegistrySnapshot } from "../snapshot.ts";
+import { runWatchLoop } from "./loop.ts";
+import type { SessionEnd } from "./session.ts";
+import { createRecordStore } from "./store.ts";
+
+export type { RestartReason, SessionEnd } from "./session.ts";
+
+export interface WatcherStatus {
+  /** Revision of the current snapshot (0 before the first listing). */
+  revision: number;
+  /** The revision through which changes have been applied: the listing's after a (re)list, then each applied watch event's mod_revision (leader and gateway keys included). */
+  lastAppliedModRevision: number;
+  /** A watch is established and etcd answered the last liveness probe. */
+  connected: boolean;
+  /** When etcd last answered anything (ms epoch; 0 never): how stale the snapshot may be. */
+  lastContactAt: number;
+  /** Resyncs that replaced a failed watch (one per incident, however many attempts it took). */
+  restarts: number;
+  /** Invalid records and heartbeats seen (each key and mod_revision counted once); they are never in a snapshot. */
+  invalidRecords: number;
+}
+
+export interface RegistryWatcher {
+  /** The latest complete snapshot; undefined until the first full list. */
+  current(): RegistrySnapshot | undefined;
+  /** Resolves once the first full snapshot exists; rejects if run() ends before that. */
+  readonly ready: Promise<void>;
+  /** Calls `listener` with each new snapshot (after a batch of watch events, or a resync); returns a function that stops it. */
+  onSnapshot(listener: (snapshot: RegistrySnapshot) => void): () => void;
+  status(): WatcherStatus;
+  /** Lists, watches and resyncs until `signal` aborts; resolves then (it retries every etcd error itself). */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface RegistryWatcherOptions {
+  client: Etcd3;
+  log: Logger;
+  /** What to list and watch: REGISTRY_PREFIX or a narrower prefix under it. */
+  prefix?: string;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called once per resync that replaced a failed watch, with the incident's first failure (or `revision_backwards`). */
+  onRestart?: (end: SessionEnd) => void;
+  /** Called once per invalid record or heartbeat value (key and mod_revision). */
+  onInvalid?: (key: string, err: Error) => void;
+  /** Called after each full listing (the first and each resync), just before its snapshot is published, with when that listing started (performance.now()). */
+  onListed?: (startedAt: number) => void;
+  /** Time between liveness probes while watching, in ms. */
+  probeIntervalMs?: number;
+  /** Deadline of each list page and probe, and of establishing a watch, in ms. */
+  requestTimeoutMs?: number;
+  /**
+   * Keys per list page (default 5000: about 2 MB of typical records, half the gRPC receive limit;
+   * a page over the limit is listed again in halves). etcd counts the rest of the range for every
+   * page, so small pages make a large listing quadratic: 100k keys took 1.0 s in pages of 500 and
+   * 0.5 s in pages of 5000 (bench/resync.ts).
+   */
+  pageSize?: number;
+  /** Test hook: runs after each listing, before the watch from its revision + 1 starts. */
+  beforeWatch?: (listedRevision: number) => Promise<void> | void;
+}
+
+/** A registry watcher over `client`; nothing happens until run(). Throws TypeError on a prefix outside the registry. */
+export const createRegistryWatcher = ({
+  client,
+  log,
+  prefix = REGISTRY_PREFIX,
+  baseBackoffMs = 100,
+  maxBackoffMs = 10_000,
+  onRestart = () => {},
+  onInvalid = () => {},
+  onListed = () => {},
+  probeIntervalMs = 5_000,
+  requestTimeoutMs = 10_000,
+  pageSize = 5000,
+  beforeWatch,
+}: RegistryWatcherOptions): RegistryWatcher => {
+  if (!prefix.startsWith(REGISTRY_PREFIX)) {
+    throw new TypeError(`registry watcher prefix ${JSON.stringify(prefix)} is not under ${REGISTRY_PREFIX}`);
+  }
+  const wlog = log.child({ component: "registry-watcher", prefix });
+  /** `fn`, with what it throws logged instead of breaking the watcher. */
+  const guarded =
+    <A extends unknown[]>(name: string, fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (err) {
+        wlog.error({ callback: name, err: errorMessage(err) }, "callback threw");
+      }
+    };
+  const reportInvalid = guarded("onInvalid", onInvalid);
+  const store = createRecordStore({
+    onInvalid: (key, modRevision, err) => {
+      wlog.warn({ key, modRevision, err: err.message }, "invalid registry value skipped");
+      reportInvalid(key, err);
+    },
+  });
+  const listeners = new Set<(snapshot: RegistrySnapshot) => void>();
+  const health = { connected: false, lastContactAt: 0, restarts: 0 };
+  let running = false;
+  let settleReady: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    settleReady = { resolve, reject };
+  });
+  // A rejection nobody awaits must not crash the process; awaiting `ready` still sees it.
+  ready.catch(() => {});
+
+  const publish = (snapshot: RegistrySnapshot): void => {
+    for (const listener of listeners) guarded("onSnapshot listener", listener)(snapshot);
+    settleReady?.resolve();
+  };
+
+  const run = async (signal: AbortSignal): Promise<void> => {
+    if (running) throw new Error("registry watcher is already running");
+    running = true;
+    try {
+      await runWatchLoop({
+        client,
+        log: wlog,
+        prefix,
+        signal,
+        store,
+        health,
+        publish,
+        onRestart: guarded("onRestart", onRestart),
+        onListed: guarded("onListed", onListed),
+        beforeWatch,
+        timing: { baseBackoffMs, maxBackoffMs, probeIntervalMs, requestTimeoutMs, pageSize },
+      });
+    } finally {
+      running = false;
+      health.connected = false;
+      if (store.snapshot() === undefined)
+        settleReady?.reject(new Error("registry watcher stopped before listing"));
+    }
+  };
+
+  return {
+    current: () => store.snapshot(),
+    ready,
+    onSnapshot: (listener) => {
+      const own = (snapshot: RegistrySnapshot): void => listener(snapshot);
+      listeners.add(own);
+      return () => {
+        listeners.delete(own);
+      };
+    },
+    status: () => ({
+      revision: store.snapshot()?.revision ?? 0,
+      lastAppliedModRevision: store.lastApplied(),
+      connected: health.connected,
+      lastContactAt: health.lastContactAt,
+      restarts: health.restarts,
+      invalidRecords: store.invalidCount(),
+    }),
+    run,
+  };
+};

@@ -1,0 +1,182 @@
+// The registry watcher's loop: list, publish, watch until the watch fails, then again, with
+// capped exponential backoff and jitter between failed attempts. An incident (from the first
+// failure to the next successful resync) is logged once when it starts and once when it ends;
+// the attempts in between only at debug level.
+import type { Etcd3 } from "etcd3";
+import { backoffDelay, pause } from "../../common/backoff.ts";
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import type { RegistrySnapshot } from "../snapshot.ts";
+import { ListPageTooLargeError, listPrefix } from "./list.ts";
+import { type SessionEnd, watchSession } from "./session.ts";
+import type { RecordStore, StoreListing } from "./store.ts";
+
+export interface LoopTiming {
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  probeIntervalMs: number;
+  requestTimeoutMs: number;
+  pageSize: number;
+}
+
+export interface LoopOptions {
+  client: Etcd3;
+  log: Logger;
+  prefix: string;
+  signal: AbortSignal;
+  store: RecordStore;
+  /** Shared with status(): written here. */
+  health: { connected: boolean; lastContactAt: number; restarts: number };
+  publish: (snapshot: RegistrySnapshot) => void;
+  onRestart: (end: SessionEnd) => void;
+  onListed: (startedAt: number) => void;
+  beforeWatch: ((listedRevision: number) => Promise<void> | void) | undefined;
+  timing: LoopTiming;
+}
+
+/** Runs the list-watch-resync loop until `signal` aborts; never rejects on etcd errors (it retries them). */
+export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
+  const { client, log, prefix, signal, store, health, timing } = opts;
+  let incident: { end: SessionEnd; since: number; attempts: number } | undefined;
+  const contact = (): void => {
+    health.lastContactAt = Date.now();
+  };
+  const fail = (end: SessionEnd): void => {
+    health.connected = false;
+    if (incident === undefined) {
+      incident = { end, since: Date.now(), attempts: 1 };
+      const revision = store.snapshot()?.revision;
+      const msg =
+        revision === undefined
+          ? "registry not listed yet; retrying"
+          : "registry watch interrupted; re-listing";
+      log.warn({ reason: end.detail, revision }, msg);
+    } else {
+      incident.attempts++;
+      log.debug({ reason: end.detail, attempt: incident.attempts }, "registry re-list attempt failed");
+    }
+  };
+
+  const resync = (listing: StoreListing): void => {
+    const previousRevision = store.snapshot()?.revision;
+    const result = store.resync(listing);
+    const counts = { added: result.added, changed: result.changed, deleted: result.deleted };
+    if (result.backwards) {
+      log.warn(
+        { from: previousRevision, to: listing.revision },
+        "registry revision went backwards; resyncing",
+      );
+    }
+    if (result.clusterChanged)
+      log.warn({ clusterId: listing.clusterId }, "etcd cluster id changed; resyncing");
+    const { end: cause, attempts = 0, since = Date.now() } = incident ?? {};
+    const downMs = Date.now() - since;
+    incident = undefined;
+    if (previousRevision === undefined) {
+      const { records, clusters } = result.snapshot;
+      log.info(
+        {
+          revision: listing.revision,
+          records: records.size,
+          clusters: clusters.size,
+          failedAttempts: attempts,
+          downMs,
+        },
+        "registry listed",
+      );
+    } else {
+      const end: SessionEnd = result.backwards
+        ? { reason: "revision_backwards", detail: "revision went backwards" }
+        : (cause ?? { reason: "watch_error", detail: "resync" });
+      health.restarts++;
+      opts.onRestart(end);
+      log.info(
+        { reason: end.detail, revision: listing.revision, ...counts, attempts, downMs },
+        "registry resynced",
+      );
+    }
+    opts.publish(result.snapshot);
+  };
+
+  const watch = async (fromRevision: number): Promise<{ end: SessionEnd; connectedAt?: number }> => {
+    let connectedAt: number | undefined;
+    const end = await watchSession({
+      client,
+      prefix,
+      fromRevision,
+      signal,
+      probeIntervalMs: timing.probeIntervalMs,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      highWater: store.highWater,
+      clusterId: store.clusterId(),
+      onConnected: (revision) => {
+        connectedAt = Date.now();
+        health.connected = true;
+        store.observe(revision);
+        contact();
+      },
+      onResponse: (events, revision) => {
+        contact();
+        health.connected = true;
+        store.observe(revision);
+        const { snapshot, duplicates } = store.apply(events);
+        if (duplicates > 0) log.warn({ duplicates, fromRevision }, "duplicate watch events skipped");
+        if (snapshot !== undefined) opts.publish(snapshot);
+      },
+      onProbe: (outcome) => {
+        if ("error" in outcome) {
+          if (health.connected) log.warn({ err: outcome.error.message }, "registry liveness probe failed");
+          health.connected = false;
+          return;
+        }
+        contact();
+        store.observe(outcome.revision);
+        health.connected = connectedAt !== undefined;
+      },
+    });
+    return connectedAt === undefined ? { end } : { end, connectedAt };
+  };
+
+  let pageSize = timing.pageSize;
+  /** Lists and publishes; returns the listed revision, or undefined after logging the failure. */
+  const list = async (): Promise<number | undefined> => {
+    let step = "list";
+    try {
+      const startedAt = performance.now();
+      const listing = await listPrefix(client, prefix, { pageSize, timeoutMs: timing.requestTimeoutMs });
+      contact();
+      opts.onListed(startedAt);
+      resync(listing);
+      step = "beforeWatch hook";
+      await opts.beforeWatch?.(listing.revision);
+      return listing.revision;
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      if (err instanceof ListPageTooLargeError && pageSize > 1) {
+        pageSize = Math.ceil(pageSize / 2);
+        log.warn({ pageSize }, "registry list page over the gRPC receive limit; halving the page size");
+      }
+      fail({ reason: "list_failed", detail: `${step} failed: ${errorMessage(err)}` });
+      return undefined;
+    }
+  };
+
+  let attempt = 0;
+  while (!signal.aborted) {
+    if (attempt > 0) {
+      await pause(backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs), signal);
+      if (signal.aborted) break;
+    }
+    const revision = await list();
+    if (revision === undefined) {
+      attempt++;
+      continue;
+    }
+    const { end, connectedAt } = await watch(revision + 1);
+    if (signal.aborted) break;
+    fail(end);
+    // A watch that held for a while starts a new incident from the shortest backoff.
+    const stable = connectedAt !== undefined && Date.now() - connectedAt >= timing.maxBackoffMs;
+    attempt = stable ? 1 : attempt + 1;
+  }
+};

@@ -1,0 +1,227 @@
+// The registry watcher's contents between etcd and the published snapshots. Pure: no I/O, no
+// timers. Two parts: the records (keys in the record collections, by key) and the cluster
+// heartbeats (heartbeat keys, by cluster name); leader, gateway and unknown keys are ignored
+// (../keys.ts keyRole). A full listing replaces both (diffed against the previous snapshot: values
+// whose mod_revision is unchanged are reused without decoding, keys absent from the listing are
+// the deletions); a batch of watch events is applied to copies. Every published snapshot is
+// frozen and holds its own Maps, never mutated afterwards; a part that did not change keeps its
+// Map, so `records` is the same object when only heartbeats changed.
+
+import { asError } from "../../common/errors.ts";
+import { decodeHeartbeat, decodeRecord } from "../codec.ts";
+import { keyRole } from "../keys.ts";
+import type { RegistrySnapshot } from "../snapshot.ts";
+import type { HeartbeatRecord, RegistryRecord } from "../types.ts";
+
+/** One key as etcd holds it. */
+export interface StoredValue {
+  key: string;
+  value: Buffer;
+  modRevision: number;
+}
+
+/** Every key under the watched prefix at one revision. */
+export interface StoreListing {
+  revision: number;
+  clusterId: string;
+  kvs: readonly StoredValue[];
+}
+
+/** One watch event; for a delete, `value` is empty and `modRevision` is the revision of the delete. */
+export interface WatchEvent extends StoredValue {
+  type: "put" | "delete";
+}
+
+export interface ResyncResult {
+  snapshot: RegistrySnapshot;
+  /** Records added, changed and deleted by the listing (heartbeats not counted). */
+  added: number;
+  changed: number;
+  deleted: number;
+  /** The listing is older than a revision already seen (a restored or replaced etcd). */
+  backwards: boolean;
+  /** etcd answered with another cluster id than the previous listing's. */
+  clusterChanged: boolean;
+}
+
+/** One part of the snapshot: decoded values by etcd key (never mutated once published), and the mod_revision of each. */
+interface Part<T> {
+  values: ReadonlyMap<string, T>;
+  versions: Map<string, number>;
+}
+
+const emptyPart = <T>(): Part<T> => ({ values: new Map(), versions: new Map() });
+
+const byCluster = (heartbeats: ReadonlyMap<string, HeartbeatRecord>): Map<string, HeartbeatRecord> =>
+  new Map([...heartbeats.values()].map((heartbeat) => [heartbeat.cluster, heartbeat]));
+
+const freeze = (
+  revision: number,
+  records: ReadonlyMap<string, RegistryRecord>,
+  clusters: ReadonlyMap<string, HeartbeatRecord>,
+): RegistrySnapshot => Object.freeze({ revision, records, clusters });
+
+/** A store reporting each invalid value (key and mod_revision) once through `onInvalid`. */
+export const createRecordStore = ({
+  onInvalid,
+}: {
+  onInvalid: (key: string, modRevision: number, err: Error) => void;
+}) => {
+  let snapshot: RegistrySnapshot | undefined;
+  let records = emptyPart<RegistryRecord>();
+  let heartbeats = emptyPart<HeartbeatRecord>();
+  let clusters: ReadonlyMap<string, HeartbeatRecord> = new Map();
+  /** Keys whose current value is invalid, with that value's mod_revision. */
+  const invalid = new Map<string, number>();
+  let listedRevision = 0;
+  let lastApplied = 0;
+  let highWater = 0;
+  let clusterId: string | undefined;
+  let invalidCount = 0;
+
+  const decoder =
+    <T>(decode: (key: string, value: Buffer) => T) =>
+    (kv: StoredValue): T | undefined => {
+      try {
+        const value = decode(kv.key, kv.value);
+        invalid.delete(kv.key);
+        return value;
+      } catch (err) {
+        if (invalid.get(kv.key) === kv.modRevision) return undefined;
+        invalid.set(kv.key, kv.modRevision);
+        invalidCount++;
+        onInvalid(kv.key, kv.modRevision, asError(err));
+        return undefined;
+      }
+    };
+  const decodeRecordKv = decoder(decodeRecord);
+  const decodeHeartbeatKv = decoder(decodeHeartbeat);
+
+  /** `part` as listed in `kvs`, reusing values whose mod_revision is unchanged when `reuse`; with the record diff. */
+  const relist = <T>(
+    part: Part<T>,
+    kvs: readonly StoredValue[],
+    reuse: boolean,
+    decode: (kv: StoredValue) => T | undefined,
+  ) => {
+    const values = new Map<string, T>();
+    const versions = new Map<string, number>();
+    let added = 0;
+    let changed = 0;
+    for (const kv of kvs) {
+      const before = part.values.get(kv.key);
+      let value = reuse && part.versions.get(kv.key) === kv.modRevision ? before : undefined;
+      if (value === undefined) {
+        if (reuse && invalid.get(kv.key) === kv.modRevision) continue;
+        value = decode(kv);
+        if (value === undefined) continue;
+        if (before === undefined) added++;
+        else changed++;
+      }
+      values.set(kv.key, value);
+      versions.set(kv.key, kv.modRevision);
+    }
+    let deleted = 0;
+    for (const key of part.values.keys()) if (!values.has(key)) deleted++;
+    const same = added + changed + deleted === 0;
+    return { part: { values: same ? part.values : values, versions }, same, added, changed, deleted };
+  };
+
+  /** Replaces the contents by `listing`; returns the new snapshot and how its records differ from the previous ones. */
+  const resync = (listing: StoreListing): ResyncResult => {
+    const backwards = snapshot !== undefined && listing.revision < highWater;
+    const clusterChanged = clusterId !== undefined && clusterId !== listing.clusterId;
+    const reuse = !backwards && !clusterChanged;
+    if (!reuse) invalid.clear();
+    const recordKvs = listing.kvs.filter((kv) => keyRole(kv.key) === "record");
+    const heartbeatKvs = listing.kvs.filter((kv) => keyRole(kv.key) === "heartbeat");
+    const listed = new Set([...recordKvs, ...heartbeatKvs].map((kv) => kv.key));
+    for (const key of [...invalid.keys()]) if (!listed.has(key)) invalid.delete(key);
+    const nextRecords = relist(records, recordKvs, reuse, decodeRecordKv);
+    const nextHeartbeats = relist(heartbeats, heartbeatKvs, reuse, decodeHeartbeatKv);
+    records = nextRecords.part;
+    heartbeats = nextHeartbeats.part;
+    if (!nextHeartbeats.same) clusters = byCluster(heartbeats.values);
+    snapshot = freeze(listing.revision, records.values, clusters);
+    listedRevision = listing.revision;
+    lastApplied = listing.revision;
+    highWater = backwards ? listing.revision : Math.max(highWater, listing.revision);
+    clusterId = listing.clusterId;
+    const { added, changed, deleted } = nextRecords;
+    return { snapshot, added, changed, deleted, backwards, clusterChanged };
+  };
+
+  /** Applies `event` to `values` (a copy being built) and `versions`. */
+  const applyEvent = <T>(
+    values: Map<string, T>,
+    versions: Map<string, number>,
+    event: WatchEvent,
+    decode: (kv: StoredValue) => T | undefined,
+  ): void => {
+    const value = event.type === "put" ? decode(event) : undefined;
+    if (event.type === "delete") invalid.delete(event.key);
+    if (value === undefined) {
+      values.delete(event.key);
+      versions.delete(event.key);
+    } else {
+      values.set(event.key, value);
+      versions.set(event.key, event.modRevision);
+    }
+  };
+
+  /**
+   * Applies one watch response's events in order; returns the new snapshot, or undefined when
+   * no record or heartbeat changed (only leader or gateway keys, or only duplicates). Events at
+   * or below the listed revision, or older than the last applied one, are duplicates: skipped
+   * and counted.
+   */
+  const apply = (events: readonly WatchEvent[]): { snapshot?: RegistrySnapshot; duplicates: number } => {
+    let nextRecords: Map<string, RegistryRecord> | undefined;
+    let nextHeartbeats: Map<string, HeartbeatRecord> | undefined;
+    let duplicates = 0;
+    for (const event of events) {
+      // Events of one transaction share a revision, hence `<` and not `<=` against lastApplied.
+      if (event.modRevision <= listedRevision || event.modRevision < lastApplied) {
+        duplicates++;
+        continue;
+      }
+      lastApplied = event.modRevision;
+      highWater = Math.max(highWater, event.modRevision);
+      const role = keyRole(event.key);
+      if (role === "record") {
+        nextRecords ??= new Map(records.values);
+        applyEvent(nextRecords, records.versions, event, decodeRecordKv);
+      } else if (role === "heartbeat") {
+        nextHeartbeats ??= new Map(heartbeats.values);
+        applyEvent(nextHeartbeats, heartbeats.versions, event, decodeHeartbeatKv);
+      }
+    }
+    if (nextRecords === undefined && nextHeartbeats === undefined) return { duplicates };
+    if (nextRecords !== undefined) records = { values: nextRecords, versions: records.versions };
+    if (nextHeartbeats !== undefined) {
+      heartbeats = { values: nextHeartbeats, versions: heartbeats.versions };
+      clusters = byCluster(nextHeartbeats);
+    }
+    snapshot = freeze(lastApplied, records.values, clusters);
+    return { snapshot, duplicates };
+  };
+
+  return {
+    resync,
+    apply,
+    /** Notes a revision etcd answered with (watch headers, probes), raising the high-water mark. */
+    observe: (revision: number): void => {
+      highWater = Math.max(highWater, revision);
+    },
+    snapshot: (): RegistrySnapshot | undefined => snapshot,
+    /** The revision through which changes have been applied. */
+    lastApplied: (): number => lastApplied,
+    /** The highest revision etcd has answered with in the current history. */
+    highWater: (): number => highWater,
+    clusterId: (): string | undefined => clusterId,
+    /** How many invalid values (distinct key and mod_revision) have been seen. */
+    invalidCount: (): number => invalidCount,
+  };
+};
+
+export type RecordStore = ReturnType<typeof createRecordStore>;

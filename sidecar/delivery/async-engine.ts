@@ -1,0 +1,209 @@
+// Async delivery: accepted events are held (bounded by count and bytes) until delivered,
+// dead-lettered or dropped. Each held event is one async task; waiting for a retry costs memory
+// only, and the per-function concurrency limit bounds what runs at once. When full, `offer`
+// refuses the whole request so the caller answers 429/503 with Retry-After instead of growing.
+
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import { type Enqueued, type Wal, WalFullError } from "../durable/wal.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import type { CloudEvent, FunctionView, Route } from "../types.ts";
+import type { Deliverer } from "./index.ts";
+import { outcomeLabel, succeeded } from "./retry.ts";
+
+export interface AsyncJob {
+  route: Route;
+  event: CloudEvent;
+}
+
+/** What became of an offer: all jobs accepted, or none and why. */
+export type OfferResult = "accepted" | "full" | "log-full" | "log-failed";
+
+export interface AsyncEngine {
+  /** Accepts all jobs or none: held in memory, and first written to the delivery log when there is one. */
+  offer(jobs: readonly AsyncJob[]): Promise<OfferResult>;
+  /** Resumes deliveries a previous run left in the log; returns how many were resumed and dropped (route gone). */
+  restore(
+    entries: readonly Enqueued[],
+    route: (id: string) => Route | undefined,
+  ): { resumed: number; dropped: number };
+  held(): { events: number; bytes: number };
+  /** Stops accepting, lets in-flight deliveries finish for up to `graceMs`, then abandons retries; resolves with the events not delivered. */
+  drain(graceMs: number): Promise<number>;
+}
+
+export interface AsyncEngineOptions {
+  deliverer: Deliverer;
+  /** The current view of a function (endpoints change while an event waits for a retry). */
+  resolveFn: (vpn: string, namespace: string, name: string) => FunctionView | undefined;
+  metrics: GatewayMetrics;
+  log: Logger;
+  maxEvents?: number;
+  maxBytes?: number;
+  /** The delivery log; without it accepted events live in memory only. */
+  wal?: Wal;
+}
+
+/** How a route is named in the delivery log: stable across routing-table rebuilds and restarts. */
+export const routeId = (route: Route): string => `${route.vpn}/${route.namespace}/${route.name}`;
+
+const jobBytes = (job: AsyncJob): number => (job.event.data?.length ?? 0) + 512;
+
+/** The dead-letter copy of an event: same id and attributes, plus where it was going and why it failed. */
+export const deadLetterEvent = (
+  route: Route,
+  event: CloudEvent,
+  status: string,
+  attempts: number,
+): CloudEvent => ({
+  ...event,
+  attributes: {
+    ...event.attributes,
+    deadletterroute: `${route.namespace}/${route.name}`,
+    deadletterfunction: `${route.subscription.function.namespace}/${route.subscription.function.name}`,
+    deadletterstatus: status,
+    deadletterattempts: attempts,
+  },
+});
+
+/** Creates the async engine. */
+export const createAsyncEngine = ({
+  deliverer,
+  resolveFn,
+  metrics,
+  log,
+  maxEvents = 10_000,
+  maxBytes = 64 * 1024 * 1024,
+  wal,
+}: AsyncEngineOptions): AsyncEngine => {
+  let events = 0;
+  let bytes = 0;
+  let accepting = true;
+  let abandoned = 0;
+  const stop = new AbortController();
+  const tasks = new Set<Promise<void>>();
+  const gauge = (): void => {
+    metrics.queueEvents.set(events);
+    metrics.queueBytes.set(bytes);
+  };
+
+  /** Delivers one job to the end; false when shutdown abandoned it (it stays in the log). */
+  const run = async (job: AsyncJob): Promise<boolean> => {
+    const { route, event } = job;
+    const end = metrics.deliverySeconds.startTimer({ mode: "async" });
+    try {
+      const sub = route.subscription;
+      const target = resolveFn(route.vpn, sub.function.namespace, sub.function.name);
+      const final = await deliverer.deliver(route, target, event, false, stop.signal);
+      if (succeeded(final.outcome)) {
+        metrics.deliveries.inc({ mode: "async", outcome: "delivered" });
+        return true;
+      }
+      if (stop.signal.aborted) {
+        metrics.deliveries.inc({ mode: "async", outcome: "abandoned" });
+        abandoned++;
+        return false;
+      }
+      const status = outcomeLabel(final.outcome);
+      const dl = sub.delivery.deadLetter;
+      if (!dl) {
+        metrics.deliveries.inc({ mode: "async", outcome: "dropped" });
+        metrics.deadLetters.inc({ outcome: "dropped" });
+        const where = { route: route.key, id: event.attributes.id, status, attempts: final.attempts };
+        log.warn(where, "delivery failed and there is no dead-letter function; event dropped");
+        return true;
+      }
+      const dead = deadLetterEvent(route, event, status, final.attempts);
+      const dlFinal = await deliverer.deliver(
+        route,
+        resolveFn(route.vpn, dl.namespace, dl.name),
+        dead,
+        false,
+        stop.signal,
+      );
+      if (stop.signal.aborted && !succeeded(dlFinal.outcome)) {
+        abandoned++;
+        return false;
+      }
+      const delivered = succeeded(dlFinal.outcome);
+      metrics.deliveries.inc({ mode: "async", outcome: delivered ? "dead_lettered" : "failed" });
+      metrics.deadLetters.inc({ outcome: delivered ? "delivered" : "failed" });
+      if (!delivered) {
+        const where = { route: route.key, id: event.attributes.id, status: outcomeLabel(dlFinal.outcome) };
+        log.error(where, "dead-letter delivery failed; event dropped");
+      }
+      return true;
+    } finally {
+      end();
+    }
+  };
+
+  const start = (job: AsyncJob, size: number, seq: number | undefined): void => {
+    events++;
+    bytes += size;
+    const task = run(job)
+      .then((finished) => {
+        if (finished && seq !== undefined) wal?.ack(seq);
+      })
+      .catch((err: unknown) => log.error({ err: String(err) }, "async delivery task failed"))
+      .finally(() => {
+        events--;
+        bytes -= size;
+        gauge();
+        tasks.delete(task);
+      });
+    tasks.add(task);
+  };
+
+  return {
+    offer: async (jobs) => {
+      const sizes = jobs.map(jobBytes);
+      const size = sizes.reduce((n, s) => n + s, 0);
+      if (!accepting || events + jobs.length > maxEvents || bytes + size > maxBytes) return "full";
+      let seqs: number[] | undefined;
+      if (wal) {
+        try {
+          seqs = await wal.append(jobs.map((j) => ({ routeKey: routeId(j.route), event: j.event })));
+        } catch (err) {
+          if (err instanceof WalFullError) return "log-full";
+          log.error({ err: errorMessage(err) }, "could not write the delivery log");
+          return "log-failed";
+        }
+      }
+      for (const [i, job] of jobs.entries()) start(job, sizes[i] ?? 0, seqs?.[i]);
+      gauge();
+      return "accepted";
+    },
+    restore: (entries, route) => {
+      let resumed = 0;
+      let dropped = 0;
+      for (const entry of entries) {
+        const r = route(entry.routeKey);
+        if (!r) {
+          dropped++;
+          wal?.ack(entry.seq);
+          log.warn(
+            { route: entry.routeKey, id: entry.event.attributes.id },
+            "a logged event's subscription no longer exists; dropped",
+          );
+          continue;
+        }
+        const job = { route: r, event: entry.event };
+        start(job, jobBytes(job), entry.seq);
+        resumed++;
+      }
+      gauge();
+      return { resumed, dropped };
+    },
+    held: () => ({ events, bytes }),
+    drain: async (graceMs) => {
+      accepting = false;
+      const timer = setTimeout(() => stop.abort(), graceMs);
+      while (tasks.size > 0) await Promise.race(tasks);
+      clearTimeout(timer);
+      stop.abort();
+      await wal?.close();
+      return abandoned;
+    },
+  };
+};

@@ -1,0 +1,67 @@
+// The deliverer against real HTTP servers: the per-function concurrency limit and binary mode.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Registry } from "prom-client";
+import { Agent } from "undici";
+import { silentLogger } from "../../common/log.ts";
+import { startFunction } from "../../e2e/functions.ts";
+import { cleanup } from "../../e2e/harness.ts";
+import { toBinaryHeaders } from "../cloudevents/index.ts";
+import { createGatewayMetrics } from "../metrics.ts";
+import type { CloudEvent, FunctionView } from "../types.ts";
+import { createBalancer } from "./balancer.ts";
+import { createDeliverer } from "./index.ts";
+
+test("no more requests are in flight to a function than its concurrency, per gateway", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const gates: (() => void)[] = [];
+  const server = await startFunction(async () => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    await new Promise<void>((r) => gates.push(r));
+    inFlight--;
+    return { status: 200 };
+  });
+  const agent = new Agent();
+  cleanup(async () => {
+    await server.close();
+    await agent.close();
+  });
+  const deliverer = createDeliverer({
+    dispatcher: agent,
+    balancer: createBalancer(),
+    localCluster: "east",
+    encode: toBinaryHeaders,
+    metrics: createGatewayMetrics(new Registry()),
+    log: silentLogger(),
+  });
+  const fn: FunctionView = {
+    vpn: "v",
+    namespace: "ns",
+    name: "f",
+    instances: new Map([
+      ["east", { endpoints: [`${server.url}/`], timeoutMs: 5000, concurrency: 2, headers: {} }],
+    ]),
+  };
+  const event: CloudEvent = {
+    attributes: { specversion: "1.0", id: "1", source: "/t", type: "t" },
+    data: undefined,
+  };
+  const attempts = Array.from({ length: 5 }, () => deliverer.attempt(fn, event, undefined, false));
+  let released = 0;
+  while (released < 5) {
+    await server.waitFor(released + Math.min(2, 5 - released));
+    assert.ok(inFlight <= 2, `in flight: ${inFlight}`);
+    const gate = gates.shift();
+    gate?.();
+    released++;
+  }
+  const results = await Promise.all(attempts);
+  assert.deepEqual(
+    results.map((r) => ("status" in r.outcome ? r.outcome.status : r.outcome.error)),
+    [200, 200, 200, 200, 200],
+  );
+  assert.equal(peak, 2);
+  assert.equal(server.received[0]?.headers["ce-id"], "1");
+});

@@ -1,0 +1,137 @@
+// Delivering one event to one route: choose an endpoint, send in binary mode, classify the
+// outcome, retry with backoff per the subscription's policy. The per-function concurrency limit
+// is enforced here, per gateway.
+import type { Dispatcher } from "undici";
+import { pause } from "../../common/backoff.ts";
+import type { Logger } from "../../common/log.ts";
+import { attemptLabel, type GatewayMetrics } from "../metrics.ts";
+import type { CloudEvent, FunctionView, Route } from "../types.ts";
+import type { Balancer, Endpoint } from "./balancer.ts";
+import { type Outcome, outcomeLabel, retryable, retryDelayMs, succeeded } from "./retry.ts";
+import { type AttemptResult, sendAttempt } from "./send.ts";
+
+export interface DeliveryDeps {
+  dispatcher: Dispatcher;
+  balancer: Balancer;
+  localCluster: string;
+  /** Binary-mode CloudEvents headers for `event`. */
+  encode: (event: CloudEvent) => Record<string, string>;
+  metrics: GatewayMetrics;
+  log: Logger;
+  isClusterAvailable?: (cluster: string) => boolean;
+  random?: () => number;
+}
+
+export interface Final extends AttemptResult {
+  attempts: number;
+  endpoint: Endpoint | undefined;
+}
+
+const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
+
+/** Per-function in-flight limits. `acquire` resolves when a slot is free; undefined when the wait list is full. */
+const createLimits = () => {
+  const inflight = new Map<string, { n: number; waiters: (() => void)[] }>();
+  return {
+    acquire: async (key: string, limit: number, maxWaiters: number): Promise<(() => void) | undefined> => {
+      let slot = inflight.get(key);
+      if (!slot) {
+        slot = { n: 0, waiters: [] };
+        inflight.set(key, slot);
+      }
+      const s = slot;
+      if (s.n >= limit) {
+        if (s.waiters.length >= maxWaiters) return undefined;
+        await new Promise<void>((resolve) => s.waiters.push(resolve));
+      }
+      s.n++;
+      return () => {
+        s.n--;
+        const next = s.waiters.shift();
+        if (next) next();
+        else if (s.n === 0) inflight.delete(key);
+      };
+    },
+  };
+};
+
+export interface Deliverer {
+  /** One attempt (endpoint choice, concurrency slot, send, balancer bookkeeping); never throws. */
+  attempt(
+    fn: FunctionView | undefined,
+    event: CloudEvent,
+    timeoutMs: number | undefined,
+    keepBody: boolean,
+  ): Promise<AttemptResult & { endpoint: Endpoint | undefined }>;
+  /** Attempts until success, a final failure, or the route's retries run out (waiting between attempts unless `signal` aborts). */
+  deliver(
+    route: Route,
+    fn: FunctionView | undefined,
+    event: CloudEvent,
+    keepBody: boolean,
+    signal?: AbortSignal,
+  ): Promise<Final>;
+}
+
+/** Creates the deliverer. */
+export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
+  const { dispatcher, balancer, localCluster, encode, metrics, isClusterAvailable } = deps;
+  const limits = createLimits();
+
+  const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody) => {
+    const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => ({
+      outcome: { error },
+      headers: {},
+      body: undefined,
+      endpoint: undefined,
+    });
+    if (!fn) return none("no-endpoints");
+    const local = fn.instances.get(localCluster) ?? fn.instances.values().next().value;
+    const release = await limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000);
+    if (!release) return none("overloaded");
+    try {
+      const endpoint = balancer.pick(fn, localCluster, isClusterAvailable);
+      if (!endpoint) return none("no-endpoints");
+      const instance = fn.instances.get(endpoint.cluster);
+      const headers = { ...instance?.headers, ...encode(event) };
+      const result = await sendAttempt(dispatcher, endpoint.url, {
+        method: "POST",
+        headers,
+        body: event.data,
+        timeoutMs: timeoutMs ?? instance?.timeoutMs ?? 30_000,
+        keepBody,
+      });
+      const failed = "error" in result.outcome || result.outcome.status >= 500;
+      balancer.release(endpoint, failed);
+      metrics.attempts.inc({ result: attemptLabel(outcomeLabel(result.outcome)) });
+      return { ...result, endpoint };
+    } finally {
+      release();
+    }
+  };
+
+  const deliver: Deliverer["deliver"] = async (route, fn, event, keepBody, signal) => {
+    const d = route.subscription.delivery;
+    let last: AttemptResult & { endpoint: Endpoint | undefined };
+    let n = 0;
+    for (;;) {
+      n++;
+      last = await attempt(fn, event, d.timeoutMs, keepBody);
+      const outcome: Outcome = last.outcome;
+      if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted)
+        return { ...last, attempts: n };
+      const retryAfter = "status" in outcome ? outcome.retryAfterMs : undefined;
+      await pause(
+        retryDelayMs(
+          n,
+          { policy: d.backoffPolicy, baseMs: d.backoffDelayMs, maxMs: d.maxBackoffMs },
+          retryAfter,
+          deps.random,
+        ),
+        signal,
+      );
+    }
+  };
+
+  return { attempt, deliver };
+};

@@ -1,0 +1,41 @@
+// Who is publishing: a VPN's bearer token, or — in sidecar placement — the pod's own namespace
+// for requests from loopback without a token. Every failure is a problem with its own status.
+import { hash } from "node:crypto";
+import { forbidden, unauthorized } from "../problem.ts";
+import type { RoutingTable } from "../routing/index.ts";
+import type { VpnView } from "../types.ts";
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/** Whether `address` is a loopback address. */
+export const isLoopback = (address: string | undefined): boolean =>
+  address !== undefined && LOOPBACK.test(address);
+
+/** The VPN the request publishes as; throws 401 (no or unknown token) or 403 (namespace in no VPN). */
+export const authenticate = (
+  table: RoutingTable,
+  authorization: string | undefined,
+  remoteAddress: string | undefined,
+  ownNamespace: string | undefined,
+): VpnView => {
+  if (authorization !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m?.[1])
+      throw unauthorized("the Authorization header must be: Bearer <token>", {
+        bearerError: "invalid_request",
+      });
+    const vpn = table.vpnForToken(hash("sha256", m[1], "hex"));
+    if (!vpn)
+      throw unauthorized("the bearer token is not a publisher token of any VPN", {
+        bearerError: "invalid_token",
+      });
+    return vpn;
+  }
+  if (ownNamespace !== undefined && isLoopback(remoteAddress)) {
+    const vpn = table.vpnForNamespace(ownNamespace);
+    if (!vpn)
+      throw forbidden(`namespace ${ownNamespace} is not a member of any VPN, so its pods cannot publish`);
+    return vpn;
+  }
+  throw unauthorized("a publisher bearer token is required");
+};

@@ -1,0 +1,179 @@
+// The ingress handler in process, over a real routing table built from records and a
+// deliverer that holds deliveries open, so admission control can be observed exactly.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { test } from "node:test";
+import { Registry } from "prom-client";
+import { silentLogger } from "../../common/log.ts";
+import type { VpnLimitsRecord } from "../../registry/types.ts";
+import { createAsyncEngine } from "../delivery/async-engine.ts";
+import type { Deliverer, Final } from "../delivery/index.ts";
+import { createGatewayMetrics } from "../metrics.ts";
+import { buildRoutingTable, type RoutingTable } from "../routing/index.ts";
+import { functionRecord, snapshotOf, subscriptionRecord, vpnRecord } from "../testing/routing.ts";
+import type { Reply } from "../types.ts";
+import { createIngress } from "./index.ts";
+import { createVpnLimiter } from "./vpn-limits.ts";
+
+const sha = (t: string): string => createHash("sha256").update(t).digest("hex");
+
+const tableWith = (limits: VpnLimitsRecord, mode: "async" | "sync" = "async"): RoutingTable => {
+  const sub = subscriptionRecord({ name: "all" });
+  return buildRoutingTable(
+    snapshotOf([
+      vpnRecord("blue", "east", {
+        namespaces: ["team"],
+        publishers: [{ name: "ci", tokenSha256: sha("tok") }],
+        limits,
+      }),
+      functionRecord({ vpn: "blue", namespace: "team", name: "fn", cluster: "east" }),
+      { ...sub, spec: { ...sub.spec, mode } },
+    ]),
+  );
+};
+
+/** A deliverer whose deliveries stay in flight until `release()`. */
+const holdingDeliverer = () => {
+  const pending: (() => void)[] = [];
+  const final: Final = {
+    outcome: { status: 200 },
+    headers: {},
+    body: undefined,
+    attempts: 1,
+    endpoint: undefined,
+  };
+  const deliverer: Deliverer = {
+    attempt: async () => ({ ...final }),
+    deliver: () => new Promise((resolve) => pending.push(() => resolve(final))),
+  };
+  return {
+    deliverer,
+    pending,
+    release: () => {
+      for (const f of pending.splice(0)) f();
+    },
+  };
+};
+
+/** The ingress over `table` (null: no snapshot loaded yet). */
+const setup = ({
+  table = tableWith({}),
+  maxEvents = 100,
+}: {
+  table?: RoutingTable | null;
+  maxEvents?: number;
+} = {}) => {
+  const metrics = createGatewayMetrics(new Registry());
+  const held = holdingDeliverer();
+  let draining = false;
+  const engine = createAsyncEngine({
+    deliverer: held.deliverer,
+    resolveFn: () => undefined,
+    metrics,
+    log: silentLogger(),
+    maxEvents,
+  });
+  const ingress = createIngress({
+    table: () => table ?? undefined,
+    engine,
+    deliverer: held.deliverer,
+    limiter: createVpnLimiter(),
+    metrics,
+    log: silentLogger(),
+    config: {
+      namespace: undefined,
+      maxEventBytes: 2048,
+      maxBatch: 10,
+      clusterName: "east",
+      id: "t",
+    },
+    draining: () => draining,
+  });
+  const app = (init: { method: string; headers: Record<string, string>; body: string | null }) =>
+    ingress({
+      method: init.method,
+      target: "/",
+      headers: new Headers(init.headers),
+      body: async () => Buffer.from(init.body ?? ""),
+      remoteAddress: "10.1.2.3",
+    });
+  const drain = (): void => {
+    draining = true;
+  };
+  return { app, engine, held, drain };
+};
+
+let n = 0;
+const event = (extra: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: {
+    authorization: "Bearer tok",
+    "ce-specversion": "1.0",
+    "ce-id": `e${++n}`,
+    "ce-source": "/t",
+    "ce-type": "x.y",
+    ...extra,
+  },
+  body: "{}",
+});
+
+const problem = (res: Reply) => ({
+  status: res.status,
+  retryAfter: res.headers["retry-after"],
+  type: (JSON.parse(String(res.body)) as { type: string }).type,
+});
+
+test("a full delivery queue answers 503 with Retry-After and accepts nothing of the request", async () => {
+  const { app, engine, held } = setup({ maxEvents: 2 });
+  assert.equal((await app(event())).status, 202);
+  assert.equal((await app(event())).status, 202);
+  assert.deepEqual(problem(await app(event())), {
+    status: 503,
+    retryAfter: "1",
+    type: "https://switchboard.dev/problems/queue-full",
+  });
+  assert.equal(engine.held().events, 2);
+  held.release();
+});
+
+test("a VPN's events/s limit answers 429 with Retry-After", async () => {
+  const { app, held } = setup({ table: tableWith({ eventsPerSecond: 1, burst: 2 }) });
+  assert.equal((await app(event())).status, 202);
+  assert.equal((await app(event())).status, 202);
+  const limited = problem(await app(event()));
+  assert.equal(limited.status, 429);
+  assert.ok(Number(limited.retryAfter) >= 1);
+  held.release();
+});
+
+test("a VPN's maxInFlight answers 503 while that many requests are in flight", async () => {
+  const { app, held } = setup({ table: tableWith({ maxInFlight: 1 }, "sync") });
+  const first = app(event());
+  while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
+  assert.equal(problem(await app(event())).status, 503);
+  held.release();
+  assert.equal((await first).status, 200);
+  const again = app(event());
+  while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
+  held.release();
+  assert.equal((await again).status, 200, "the slot is free again");
+});
+
+test("before the first snapshot and while draining the gateway answers 503; a CloudEvent by GET is 405", async () => {
+  const notReady = setup({ table: null });
+  assert.deepEqual(problem(await notReady.app(event())), {
+    status: 503,
+    retryAfter: "1",
+    type: "https://switchboard.dev/problems/not-ready",
+  });
+  const { app, drain } = setup();
+  const get = await app({ ...event(), method: "GET", body: null });
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.allow, "POST");
+  drain();
+  assert.deepEqual(problem(await app(event())), {
+    status: 503,
+    retryAfter: "1",
+    type: "https://switchboard.dev/problems/draining",
+  });
+});

@@ -1,0 +1,200 @@
+// The gateway's ingress: one handler for every request, independent of the HTTP server that
+// feeds it (sidecar/ingress/server.ts). CloudEvents (a `ce-specversion` header or a CloudEvents
+// content type) are published to the matching subscriptions of the caller's VPN; any other
+// request is matched against the VPN's sync HTTP routes. Errors are thrown as ProblemErrors and
+// turned into application/problem+json once, in the handler's one catch.
+import type { Logger } from "../../common/log.ts";
+import { parseCloudEvents } from "../cloudevents/index.ts";
+import type { GatewayConfig } from "../config.ts";
+import type { AsyncEngine, AsyncJob } from "../delivery/async-engine.ts";
+import type { Deliverer } from "../delivery/index.ts";
+import { syncResponse } from "../delivery/sync-response.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import { notFound, ProblemError, problemReply, unavailable } from "../problem.ts";
+import type { RoutingTable } from "../routing/index.ts";
+import type { CloudEvent, HeaderView, Reply, Route, VpnView } from "../types.ts";
+import { authenticate } from "./auth.ts";
+import { httpRequestEvent } from "./http-event.ts";
+import type { VpnLimiter } from "./vpn-limits.ts";
+
+/** One request as the ingress sees it; the body is read only once the caller is authenticated. */
+export interface IngressRequest {
+  readonly method: string;
+  /** The request target as sent: path and query. */
+  readonly target: string;
+  readonly headers: HeaderView;
+  /** The whole body; rejects with a 413 ProblemError past the size cap, a 400 when the client goes away. */
+  readonly body: () => Promise<Uint8Array>;
+  /** The caller's address (the socket's). */
+  readonly remoteAddress: string | undefined;
+}
+
+/** The ingress handler: never rejects; every failure is a problem details reply. */
+export type Ingress = (req: IngressRequest) => Promise<Reply>;
+
+export interface IngressDeps {
+  table: () => RoutingTable | undefined;
+  engine: AsyncEngine;
+  deliverer: Deliverer;
+  limiter: VpnLimiter;
+  metrics: GatewayMetrics;
+  log: Logger;
+  config: Pick<GatewayConfig, "namespace" | "maxEventBytes" | "maxBatch" | "clusterName" | "id">;
+  draining: () => boolean;
+}
+
+const REFUSED = {
+  full: "the gateway's delivery queue is full",
+  "log-full": "the gateway's delivery log is at its size cap",
+  "log-failed": "the gateway could not write its delivery log",
+} as const;
+
+const JSON_HEADERS = { "content-type": "application/json" } as const;
+
+const isCloudEvents = (headers: HeaderView): boolean =>
+  headers.has("ce-specversion") ||
+  (headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents");
+
+/** The ingress handler of one gateway. */
+export const createIngress = (deps: IngressDeps): Ingress => {
+  const { engine, deliverer, limiter, metrics, log, config } = deps;
+  const source = `/switchboard/gateways/${config.clusterName}/${config.id}`;
+
+  const deliverSync = async (table: RoutingTable, route: Route, event: CloudEvent): Promise<Reply> => {
+    const end = metrics.deliverySeconds.startTimer({ mode: "sync" });
+    const sub = route.subscription;
+    const final = await deliverer.deliver(
+      route,
+      table.fn(route.vpn, sub.function.namespace, sub.function.name),
+      event,
+      true,
+    );
+    end();
+    metrics.deliveries.inc({ mode: "sync", outcome: "error" in final.outcome ? "failed" : "delivered" });
+    return syncResponse(route, final);
+  };
+
+  const publish = async (
+    table: RoutingTable,
+    vpn: VpnView,
+    req: IngressRequest,
+    body: Uint8Array,
+  ): Promise<Reply> => {
+    const maxEventBytes = Math.min(
+      vpn.limits.maxEventBytes ?? Number.POSITIVE_INFINITY,
+      config.maxEventBytes,
+    );
+    const events = parseCloudEvents(
+      { method: req.method, headers: req.headers, body },
+      { maxEventBytes, maxBatch: config.maxBatch },
+    );
+    limiter.admit(vpn, events.length);
+    const batched = (req.headers.get("content-type") ?? "")
+      .toLowerCase()
+      .startsWith("application/cloudevents-batch");
+    const jobs: AsyncJob[] = [];
+    for (const event of events)
+      for (const route of table.match(vpn.name, event, "async")) jobs.push({ route, event });
+    const [first] = events;
+    // Subscriptions with an HTTP route receive raw requests on that route only, never published events.
+    const syncRoute =
+      !batched && first ? table.match(vpn.name, first, "sync").find((r) => !r.subscription.http) : undefined;
+    if (!batched && jobs.length === 0 && !syncRoute) {
+      metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" });
+      throw notFound(
+        `no subscription of VPN ${vpn.name} matches this event (type ${String(first?.attributes.type)})`,
+        { slug: "no-route" },
+      );
+    }
+    const offered = jobs.length > 0 ? await engine.offer(jobs) : "accepted";
+    if (offered !== "accepted") {
+      metrics.eventsReceived.inc({ vpn: vpn.name, result: "overloaded" }, events.length);
+      throw unavailable(REFUSED[offered], offered === "log-failed" ? 5 : 1, {
+        slug: offered === "full" ? "queue-full" : offered,
+      });
+    }
+    metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length);
+    if (syncRoute && first) return deliverSync(table, syncRoute, first);
+    return {
+      status: 202,
+      headers: { ...JSON_HEADERS },
+      body: `{"accepted":${events.length},"deliveries":${jobs.length}}`,
+    };
+  };
+
+  const httpRoute = async (
+    table: RoutingTable,
+    vpn: VpnView,
+    req: IngressRequest,
+    body: Uint8Array,
+  ): Promise<Reply> => {
+    const url = new URL(req.target, "http://gateway.invalid");
+    const match = table.matchHttp(vpn.name, req.method, url.pathname);
+    if (!match)
+      throw notFound(`VPN ${vpn.name} has no HTTP route for ${req.method} ${url.pathname}`, {
+        slug: "no-route",
+      });
+    const event = httpRequestEvent(
+      {
+        method: req.method,
+        url,
+        headers: req.headers,
+        body,
+        params: match.params,
+        ...(match.wildcard === undefined ? {} : { wildcard: match.wildcard }),
+      },
+      source,
+    );
+    if (!table.accepts(match.route, event))
+      throw notFound(`the HTTP route's filters do not accept ${req.method} ${url.pathname}`, {
+        slug: "no-route",
+      });
+    limiter.admit(vpn, 1);
+    metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" });
+    return deliverSync(table, match.route, event);
+  };
+
+  const handle = async (req: IngressRequest): Promise<Reply> => {
+    if (deps.draining()) throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
+    const table = deps.table();
+    if (!table)
+      throw unavailable("the gateway has not loaded its routing table yet", 1, { slug: "not-ready" });
+    let vpn: VpnView;
+    try {
+      vpn = authenticate(
+        table,
+        req.headers.get("authorization") ?? undefined,
+        req.remoteAddress,
+        config.namespace,
+      );
+    } catch (err) {
+      metrics.eventsReceived.inc({ vpn: "", result: "rejected" });
+      throw err;
+    }
+    const release = limiter.enter(vpn);
+    try {
+      const body = await req.body();
+      return isCloudEvents(req.headers)
+        ? await publish(table, vpn, req, body)
+        : await httpRoute(table, vpn, req, body);
+    } catch (err) {
+      if (err instanceof ProblemError && err.status === 429)
+        metrics.eventsReceived.inc({ vpn: vpn.name, result: "rate_limited" });
+      else if (err instanceof ProblemError && err.status === 400)
+        metrics.eventsReceived.inc({ vpn: vpn.name, result: "rejected" });
+      throw err;
+    } finally {
+      release();
+    }
+  };
+
+  return async (req) => {
+    try {
+      return await handle(req);
+    } catch (err) {
+      if (!(err instanceof ProblemError))
+        log.error({ err: err instanceof Error ? err.stack : String(err) }, "request failed");
+      return problemReply(err);
+    }
+  };
+};

@@ -1,0 +1,146 @@
+// The ingress's node:http server over real sockets, with a recording handler: what the handler
+// sees of a request (headers, body, caller) and how its replies are written, including the body
+// cap and what a function's answer headers become.
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { after, test } from "node:test";
+import { Agent, request } from "undici";
+import { payloadTooLarge, problemReply } from "../problem.ts";
+import type { Reply } from "../types.ts";
+import type { Ingress, IngressRequest } from "./index.ts";
+import { serveIngress } from "./server.ts";
+
+interface Seen {
+  method: string;
+  target: string;
+  headers: [string, string][];
+  authorization: string | null;
+  body: string;
+  remoteAddress: string | undefined;
+}
+
+let next: (req: IngressRequest) => Promise<Reply> = async () => ({ status: 204, headers: {} });
+const seen: Seen[] = [];
+const ingress: Ingress = async (req) => next(req);
+const server = await serveIngress(ingress, {
+  host: "127.0.0.1",
+  port: 0,
+  maxBodyBytes: 1024,
+  requestTimeoutMs: 5_000,
+});
+const url = `http://127.0.0.1:${server.port}`;
+const dispatcher = new Agent({ connections: 1 });
+after(async () => {
+  await dispatcher.close();
+  await server.close();
+});
+
+const recording = (reply: Reply) => async (req: IngressRequest) => {
+  try {
+    const body = Buffer.from(await req.body()).toString();
+    seen.push({
+      method: req.method,
+      target: req.target,
+      headers: [...req.headers],
+      authorization: req.headers.get("authorization"),
+      body,
+      remoteAddress: req.remoteAddress,
+    });
+    return reply;
+  } catch (err) {
+    return problemReply(err);
+  }
+};
+
+test("the handler sees the method, target, lower-case headers in name order, body and caller", async () => {
+  next = recording({ status: 202, headers: { "content-type": "application/json" }, body: '{"ok":1}' });
+  const res = await request(`${url}/a/b?x=1`, {
+    method: "POST",
+    dispatcher,
+    headers: { "CE-Type": "t", "X-Multi": ["a", "b"], authorization: "Bearer k" },
+    body: "hello",
+  });
+  assert.equal(res.statusCode, 202);
+  assert.equal(res.headers["content-length"], "8");
+  assert.equal(await res.body.text(), '{"ok":1}');
+  const got = seen.pop();
+  assert.ok(got);
+  assert.equal(got.method, "POST");
+  assert.equal(got.target, "/a/b?x=1");
+  assert.equal(got.body, "hello");
+  assert.equal(got.authorization, "Bearer k");
+  assert.equal(got.remoteAddress, "127.0.0.1");
+  const names = got.headers.map(([k]) => k);
+  assert.deepEqual(names, [...names].sort());
+  assert.deepEqual(
+    got.headers.filter(([k]) => k === "ce-type" || k === "x-multi"),
+    [
+      ["ce-type", "t"],
+      ["x-multi", "a, b"],
+    ],
+  );
+});
+
+test("a body declared over the cap is refused with 413 before it is read, and the connection closes", async () => {
+  next = recording({ status: 200, headers: {} });
+  const res = await request(url, {
+    method: "POST",
+    dispatcher,
+    headers: { "content-type": "application/json" },
+    body: "x".repeat(2048),
+  });
+  assert.equal(res.statusCode, 413);
+  assert.equal(res.headers["content-type"], "application/problem+json");
+  assert.equal(res.headers.connection, "close");
+  const problem = (await res.body.json()) as { type: string; detail: string };
+  assert.equal(problem.type, "https://switchboard.dev/problems/payload-too-large");
+  assert.match(problem.detail, /2048 bytes\) exceeds 1024 bytes/);
+  assert.equal(seen.length, 0, "the handler got no body");
+});
+
+test("a chunked body that grows past the cap is refused with 413", async () => {
+  next = recording({ status: 200, headers: {} });
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", headers: { "transfer-encoding": "chunked" } });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    for (let i = 0; i < 8; i++) req.write("y".repeat(200));
+    req.end();
+  });
+  assert.equal(status, 413);
+  assert.equal(seen.length, 0);
+});
+
+test("a request answered without reading its body leaves the connection usable", async () => {
+  next = async () => problemReply(payloadTooLarge("refused before reading"));
+  const refused = await request(url, { method: "POST", dispatcher, body: "z".repeat(100) });
+  await refused.body.dump();
+  assert.equal(refused.statusCode, 413);
+  next = recording({ status: 200, headers: {}, body: "again" });
+  const res = await request(url, { method: "POST", dispatcher, body: "second" });
+  assert.equal(await res.body.text(), "again");
+  assert.equal(seen.pop()?.body, "second");
+});
+
+test("replies keep repeated headers, and a 204 has no body", async () => {
+  next = async () => ({ status: 200, headers: { "set-cookie": ["a=1", "b=2"], "x-fn": "yes" }, body: "" });
+  const res = await request(url, { method: "POST", dispatcher, body: "" });
+  assert.deepEqual(res.headers["set-cookie"], ["a=1", "b=2"]);
+  assert.equal(res.headers["x-fn"], "yes");
+  assert.equal(await res.body.text(), "");
+  next = async () => ({ status: 204, headers: {} });
+  const empty = await request(url, { method: "POST", dispatcher, body: "" });
+  assert.equal(empty.statusCode, 204);
+  assert.equal(await empty.body.text(), "");
+});
+
+test("a reply header Node cannot send becomes a 502 problem", async () => {
+  next = async () => ({ status: 200, headers: { "x-bad": "a\u0001b" }, body: "x" });
+  const res = await request(url, { method: "POST", dispatcher, body: "" });
+  assert.equal(res.statusCode, 502);
+  const problem = (await res.body.json()) as { type: string };
+  assert.equal(problem.type, "https://switchboard.dev/problems/bad-gateway");
+});

@@ -1,0 +1,130 @@
+// The ingress served on node:http directly: headers read in place, the body read into one Buffer
+// with a byte cap, the reply written with writeHead/end. No fetch Request, Headers, Response or
+// web stream is built per request: with hono's Node adapter those were about a third of the
+// gateway's CPU under load (profile in docs/benchmarks.md). The admin routes stay on hono.
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { badGateway, badRequest, payloadTooLarge, problemReply } from "../problem.ts";
+import type { HeaderView, Reply } from "../types.ts";
+import type { Ingress } from "./index.ts";
+
+export interface IngressServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+}
+
+export interface IngressServer {
+  readonly server: Server;
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Stops accepting connections; resolves when the open ones have closed. */
+  close(): Promise<void>;
+}
+
+/** A HeaderView over Node's parsed headers (names already lower-case; repeated values joined with ", " as fetch does). */
+export const nodeHeaders = (raw: IncomingHttpHeaders): HeaderView => {
+  const get = (name: string): string | null => {
+    const v = raw[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+  };
+  return {
+    get,
+    has: (name) => raw[name] !== undefined,
+    [Symbol.iterator]() {
+      const entries: [string, string][] = [];
+      for (const name of Object.keys(raw).sort()) {
+        const v = get(name);
+        if (v !== null) entries.push([name, v]);
+      }
+      return entries[Symbol.iterator]();
+    },
+  };
+};
+
+/** The whole body of `req`; rejects with 413 past `max` bytes (declared or sent) and 400 when the client goes away. */
+export const readCapped = (req: IncomingMessage, max: number): Promise<Uint8Array> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (declared > max) {
+      reject(payloadTooLarge(`the request body (${declared} bytes) exceeds ${max} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        req.resume();
+        reject(payloadTooLarge(`the request body exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", () => reject(badRequest("the client closed the request before its body arrived")));
+  });
+
+/** Writes `reply`; a request whose body was not read to the end closes the connection after it. */
+const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
+  if (res.headersSent || res.destroyed) return;
+  const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body;
+  const headers: Record<string, string | string[]> = reply.headers;
+  headers["content-length"] = String(body?.byteLength ?? 0);
+  if (!req.complete) headers.connection = "close";
+  try {
+    res.writeHead(reply.status, headers);
+  } catch (err) {
+    // A response header of the function that Node refuses to send (e.g. a control character).
+    send(req, res, problemReply(badGateway(`the function's response has an invalid header: ${String(err)}`)));
+    return;
+  }
+  res.end(body);
+};
+
+/** Serves `ingress` on host:port; resolves once it listens. */
+export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Promise<IngressServer> => {
+  const server = createServer(
+    {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: opts.requestTimeoutMs,
+      headersTimeout: Math.min(10_000, opts.requestTimeoutMs),
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      ingress({
+        method: req.method ?? "GET",
+        target: req.url ?? "/",
+        headers: nodeHeaders(req.headers),
+        body: () => readCapped(req, opts.maxBodyBytes),
+        remoteAddress: req.socket.remoteAddress,
+      })
+        .then((reply) => send(req, res, reply))
+        .catch(() => res.destroy());
+    },
+  );
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve({
+        server,
+        port: typeof address === "object" && address ? address.port : opts.port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+};

@@ -1,0 +1,50 @@
+// Per-VPN admission: a token bucket for events/s and burst, and a cap on requests in flight.
+// Buckets follow the VPN's limits as the registry changes them.
+import { tooManyRequests, unavailable } from "../problem.ts";
+import type { VpnView } from "../types.ts";
+import { type TokenBucket, tokenBucket } from "./token-bucket.ts";
+
+export interface VpnLimiter {
+  /** Admits `events` events of `vpn` or throws 429 with Retry-After. */
+  admit(vpn: VpnView, events: number): void;
+  /** Counts a request in flight until the returned release is called; throws 503 at maxInFlight. */
+  enter(vpn: VpnView): () => void;
+}
+
+/** Creates the limiter. */
+export const createVpnLimiter = (): VpnLimiter => {
+  const buckets = new Map<string, { key: string; bucket: TokenBucket }>();
+  const inflight = new Map<string, number>();
+  return {
+    admit: (vpn, events) => {
+      const { eventsPerSecond, burst } = vpn.limits;
+      if (eventsPerSecond === undefined) return;
+      const key = `${eventsPerSecond}/${burst ?? eventsPerSecond}`;
+      let entry = buckets.get(vpn.name);
+      if (entry?.key !== key) {
+        entry = { key, bucket: tokenBucket(eventsPerSecond, burst ?? eventsPerSecond) };
+        buckets.set(vpn.name, entry);
+      }
+      for (let i = 0; i < events; i++) {
+        const waitMs = entry.bucket.take();
+        if (waitMs > 0)
+          throw tooManyRequests(
+            `VPN ${vpn.name} is limited to ${eventsPerSecond} events/s`,
+            Math.ceil(waitMs / 1000),
+          );
+      }
+    },
+    enter: (vpn) => {
+      const n = inflight.get(vpn.name) ?? 0;
+      const max = vpn.limits.maxInFlight;
+      if (max !== undefined && n >= max)
+        throw unavailable(`VPN ${vpn.name} has ${max} requests in flight, its limit`, 1);
+      inflight.set(vpn.name, n + 1);
+      return () => {
+        const left = (inflight.get(vpn.name) ?? 1) - 1;
+        if (left <= 0) inflight.delete(vpn.name);
+        else inflight.set(vpn.name, left);
+      };
+    },
+  };
+};

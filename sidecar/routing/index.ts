@@ -1,0 +1,168 @@
+// The routing table: everything the gateway's hot path reads, built from one registry snapshot
+// (pure, no I/O; build a new table per snapshot and swap it). Per VPN it holds the merged VPN
+// view (./merge.ts), one subscription index per mode (./match/index.ts), and the HTTP
+// routes of sync subscriptions (./http-route.ts). CEL programs are compiled once per build.
+import type { Environment } from "@marcbachmann/cel-js";
+import { celEnvironment } from "../../common/cel.ts";
+import type { CloudEvent, FunctionView, RegistrySnapshot, Route, VpnView } from "../types.ts";
+import { type Explanation, explainEntry } from "./explain.ts";
+import { compileFilters } from "./filter/index.ts";
+import { type HttpRouter, httpRouter } from "./http-route.ts";
+import { type CelVars, celCompiler, celVars, evaluateCel } from "./match/cel.ts";
+import { type MatchEntry, type MatchIndex, type MatchIndexStats, matchIndex } from "./match/index.ts";
+import { functionId, type MergedRegistry, mergeRegistry, type SubscriptionSource } from "./merge.ts";
+
+export type { Explanation } from "./explain.ts";
+
+export interface HttpRouteMatch {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+  readonly wildcard?: string;
+}
+
+/** The read side of one snapshot. Every method reads memory only and never throws. */
+export interface RoutingTable {
+  readonly revision: number;
+  vpn(name: string): VpnView | undefined;
+  /** The VPN a publisher token hash (SHA-256 hex) belongs to. */
+  vpnForToken(sha256: string): VpnView | undefined;
+  /** The VPN a namespace belongs to (sidecar placement: pods publish as their namespace's VPN). */
+  vpnForNamespace(namespace: string): VpnView | undefined;
+  fn(vpn: string, namespace: string, name: string): FunctionView | undefined;
+  /** The route of subscription namespace/name of `vpn` (e.g. to resume a delivery after a restart). */
+  route(vpn: string, namespace: string, name: string): Route | undefined;
+  /** Subscriptions of `vpn` whose filters (and CEL) accept the event, for the given mode (order: see ./match/index.ts). */
+  match(vpn: string, event: CloudEvent, mode: "async" | "sync"): Route[];
+  /** The sync HTTP route for a raw request: the most specific matching route and its :params / wildcard. */
+  matchHttp(vpn: string, method: string, path: string): HttpRouteMatch | undefined;
+  /** Whether `route`'s filters and CEL accept `event` (e.g. the http.request event of a matchHttp route). */
+  accepts(route: Route, event: CloudEvent): boolean;
+  /** Every subscription of `vpn` (both modes, key order), each with whether the event would reach it and why not. */
+  explain(vpn: string, event: CloudEvent): Explanation[];
+  /** How `vpn`'s subscriptions are indexed per mode (a large scan list makes matching slow). */
+  stats(vpn: string): { async: MatchIndexStats; sync: MatchIndexStats } | undefined;
+}
+
+export interface RoutingTableOptions {
+  /** Told about CEL programs that fail to compile (once per build) or to evaluate (per event). */
+  onCelError?: (route: string, error: Error, phase: "compile" | "evaluate") => void;
+  /** The CEL environment (default: common/cel.ts). */
+  celEnvironment?: Environment;
+}
+
+interface VpnRoutes {
+  readonly entries: readonly MatchEntry[];
+  readonly byKey: ReadonlyMap<string, MatchEntry>;
+  readonly byName: ReadonlyMap<string, Route>;
+  readonly async: MatchIndex;
+  readonly sync: MatchIndex;
+  readonly http: HttpRouter<Route>;
+}
+
+const toRoute = (merged: MergedRegistry, source: SubscriptionSource): Route => {
+  const { key, vpn, namespace, name, record } = source;
+  const target = record.spec.function;
+  const deadLetter = record.spec.delivery.deadLetter;
+  return {
+    key,
+    vpn,
+    namespace,
+    name,
+    subscription: record.spec,
+    fn: merged.functions.get(functionId(vpn, target.namespace, target.name)),
+    deadLetter: deadLetter && merged.functions.get(functionId(vpn, deadLetter.namespace, deadLetter.name)),
+  };
+};
+
+const vpnRoutes = (entries: MatchEntry[]): VpnRoutes => {
+  const http = httpRouter<Route>();
+  for (const { route, cel } of entries) {
+    const { mode, http: where } = route.subscription;
+    // A route whose CEL did not compile never matches, so it does not shadow less specific ones.
+    if (mode === "sync" && where !== undefined && cel?.ok !== false) {
+      http.add(where.method, where.path, route.key, route);
+    }
+  }
+  return {
+    entries,
+    byKey: new Map(entries.map((entry) => [entry.route.key, entry])),
+    byName: new Map(entries.map((entry) => [`${entry.route.namespace}/${entry.route.name}`, entry.route])),
+    async: matchIndex(entries.filter((entry) => entry.route.subscription.mode === "async")),
+    sync: matchIndex(entries.filter((entry) => entry.route.subscription.mode === "sync")),
+    http,
+  };
+};
+
+const groupEntries = (merged: MergedRegistry, options: RoutingTableOptions): Map<string, MatchEntry[]> => {
+  const compileCel = celCompiler(options.celEnvironment ?? celEnvironment());
+  const byVpn = new Map<string, MatchEntry[]>();
+  for (const source of merged.subscriptions) {
+    const route = toRoute(merged, source);
+    const cel = route.subscription.cel === undefined ? undefined : compileCel(route.subscription.cel);
+    if (cel !== undefined && !cel.ok) options.onCelError?.(route.key, cel.error, "compile");
+    const entries = byVpn.get(route.vpn) ?? [];
+    entries.push({
+      route,
+      accepts: compileFilters(route.subscription.filters),
+      cel,
+      stamp: 0,
+    });
+    byVpn.set(route.vpn, entries);
+  }
+  return byVpn;
+};
+
+/** The routing table of `snapshot` (merge rules: ./merge.ts). Pure; never throws on record content. */
+export const buildRoutingTable = (
+  snapshot: RegistrySnapshot,
+  options: RoutingTableOptions = {},
+): RoutingTable => {
+  const merged = mergeRegistry(snapshot);
+  const vpns = new Map<string, VpnRoutes>();
+  for (const [vpn, entries] of groupEntries(merged, options)) vpns.set(vpn, vpnRoutes(entries));
+  const { onCelError } = options;
+  const onEvaluateError =
+    onCelError === undefined
+      ? undefined
+      : (route: string, error: Error) => onCelError(route, error, "evaluate");
+
+  return {
+    revision: snapshot.revision,
+    vpn: (name) => merged.vpns.get(name),
+    vpnForToken: (sha256) => merged.tokenOwners.get(sha256),
+    vpnForNamespace: (namespace) => merged.namespaceOwners.get(namespace),
+    fn: (vpn, namespace, name) => merged.functions.get(functionId(vpn, namespace, name)),
+    route: (vpn, namespace, name) => vpns.get(vpn)?.byName.get(`${namespace}/${name}`),
+    match(vpn, event, mode) {
+      const routes = vpns.get(vpn);
+      if (routes === undefined) return [];
+      return (mode === "async" ? routes.async : routes.sync).match(event, onEvaluateError);
+    },
+    matchHttp(vpn, method, path) {
+      const found = vpns.get(vpn)?.http.match(method, path);
+      if (found === undefined) return undefined;
+      const { value, params, wildcard } = found;
+      return wildcard === undefined ? { route: value, params } : { route: value, params, wildcard };
+    },
+    accepts(route, event) {
+      const entry = vpns.get(route.vpn)?.byKey.get(route.key);
+      if (entry === undefined || !entry.accepts(event.attributes)) return false;
+      if (entry.cel === undefined) return true;
+      const verdict = evaluateCel(entry.cel, celVars(event));
+      if (verdict instanceof Error && entry.cel.ok) onEvaluateError?.(route.key, verdict);
+      return verdict === true;
+    },
+    explain(vpn, event) {
+      let vars: CelVars | undefined;
+      const lazyVars = (): CelVars => {
+        vars ??= celVars(event);
+        return vars;
+      };
+      return (vpns.get(vpn)?.entries ?? []).map((entry) => explainEntry(entry, event.attributes, lazyVars));
+    },
+    stats(vpn) {
+      const routes = vpns.get(vpn);
+      return routes === undefined ? undefined : { async: routes.async.stats, sync: routes.sync.stats };
+    },
+  };
+};
