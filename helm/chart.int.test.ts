@@ -4,7 +4,8 @@
 // authenticated as the chart's ServiceAccount, reconciles a VPN, a Function and a Subscription to
 // Ready (its RBAC is enough) and is refused what the chart does not grant (its RBAC is no more).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { installCrds } from "../crds/install.ts";
 import { cleanup, exclusive, testCluster, testEtcd, testNamespace, uniqueName } from "../e2e/harness.ts";
@@ -216,12 +217,25 @@ let operatorKubeconfig = "";
 
 test("the operator, as the chart's ServiceAccount, reconciles a VPN, a URL Function and an async Subscription to Ready", async () => {
   operatorKubeconfig = await serviceAccountKubeconfig(cluster, releaseNs, operatorSa);
+  // The master key the chart created, mounted as the pod would see it.
+  const keyFile = join(cluster.dir, `${release}-registry.key`);
+  const key = await cluster.kubectl([
+    "get",
+    "secret",
+    `${release}-switchboard-registry-key`,
+    "-n",
+    releaseNs,
+    "-o",
+    "jsonpath={.data.registry\\.key}",
+  ]);
+  writeFileSync(keyFile, Buffer.from(key, "base64"), { mode: 0o600 });
   operator = await startOperatorAs(cluster, {
     kubeconfig: operatorKubeconfig,
     clusterName,
     id: `${release}-op`,
     etcd: etcdUrl,
     leaseNamespace: releaseNs,
+    extraArgs: [`--registry-key-file=${keyFile}`],
   });
   const running = operator;
   cleanup(() => running.proc.stop());
@@ -298,6 +312,11 @@ spec: { vpn: ${vpnName}, function: sink, mode: async, filters: [{ prefix: { type
     "jsonpath={.items[*].reason}",
   ]);
   assert.notEqual(events, "", "the operator recorded Events");
+  const vpnKey = await waitFor("the VPN key Secret in the VPN's namespace", async () => {
+    const out = await cluster.kubectl(["get", "secret", "-n", appNs, "-o", "name"]);
+    return out.includes("secret/switchboard-vpn-key") ? out : undefined;
+  });
+  assert.match(vpnKey, /switchboard-vpn-key/);
   const log = readFileSync(running.proc.log, "utf8");
   assert.doesNotMatch(log, /forbidden|could not record an Event/i, "no request of the operator was refused");
 });
@@ -317,7 +336,8 @@ const canI = async (sa: string, ...args: string[]): Promise<string> => {
 test("the operator's ServiceAccount is refused what it does not need", async () => {
   for (const args of [
     ["delete", "pods", "-n", appNs],
-    ["create", "secrets", "-n", appNs],
+    ["update", "secrets/publisher", "-n", appNs],
+    ["delete", "secrets/publisher", "-n", appNs],
     ["delete", "vpns.switchboard.dev"],
     ["create", "functions.switchboard.dev", "-n", appNs],
     ["delete", "subscriptions.switchboard.dev", "-n", appNs],
@@ -329,6 +349,9 @@ test("the operator's ServiceAccount is refused what it does not need", async () 
     assert.equal(await canI(operatorSa, ...args), "no", args.join(" "));
   for (const args of [
     ["list", "secrets", "--all-namespaces"],
+    // RBAC cannot limit create by name; the chart's ValidatingAdmissionPolicy does (below).
+    ["create", "secrets", "-n", appNs],
+    ["update", "secrets/switchboard-vpn-key", "-n", appNs],
     ["patch", "functions.switchboard.dev", "--subresource=status", "-n", appNs],
     ["create", "events", "-n", appNs],
     ["update", `leases.coordination.k8s.io/switchboard-operator-${clusterName}`, "-n", releaseNs],
@@ -359,6 +382,7 @@ test("the operator's ServiceAccount is refused what it does not need", async () 
   ]);
   assert.notEqual(secret.code, 0);
   assert.match(secret.stderr, /forbidden/i);
+  assert.match(secret.stderr, /writes only Secrets named switchboard-vpn-key/);
 });
 
 test("the gateway's ServiceAccount has no Kubernetes API rights", async () => {

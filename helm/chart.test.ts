@@ -51,12 +51,20 @@ test("default values: the operator and gateway workloads, Services, RBAC and PDB
     "PodDisruptionBudget/sb-switchboard-operator",
     "Role/sb-switchboard-operator-leader-election",
     "RoleBinding/sb-switchboard-operator-leader-election",
+    "Secret/sb-switchboard-registry-key",
     "Service/sb-switchboard-gateway",
     "Service/sb-switchboard-operator-metrics",
     "ServiceAccount/sb-switchboard-gateway",
     "ServiceAccount/sb-switchboard-operator",
+    "ValidatingAdmissionPolicy/sb-switchboard-operator-secrets",
+    "ValidatingAdmissionPolicyBinding/sb-switchboard-operator-secrets",
   ]);
-  const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding"]);
+  const clusterScoped = new Set([
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+  ]);
   for (const m of defaults)
     assert.equal(m.namespace, clusterScoped.has(m.kind) ? undefined : NAMESPACE, `${m.kind}/${m.name}`);
 });
@@ -115,6 +123,56 @@ test("etcd TLS Secrets are mounted as files: the operator's and the gateways' ow
     );
     assert.deepEqual(mount, { name: "etcd-tls", mountPath: "/etc/switchboard/etcd", readOnly: true });
   }
+});
+
+test("sealed records by default: a kept master-key Secret mounted into the operator and the shared gateway", async () => {
+  const secret = find(defaults, "Secret", "-registry-key");
+  assert.equal(get(secret.doc, "metadata", "annotations", "helm.sh/resource-policy"), "keep");
+  const text = Buffer.from(String(get(secret.doc, "data", "registry.key")), "base64").toString();
+  assert.equal(Buffer.from(text, "base64").length, 32, "32 random bytes, base64 as the programs read them");
+  const mounted = (manifests: Manifest[], secretName: string): void => {
+    for (const [suffix, container] of [
+      ["-operator", "operator"],
+      ["-gateway", "gateway"],
+    ] as const) {
+      const workload = find(manifests, "Deployment", suffix);
+      assert.ok(
+        argsOf(workload, container).includes(
+          "--registry-key-file=/etc/switchboard/registry-key/registry.key",
+        ),
+      );
+      const volume = list(podSpec(workload), "volumes").find((v) => get(v, "name") === "registry-key");
+      assert.equal(get(volume, "secret", "secretName"), secretName);
+      const mount = list(podSpec(workload), "containers", 0, "volumeMounts").find(
+        (v) => get(v, "name") === "registry-key",
+      );
+      assert.deepEqual(mount, {
+        name: "registry-key",
+        mountPath: "/etc/switchboard/registry-key",
+        readOnly: true,
+      });
+    }
+  };
+  mounted(defaults, "sb-switchboard-registry-key");
+  const existing = await render([...REQUIRED, ...sets({ "etcd.sealing.existingSecret": "my-key" })]);
+  assert.ok(!existing.some((m) => m.kind === "Secret" && m.name.endsWith("-registry-key")));
+  mounted(existing, "my-key");
+  const off = await render([...REQUIRED, ...sets({ "etcd.sealing.enabled": "false" })]);
+  assert.ok(!off.some((m) => m.kind === "Secret"));
+  for (const m of off.filter((w) => podSpec(w)))
+    assert.ok(!JSON.stringify(m.doc).includes("registry-key"), `${m.kind}/${m.name}`);
+  const rules = get(find(off, "ClusterRole", "-operator").doc, "rules");
+  assert.ok(!JSON.stringify(rules).includes("switchboard-vpn-key"), "no Secret writes without sealing");
+  assert.ok(!off.some((m) => m.kind.startsWith("ValidatingAdmissionPolicy")));
+  const policy = find(defaults, "ValidatingAdmissionPolicy", "-operator-secrets");
+  assert.equal(
+    get(policy.doc, "spec", "matchConditions", 0, "expression"),
+    'request.userInfo.username == "system:serviceaccount:switchboard-system:sb-switchboard-operator"',
+  );
+  assert.equal(
+    get(policy.doc, "spec", "validations", 0, "expression"),
+    'object.metadata.name == "switchboard-vpn-key"',
+  );
 });
 
 test("the gateway: Service with the ingress and metrics ports, cluster name, probes, no data dir by default", () => {
@@ -334,6 +392,14 @@ const OPERATOR_CLUSTER_RULES = [
   { apiGroups: [""], resources: ["namespaces", "services", "secrets"], verbs: ["get", "list", "watch"] },
   { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  // Sealed records (on by default): the VPN key Secret in each member namespace.
+  { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+  {
+    apiGroups: [""],
+    resources: ["secrets"],
+    resourceNames: ["switchboard-vpn-key"],
+    verbs: ["update", "delete"],
+  },
 ];
 
 test("RBAC: the operator's ClusterRole and leader-election Role are exactly least privilege", () => {
@@ -598,6 +664,7 @@ test("injector: the operator serves the webhook on its port, with the mounted ce
       clusterName: "east",
       etcd: ["https://registry.example:2379"],
       etcdSecret: undefined,
+      vpnKeys: true,
       port: 3580,
       metricsPort: 9580,
       cpu: "50m",

@@ -31,6 +31,8 @@ export interface OperatorConfig {
   readonly logLevel: LogLevel;
   /** TTL of the cluster heartbeat lease: how long after the operator is gone other clusters notice. */
   readonly heartbeatTtlSeconds: number;
+  /** The master key of sealed registry records; undefined: records are written in clear. */
+  readonly registryKeyFile: string | undefined;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
 }
@@ -47,12 +49,14 @@ const FLAGS = {
   "retry-period": "SWITCHBOARD_RETRY_PERIOD",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "heartbeat-ttl": "SWITCHBOARD_HEARTBEAT_TTL",
+  "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
   ...WEBHOOK_FLAGS,
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
   [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--log-level info]
+  [--registry-key-file FILE]
 ${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
@@ -79,6 +83,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
       2,
       Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
     ),
-    webhook: parseWebhookConfig(get, { clusterName, etcd }),
+    registryKeyFile: get("registry-key-file"),
+    webhook: parseWebhookConfig(get, { clusterName, etcd, sealing: get("registry-key-file") !== undefined }),
   });
 };

@@ -6,6 +6,7 @@ import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
+import { readMasterKey } from "../registry/seal/files.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
@@ -31,8 +32,20 @@ const main = async (): Promise<number> => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createOperatorMetrics(registry);
+  let masterKey: Buffer | undefined;
+  try {
+    masterKey = config.registryKeyFile === undefined ? undefined : readMasterKey(config.registryKeyFile);
+  } catch (err) {
+    console.error(`switchboard-operator: ${errorMessage(err)}`);
+    return 2;
+  }
+  if (masterKey === undefined)
+    log.warn(
+      "registry records are written in clear (no --registry-key-file): any holder of an etcd read credential reads every VPN's functions, headers and routes",
+    );
   const etcd = etcdClient(config);
   const operator = createOperator({
+    masterKey,
     kc,
     etcd,
     cluster: config.clusterName,

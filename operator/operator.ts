@@ -7,6 +7,8 @@ import type { Etcd3 } from "etcd3";
 import type { Logger } from "../common/log.ts";
 import type { Subscription, SwitchboardFunction, Vpn } from "../crds/types.ts";
 import { runHeartbeat } from "../registry/heartbeat/index.ts";
+import { VPN_KEY_SECRET } from "../registry/seal/files.ts";
+import { masterKeyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import type { RecordKind } from "../registry/types.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
@@ -30,6 +32,7 @@ import type { World } from "./plan/world.ts";
 import { runController } from "./reconcile/controller.ts";
 import { createQueue, type WorkQueue } from "./reconcile/queue.ts";
 import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconcile/reconciler.ts";
+import { runVpnKeys } from "./vpnkeys/controller.ts";
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -44,6 +47,8 @@ export interface OperatorOptions {
   log: Logger;
   heartbeatTtlSeconds?: number;
   version?: string;
+  /** The registry's master key: records are sealed, and each VPN's namespaces get its key. Undefined: records in clear. */
+  masterKey?: Buffer | undefined;
 }
 
 export interface Operator {
@@ -82,7 +87,14 @@ const subscriptionHandler = (i: Informers): KindHandler<Subscription> => ({
 
 /** Wires the operator; nothing runs until `run`. */
 export const createOperator = (opts: OperatorOptions): Operator => {
-  const { kc, etcd, cluster, identity, metrics, log } = opts;
+  const { kc, etcd, cluster, identity, metrics, log, masterKey } = opts;
+  const keyring = masterKey === undefined ? undefined : masterKeyring(masterKey);
+  /** Namespaces whose VPN key Secret needs a look (only when records are sealed). */
+  const keyQueue = createQueue();
+  const allNamespaces = (): void => {
+    if (keyring === undefined) return;
+    for (const ns of w().namespaces()) keyQueue.add(ns.metadata?.name ?? "");
+  };
   const queues: Record<RecordKind, WorkQueue> = {
     vpn: createQueue(),
     function: createQueue(),
@@ -101,8 +113,14 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   const informers = createInformers(
     kc,
     {
-      vpn: () => enqueue(everything(w())),
-      namespace: () => enqueue(everything(w())),
+      vpn: () => {
+        enqueue(everything(w()));
+        allNamespaces();
+      },
+      namespace: (obj) => {
+        enqueue(everything(w()));
+        if (keyring !== undefined) keyQueue.add(obj.metadata?.name ?? "");
+      },
       fn: (obj) => enqueue(afterFunction(obj, w())),
       subscription: (obj) => queues.subscription.add(keyOf(obj)),
       service: (obj) => enqueue(afterService(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "", w())),
@@ -110,7 +128,11 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         const service = sliceService(obj);
         if (service) enqueue(afterService(obj.metadata?.namespace ?? "", service, w()));
       },
-      secret: (obj) => enqueue(afterSecret(obj, w())),
+      secret: (obj) => {
+        enqueue(afterSecret(obj, w()));
+        if (keyring !== undefined && obj.metadata?.name === VPN_KEY_SECRET)
+          keyQueue.add(obj.metadata.namespace ?? "");
+      },
     },
     metrics,
     log,
@@ -130,6 +152,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   const registryWatcher = createRegistryWatcher({
     client: etcd,
     log: log.child({ component: "registry-watcher" }),
+    ...(keyring === undefined ? {} : { keyring }),
   });
   registryWatcher.onSnapshot((snapshot) => {
     const next = remoteIndex(snapshot);
@@ -147,6 +170,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
       client: etcd,
       cluster,
       identity,
+      keyring,
       onInvalid: (key: string, err: Error) =>
         log.warn(
           { key, err: err.message },
@@ -157,6 +181,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
       await removeOrphans(writer, informers, log);
       const kube = kubeWriter(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api), log);
       enqueue(everything(w()));
+      allNamespaces();
       const control = <T extends ReconciledObject>(
         handler: KindHandler<T>,
         queue: WorkQueue,
@@ -175,6 +200,21 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         control(vpnHandler(informers), queues.vpn),
         control(functionHandler(informers), queues.function),
         control(subscriptionHandler(informers), queues.subscription),
+        ...(masterKey === undefined
+          ? []
+          : [
+              runVpnKeys(
+                {
+                  core: kc.makeApiClient(CoreV1Api),
+                  world: w(),
+                  master: masterKey,
+                  queue: keyQueue,
+                  metrics,
+                  log,
+                },
+                signal,
+              ),
+            ]),
         runHeartbeat(
           {
             client: etcd,
@@ -223,7 +263,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
           signal,
         );
       } finally {
-        for (const q of Object.values(queues)) q.shutdown();
+        for (const q of [...Object.values(queues), keyQueue]) q.shutdown();
       }
       await Promise.all(watching);
     },

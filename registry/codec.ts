@@ -3,11 +3,19 @@
 // tell "unchanged" by comparing them. Decoding trusts nothing: UTF-8, JSON, schema version,
 // every field (./schema.ts) and the agreement of the value with its key (cluster, kind, names).
 // Cluster heartbeats (the value of a heartbeat key) are encoded and decoded the same way.
+//
+// With a keyring, a record is sealed (./seal/index.ts): the stored value keeps the envelope
+// (schema, kind, vpn, owner) in clear, and `sealed` replaces `spec` with the spec's canonical JSON
+// encrypted under the VPN's key and bound to the etcd key. Readers open it with their keyring;
+// a reader limited to one VPN skips every other VPN's record unread. Unsealed records stay
+// readable by everyone (dev mode, or a registry written before sealing was turned on: the operator
+// rewrites them sealed on its next sync).
 import type { z } from "zod";
 import { errorMessage } from "../common/errors.ts";
-import { InvalidRecordError, RegistryDecodeError } from "./errors.ts";
-import { explainKey, isRecordKey, type ParsedKey, type RecordKeyParts } from "./keys.ts";
+import { InvalidRecordError, NotThisReadersVpnError, RegistryDecodeError } from "./errors.ts";
+import { explainKey, isRecordKey, type ParsedKey, type RecordKeyParts, recordKey } from "./keys.ts";
 import { heartbeatSchema, recordSchema } from "./schema.ts";
+import { type Keyring, SealError, seal, unseal } from "./seal/index.ts";
 import { type HeartbeatRecord, type RegistryRecord, SCHEMA_VERSION } from "./types.ts";
 
 /** The largest encoded record accepted (etcd refuses requests above ~1.5 MiB by default). */
@@ -57,8 +65,22 @@ const encodeWith = <T>(schema: z.ZodType<T>, value: T): string => {
   return json;
 };
 
-/** The canonical JSON of `record`; throws InvalidRecordError (naming the field) if it breaks the schema or is too large. */
-export const encodeRecord = (record: RegistryRecord): string => encodeWith(recordSchema, record);
+/**
+ * The canonical JSON of `record`, sealed when a keyring is given; throws InvalidRecordError
+ * (naming the field) if it breaks the schema, is too large, or the keyring has no key for its VPN.
+ */
+export const encodeRecord = (record: RegistryRecord, keyring?: Keyring): string => {
+  const plain = encodeWith(recordSchema, record);
+  if (keyring === undefined) return plain;
+  const key = keyring.forVpn(record.vpn);
+  if (key === undefined) throw new InvalidRecordError("vpn", `no sealing key for VPN ${record.vpn}`);
+  const { spec, ...envelope } = record;
+  const sealed = canonicalJson({ ...envelope, sealed: seal(key, recordKey(record), canonicalJson(spec)) });
+  const bytes = Buffer.byteLength(sealed);
+  if (bytes > MAX_RECORD_BYTES)
+    throw new InvalidRecordError("", `${bytes} bytes sealed, more than ${MAX_RECORD_BYTES}`);
+  return sealed;
+};
 
 /** The canonical JSON of `heartbeat`; throws InvalidRecordError (naming the field) if it breaks the schema. */
 export const encodeHeartbeat = (heartbeat: HeartbeatRecord): string => encodeWith(heartbeatSchema, heartbeat);
@@ -125,11 +147,35 @@ const checkAgreement = (key: string, parts: RecordKeyParts, record: RegistryReco
   }
 };
 
-/** The record stored at `key`; throws RegistryDecodeError naming the key and field when anything is invalid. */
-export const decodeRecord = (key: string, value: string | Buffer): RegistryRecord => {
+/** `json` with its `sealed` member opened into `spec`, or as it is when it is not sealed. */
+const opened = (key: string, vpn: string, json: object, keyring: Keyring | undefined): object => {
+  if (!("sealed" in json)) return json;
+  const { sealed, ...envelope } = json;
+  const vpnKey = keyring?.forVpn(vpn);
+  if (vpnKey === undefined) throw new NotThisReadersVpnError(key, vpn);
+  if (typeof sealed !== "string") throw new RegistryDecodeError(key, "sealed", "must be a string");
+  try {
+    return { ...envelope, spec: JSON.parse(unseal(vpnKey, key, sealed)) };
+  } catch (error) {
+    const detail =
+      error instanceof SealError ? error.message : `not valid JSON inside (${errorMessage(error)})`;
+    throw new RegistryDecodeError(key, "sealed", detail);
+  }
+};
+
+/**
+ * The record stored at `key`, opened with `keyring` when sealed. Throws NotThisReadersVpnError
+ * for a record of a VPN the keyring does not open (before reading the value when the keyring is
+ * limited to one VPN), and RegistryDecodeError naming the key and field when anything is invalid.
+ */
+export const decodeRecord = (key: string, value: string | Buffer, keyring?: Keyring): RegistryRecord => {
   const parts = keyParts(key);
-  const json = parseJson(key, value);
-  checkVersion(key, json);
+  if (keyring?.onlyVpn !== undefined && parts.vpn !== keyring.onlyVpn)
+    throw new NotThisReadersVpnError(key, parts.vpn);
+  const raw = parseJson(key, value);
+  checkVersion(key, raw);
+  checkObject(key, raw);
+  const json = opened(key, parts.vpn, raw, keyring);
   const parsed = recordSchema.safeParse(json);
   if (!parsed.success) {
     const { path, detail } = firstIssue(parsed.error);

@@ -1,6 +1,7 @@
 // Typed errors of the registry module. Callers branch on the class: RegistryKeyError,
 // InvalidRecordError and RecordRefusedError are programming or input errors (retrying cannot
-// help); RegistryDecodeError marks one bad value in etcd; LeadershipLostError and
+// help); RegistryDecodeError marks one bad value in etcd; NotThisReadersVpnError a sealed record
+// of a VPN the reader has no key for (skip it); LeadershipLostError and
 // WriterClosedError are terminal for a writer; RegistryConflictError may succeed on a later try.
 
 /** A key segment is not a DNS-1123 name, or a key does not follow the layout in ./keys.ts. */
@@ -19,6 +20,19 @@ export class RegistryDecodeError extends Error {
     super(`registry value at ${key}: ${path === "" ? "" : `${path}: `}${detail}`);
     this.key = key;
     this.path = path;
+  }
+}
+
+/** A record of a VPN whose key this reader does not hold: not an error in etcd, just not this reader's to see. */
+export class NotThisReadersVpnError extends Error {
+  override name = "NotThisReadersVpnError";
+  readonly key: string;
+  readonly vpn: string;
+
+  constructor(key: string, vpn: string) {
+    super(`registry value at ${key}: a record of VPN ${vpn}, whose key this reader does not hold`);
+    this.key = key;
+    this.vpn = vpn;
   }
 }
 

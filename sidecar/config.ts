@@ -37,6 +37,10 @@ export interface GatewayConfig {
   readonly dataDir: string | undefined;
   readonly durability: "fsync" | "none";
   readonly dataMaxBytes: number;
+  /** The master key of sealed registry records (shared gateway): opens every VPN's records. */
+  readonly registryKeyFile: string | undefined;
+  /** One VPN's key (injected sidecar): this gateway reads and serves that VPN only. */
+  readonly vpnKeyFile: string | undefined;
 }
 
 const FLAGS = {
@@ -57,12 +61,15 @@ const FLAGS = {
   "data-dir": "SWITCHBOARD_DATA_DIR",
   durability: "SWITCHBOARD_DURABILITY",
   "data-max-bytes": "SWITCHBOARD_DATA_MAX_BYTES",
+  "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
+  "vpn-key-file": "SWITCHBOARD_VPN_KEY_FILE",
 } as const;
 
 export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--id ID] [--max-body-bytes 1048576] [--max-event-bytes 262144]
   [--max-batch 100] [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
   [--data-dir DIR [--durability fsync|none] [--data-max-bytes 1073741824]] [--log-level info]
+  [--registry-key-file FILE | --vpn-key-file FILE]
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
 /** Parses argv and env into a frozen GatewayConfig; throws ConfigError with one clear line. */
@@ -85,6 +92,11 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     throw new ConfigError(`--durability must be fsync or none, got "${durability}"`);
   if (durability === "fsync" && !dataDir)
     throw new ConfigError("--durability fsync needs --data-dir (or SWITCHBOARD_DATA_DIR)");
+  const [registryKeyFile, vpnKeyFile] = [get("registry-key-file"), get("vpn-key-file")];
+  if (registryKeyFile !== undefined && vpnKeyFile !== undefined)
+    throw new ConfigError(
+      "--registry-key-file and --vpn-key-file exclude each other: a gateway holds all VPNs' keys or one",
+    );
   const maxBodyBytes = intFlag("max-body-bytes", get("max-body-bytes") ?? "1048576", 64 * 1024 * 1024);
   return Object.freeze({
     etcd,
@@ -107,5 +119,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     dataDir,
     durability,
     dataMaxBytes: intFlag("data-max-bytes", get("data-max-bytes") ?? String(1024 * 1024 * 1024)),
+    registryKeyFile,
+    vpnKeyFile,
   });
 };

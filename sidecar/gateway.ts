@@ -4,6 +4,7 @@ import type { Etcd3 } from "etcd3";
 import type { Hono } from "hono";
 import { Agent, type Dispatcher } from "undici";
 import type { Logger } from "../common/log.ts";
+import type { Keyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
 import { parseCloudEvents, toBinaryHeaders } from "./cloudevents/index.ts";
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   log: Logger;
   dispatcher?: Dispatcher;
+  /** Opens sealed registry records (the master key, or the one VPN this gateway serves). */
+  keyring?: Keyring | undefined;
 }
 
 const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
@@ -52,10 +55,19 @@ const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
 };
 
 /** Creates the gateway; nothing runs until `watch`. */
-export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: GatewayDeps): Gateway => {
+export const createGateway = ({
+  config,
+  etcd,
+  metrics,
+  log,
+  dispatcher,
+  wal,
+  keyring,
+}: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: etcd,
     log,
+    ...(keyring === undefined ? {} : { keyring }),
     onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),
     // The watcher logs each invalid value once; the gateway counts them.
     onInvalid: () => metrics.invalidRecords.inc(),

@@ -1,10 +1,13 @@
 // node sidecar/main.ts --etcd URL --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
+import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { ConfigError } from "../common/flags.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
+import { loadKeyring } from "../registry/seal/files.ts";
+import type { Keyring } from "../registry/seal/index.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { openWal } from "./durable/wal.ts";
 import { createGateway } from "./gateway.ts";
@@ -28,6 +31,13 @@ const main = async (): Promise<number> => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createGatewayMetrics(registry);
+  let keyring: Keyring | undefined;
+  try {
+    keyring = loadKeyring(config);
+  } catch (err) {
+    console.error(`switchboard-gateway: ${errorMessage(err)}`);
+    return 2;
+  }
   const etcd = etcdClient(config);
   const wal = config.dataDir
     ? await openWal({
@@ -43,7 +53,7 @@ const main = async (): Promise<number> => {
       { dataDir: config.dataDir, durability: config.durability, recovered: wal.recovered.length },
       "delivery log opened",
     );
-  const gateway = createGateway({ config, etcd, metrics, log, ...(wal ? { wal } : {}) });
+  const gateway = createGateway({ config, etcd, metrics, log, keyring, ...(wal ? { wal } : {}) });
   const ingress = await serveIngress(gateway.ingress, {
     host: config.listenHost,
     port: config.listenPort,
@@ -64,6 +74,7 @@ const main = async (): Promise<number> => {
       id: config.id,
       listen: `${config.listenHost}:${port}`,
       metrics: `${config.metricsHost}:${admin.port}`,
+      sealedRecords: keyring === undefined ? "unsealed only" : (keyring.onlyVpn ?? "every VPN"),
     },
     "gateway started",
   );

@@ -27,6 +27,7 @@ test("webhook flags parse with the injector's defaults: the operator's etcd and 
       clusterName: "east",
       etcd: ["https://etcd:2379"],
       etcdSecret: undefined,
+      vpnKeys: false,
       port: 3580,
       metricsPort: 9580,
       cpu: "50m",

@@ -39,7 +39,7 @@ export interface WebhookConfig {
 /** The webhook's config, undefined when --webhook-addr is absent; throws ConfigError with one clear line. */
 export const parseWebhookConfig = (
   get: (flag: WebhookFlag) => string | undefined,
-  operator: { clusterName: string; etcd: readonly string[] },
+  operator: { clusterName: string; etcd: readonly string[]; sealing?: boolean },
 ): WebhookConfig | undefined => {
   const addr = get("webhook-addr");
   if (addr === undefined) {
@@ -83,6 +83,7 @@ export const parseWebhookConfig = (
       clusterName: operator.clusterName,
       etcd: Object.freeze(injectorEtcd === undefined ? [...operator.etcd] : etcdUrls(injectorEtcd)),
       etcdSecret,
+      vpnKeys: operator.sealing ?? false,
       port: sidecarPort,
       metricsPort,
       cpu,

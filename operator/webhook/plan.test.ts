@@ -17,6 +17,7 @@ const settings: InjectorSettings = {
   clusterName: "east",
   etcd: ["https://etcd-a:2379", "https://etcd-b:2379"],
   etcdSecret: "switchboard-gateway-etcd",
+  vpnKeys: false,
   port: 3580,
   metricsPort: 9580,
   cpu: "50m",
@@ -302,4 +303,25 @@ test("quantities and options", () => {
     },
   });
   assert.equal(pointerEscape("a/b~c"), "a~1b~0c");
+});
+
+test("with sealed registry records the sidecar mounts its namespace's VPN key and reads that VPN only", () => {
+  const patch = injected(planInjection(pod(INJECT), { ...settings, vpnKeys: true }));
+  assert.deepEqual(volumesOf(patch).at(-1), {
+    name: "switchboard-vpn-key",
+    secret: {
+      secretName: "switchboard-vpn-key",
+      defaultMode: 0o444,
+      items: [{ key: "vpn-key.json", path: "vpn-key.json" }],
+    },
+  });
+  const container = containerOf(patch);
+  assert.ok(container.args?.includes("--vpn-key-file=/etc/switchboard/vpn-key/vpn-key.json"));
+  assert.deepEqual(container.volumeMounts?.at(-1), {
+    name: "switchboard-vpn-key",
+    mountPath: "/etc/switchboard/vpn-key",
+    readOnly: true,
+  });
+  const plain = containerOf(injected(planInjection(pod(INJECT), settings)));
+  assert.ok(!plain.args?.some((a) => a.startsWith("--vpn-key-file")));
 });

@@ -2,6 +2,7 @@
 // the operator's injector settings to a JSONPatch that adds the gateway container, its volumes and
 // a label, or to a refusal. Idempotent: a pod that already has the container is left alone.
 import type { V1Container, V1Volume } from "@kubernetes/client-node";
+import { VPN_KEY_FILE, VPN_KEY_SECRET } from "../../registry/seal/files.ts";
 import {
   injectRequested,
   type SidecarDefaults,
@@ -17,8 +18,10 @@ export const VOLUMES = {
   tmp: "switchboard-tmp",
   etcdTls: "switchboard-etcd-tls",
   data: "switchboard-data",
+  vpnKey: "switchboard-vpn-key",
 } as const;
 export const ETCD_TLS_DIR = "/etc/switchboard/etcd";
+export const VPN_KEY_DIR = "/etc/switchboard/vpn-key";
 export const DATA_MOUNT = "/var/lib/switchboard";
 /** The durable log's bound; the emptyDir's sizeLimit is twice that. */
 export const DATA_MAX_BYTES = 256 * 1024 * 1024;
@@ -31,6 +34,11 @@ export interface InjectorSettings extends SidecarDefaults {
   readonly etcd: readonly string[];
   /** A Secret in the pod's namespace with ca.crt, tls.crt and tls.key; undefined: no etcd TLS. */
   readonly etcdSecret: string | undefined;
+  /**
+   * Registry records are sealed: mount the VPN key Secret the operator keeps in the pod's
+   * namespace, so the sidecar reads its own VPN's records and no other's.
+   */
+  readonly vpnKeys: boolean;
 }
 
 /** The parts of a Pod the planner reads (validated at the admission edge). */
@@ -144,6 +152,19 @@ const sidecarVolumes = (o: SidecarOptions, s: InjectorSettings): V1Volume[] => [
   ...(o.durability === undefined
     ? []
     : [{ name: VOLUMES.data, emptyDir: { sizeLimit: `${(2 * DATA_MAX_BYTES) / 2 ** 20}Mi` } }]),
+  // Not optional: until the operator has written it (the namespace joins a VPN), the pod waits.
+  ...(s.vpnKeys
+    ? [
+        {
+          name: VOLUMES.vpnKey,
+          secret: {
+            secretName: VPN_KEY_SECRET,
+            defaultMode: 0o444,
+            items: [{ key: VPN_KEY_FILE, path: VPN_KEY_FILE }],
+          },
+        },
+      ]
+    : []),
 ];
 
 /** The drain timeout that fits the pod's termination grace period (default 30 s), leaving 5 s to exit. */
@@ -162,6 +183,7 @@ const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): stri
         `--etcd-cert=${ETCD_TLS_DIR}/tls.crt`,
         `--etcd-key=${ETCD_TLS_DIR}/tls.key`,
       ]),
+  ...(s.vpnKeys ? [`--vpn-key-file=${VPN_KEY_DIR}/${VPN_KEY_FILE}`] : []),
   `--metrics-addr=0.0.0.0:${o.metricsPort}`,
   // The in-memory queue gets a quarter of the container's memory, so a full queue cannot OOM it.
   `--queue-max-bytes=${Math.floor(o.memoryBytes / 4)}`,
@@ -223,6 +245,7 @@ const sidecarContainer = (o: SidecarOptions, s: InjectorSettings, pod: PodView):
       ? []
       : [{ name: VOLUMES.etcdTls, mountPath: ETCD_TLS_DIR, readOnly: true }]),
     ...(o.durability === undefined ? [] : [{ name: VOLUMES.data, mountPath: DATA_MOUNT }]),
+    ...(s.vpnKeys ? [{ name: VOLUMES.vpnKey, mountPath: VPN_KEY_DIR, readOnly: true }] : []),
   ],
   terminationMessagePolicy: "FallbackToLogsOnError",
 });

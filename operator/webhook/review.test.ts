@@ -8,6 +8,7 @@ const settings: InjectorSettings = {
   clusterName: "east",
   etcd: ["http://etcd:2379"],
   etcdSecret: undefined,
+  vpnKeys: false,
   port: 3580,
   metricsPort: 9580,
   cpu: "50m",

@@ -11,6 +11,7 @@ import type { Etcd3 } from "etcd3";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import { REGISTRY_PREFIX } from "../keys.ts";
+import type { Keyring } from "../seal/index.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import { runWatchLoop } from "./loop.ts";
 import type { SessionEnd } from "./session.ts";
@@ -69,6 +70,8 @@ export interface RegistryWatcherOptions {
    * 0.5 s in pages of 5000 (bench/resync.ts).
    */
   pageSize?: number;
+  /** Opens sealed records; a keyring limited to one VPN keeps only that VPN's records. Undefined: only unsealed records are read. */
+  keyring?: Keyring;
   /** Test hook: runs after each listing, before the watch from its revision + 1 starts. */
   beforeWatch?: (listedRevision: number) => Promise<void> | void;
 }
@@ -87,6 +90,7 @@ export const createRegistryWatcher = ({
   requestTimeoutMs = 10_000,
   pageSize = 5000,
   beforeWatch,
+  keyring,
 }: RegistryWatcherOptions): RegistryWatcher => {
   if (!prefix.startsWith(REGISTRY_PREFIX)) {
     throw new TypeError(`registry watcher prefix ${JSON.stringify(prefix)} is not under ${REGISTRY_PREFIX}`);
@@ -108,6 +112,7 @@ export const createRegistryWatcher = ({
       wlog.warn({ key, modRevision, err: err.message }, "invalid registry value skipped");
       reportInvalid(key, err);
     },
+    keyring,
   });
   const listeners = new Set<(snapshot: RegistrySnapshot) => void>();
   const health = { connected: false, lastContactAt: 0, restarts: 0 };

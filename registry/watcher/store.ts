@@ -9,7 +9,9 @@
 
 import { asError } from "../../common/errors.ts";
 import { decodeHeartbeat, decodeRecord } from "../codec.ts";
+import { NotThisReadersVpnError } from "../errors.ts";
 import { keyRole } from "../keys.ts";
+import type { Keyring } from "../seal/index.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { HeartbeatRecord, RegistryRecord } from "../types.ts";
 
@@ -64,8 +66,11 @@ const freeze = (
 /** A store reporting each invalid value (key and mod_revision) once through `onInvalid`. */
 export const createRecordStore = ({
   onInvalid,
+  keyring,
 }: {
   onInvalid: (key: string, modRevision: number, err: Error) => void;
+  /** Opens sealed records; records it cannot open (another VPN's) are left out, not reported. */
+  keyring?: Keyring | undefined;
 }) => {
   let snapshot: RegistrySnapshot | undefined;
   let records = emptyPart<RegistryRecord>();
@@ -87,6 +92,7 @@ export const createRecordStore = ({
         invalid.delete(kv.key);
         return value;
       } catch (err) {
+        if (err instanceof NotThisReadersVpnError) return undefined;
         if (invalid.get(kv.key) === kv.modRevision) return undefined;
         invalid.set(kv.key, kv.modRevision);
         invalidCount++;
@@ -94,7 +100,7 @@ export const createRecordStore = ({
         return undefined;
       }
     };
-  const decodeRecordKv = decoder(decodeRecord);
+  const decodeRecordKv = decoder((key, value) => decodeRecord(key, value, keyring));
   const decodeHeartbeatKv = decoder(decodeHeartbeat);
 
   /** `part` as listed in `kvs`, reusing values whose mod_revision is unchanged when `reuse`; with the record diff. */

@@ -15,6 +15,7 @@ import {
   WriterClosedError,
 } from "../errors.ts";
 import { leaderKey, recordKey } from "../keys.ts";
+import type { Keyring } from "../seal/index.ts";
 import type { ObjectRef, RegistryRecord } from "../types.ts";
 import { type IndexEntry, type LoadOptions, loadIndex, objectId, type WriterIndex } from "./own-keys.ts";
 
@@ -120,7 +121,7 @@ const readBack = (fence: Fence, index: WriterIndex, ref: ObjectRef, touched: str
   }
 };
 
-const createWriter = (fence: Fence, index: WriterIndex): RegistryWriter => {
+const createWriter = (fence: Fence, index: WriterIndex, keyring: Keyring | undefined): RegistryWriter => {
   let stopped: Error | undefined;
   const queues = new Map<string, Promise<unknown>>();
 
@@ -170,7 +171,7 @@ const createWriter = (fence: Fence, index: WriterIndex): RegistryWriter => {
       if (record !== undefined) refuse(fence.cluster, ref, record);
       // value before key: encoding names a bad record's offending field, recordKey only a segment.
       const desired =
-        record === undefined ? undefined : { value: encodeRecord(record), key: recordKey(record) };
+        record === undefined ? undefined : { value: encodeRecord(record, keyring), key: recordKey(record) };
       return serial(objectId(ref), () => attempt(ref, desired, false));
     },
     objects: () => index.refs(),
@@ -197,5 +198,9 @@ export const openWriter = async ({
   const claim = JSON.stringify({ identity, claimedAt: new Date().toISOString() });
   const claimed = await client.put(key).value(claim).exec();
   const index = await loadIndex(client, cluster, load);
-  return createWriter({ client, cluster, identity, key, revision: claimed.header.revision }, index);
+  return createWriter(
+    { client, cluster, identity, key, revision: claimed.header.revision },
+    index,
+    load.keyring,
+  );
 };

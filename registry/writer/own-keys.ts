@@ -7,6 +7,7 @@ import { asError } from "../../common/errors.ts";
 import { decodeRecord } from "../codec.ts";
 import { RegistryKeyError } from "../errors.ts";
 import { explainKey, isRecordKey, type RecordKeyParts } from "../keys.ts";
+import type { Keyring } from "../seal/index.ts";
 import type { ObjectRef } from "../types.ts";
 import { listClusterKeys } from "./listing.ts";
 
@@ -67,6 +68,8 @@ export const createIndex = (): WriterIndex => {
 export interface LoadOptions {
   /** Called for each listed key whose key or value is invalid; such values are still indexed. */
   onInvalid?: ((key: string, error: Error) => void) | undefined;
+  /** Opens sealed records (and seals what the writer writes); undefined: records are written in clear. */
+  keyring?: Keyring | undefined;
   pageSize?: number | undefined;
 }
 
@@ -74,7 +77,7 @@ export interface LoadOptions {
 export const loadIndex = async (
   client: Etcd3,
   cluster: string,
-  { onInvalid, pageSize }: LoadOptions = {},
+  { onInvalid, pageSize, keyring }: LoadOptions = {},
 ): Promise<WriterIndex> => {
   const index = createIndex();
   const { keys } = await listClusterKeys(client, cluster, { pageSize });
@@ -89,7 +92,7 @@ export const loadIndex = async (
       continue;
     }
     try {
-      decodeRecord(key, value);
+      decodeRecord(key, value, keyring);
     } catch (error) {
       onInvalid?.(key, asError(error));
     }

@@ -123,6 +123,31 @@ seccompProfile:
       - { key: tls.key, path: tls.key }
 {{- end }}
 
+{{/* The Secret holding the registry's master key (etcd.sealing). */}}
+{{- define "switchboard.registryKeySecret" -}}
+{{- .Values.etcd.sealing.existingSecret | default (printf "%s-registry-key" (include "switchboard.fullname" .)) -}}
+{{- end }}
+
+{{/* The master key's flag, mount and volume (operator and shared gateway), when records are sealed. */}}
+{{- define "switchboard.registryKeyArgs" -}}
+- --registry-key-file=/etc/switchboard/registry-key/registry.key
+{{- end }}
+
+{{- define "switchboard.registryKeyMount" -}}
+- name: registry-key
+  mountPath: /etc/switchboard/registry-key
+  readOnly: true
+{{- end }}
+
+{{- define "switchboard.registryKeyVolume" -}}
+- name: registry-key
+  secret:
+    secretName: {{ include "switchboard.registryKeySecret" . }}
+    defaultMode: 0440
+    items:
+      - { key: registry.key, path: registry.key }
+{{- end }}
+
 {{/* Env twins of the downward API: POD_NAME and POD_NAMESPACE. */}}
 {{- define "switchboard.podEnv" -}}
 - name: POD_NAME
