@@ -105,22 +105,8 @@ for (const [ns, vpn] of [
   [nsB, vpnB],
 ] as const) {
   await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", `vpn/${vpn}`]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    "functions.switchboard.dev/handler",
-  ]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    "subscriptions.switchboard.dev/all",
-  ]);
+  for (const object of ["functions.switchboard.dev/handler", "subscriptions.switchboard.dev/all"])
+    await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", "-n", ns, object]);
 }
 
 /** The VPN key file the operator put in `ns` for its sidecars, once it is there. */
