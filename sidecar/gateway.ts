@@ -179,14 +179,27 @@ export const createGateway = ({
     ingress,
     admin,
     table: () => table,
-    notReady: () =>
-      draining ? "shutting down" : table ? undefined : "the first registry snapshot has not been loaded",
+    notReady: () => {
+      if (draining) return "shutting down";
+      if (!table) return "the first registry snapshot has not been loaded";
+      const health = wal?.health();
+      return health?.state === "failing"
+        ? `the delivery log cannot be written (${health.detail})`
+        : undefined;
+    },
     watch: async (signal) => {
       const staleness = setInterval(() => {
         const s = watcher.status();
         metrics.configStaleness.set(
           s.connected || s.lastContactAt === 0 ? 0 : (Date.now() - s.lastContactAt) / 1000,
         );
+        if (wal) {
+          metrics.logBytes.set({ kind: "live" }, wal.liveBytes());
+          metrics.logBytes.set({ kind: "disk" }, wal.bytes());
+          const { state } = wal.health();
+          for (const each of ["ok", "full", "failing"])
+            metrics.logState.set({ state: each }, each === state ? 1 : 0);
+        }
       }, 1000);
       try {
         await watcher.run(signal);

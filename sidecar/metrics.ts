@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   registrySyncSeconds: Histogram;
   invalidRecords: Counter;
   logCorruptions: Counter;
+  logBytes: Gauge<"kind">;
+  logState: Gauge<"state">;
   clusterAvailable: Gauge<"cluster">;
 }
 
@@ -100,6 +102,18 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     logCorruptions: new Counter({
       name: "switchboard_gateway_delivery_log_corruptions_total",
       help: "Torn or corrupt records found in the delivery log at start (truncated or skipped, never replayed).",
+      registers,
+    }),
+    logBytes: new Gauge({
+      name: "switchboard_gateway_delivery_log_bytes",
+      help: "Delivery log size: live (records of undelivered events, what --data-max-bytes caps) and disk (segment files).",
+      labelNames: ["kind"],
+      registers,
+    }),
+    logState: new Gauge({
+      name: "switchboard_gateway_delivery_log_state",
+      help: "1 for the delivery log's current state (ok, full, failing), 0 for the others.",
+      labelNames: ["state"],
       registers,
     }),
   };

@@ -11,6 +11,7 @@ import { type FunctionServer, startFunction } from "../../e2e/functions.ts";
 import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
 import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
 import { waitFor } from "../../e2e/proc.ts";
+import { mountTmpfs } from "../../e2e/tmpfs.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { subscriptionKey } from "../../registry/keys.ts";
 import { openWriter } from "../../registry/writer/index.ts";
@@ -103,7 +104,7 @@ const gateway = async (name: string, dataDir: string, extra: string[] = []): Pro
   return g;
 };
 
-const publish = (g: GatewayProcess, type: string, id: string) =>
+const publish = (g: GatewayProcess, type: string, id: string, size = 0) =>
   fetch(`${g.url}/`, {
     method: "POST",
     headers: {
@@ -114,7 +115,7 @@ const publish = (g: GatewayProcess, type: string, id: string) =>
       "ce-type": type,
       "content-type": "text/plain",
     },
-    body: `payload ${id}`,
+    body: `payload ${id}`.padEnd(size, "."),
   });
 
 /** A function that holds every request until `open()` is called. */
@@ -216,5 +217,99 @@ test("a full log answers 503 with Retry-After; the events it accepted are all de
   await waitFor("every accepted id to arrive", async () =>
     accepted.every((id) => distinctIds(held).has(id)) ? true : undefined,
   );
+  await g.proc.stop();
+});
+
+/** Publishes 2 KB events until five in a row are refused; the ids accepted, and the last refusal. */
+const fillDisk = async (
+  g: GatewayProcess,
+  type: string,
+  prefix: string,
+): Promise<{ accepted: string[]; refused: Response | undefined }> => {
+  const accepted: string[] = [];
+  let refused: Response | undefined;
+  for (let i = 0, refusals = 0; i < 2000 && refusals < 5; i++) {
+    const res = await publish(g, type, `${prefix}-${i}`, 2000);
+    if (res.status === 202) accepted.push(`${prefix}-${i}`);
+    else refused = res;
+    refusals = res.status === 202 ? 0 : refusals + 1;
+  }
+  assert.ok(refused, "the disk filled up");
+  return { accepted, refused };
+};
+
+test("a full disk: 503 log-failed and not ready, never a 202 for bytes not on disk; kill -9 and restart deliver every accepted id", async () => {
+  const dir = mkdtempSync(join(repoRoot, ".work", "durable-"));
+  await mountTmpfs(join(dir, "log"), 1024 * 1024);
+  const { server: held, open: openGate } = await gatedFunction();
+  await route("disk", "com.test.disk", held);
+  // The cap is far above the disk: the file system is what fills.
+  const first = await gateway("disk-1", dir, ["--data-max-bytes=67108864"]);
+  const { accepted, refused } = await fillDisk(first, "com.test.disk", "x");
+  assert.equal(refused?.status, 503);
+  assert.ok(refused?.headers.get("retry-after"));
+  assert.equal(
+    ((await refused?.json()) as { type: string }).type,
+    "https://switchboard.dev/problems/log-failed",
+  );
+  const ready = await fetch(`${first.adminUrl}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(await ready.text(), /delivery log cannot be written/);
+  assert.ok(accepted.length > 100, `${accepted.length} accepted`);
+  first.proc.stop(0);
+  await first.proc.exited;
+
+  openGate();
+  const second = await gateway("disk-2", dir, ["--data-max-bytes=67108864"]);
+  await waitFor("every accepted id to arrive", async () =>
+    accepted.every((id) => distinctIds(held).has(id)) ? true : undefined,
+  );
+  assert.equal(await second.metric("switchboard_gateway_delivery_log_corruptions_total"), 0);
+  // Delivered, acknowledged, deleted: the disk has room again and the gateway accepts again.
+  await waitFor("the gateway to accept again", async () =>
+    (await publish(second, "com.test.disk", "after")).status === 202 ? true : undefined,
+  );
+  assert.equal((await fetch(`${second.adminUrl}/readyz`)).status, 200);
+  await second.proc.stop();
+});
+
+test("a full disk without a restart: once the function is back, the log frees its room and the gateway is ready again", async () => {
+  const dir = mkdtempSync(join(repoRoot, ".work", "durable-"));
+  await mountTmpfs(join(dir, "log"), 1024 * 1024);
+  const { server: held, open: openGate } = await gatedFunction();
+  await route("refill", "com.test.refill", held);
+  const g = await gateway("refill-1", dir, ["--data-max-bytes=67108864"]);
+  const { accepted } = await fillDisk(g, "com.test.refill", "r");
+  assert.equal((await fetch(`${g.adminUrl}/readyz`)).status, 503);
+  // The log's state is sampled every second.
+  await waitFor("the failing state in the metrics", async () =>
+    (await g.metric('switchboard_gateway_delivery_log_state{state="failing"}')) === 1 ? true : undefined,
+  );
+  openGate();
+  await waitFor("every accepted id to arrive", async () =>
+    accepted.every((id) => distinctIds(held).has(id)) ? true : undefined,
+  );
+  await waitFor("the gateway to be ready again", async () =>
+    (await fetch(`${g.adminUrl}/readyz`)).status === 200 ? true : undefined,
+  );
+  assert.equal((await publish(g, "com.test.refill", "again")).status, 202);
+  await waitFor("the ok state in the metrics", async () =>
+    (await g.metric('switchboard_gateway_delivery_log_state{state="ok"}')) === 1 ? true : undefined,
+  );
+  await g.proc.stop();
+});
+
+test("a small cap on a normal disk: delivered events free their room, so the log never stays full", async () => {
+  const dir = mkdtempSync(join(repoRoot, ".work", "durable-"));
+  const fast = await startFunction();
+  servers.push(fast);
+  await route("smallcap", "com.test.smallcap", fast);
+  const g = await gateway("smallcap-1", dir, ["--data-max-bytes=262144"]);
+  // 3000 events of 2 KB: 23 times the cap, accepted one after another as each is delivered.
+  for (let i = 0; i < 3000; i++) {
+    const res = await publish(g, "com.test.smallcap", `s-${i}`, 2000);
+    if (res.status !== 202) assert.fail(`event ${i}: ${res.status} ${await res.text()}`);
+  }
+  await fast.waitFor(3000);
   await g.proc.stop();
 });
