@@ -47,12 +47,17 @@ const http = obj(
 const delivery = obj(
   "How events are delivered: retries, backoff, timeout, dead letter.",
   {
-    retry: int("Retries after the first attempt. Default 5 for async.", "retry", 0, 100),
+    retry: int(
+      "Retries after the first attempt. Default 20 for async (with the default backoff, 7.5 to 15 minutes of retrying), 0 for sync.",
+      "retry",
+      0,
+      100,
+    ),
     backoffPolicy: oneOf("How the delay grows between retries. Default exponential.", [
       "exponential",
       "linear",
     ]),
-    backoffDelay: duration('The first retry delay, a Go duration. Default "200ms".', "backoffDelay", "1h"),
+    backoffDelay: duration('The first retry delay, a Go duration. Default "1s".', "backoffDelay", "1h"),
     maxBackoff: duration('The largest retry delay, a Go duration. Default "1m".', "maxBackoff", "24h"),
     timeout: duration("Per-attempt timeout, a Go duration. Default: the function's.", "timeout", "15m"),
     deadLetter: obj(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { retryDelayMs } from "../../sidecar/delivery/retry.ts";
 import { fn, namespace, secret, service, slice, sub, vpn } from "../testing/plan-fixtures.ts";
 import type { ConditionInput } from "./conditions.ts";
 import { planFunction } from "./function.ts";
@@ -256,4 +257,21 @@ test("Subscription: a function declared only in another cluster of the VPN is fo
     nowhere.conditions.find((c) => c.type === "FunctionFound")?.message ?? "",
     /does not exist in VPN shop in any cluster/,
   );
+});
+
+test("Subscription: the default async delivery policy rides out a 5-minute function outage before dead-lettering", () => {
+  const s = sub("shop", "plain", { filters: [{ exact: { type: "t" } }] });
+  const plan = planSubscription(s, worldOf({ vpns: [shop], functions: [fn("shop", "orders")] }), "c1");
+  const d = plan.record?.spec.delivery;
+  assert.ok(d);
+  const policy = { policy: d.backoffPolicy, baseMs: d.backoffDelayMs, maxMs: d.maxBackoffMs };
+  // The shortest waits the jitter can draw (random() = 0), and the longest (random() → 1).
+  let shortest = 0;
+  let longest = 0;
+  for (let retry = 1; retry <= d.retry; retry++) {
+    shortest += retryDelayMs(retry, policy, undefined, () => 0);
+    longest += retryDelayMs(retry, policy, undefined, () => 1);
+  }
+  assert.ok(shortest >= 5 * 60_000, `retries give up after ${shortest / 1000} s`);
+  assert.ok(longest <= 20 * 60_000, `an event waits up to ${longest / 1000} s before its dead letter`);
 });

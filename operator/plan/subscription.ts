@@ -14,8 +14,11 @@ import { notMemberReason } from "./membership.ts";
 import { ownerOf, type Plan, readyFrom } from "./plan.ts";
 import type { World } from "./world.ts";
 
-export const DEFAULT_ASYNC_RETRY = 5;
-export const DEFAULT_BACKOFF_DELAY_MS = 200;
+// The default async policy rides out a function outage of at least 7.5 minutes (the shortest
+// jittered waits: 0.5 + 1 + 2 + 4 + 8 + 16 s, then 30 s fourteen times; at most 15 minutes) before
+// dead-lettering: a restart or a short outage never costs events. docs/delivery.md compares it.
+export const DEFAULT_ASYNC_RETRY = 20;
+export const DEFAULT_BACKOFF_DELAY_MS = 1000;
 export const DEFAULT_MAX_BACKOFF_MS = 60_000;
 
 /** Resolves "name" (in `namespace`) or "namespace/name". */
