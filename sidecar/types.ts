@@ -13,6 +13,8 @@ export interface HeaderView {
   get(name: string): string | null;
   has(name: string): boolean;
   [Symbol.iterator](): Iterator<[string, string]>;
+  /** Names sent on more than one header line (lower-case), when the server can tell. */
+  readonly repeated?: readonly string[];
 }
 
 /** An HTTP answer: status, headers (lower-case names; content-length is the server's) and body. */

@@ -365,3 +365,21 @@ test("an event over maxEventBytes is 413 in every mode", () => {
     LIMITS.maxEventBytes - 100,
   );
 });
+
+test("a ce-* or content-type header sent twice is a 400 naming it, never merged into one value", () => {
+  const headers = new Headers({ "ce-id": "1", "ce-source": "/s", "ce-type": "t", "ce-specversion": "1.0" });
+  const view = Object.assign(headers, { repeated: ["ce-id", "content-type", "x-other"] });
+  let caught: unknown;
+  try {
+    parseCloudEvents(
+      { method: "POST", headers: view, body: new Uint8Array() },
+      { maxEventBytes: 1024, maxBatch: 1 },
+    );
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ProblemError);
+  assert.equal(caught.status, 400);
+  assert.equal(caught.type, "https://switchboard.dev/problems/repeated-header");
+  assert.equal(caught.detail, "header ce-id, content-type sent more than once");
+});

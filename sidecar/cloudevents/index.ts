@@ -14,7 +14,7 @@
 // binary event (no validation) and ~16 µs for a structured one, against ~2.5 µs and ~3 µs here with
 // full validation and the JSON payload parsed (Node 24, one core).
 
-import { methodNotAllowed, unsupportedMediaType } from "../problem.ts";
+import { badRequest, methodNotAllowed, unsupportedMediaType } from "../problem.ts";
 import type { CloudEvent, HeaderView } from "../types.ts";
 import { parseBinary } from "./binary.ts";
 import { isUtf8Charset } from "./data.ts";
@@ -47,6 +47,20 @@ const BATCHED = "application/cloudevents-batch+json";
 /** Returns when `method` is one of `allowed`; else throws a 405 ProblemError listing them in Allow. */
 export const checkMethod = (method: string, allowed: readonly string[] = POST): void => {
   if (!allowed.includes(method)) throw methodNotAllowed(method, allowed);
+};
+
+/**
+ * Returns when no header that carries an attribute or decides the content mode was sent twice;
+ * throws a 400 ProblemError naming each one otherwise (merging or picking one would change the
+ * event silently).
+ */
+export const checkRepeated = (headers: HeaderView): void => {
+  const repeated = (headers.repeated ?? []).filter((h) => h === "content-type" || h.startsWith("ce-"));
+  if (repeated.length > 0)
+    throw badRequest(`header ${repeated.join(", ")} sent more than once`, {
+      slug: "repeated-header",
+      errors: repeated.map((h) => ({ detail: `header ${h} sent more than once` })),
+    });
 };
 
 /**
@@ -84,6 +98,7 @@ export const parseCloudEvents = (
   { maxEventBytes, maxBatch, methods = POST }: ParseLimits,
 ): CloudEvent[] => {
   checkMethod(req.method, methods);
+  checkRepeated(req.headers);
   switch (contentMode(req.headers)) {
     case "binary":
       return [parseBinary(req.headers, req.body, maxEventBytes)];

@@ -1,6 +1,6 @@
-// Header value coding of the CloudEvents HTTP binding (v1.0.2 §3.1.3.2). Decoding: unescape
-// RFC 7230 quoted-strings, then one round of percent-decoding; the bytes must be valid UTF-8
-// (overlong forms, surrogates and truncated sequences are refused). Encoding: UTF-8 bytes of
+// Header value coding of the CloudEvents HTTP binding (v1.0.2 §3.1.3.2). Decoding: one round of
+// percent-decoding, leniently (see decodeHeaderValue); the bytes must be valid UTF-8 (overlong
+// forms, surrogates and truncated sequences are refused). Encoding: UTF-8 bytes of
 // space, '"', '%' and everything outside U+0021–U+007E become upper-case %XX.
 //
 // Header values reach us as ByteStrings (Node's parser maps each byte to U+0000–U+00FF), so a
@@ -25,44 +25,22 @@ const isPlain = (value: string): boolean => {
   return true;
 };
 
-/** `value` with each RFC 7230 quoted-string replaced by its content; throws a RangeError when one is unterminated. */
-const unquote = (value: string): string => {
-  let out = "";
-  let i = 0;
-  while (i < value.length) {
-    const quote = value.indexOf('"', i);
-    if (quote < 0) return out + value.slice(i);
-    out += value.slice(i, quote);
-    i = quote + 1;
-    for (;;) {
-      if (i >= value.length) throw new RangeError("unterminated quoted-string");
-      const ch = value[i] ?? "";
-      if (ch === '"') break;
-      if (ch === "\\") {
-        i++;
-        if (i >= value.length) throw new RangeError("unterminated quoted-string");
-      }
-      out += value[i] ?? "";
-      i++;
-    }
-    i++;
-  }
-  return out;
-};
-
-/** The attribute value a `ce-*` header carries; throws a RangeError (its message says why) for a bad %-escape, quoted-string or invalid UTF-8. */
+/**
+ * The attribute value a `ce-*` header carries: one round of percent-decoding, the bytes then
+ * checked as UTF-8. Lenient where the official SDKs are loose (the Go and JavaScript SDKs send
+ * binary-mode values without percent-encoding them): a `%` not followed by two hex digits is a
+ * literal `%`, and `"` is a literal character (never the start of an RFC 7230 quoted-string).
+ * Throws a RangeError (its message says why) for bytes that are not valid UTF-8.
+ */
 export const decodeHeaderValue = (value: string): string => {
   if (isPlain(value)) return value;
-  const text = value.includes('"') ? unquote(value) : value;
-  if (!text.includes("%") && isPlain(text)) return text;
-  const bytes = new Uint8Array(text.length);
+  const bytes = new Uint8Array(value.length);
   let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x25) {
-      const hi = hexValue(text.charCodeAt(i + 1));
-      const lo = hexValue(text.charCodeAt(i + 2));
-      if (hi < 0 || lo < 0) throw new RangeError(`invalid percent-escape at offset ${i}`);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const hi = c === 0x25 ? hexValue(value.charCodeAt(i + 1)) : -1;
+    const lo = c === 0x25 ? hexValue(value.charCodeAt(i + 2)) : -1;
+    if (hi >= 0 && lo >= 0) {
       bytes[n++] = (hi << 4) | lo;
       i += 2;
     } else if (c <= 0xff) {

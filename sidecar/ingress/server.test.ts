@@ -3,6 +3,7 @@
 // cap and what a function's answer headers become.
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { after, test } from "node:test";
 import { Agent, request } from "undici";
 import { payloadTooLarge, problemReply } from "../problem.ts";
@@ -143,4 +144,49 @@ test("a reply header Node cannot send becomes a 502 problem", async () => {
   assert.equal(res.statusCode, 502);
   const problem = (await res.body.json()) as { type: string };
   assert.equal(problem.type, "https://switchboard.dev/problems/bad-gateway");
+});
+
+/** Sends `lines` as raw header lines (repeats kept) over a socket; resolves with the status and the response's header names and values. */
+const rawRequest = (lines: [string, string][]): Promise<{ status: number; head: string }> =>
+  new Promise((resolve, reject) => {
+    const socket = connect(server.port, "127.0.0.1", () => {
+      const head = lines.map(([k, v]) => `${k}: ${v}\r\n`).join("");
+      socket.end(`POST / HTTP/1.1\r\nhost: x\r\n${head}content-length: 0\r\nconnection: close\r\n\r\n`);
+    });
+    let answer = "";
+    socket.setEncoding("latin1").on("data", (d: string) => {
+      answer += d;
+    });
+    socket.on("end", () => {
+      const [status = "", ...rest] = answer.slice(0, answer.indexOf("\r\n\r\n")).split("\r\n");
+      resolve({ status: Number(status.split(" ")[1]), head: rest.join("\n").toLowerCase() });
+    });
+    socket.on("error", reject);
+  });
+
+test("the handler is told which headers were sent more than once, content-type included", async () => {
+  let repeated: readonly string[] | undefined;
+  next = async (req) => {
+    repeated = req.headers.repeated;
+    await req.body();
+    return { status: 202, headers: {} };
+  };
+  await rawRequest([
+    ["ce-id", "1"],
+    ["ce-id", "2"],
+    ["content-type", "text/plain"],
+    ["content-type", "application/json"],
+    ["x-once", "a"],
+  ]);
+  assert.deepEqual([...(repeated ?? [])].sort(), ["ce-id", "content-type"]);
+});
+
+test("204 and 304 answers carry no content-length and no body", async () => {
+  for (const status of [204, 304]) {
+    next = async () => ({ status, headers: { "content-length": "5", etag: '"x"' }, body: "hello" });
+    const res = await rawRequest([["x", "1"]]);
+    assert.equal(res.status, status);
+    assert.doesNotMatch(res.head, /content-length|transfer-encoding/, `${status}`);
+    assert.match(res.head, /etag/);
+  }
 });

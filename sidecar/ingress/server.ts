@@ -28,14 +28,23 @@ export interface IngressServer {
   close(): Promise<void>;
 }
 
-/** A HeaderView over Node's parsed headers (names already lower-case; repeated values joined with ", " as fetch does). */
-export const nodeHeaders = (raw: IncomingHttpHeaders): HeaderView => {
+/**
+ * A HeaderView over Node's parsed headers (names already lower-case; repeated values joined with
+ * ", " as fetch does). `distinct` (IncomingMessage.headersDistinct) tells which names were sent
+ * more than once: Node keeps only the first content-type, so the join alone cannot.
+ */
+export const nodeHeaders = (
+  raw: IncomingHttpHeaders,
+  distinct?: Record<string, string[] | undefined>,
+): HeaderView => {
   const get = (name: string): string | null => {
     const v = raw[name];
     return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
   };
+  const repeated = distinct ? Object.keys(distinct).filter((name) => (distinct[name]?.length ?? 0) > 1) : [];
   return {
     get,
+    repeated,
     has: (name) => raw[name] !== undefined,
     [Symbol.iterator]() {
       const entries: [string, string][] = [];
@@ -80,9 +89,12 @@ export const readCapped = (req: IncomingMessage, max: number): Promise<Uint8Arra
 /** Writes `reply`; a request whose body was not read to the end closes the connection after it. */
 const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
   if (res.headersSent || res.destroyed) return;
-  const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body;
+  // 204 and 304 carry no body and no Content-Length (RFC 9110 §8.6).
+  const bodiless = reply.status === 204 || reply.status === 304;
+  const body = bodiless ? undefined : typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body;
   const headers: Record<string, string | string[]> = reply.headers;
-  headers["content-length"] = String(body?.byteLength ?? 0);
+  if (bodiless) delete headers["content-length"];
+  else headers["content-length"] = String(body?.byteLength ?? 0);
   if (!req.complete) headers.connection = "close";
   try {
     res.writeHead(reply.status, headers);
@@ -107,7 +119,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
       ingress({
         method: req.method ?? "GET",
         target: req.url ?? "/",
-        headers: nodeHeaders(req.headers),
+        headers: nodeHeaders(req.headers, req.headersDistinct),
         body: () => readCapped(req, opts.maxBodyBytes),
         remoteAddress: req.socket.remoteAddress,
       })
