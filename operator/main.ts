@@ -56,6 +56,7 @@ const main = async (): Promise<number> => {
         keyFile,
         reloadMs: certReloadMs,
         settings: injector,
+        claims: operator.view,
         registry,
         log,
       });

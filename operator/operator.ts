@@ -51,6 +51,8 @@ export interface Operator {
   run(signal: AbortSignal): Promise<void>;
   /** undefined when ready (caches synced), otherwise why not. */
   notReady(): string | undefined;
+  /** The informer caches' view once synced (on every replica; the webhook's claim check reads it), else undefined. */
+  view(): World | undefined;
 }
 
 const vpnHandler = (i: Informers): KindHandler<Vpn> => ({
@@ -195,6 +197,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
 
   return {
     notReady: () => (synced ? undefined : "informer caches are not synced yet"),
+    view: () => (synced ? world : undefined),
     run: async (signal) => {
       const watching = [...all.map((i) => i.run(signal)), registryWatcher.run(signal)];
       await Promise.race([

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { BadReview } from "./admission.ts";
 import type { InjectorSettings } from "./plan.ts";
-import { BadReview, podView, reviewAdmission } from "./review.ts";
+import { podView, reviewAdmission } from "./review.ts";
 
 const settings: InjectorSettings = {
   image: "switchboard:0.1.0",
