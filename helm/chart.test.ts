@@ -72,6 +72,7 @@ test("the operator: 2 replicas, leader election in the release namespace, id fro
     "--metrics-addr=0.0.0.0:8080",
     "--leader-election-namespace=$(POD_NAMESPACE)",
     "--id=$(POD_NAME)",
+    "--resync-period=5m",
   ])
     assert.ok(args.includes(flag), `${flag} in ${args.join(" ")}`);
   assert.ok(!args.some((a) => a.startsWith("--etcd-cert")), "no client TLS without etcd.operatorSecret");

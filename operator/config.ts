@@ -31,6 +31,8 @@ export interface OperatorConfig {
   readonly logLevel: LogLevel;
   /** TTL of the cluster heartbeat lease: how long after the operator is gone other clusters notice. */
   readonly heartbeatTtlSeconds: number;
+  /** How often the leader lists its registry subtree and restores records changed behind its back. */
+  readonly resyncPeriodMs: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
 }
@@ -47,12 +49,13 @@ const FLAGS = {
   "retry-period": "SWITCHBOARD_RETRY_PERIOD",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "heartbeat-ttl": "SWITCHBOARD_HEARTBEAT_TTL",
+  "resync-period": "SWITCHBOARD_RESYNC_PERIOD",
   ...WEBHOOK_FLAGS,
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
-  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--log-level info]
+  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--resync-period 5m] [--log-level info]
 ${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
@@ -79,6 +82,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
       2,
       Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
     ),
+    resyncPeriodMs: durationFlag("resync-period", get("resync-period") ?? "5m"),
     webhook: parseWebhookConfig(get, { clusterName, etcd }),
   });
 };

@@ -42,6 +42,7 @@ const main = async (): Promise<number> => {
     renewDeadlineMs: config.renewDeadlineMs,
     retryPeriodMs: config.retryPeriodMs,
     heartbeatTtlSeconds: config.heartbeatTtlSeconds,
+    resyncPeriodMs: config.resyncPeriodMs,
     metrics,
     log,
   });

@@ -1,6 +1,6 @@
 // The operator: informers on every replica (a warm standby takes over quickly); on the leader
 // only, the registry writer (which fences deposed leaders), a cleanup of records whose object
-// is gone, and one controller per kind.
+// is gone, one controller per kind, and drift repair of the registry (reconcile/repair.ts).
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import type { Etcd3 } from "etcd3";
@@ -30,6 +30,9 @@ import type { World } from "./plan/world.ts";
 import { runController } from "./reconcile/controller.ts";
 import { createQueue, type WorkQueue } from "./reconcile/queue.ts";
 import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconcile/reconciler.ts";
+import { runRepair } from "./reconcile/repair.ts";
+
+export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -43,6 +46,8 @@ export interface OperatorOptions {
   metrics: OperatorMetrics;
   log: Logger;
   heartbeatTtlSeconds?: number;
+  /** How often the leader compares the registry with what it wrote (drift repair); 5 minutes by default. */
+  resyncPeriodMs?: number;
   version?: string;
 }
 
@@ -177,6 +182,18 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         control(vpnHandler(informers), queues.vpn),
         control(functionHandler(informers), queues.function),
         control(subscriptionHandler(informers), queues.subscription),
+        runRepair(
+          {
+            etcd,
+            cluster,
+            writer,
+            enqueue: (ref) => queues[ref.kind].add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name),
+            resyncPeriodMs: opts.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS,
+            metrics,
+            log: log.child({ component: "registry-repair" }),
+          },
+          signal,
+        ),
         runHeartbeat(
           {
             client: etcd,

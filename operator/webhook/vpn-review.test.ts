@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { worldOf } from "../plan/world.ts";
+import { admissionReview } from "../testing/admission-fixtures.ts";
 import { namespace, vpn } from "../testing/plan-fixtures.ts";
 import { BadReview } from "./admission.ts";
 import { reviewVpnClaims } from "./vpn-review.ts";
@@ -8,21 +9,15 @@ import { reviewVpnClaims } from "./vpn-review.ts";
 const holder = vpn("shop", { namespaces: { names: ["shop"] } }, false, "2026-01-01T00:00:00Z");
 const world = worldOf({ vpns: [holder], namespaces: [namespace("shop"), namespace("free")] });
 
-const review = (object: unknown, over: Record<string, unknown> = {}) => ({
-  apiVersion: "admission.k8s.io/v1",
-  kind: "AdmissionReview",
-  request: {
-    uid: "b2c3",
-    kind: { group: "switchboard.dev", version: "v1alpha1", kind: "VPN" },
-    resource: { group: "switchboard.dev", version: "v1alpha1", resource: "vpns" },
-    operation: "CREATE",
-    name: "rival",
-    userInfo: { username: "tenant" },
-    object,
-    oldObject: null,
-    ...over,
-  },
-});
+const vpnRequest = {
+  kind: { group: "switchboard.dev", version: "v1alpha1", kind: "VPN" },
+  resource: { group: "switchboard.dev", version: "v1alpha1", resource: "vpns" },
+  requestKind: { group: "switchboard.dev", version: "v1alpha1", kind: "VPN" },
+  namespace: undefined,
+  name: "rival",
+};
+const review = (object: unknown, over: Record<string, unknown> = {}) =>
+  admissionReview(object, { ...vpnRequest, uid: "b2c3", ...over });
 
 const rival = (names: string[]) => ({
   apiVersion: "switchboard.dev/v1alpha1",

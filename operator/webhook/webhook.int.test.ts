@@ -376,7 +376,7 @@ test("a VPN claiming a namespace another VPN holds is refused at kubectl apply, 
       `admission webhook "vpns\\.switchboard\\.dev" denied the request: VPN ${rival} refused: namespace ${held} is already held by VPN ${holderVpn}`,
     ),
   );
-  assert.match(await applyVpn(rival, [free, held]), /already held by VPN/);
+  assert.match(await applyVpn(rival, [free, held]), /Error from server \(Conflict\): .*already held by VPN/);
   assert.equal(
     (await cluster.kubectl(["get", "vpns", "-l", `switchboard.dev/test=${claimLabel}`, "-o", "name"])).trim(),
     `vpn.switchboard.dev/${holderVpn}`,
