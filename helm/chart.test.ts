@@ -80,6 +80,7 @@ test("the operator: 2 replicas, leader election in the release namespace, id fro
     "--metrics-addr=0.0.0.0:8080",
     "--leader-election-namespace=$(POD_NAMESPACE)",
     "--id=$(POD_NAME)",
+    "--resync-period=5m",
   ])
     assert.ok(args.includes(flag), `${flag} in ${args.join(" ")}`);
   assert.ok(!args.some((a) => a.startsWith("--etcd-cert")), "no client TLS without etcd.operatorSecret");
@@ -554,6 +555,7 @@ test("injector: a MutatingWebhookConfiguration, its Service and certificate Secr
     "MutatingWebhookConfiguration/sb-switchboard-injector",
     "Secret/sb-switchboard-injector-tls",
     "Service/sb-switchboard-injector",
+    "ValidatingWebhookConfiguration/sb-switchboard-injector",
   ]);
   const webhook = webhookOf(withInjector);
   assert.equal(get(webhook, "name"), "inject.switchboard.dev");
@@ -613,6 +615,40 @@ test("injector: failurePolicy Fail is scoped to namespaces labelled switchboard.
     ...sets({ "injector.namespaceSelector.matchLabels.team": "shop" }),
   ]);
   assert.deepEqual(get(webhookOf(custom), "namespaceSelector"), { matchLabels: { team: "shop" } });
+});
+
+test("injector: VPN creates and updates go to /validate/vpn of the same Service, Ignore on failure, with the same CA; vpnClaims.enabled=false leaves it out", async () => {
+  const webhook = get(find(withInjector, "ValidatingWebhookConfiguration", "-injector").doc, "webhooks", 0);
+  assert.equal(get(webhook, "name"), "vpns.switchboard.dev");
+  assert.equal(get(webhook, "failurePolicy"), "Ignore");
+  assert.equal(get(webhook, "sideEffects"), "None");
+  assert.deepEqual(get(webhook, "rules"), [
+    {
+      operations: ["CREATE", "UPDATE"],
+      apiGroups: ["switchboard.dev"],
+      apiVersions: ["*"],
+      resources: ["vpns"],
+      scope: "Cluster",
+    },
+  ]);
+  assert.deepEqual(get(webhook, "clientConfig", "service"), {
+    name: "sb-switchboard-injector",
+    namespace: NAMESPACE,
+    path: "/validate/vpn",
+    port: 443,
+  });
+  assert.equal(
+    get(webhook, "clientConfig", "caBundle"),
+    get(webhookOf(withInjector), "clientConfig", "caBundle"),
+    "one certificate serves both paths",
+  );
+  const fail = await render([...INJECTOR, ...sets({ "injector.vpnClaims.failurePolicy": "Fail" })]);
+  assert.equal(
+    get(find(fail, "ValidatingWebhookConfiguration", "-injector").doc, "webhooks", 0, "failurePolicy"),
+    "Fail",
+  );
+  const off = await render([...INJECTOR, ...sets({ "injector.vpnClaims.enabled": "false" })]);
+  assert.ok(!off.some((m) => m.kind === "ValidatingWebhookConfiguration"));
 });
 
 test("injector: the caBundle is the CA that signed the Secret's certificate for the Service's DNS name", () => {

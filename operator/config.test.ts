@@ -12,6 +12,7 @@ test("flags parse into a frozen config with defaults", () => {
   );
   assert.equal(c.kubeconfig, undefined, "in-cluster config when absent");
   assert.equal(c.leaderElectionNamespace, "switchboard-system");
+  assert.equal(c.resyncPeriodMs, 300_000, "drift repair audits every 5 minutes by default");
   assert.ok(Object.isFrozen(c));
 });
 
@@ -24,6 +25,7 @@ test("environment twins fill in, flags win", () => {
   const c = parseOperatorConfig([], env);
   assert.deepEqual([c.etcd, c.clusterName, c.kubeconfig], [["http://a:1", "http://b:2"], "west", "/k"]);
   assert.equal(parseOperatorConfig(["--cluster-name", "north"], env).clusterName, "north");
+  assert.equal(parseOperatorConfig([], { ...env, SWITCHBOARD_RESYNC_PERIOD: "30s" }).resyncPeriodMs, 30_000);
 });
 
 test("bad or missing flags give one clear line", () => {
@@ -34,6 +36,7 @@ test("bad or missing flags give one clear line", () => {
     [[...base.slice(0, 3), "East_1"], /not a DNS-1123 label/],
     [[...base, "--metrics-addr", "9100"], /--metrics-addr must be HOST:PORT/],
     [[...base, "--lease-duration", "soon"], /--lease-duration: invalid duration "soon"/],
+    [[...base, "--resync-period", "0s"], /--resync-period: must be positive/],
     [[...base, "--bogus", "1"], /Unknown option '--bogus'/],
     [[...base, "--etcd-cert", "c.pem"], /--etcd-cert and --etcd-key go together/],
   ];

@@ -33,6 +33,8 @@ export interface OperatorConfig {
   readonly heartbeatTtlSeconds: number;
   /** The master key of sealed registry records; undefined: records are written in clear. */
   readonly registryKeyFile: string | undefined;
+  /** How often the leader lists its registry subtree and restores records changed behind its back. */
+  readonly resyncPeriodMs: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
 }
@@ -50,12 +52,13 @@ const FLAGS = {
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "heartbeat-ttl": "SWITCHBOARD_HEARTBEAT_TTL",
   "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
+  "resync-period": "SWITCHBOARD_RESYNC_PERIOD",
   ...WEBHOOK_FLAGS,
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
-  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--log-level info]
+  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--resync-period 5m] [--log-level info]
   [--registry-key-file FILE]
 ${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
@@ -84,6 +87,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
       Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
     ),
     registryKeyFile: get("registry-key-file"),
+    resyncPeriodMs: durationFlag("resync-period", get("resync-period") ?? "5m"),
     webhook: parseWebhookConfig(get, { clusterName, etcd, sealing: get("registry-key-file") !== undefined }),
   });
 };

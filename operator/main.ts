@@ -55,6 +55,7 @@ const main = async (): Promise<number> => {
     renewDeadlineMs: config.renewDeadlineMs,
     retryPeriodMs: config.retryPeriodMs,
     heartbeatTtlSeconds: config.heartbeatTtlSeconds,
+    resyncPeriodMs: config.resyncPeriodMs,
     metrics,
     log,
   });
@@ -69,6 +70,7 @@ const main = async (): Promise<number> => {
         keyFile,
         reloadMs: certReloadMs,
         settings: injector,
+        claims: operator.view,
         registry,
         log,
       });

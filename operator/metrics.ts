@@ -6,6 +6,7 @@ export interface OperatorMetrics {
   reconcileSeconds: Histogram<"kind">;
   queueDepth: Gauge<"kind">;
   registryWrites: Counter<"kind" | "result">;
+  registryRepairs: Counter<"kind">;
   informerRestarts: Counter<"resource">;
   isLeader: Gauge;
 }
@@ -35,6 +36,12 @@ export const createOperatorMetrics = (registry: Registry): OperatorMetrics => ({
     name: "switchboard_operator_registry_writes_total",
     help: "Registry writes by record kind and result (created, updated, unchanged, deleted, absent, error).",
     labelNames: ["kind", "result"],
+    registers: [registry],
+  }),
+  registryRepairs: new Counter({
+    name: "switchboard_operator_registry_repairs_total",
+    help: "Registry records of this cluster changed, deleted or added behind the operator's back and restored, by record kind (vpn, function, subscription).",
+    labelNames: ["kind"],
     registers: [registry],
   }),
   informerRestarts: new Counter({

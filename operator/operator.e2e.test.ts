@@ -12,7 +12,7 @@ import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { decodeRecord, encodeRecord } from "../registry/codec.ts";
 import { functionKey, subscriptionKey, vpnKey } from "../registry/keys.ts";
-import type { FunctionRecord, SubscriptionRecord } from "../registry/types.ts";
+import type { FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
 
 const cluster = await testCluster();
 await exclusive(cluster, "operator");
@@ -194,6 +194,63 @@ spec: { vpn: shop, function: orders, mode: async, cel: "data.amount >" }
     "jsonpath={.items[*].reason}",
   ]);
   assert.match(events, /CELCompileError/);
+});
+
+test("a second VPN claiming a tenant's namespace cannot take it offline; it gets the namespace once the holder releases it", async () => {
+  const vpnRecord = async (name: string) => record<VpnRecord>(vpnKey(name, clusterName));
+  const condition = (name: string, type: string, field: string) =>
+    cluster.kubectl([
+      "get",
+      "vpn",
+      name,
+      "-o",
+      `jsonpath={.status.conditions[?(@.type=="${type}")].${field}}`,
+    ]);
+  // Names order the claims made in the same second: the holder sorts first.
+  const spare = uniqueName("spare");
+  const holder = uniqueName("claim-a-holder");
+  const rival = uniqueName("claim-b-rival");
+  const apply = (name: string, names: string[]) =>
+    cluster.kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "switchboard.dev/v1alpha1",
+        kind: "VPN",
+        metadata: { name },
+        spec: { namespaces: { names } },
+      }),
+    );
+  await apply(holder, [spare]);
+  await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=30s", `vpn/${holder}`]);
+  await apply(rival, ["shop", spare]);
+  cleanup(async () => {
+    await cluster.kubectl(["delete", "vpn", holder, rival, "--ignore-not-found", "--wait=false"]);
+  });
+  await cluster.kubectl([
+    "wait",
+    "--for=condition=NamespacesResolved=False",
+    "--timeout=30s",
+    `vpn/${rival}`,
+  ]);
+  const message = await condition(rival, "NamespacesResolved", "message");
+  assert.match(message, /namespace shop is held by VPN shop, which claimed it first/);
+  assert.match(message, new RegExp(`namespace ${spare} is held by VPN ${holder}`));
+  assert.equal(await condition(rival, "NamespacesResolved", "reason"), "NamespaceConflict");
+  await waitFor("the rival's record, without the held namespaces", async () =>
+    (await vpnRecord(rival))?.spec.namespaces.length === 0 ? true : undefined,
+  );
+  // The first tenant is untouched: still Ready, its record still lists shop, its routes still there.
+  assert.equal(await condition("shop", "Ready", "status"), "True");
+  assert.deepEqual((await vpnRecord("shop"))?.spec.namespaces, ["shop"]);
+  await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=30s", "-n", "shop", "function/orders"]);
+  assert.ok(await record<FunctionRecord>(ordersKey), "the function's record stays");
+  // The holder releases its namespace by going away: the rival, next in order, gets it.
+  await cluster.kubectl(["delete", "vpn", holder, "--timeout=30s"]);
+  await waitFor(`the rival to hold ${spare}`, async () =>
+    JSON.stringify((await vpnRecord(rival))?.spec.namespaces) === JSON.stringify([spare]) ? true : undefined,
+  );
+  assert.doesNotMatch(await condition(rival, "NamespacesResolved", "message"), new RegExp(spare));
+  await cluster.kubectl(["delete", "vpn", rival, "--timeout=30s"]);
 });
 
 test("deleting an object removes its record before the object goes (finalizer)", async () => {

@@ -1,6 +1,6 @@
 // The operator: informers on every replica (a warm standby takes over quickly); on the leader
 // only, the registry writer (which fences deposed leaders), a cleanup of records whose object
-// is gone, and one controller per kind.
+// is gone, one controller per kind, and drift repair of the registry (reconcile/repair.ts).
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import type { Etcd3 } from "etcd3";
@@ -32,7 +32,10 @@ import type { World } from "./plan/world.ts";
 import { runController } from "./reconcile/controller.ts";
 import { createQueue, type WorkQueue } from "./reconcile/queue.ts";
 import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconcile/reconciler.ts";
+import { runRepair } from "./reconcile/repair.ts";
 import { runVpnKeys } from "./vpnkeys/controller.ts";
+
+export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -46,6 +49,8 @@ export interface OperatorOptions {
   metrics: OperatorMetrics;
   log: Logger;
   heartbeatTtlSeconds?: number;
+  /** How often the leader compares the registry with what it wrote (drift repair); 5 minutes by default. */
+  resyncPeriodMs?: number;
   version?: string;
   /** The registry's master key: records are sealed, and each VPN's namespaces get its key. Undefined: records in clear. */
   masterKey?: Buffer | undefined;
@@ -56,6 +61,8 @@ export interface Operator {
   run(signal: AbortSignal): Promise<void>;
   /** undefined when ready (caches synced), otherwise why not. */
   notReady(): string | undefined;
+  /** The informer caches' view once synced (on every replica; the webhook's claim check reads it), else undefined. */
+  view(): World | undefined;
 }
 
 const vpnHandler = (i: Informers): KindHandler<Vpn> => ({
@@ -215,6 +222,18 @@ export const createOperator = (opts: OperatorOptions): Operator => {
                 signal,
               ),
             ]),
+        runRepair(
+          {
+            etcd,
+            cluster,
+            writer,
+            enqueue: (ref) => queues[ref.kind].add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name),
+            resyncPeriodMs: opts.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS,
+            metrics,
+            log: log.child({ component: "registry-repair" }),
+          },
+          signal,
+        ),
         runHeartbeat(
           {
             client: etcd,
@@ -235,6 +254,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
 
   return {
     notReady: () => (synced ? undefined : "informer caches are not synced yet"),
+    view: () => (synced ? world : undefined),
     run: async (signal) => {
       const watching = [...all.map((i) => i.run(signal)), registryWatcher.run(signal)];
       await Promise.race([

@@ -1,5 +1,8 @@
-// Which namespaces belong to which VPN. A namespace belongs to at most one VPN: one claimed by
-// several belongs to none of them, and each claimant reports the conflict.
+// Which namespaces belong to which VPN. A namespace belongs to at most one VPN: the first live
+// VPN to claim it (oldest metadata.creationTimestamp, ties broken by name) holds it; a later
+// claimer reports the conflict and keeps its other namespaces. When the holder releases the
+// namespace (deleted, or no longer claiming it) the next claimer in the same order gets it.
+// docs/architecture.md "Security model" explains why the older claim wins.
 import type { LabelSelector, Vpn } from "../../crds/types.ts";
 import type { World } from "./world.ts";
 
@@ -25,8 +28,23 @@ export const matchesSelector = (selector: LabelSelector, labels: Record<string, 
 
 const live = (vpn: Vpn): boolean => !vpn.metadata.deletionTimestamp;
 
+/** A VPN without a creation time (not yet created) claims after every created one. */
+const createdAt = (vpn: Vpn): number => {
+  const at = vpn.metadata.creationTimestamp;
+  const ms = at === undefined ? Number.NaN : new Date(at).getTime();
+  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+};
+
+/** Claim order: negative when `a`'s claims win over `b`'s (older first, then by name). */
+export const claimOrder = (a: Vpn, b: Vpn): number => {
+  const byTime = createdAt(a) - createdAt(b);
+  if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
+  const [x, y] = [a.metadata.name ?? "", b.metadata.name ?? ""];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 /** The namespaces `vpn` claims, before conflicts are considered, sorted. */
-export const claimedNamespaces = (vpn: Vpn, world: World): string[] => {
+export const claimedNamespaces = (vpn: Vpn, world: Pick<World, "namespaces">): string[] => {
   const { names, selector } = vpn.spec.namespaces;
   if (names) return [...new Set(names)].sort();
   if (!selector) return [];
@@ -38,32 +56,46 @@ export const claimedNamespaces = (vpn: Vpn, world: World): string[] => {
     .sort();
 };
 
+/**
+ * Which live VPN holds each claimed namespace: the first claimer in claim order. `except` names a
+ * VPN to leave out (the admission check asks who holds a namespace besides the VPN under review).
+ */
+export const holders = (world: Pick<World, "vpns" | "namespaces">, except?: string): Map<string, Vpn> => {
+  const held = new Map<string, Vpn>();
+  const claimers = world
+    .vpns()
+    .filter((v) => live(v) && v.metadata.name !== except)
+    .sort(claimOrder);
+  for (const vpn of claimers) {
+    for (const ns of claimedNamespaces(vpn, world)) if (!held.has(ns)) held.set(ns, vpn);
+  }
+  return held;
+};
+
 export interface Membership {
   /** Namespaces that belong to the VPN. */
   members: string[];
-  /** Claimed namespaces that another live VPN also claims, with those VPNs' names. */
-  conflicts: Map<string, string[]>;
+  /** Claimed namespaces held by another (older) VPN: namespace → the holder's name. */
+  conflicts: Map<string, string>;
 }
 
-/** The namespaces that belong to `vpn`, and those lost to conflicts. */
+/** The namespaces that belong to `vpn`, and those another VPN holds. */
 export const membership = (vpn: Vpn, world: World): Membership => {
   const name = vpn.metadata.name ?? "";
-  const others = world.vpns().filter((v) => v.metadata.name !== name && live(v));
-  const claimsByOthers = new Map<string, string[]>();
-  for (const other of others) {
-    for (const ns of claimedNamespaces(other, world)) {
-      claimsByOthers.set(ns, [...(claimsByOthers.get(ns) ?? []), other.metadata.name ?? ""]);
-    }
-  }
+  const held = holders(world);
   const members: string[] = [];
-  const conflicts = new Map<string, string[]>();
+  const conflicts = new Map<string, string>();
   for (const ns of claimedNamespaces(vpn, world)) {
-    const rivals = claimsByOthers.get(ns);
-    if (rivals) conflicts.set(ns, rivals.sort());
-    else members.push(ns);
+    const holder = held.get(ns)?.metadata.name ?? name;
+    if (holder === name) members.push(ns);
+    else conflicts.set(ns, holder);
   }
   return { members, conflicts };
 };
+
+/** The conflict message for `namespace` claimed by `vpnName` but held by `holder`. */
+export const conflictMessage = (namespace: string, vpnName: string, holder: string): string =>
+  `namespace ${namespace} is held by VPN ${holder}, which claimed it first; VPN ${vpnName} gets it only when ${holder} releases it`;
 
 /** Why `namespace` is not usable in VPN `vpnName`, or undefined when it belongs to it. */
 export const notMemberReason = (
@@ -75,12 +107,34 @@ export const notMemberReason = (
   if (!vpn || !live(vpn)) return { reason: "VPNNotFound", message: `VPN ${vpnName} does not exist` };
   const { members, conflicts } = membership(vpn, world);
   if (members.includes(namespace)) return undefined;
-  const rivals = conflicts.get(namespace);
-  if (rivals) {
-    return {
-      reason: "NamespaceConflict",
-      message: `namespace ${namespace} is claimed by VPN ${vpnName} and by ${rivals.join(", ")}; it belongs to none until one releases it`,
-    };
-  }
+  const holder = conflicts.get(namespace);
+  if (holder) return { reason: "NamespaceConflict", message: conflictMessage(namespace, vpnName, holder) };
   return { reason: "NamespaceNotInVPN", message: `namespace ${namespace} is not a member of VPN ${vpnName}` };
+};
+
+export interface RefusedClaim {
+  namespace: string;
+  /** The VPN holding it. */
+  holder: string;
+}
+
+/**
+ * For admission: the namespaces `vpn` claims and `previous` (its stored version; undefined on
+ * create) did not, that another live VPN holds now, sorted. A claim already made is never refused
+ * again here (the planner decides it), so an unrelated edit of a VPN is never blocked.
+ */
+export const refusedClaims = (
+  vpn: Vpn,
+  previous: Vpn | undefined,
+  world: Pick<World, "vpns" | "namespaces">,
+): RefusedClaim[] => {
+  const name = vpn.metadata.name ?? "";
+  const before = new Set(previous ? claimedNamespaces(previous, world) : []);
+  const held = holders(world, name);
+  const refused: RefusedClaim[] = [];
+  for (const namespace of claimedNamespaces(vpn, world)) {
+    const holder = held.get(namespace)?.metadata.name;
+    if (holder !== undefined && !before.has(namespace)) refused.push({ namespace, holder });
+  }
+  return refused;
 };

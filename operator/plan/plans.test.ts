@@ -4,6 +4,7 @@ import { retryDelayMs } from "../../sidecar/delivery/retry.ts";
 import { fn, namespace, secret, service, slice, sub, vpn } from "../testing/plan-fixtures.ts";
 import type { ConditionInput } from "./conditions.ts";
 import { planFunction } from "./function.ts";
+import { refusedClaims } from "./membership.ts";
 import { planSubscription } from "./subscription.ts";
 import { planVpn, tokenHash } from "./vpn.ts";
 import { worldOf } from "./world.ts";
@@ -46,20 +47,110 @@ test("VPN: names and label selectors resolve members; token hashes come from Sec
   });
 });
 
-test("VPN: a namespace claimed by two VPNs belongs to neither and both report it", () => {
-  const a = vpn("a", { namespaces: { names: ["shared", "only-a"] } });
-  const b = vpn("b", { namespaces: { names: ["shared"] } });
-  const world = worldOf({ vpns: [a, b] });
-  const pa = planVpn(a, world, "c1");
-  const pb = planVpn(b, world, "c1");
-  assert.deepEqual(pa.record?.spec.namespaces, ["only-a"]);
-  assert.deepEqual(pb.record?.spec.namespaces, []);
-  assert.equal(cond(pa.conditions, "NamespacesResolved"), "False/NamespaceConflict");
-  assert.equal(cond(pb.conditions, "Ready"), "False/NamespaceConflict");
-  assert.match(pa.conditions[0]?.message ?? "", /shared is also claimed by VPN b/);
-  // A VPN being deleted no longer claims anything.
-  const world2 = worldOf({ vpns: [a, vpn("b", { namespaces: { names: ["shared"] } }, true)] });
-  assert.deepEqual(planVpn(a, world2, "c1").record?.spec.namespaces, ["only-a", "shared"]);
+const T1 = "2026-01-01T00:00:00Z";
+const T2 = "2026-01-02T00:00:00Z";
+
+test("VPN: a contested namespace stays with the VPN that claimed it first; the later one reports it and keeps the rest", () => {
+  const first = vpn("zeta", { namespaces: { names: ["shared", "only-first"] } }, false, T1);
+  const later = vpn("alpha", { namespaces: { names: ["shared", "only-later"] } }, false, T2);
+  const world = worldOf({ vpns: [later, first] });
+  const pf = planVpn(first, world, "c1");
+  const pl = planVpn(later, world, "c1");
+  assert.deepEqual(pf.record?.spec.namespaces, ["only-first", "shared"]);
+  assert.equal(cond(pf.conditions, "Ready"), "True/Registered", "the holder is untouched");
+  assert.deepEqual(
+    pl.record?.spec.namespaces,
+    ["only-later"],
+    "the later claimer keeps its other namespaces",
+  );
+  assert.equal(cond(pl.conditions, "NamespacesResolved"), "False/NamespaceConflict");
+  assert.equal(cond(pl.conditions, "Ready"), "False/NamespaceConflict");
+  assert.equal(
+    pl.conditions[0]?.message,
+    "namespace shared is held by VPN zeta, which claimed it first; VPN alpha gets it only when zeta releases it",
+  );
+  // The holder's Functions and Subscriptions in it stay members; the later VPN's are refused.
+  const functions = [fn("shared", "orders", { vpn: "zeta" }), fn("shared", "intruder", { vpn: "alpha" })];
+  const both = worldOf({ vpns: [later, first], functions });
+  assert.equal(
+    cond(planFunction(fn("shared", "orders", { vpn: "zeta" }), both, "c1").conditions, "Ready"),
+    "True/Registered",
+  );
+  const intruder = planFunction(fn("shared", "intruder", { vpn: "alpha" }), both, "c1");
+  assert.equal(intruder.record, undefined);
+  assert.equal(cond(intruder.conditions, "VPNMember"), "False/NamespaceConflict");
+  assert.match(intruder.conditions[0]?.message ?? "", /held by VPN zeta/);
+  assert.equal(
+    cond(planSubscription(sub("shared", "s", { vpn: "zeta" }), both, "c1").conditions, "VPNMember"),
+    "True/Member",
+  );
+});
+
+test("VPN: same creation time → the name decides; a VPN being deleted or no longer claiming releases the namespace to the next claimer", () => {
+  const a = vpn("a", { namespaces: { names: ["shared"] } }, false, T1);
+  const b = vpn("b", { namespaces: { names: ["shared"] } }, false, T1);
+  const c = vpn("c", { namespaces: { names: ["shared"] } }, false, T2);
+  const members = (v: typeof a, vpns: (typeof a)[]) =>
+    planVpn(v, worldOf({ vpns }), "c1").record?.spec.namespaces;
+  assert.deepEqual(members(a, [c, b, a]), ["shared"]);
+  assert.deepEqual(members(b, [c, b, a]), []);
+  const aGoing = vpn("a", { namespaces: { names: ["shared"] } }, true, T1);
+  assert.deepEqual(members(b, [c, b, aGoing]), ["shared"], "a is being deleted: b is next");
+  assert.deepEqual(members(c, [c, b, aGoing]), []);
+  const aReleased = vpn("a", { namespaces: { names: ["elsewhere"] } }, false, T1);
+  assert.deepEqual(members(b, [c, b, aReleased]), ["shared"], "a dropped it from its list");
+  assert.deepEqual(members(c, [c]), ["shared"]);
+});
+
+test("VPN: label selectors contest namespaces in the same order, and a relabelled namespace moves to its next claimer", () => {
+  const older = vpn("older", { namespaces: { selector: { matchLabels: { team: "a" } } } }, false, T1);
+  const newer = vpn("newer", { namespaces: { names: ["a1", "n1"] } }, false, T2);
+  const labelled = worldOf({
+    vpns: [newer, older],
+    namespaces: [namespace("a1", { team: "a" }), namespace("n1")],
+  });
+  assert.deepEqual(planVpn(older, labelled, "c1").record?.spec.namespaces, ["a1"]);
+  assert.deepEqual(planVpn(newer, labelled, "c1").record?.spec.namespaces, ["n1"]);
+  const relabelled = worldOf({
+    vpns: [newer, older],
+    namespaces: [namespace("a1", { team: "b" }), namespace("n1")],
+  });
+  assert.deepEqual(planVpn(older, relabelled, "c1").record?.spec.namespaces, []);
+  assert.deepEqual(planVpn(newer, relabelled, "c1").record?.spec.namespaces, ["a1", "n1"]);
+});
+
+test("VPN admission: a new claim on a namespace another VPN holds is refused, naming both; claims already made and free namespaces pass", () => {
+  const holder = vpn("holder", { namespaces: { names: ["shared"] } }, false, T1);
+  const selectorHolder = vpn(
+    "teams",
+    { namespaces: { selector: { matchLabels: { team: "a" } } } },
+    false,
+    T1,
+  );
+  const world = worldOf({
+    vpns: [holder, selectorHolder],
+    namespaces: [namespace("a1", { team: "a" }), namespace("free")],
+  });
+  const rival = vpn("rival", { namespaces: { names: ["shared", "a1", "free"] } }, false, T2);
+  assert.deepEqual(refusedClaims(rival, undefined, world), [
+    { namespace: "a1", holder: "teams" },
+    { namespace: "shared", holder: "holder" },
+  ]);
+  const bySelector = vpn("grabber", {
+    namespaces: { selector: { matchExpressions: [{ key: "team", operator: "Exists" }] } },
+  });
+  assert.deepEqual(refusedClaims(bySelector, undefined, world), [{ namespace: "a1", holder: "teams" }]);
+  assert.deepEqual(refusedClaims(vpn("ok", { namespaces: { names: ["free"] } }), undefined, world), []);
+  // An older VPN adding a namespace a younger one holds is refused too: admission protects the holder.
+  const young = vpn("young", { namespaces: { names: ["mine"] } }, false, T2);
+  const old = vpn("old", { namespaces: { names: ["x"] } }, false, T1);
+  const grab = vpn("old", { namespaces: { names: ["x", "mine"] } }, false, T1);
+  assert.deepEqual(refusedClaims(grab, old, worldOf({ vpns: [young, old] })), [
+    { namespace: "mine", holder: "young" },
+  ]);
+  // Updating the holder itself, or a claim that was already there, is never refused.
+  assert.deepEqual(refusedClaims(holder, holder, world), []);
+  assert.deepEqual(refusedClaims(rival, rival, world), []);
 });
 
 test("VPN: a missing Secret or key is reported and that publisher left out", () => {

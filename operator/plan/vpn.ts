@@ -1,10 +1,10 @@
-// VPN → its registry record: member namespaces (conflicts excluded), publisher token hashes,
+// VPN → its registry record: member namespaces (those an older VPN holds excluded), publisher token hashes,
 // limits. Pure: everything comes from the World.
 import { createHash } from "node:crypto";
 import type { Vpn } from "../../crds/types.ts";
 import { type Publisher, SCHEMA_VERSION, type VpnRecord } from "../../registry/types.ts";
 import { type ConditionInput, isFalse, isTrue } from "./conditions.ts";
-import { membership } from "./membership.ts";
+import { conflictMessage, membership } from "./membership.ts";
 import { ownerOf, type Plan, readyFrom } from "./plan.ts";
 import type { World } from "./world.ts";
 
@@ -47,9 +47,7 @@ export const planVpn = (vpn: Vpn, world: World, cluster: string): Plan<VpnRecord
       ? isFalse(
           "NamespacesResolved",
           "NamespaceConflict",
-          [...conflicts]
-            .map(([ns, rivals]) => `namespace ${ns} is also claimed by VPN ${rivals.join(", ")}`)
-            .join("; "),
+          [...conflicts].map(([ns, holder]) => conflictMessage(ns, name, holder)).join("; "),
         )
       : isTrue("NamespacesResolved", "Resolved", `${members.length} member namespace(s)`),
     problems.length > 0

@@ -22,7 +22,13 @@ const setup = (obj: SwitchboardFunction, ips: string[]) => {
     setFinalizers: async () => {},
     event: async () => {},
   };
-  const writer: RegistryWriter = { sync: async () => "unchanged", objects: () => [], close: () => {} };
+  const writer: RegistryWriter = {
+    sync: async () => "unchanged",
+    objects: () => [],
+    observe: async () => undefined,
+    audit: async () => [],
+    close: () => {},
+  };
   const world = worldOf({
     vpns: [vpn("shop", { namespaces: { names: ["shop"] } })],
     services: [service("shop", "orders", [{ name: "http", port: 80 }])],

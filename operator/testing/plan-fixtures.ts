@@ -10,13 +10,20 @@ import {
   type VpnSpec,
 } from "../../crds/types.ts";
 
-export const vpn = (name: string, spec: Partial<VpnSpec> = {}, deleting = false): Vpn => ({
+/** A VPN; `createdAt` (ISO time) orders namespace claims (the older holds a contested namespace). */
+export const vpn = (
+  name: string,
+  spec: Partial<VpnSpec> = {},
+  deleting = false,
+  createdAt?: string,
+): Vpn => ({
   apiVersion: API_VERSION,
   kind: "VPN",
   metadata: {
     name,
     uid: `uid-${name}`,
     generation: 1,
+    ...(createdAt ? { creationTimestamp: createdAt } : {}),
     ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}),
   },
   spec: { namespaces: { names: [] }, ...spec },

@@ -4,6 +4,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface WebhookMetrics {
   requests: Counter<"result">;
+  vpnClaims: Counter<"result">;
   certificateExpiry: Gauge;
   certificateReloads: Counter<"result">;
 }
@@ -12,7 +13,13 @@ export interface WebhookMetrics {
 export const createWebhookMetrics = (registry: Registry): WebhookMetrics => ({
   requests: new Counter({
     name: "switchboard_operator_webhook_requests_total",
-    help: "Admission requests by result (injected, skipped, denied, invalid, error).",
+    help: "Admission requests by result (injected, skipped, denied; invalid and error on either path).",
+    labelNames: ["result"],
+    registers: [registry],
+  }),
+  vpnClaims: new Counter({
+    name: "switchboard_operator_webhook_vpn_claims_total",
+    help: "VPN creates and updates checked for namespace claims, by result (allowed, refused, unchecked).",
     labelNames: ["result"],
     registers: [registry],
   }),

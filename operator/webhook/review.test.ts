@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { admissionReview as review } from "../testing/admission-fixtures.ts";
+import { BadReview } from "./admission.ts";
 import type { InjectorSettings } from "./plan.ts";
-import { BadReview, podView, reviewAdmission } from "./review.ts";
+import { podView, reviewAdmission } from "./review.ts";
 
 const settings: InjectorSettings = {
   image: "switchboard:0.1.0",
@@ -14,24 +16,6 @@ const settings: InjectorSettings = {
   cpu: "50m",
   memory: "192Mi",
 };
-
-const review = (object: unknown, over: Record<string, unknown> = {}) => ({
-  apiVersion: "admission.k8s.io/v1",
-  kind: "AdmissionReview",
-  request: {
-    uid: "705ab4f5-6393-11e8-b7cc-42010a800002",
-    kind: { group: "", version: "v1", kind: "Pod" },
-    resource: { group: "", version: "v1", resource: "pods" },
-    requestKind: { group: "", version: "v1", kind: "Pod" },
-    operation: "CREATE",
-    namespace: "shop",
-    userInfo: { username: "admin" },
-    object,
-    oldObject: null,
-    dryRun: false,
-    ...over,
-  },
-});
 
 const pod = (annotations: Record<string, string> = {}) => ({
   apiVersion: "v1",

@@ -1,12 +1,15 @@
 // admission.k8s.io/v1 AdmissionReview in and out: validates what the API server sends (the edge),
 // asks the planner, and phrases its answer. Pure; the HTTP server around it is server.ts.
 import { z } from "zod";
+import {
+  type AdmissionReviewResponse,
+  admissionRequest,
+  allow,
+  BadReview,
+  deny,
+  issue,
+} from "./admission.ts";
 import { type InjectorSettings, type PodView, planInjection } from "./plan.ts";
-
-/** The request body is not an AdmissionReview this webhook can answer; the server replies 400. */
-export class BadReview extends Error {
-  override name = "BadReview";
-}
 
 const ports = z.array(z.object({ containerPort: z.number(), name: z.string().optional() })).optional();
 const container = z.object({ name: z.string(), ports });
@@ -27,39 +30,7 @@ const podSchema = z.object({
   }),
 });
 
-const reviewSchema = z.object({
-  apiVersion: z.literal("admission.k8s.io/v1"),
-  kind: z.literal("AdmissionReview"),
-  request: z.object({
-    uid: z.string().min(1),
-    resource: z.object({ group: z.string(), version: z.string(), resource: z.string() }),
-    subResource: z.string().optional(),
-    operation: z.string(),
-    namespace: z.string().optional(),
-    name: z.string().optional(),
-    object: z.unknown(),
-  }),
-});
-
 export type Outcome = "injected" | "skipped" | "denied";
-
-export interface AdmissionReviewResponse {
-  readonly apiVersion: "admission.k8s.io/v1";
-  readonly kind: "AdmissionReview";
-  readonly response: {
-    readonly uid: string;
-    readonly allowed: boolean;
-    readonly patchType?: "JSONPatch";
-    readonly patch?: string;
-    readonly warnings?: readonly string[];
-    readonly status?: {
-      readonly status: "Failure";
-      readonly code: number;
-      readonly reason: string;
-      readonly message: string;
-    };
-  };
-}
 
 export interface Reviewed {
   readonly review: AdmissionReviewResponse;
@@ -69,11 +40,6 @@ export interface Reviewed {
   /** namespace/name (or generateName) of the pod, for logs. */
   readonly pod: string;
 }
-
-const issue = (error: z.ZodError): string => {
-  const [first] = error.issues;
-  return first ? `${first.path.join(".") || "(root)"}: ${first.message}` : "invalid";
-};
 
 /** The PodView of a pod object; throws BadReview when it is not a pod. */
 export const podView = (object: unknown): PodView => {
@@ -107,56 +73,28 @@ const podName = (object: unknown, namespace: string | undefined, name: string | 
 
 /** Answers one AdmissionReview (parsed JSON); throws BadReview when the body is not one. */
 export const reviewAdmission = (body: unknown, settings: InjectorSettings): Reviewed => {
-  const parsed = reviewSchema.safeParse(body);
-  if (!parsed.success)
-    throw new BadReview(`not an admission.k8s.io/v1 AdmissionReview: ${issue(parsed.error)}`);
-  const { uid, resource, subResource, operation, namespace, name, object } = parsed.data.request;
+  const { uid, resource, subResource, operation, namespace, name, object } = admissionRequest(body);
   const pod = podName(object, namespace, name);
-  const base = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" } as const;
   const isPodCreate =
     resource.group === "" && resource.resource === "pods" && !subResource && operation === "CREATE";
   if (!isPodCreate) {
     const detail = `not a pod CREATE (${resource.resource}${subResource ? `/${subResource}` : ""} ${operation})`;
-    return { review: { ...base, response: { uid, allowed: true } }, outcome: "skipped", detail, pod };
+    return { review: allow(uid), outcome: "skipped", detail, pod };
   }
   const plan = planInjection(podView(object), settings);
   switch (plan.action) {
     case "skip":
-      return {
-        review: { ...base, response: { uid, allowed: true } },
-        outcome: "skipped",
-        detail: plan.reason,
-        pod,
-      };
+      return { review: allow(uid), outcome: "skipped", detail: plan.reason, pod };
     case "deny":
+      return { review: deny(uid, plan.message), outcome: "denied", detail: plan.message, pod };
+    case "inject": {
+      const patch = Buffer.from(JSON.stringify(plan.patch)).toString("base64");
       return {
-        review: {
-          ...base,
-          response: {
-            uid,
-            allowed: false,
-            status: { status: "Failure", code: 400, reason: "BadRequest", message: plan.message },
-          },
-        },
-        outcome: "denied",
-        detail: plan.message,
-        pod,
-      };
-    case "inject":
-      return {
-        review: {
-          ...base,
-          response: {
-            uid,
-            allowed: true,
-            patchType: "JSONPatch",
-            patch: Buffer.from(JSON.stringify(plan.patch)).toString("base64"),
-            ...(plan.warnings.length > 0 ? { warnings: plan.warnings } : {}),
-          },
-        },
+        review: allow(uid, { patch, warnings: plan.warnings }),
         outcome: "injected",
         detail: undefined,
         pod,
       };
+    }
   }
 };

@@ -1,5 +1,6 @@
-// The sidecar-injection webhook over HTTPS: POST /inject with an AdmissionReview, answered by
-// review.ts. The serving certificate comes from files and is re-read every `reloadMs`;
+// The operator's admission webhooks over HTTPS: POST /inject (sidecar injection, answered by
+// review.ts) and POST /validate/vpn (namespace claims, answered by vpn-review.ts), each with an
+// AdmissionReview. The serving certificate comes from files and is re-read every `reloadMs`;
 // a changed, valid pair replaces the TLS context for new connections (no restart).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -7,10 +8,12 @@ import { createServer, type Server } from "node:https";
 import type { Registry } from "prom-client";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
+import { BadReview } from "./admission.ts";
 import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
 import type { InjectorSettings } from "./plan.ts";
-import { BadReview, reviewAdmission } from "./review.ts";
+import { reviewAdmission } from "./review.ts";
 import { readServingCert, type ServingCert, sameCert } from "./tls.ts";
+import { type ClaimsView, reviewVpnClaims } from "./vpn-review.ts";
 
 /** Larger than any pod the API server accepts (etcd caps objects near 1.5 MiB). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -22,6 +25,8 @@ export interface WebhookServerOptions {
   keyFile: string;
   reloadMs: number;
   settings: InjectorSettings;
+  /** The VPNs and namespaces the claim check reads; undefined until the operator's caches are synced (requests are then allowed, with a warning). */
+  claims?: () => ClaimsView | undefined;
   registry: Registry;
   log: Logger;
 }
@@ -57,30 +62,58 @@ const readBody = async (req: IncomingMessage): Promise<Buffer> => {
   return Buffer.concat(chunks);
 };
 
-const handle = async (
-  req: IncomingMessage,
-  opts: Pick<WebhookServerOptions, "settings" | "log">,
-  metrics: WebhookMetrics,
-): Promise<string> => {
-  const path = (req.url ?? "").split("?")[0];
-  if (path !== "/inject") throw new HttpError(404, "not found: the webhook serves POST /inject");
-  if (req.method !== "POST") throw new HttpError(405, "method not allowed: POST /inject");
+const INJECT = "/inject";
+const VALIDATE_VPN = "/validate/vpn";
+
+const readReview = async (req: IncomingMessage, path: string): Promise<unknown> => {
+  if (req.method !== "POST") throw new HttpError(405, `method not allowed: POST ${path}`);
   const type = req.headers["content-type"] ?? "";
   if (!type.startsWith("application/json")) throw new HttpError(415, "content-type must be application/json");
-  let body: unknown;
   try {
-    body = JSON.parse((await readBody(req)).toString("utf8"));
+    return JSON.parse((await readBody(req)).toString("utf8"));
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, `body is not JSON: ${errorMessage(err)}`);
   }
+};
+
+const inject = (
+  body: unknown,
+  opts: Pick<WebhookServerOptions, "settings" | "log">,
+  metrics: WebhookMetrics,
+) => {
   const reviewed = reviewAdmission(body, opts.settings);
   metrics.requests.inc({ result: reviewed.outcome });
   if (reviewed.outcome === "injected") opts.log.info({ pod: reviewed.pod }, "gateway sidecar injected");
   else if (reviewed.outcome === "denied")
     opts.log.info({ pod: reviewed.pod, why: reviewed.detail }, "pod refused");
   else opts.log.debug({ pod: reviewed.pod, why: reviewed.detail }, "pod skipped");
-  return JSON.stringify(reviewed.review);
+  return reviewed.review;
+};
+
+const validateVpn = (
+  body: unknown,
+  opts: Pick<WebhookServerOptions, "claims" | "log">,
+  metrics: WebhookMetrics,
+) => {
+  const reviewed = reviewVpnClaims(body, opts.claims?.());
+  metrics.vpnClaims.inc({ result: reviewed.outcome });
+  if (reviewed.outcome === "refused")
+    opts.log.info({ vpn: reviewed.vpn, why: reviewed.detail }, "VPN refused");
+  else if (reviewed.outcome === "unchecked")
+    opts.log.warn({ vpn: reviewed.vpn, why: reviewed.detail }, "VPN admitted unchecked");
+  return reviewed.review;
+};
+
+const handle = async (
+  req: IncomingMessage,
+  opts: Pick<WebhookServerOptions, "settings" | "claims" | "log">,
+  metrics: WebhookMetrics,
+): Promise<string> => {
+  const path = (req.url ?? "").split("?")[0] ?? "";
+  if (path === INJECT) return JSON.stringify(inject(await readReview(req, path), opts, metrics));
+  if (path === VALIDATE_VPN) return JSON.stringify(validateVpn(await readReview(req, path), opts, metrics));
+  throw new HttpError(404, `not found: the webhook serves POST ${INJECT} and POST ${VALIDATE_VPN}`);
 };
 
 const respond = (res: ServerResponse, status: number, body: string, type: string): void => {
@@ -118,7 +151,7 @@ export const serveWebhook = async (opts: WebhookServerOptions): Promise<WebhookS
   let current: ServingCert = readServingCert(opts.certFile, opts.keyFile);
   metrics.certificateExpiry.set(current.notAfter.getTime() / 1000);
   const server = createServer({ cert: current.cert, key: current.key, minVersion: "TLSv1.2" }, (req, res) => {
-    handle(req, { settings: opts.settings, log }, metrics).then(
+    handle(req, { ...opts, log }, metrics).then(
       (body) => respond(res, 200, body, "application/json"),
       (err: unknown) => onError(err, res, log, metrics),
     );

@@ -45,6 +45,8 @@ const install = (pair: KeyPair): void => {
   copyFileSync(pair.key, keyFile);
 };
 install(first.serving);
+/** The CA of the serving certificate installed now (the rotation test replaces it). */
+let servingCa = first.ca;
 
 const operator = await startOperator(cluster, {
   clusterName,
@@ -287,6 +289,7 @@ test("a pod with an invalid annotation is refused with the webhook's message", a
 test("a rotated certificate is served without restarting the operator", async () => {
   const second = await issue("second");
   install(second.serving);
+  servingCa = second.ca;
   await cluster.kubectl(["apply", "-f", "-"], webhookConfig(base64File(second.ca.cert)));
   // Both the operator (reloading its files) and the API server (the new caBundle) must switch.
   await waitInjecting("the API server to trust the rotated certificate");
@@ -296,4 +299,99 @@ test("a rotated certificate is served without restarting the operator", async ()
   assert.equal(reloads, 1);
   await create(appPod("after-rotation", { "switchboard.dev/inject": "true" }));
   assert.equal(gateways(await read("after-rotation")).length, 1);
+});
+
+// The namespace-claim check: a ValidatingWebhookConfiguration sends VPN creates and updates (only
+// this file's VPNs, by label: VPNs are cluster-scoped and other files share the control plane) to
+// POST /validate/vpn of the same server.
+const claimLabel = uniqueName("claims");
+const validatingName = uniqueName("switchboard-vpn-claims-test");
+const [held, free] = [uniqueName("held"), uniqueName("free")];
+const holderVpn = uniqueName("holder");
+cleanup(async () => {
+  await cluster.kubectl(["delete", "validatingwebhookconfiguration", validatingName, "--ignore-not-found"]);
+  await cluster.kubectl(["delete", "vpns", "-l", `switchboard.dev/test=${claimLabel}`, "--wait=false"]);
+});
+
+const registerValidating = () =>
+  cluster.kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: validatingName },
+      webhooks: [
+        {
+          name: "vpns.switchboard.dev",
+          clientConfig: { url: `https://${webhookAddr}/validate/vpn`, caBundle: base64File(servingCa.cert) },
+          rules: [
+            {
+              operations: ["CREATE", "UPDATE"],
+              apiGroups: ["switchboard.dev"],
+              apiVersions: ["*"],
+              resources: ["vpns"],
+              scope: "Cluster",
+            },
+          ],
+          objectSelector: { matchLabels: { "switchboard.dev/test": claimLabel } },
+          // Fail here so that a webhook the API server does not call fails the test; the chart uses Ignore.
+          failurePolicy: "Fail",
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+          timeoutSeconds: 5,
+        },
+      ],
+    }),
+  );
+
+const vpnManifest = (name: string, namespaces: string[]): string =>
+  JSON.stringify({
+    apiVersion: "switchboard.dev/v1alpha1",
+    kind: "VPN",
+    metadata: { name, labels: { "switchboard.dev/test": claimLabel } },
+    spec: { namespaces: { names: namespaces } },
+  });
+const applyVpn = (name: string, namespaces: string[], extra: string[] = []): Promise<string> =>
+  cluster
+    .kubectl(["apply", ...extra, "-f", "-"], vpnManifest(name, namespaces))
+    .then(() => "applied", errorMessage);
+
+test("a VPN claiming a namespace another VPN holds is refused at kubectl apply, naming both; others pass", async () => {
+  await registerValidating();
+  assert.equal(await applyVpn(holderVpn, [held]), "applied");
+  await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=30s", `vpn/${holderVpn}`]);
+  // The API server picks up the configuration asynchronously: wait until a dry run is refused.
+  const rival = uniqueName("rival");
+  const refused = await waitFor(
+    "the API server to call /validate/vpn",
+    async () => {
+      const out = await applyVpn(rival, [free, held], ["--dry-run=server"]);
+      return out === "applied" ? undefined : out;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  assert.match(
+    refused,
+    new RegExp(
+      `admission webhook "vpns\\.switchboard\\.dev" denied the request: VPN ${rival} refused: namespace ${held} is already held by VPN ${holderVpn}`,
+    ),
+  );
+  assert.match(await applyVpn(rival, [free, held]), /Error from server \(Conflict\): .*already held by VPN/);
+  assert.equal(
+    (await cluster.kubectl(["get", "vpns", "-l", `switchboard.dev/test=${claimLabel}`, "-o", "name"])).trim(),
+    `vpn.switchboard.dev/${holderVpn}`,
+    "the refused VPN was not created",
+  );
+
+  // A VPN claiming only free namespaces passes; adding the held one later is refused as an update.
+  assert.equal(await applyVpn(rival, [free]), "applied");
+  assert.match(
+    await applyVpn(rival, [free, held]),
+    new RegExp(`namespace ${held} is already held by VPN ${holderVpn}`),
+  );
+  // The holder itself can still be edited, keeping its namespace.
+  assert.equal(await applyVpn(holderVpn, [held, uniqueName("more")]), "applied");
+  assert.ok(
+    ((await operator.metric('switchboard_operator_webhook_vpn_claims_total{result="refused"}')) ?? 0) >= 3,
+  );
 });

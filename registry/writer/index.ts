@@ -14,12 +14,21 @@ import {
   RegistryConflictError,
   WriterClosedError,
 } from "../errors.ts";
-import { leaderKey, recordKey } from "../keys.ts";
+import { explainKey, isRecordKey, leaderKey, recordKey } from "../keys.ts";
 import type { Keyring } from "../seal/index.ts";
 import type { ObjectRef, RegistryRecord } from "../types.ts";
-import { type IndexEntry, type LoadOptions, loadIndex, objectId, type WriterIndex } from "./own-keys.ts";
+import { compareObservation, type Drift, listObservations, type Observation } from "./drift.ts";
+import {
+  type IndexEntry,
+  type LoadOptions,
+  loadIndex,
+  objectId,
+  refOfKey,
+  type WriterIndex,
+} from "./own-keys.ts";
 
 export type { ObjectRef } from "../types.ts";
+export type { Drift, Observation } from "./drift.ts";
 
 /** What `sync` did: "created" (the object had no record), "updated" (put and/or removed keys), "deleted", or nothing to do. */
 export type WriteResult = "created" | "updated" | "unchanged" | "deleted" | "absent";
@@ -36,6 +45,14 @@ export interface RegistryWriter {
   sync(ref: ObjectRef, record: RegistryRecord | undefined): Promise<WriteResult>;
   /** The objects this cluster currently has records for (from the writer's index). */
   objects(): ObjectRef[];
+  /**
+   * Checks one key as a watch saw it against the index (./drift.ts), after any sync of the same
+   * object in flight: a change the writer did not make is taken into the index, so that the next
+   * sync of the object rewrites or removes it, and returned; otherwise undefined. Never writes.
+   */
+  observe(seen: Observation): Promise<Drift | undefined>;
+  /** Lists this cluster's record keys and observes each, and each indexed key the listing lacks; throws the etcd3 error of a failed listing (no retry). */
+  audit(): Promise<Drift[]>;
   /** Stops the writer: later syncs throw WriterClosedError. The client stays open (it is the caller's). */
   close(): void;
 }
@@ -121,9 +138,17 @@ const readBack = (fence: Fence, index: WriterIndex, ref: ObjectRef, touched: str
   }
 };
 
-const createWriter = (fence: Fence, index: WriterIndex, keyring: Keyring | undefined): RegistryWriter => {
+const createWriter = (
+  fence: Fence,
+  index: WriterIndex,
+  keyring: Keyring | undefined,
+  pageSize?: number,
+): RegistryWriter => {
   let stopped: Error | undefined;
   const queues = new Map<string, Promise<unknown>>();
+  // Per object, the last revision at which this writer wrote or read back its keys (drift.ts).
+  const known = new Map<string, bigint>();
+  const knownAt = (ref: ObjectRef): bigint => known.get(objectId(ref)) ?? 0n;
 
   const attempt = async (
     ref: ObjectRef,
@@ -139,6 +164,7 @@ const createWriter = (fence: Fence, index: WriterIndex, keyring: Keyring | undef
     if (put === undefined && deletes.length === 0) return desired === undefined ? "absent" : "unchanged";
     const { touched, committed } = transact(fence, entries, put, deletes);
     const res = await committed;
+    known.set(objectId(ref), BigInt(res.header.revision));
     if (res.succeeded) {
       if (put !== undefined) index.set(ref, { ...put, modRevision: res.header.revision });
       for (const e of deletes) index.remove(ref, e.key);
@@ -165,7 +191,7 @@ const createWriter = (fence: Fence, index: WriterIndex, keyring: Keyring | undef
     return next;
   };
 
-  return {
+  const writer: RegistryWriter = {
     sync: async (ref, record) => {
       if (stopped !== undefined) throw stopped;
       if (record !== undefined) refuse(fence.cluster, ref, record);
@@ -175,10 +201,21 @@ const createWriter = (fence: Fence, index: WriterIndex, keyring: Keyring | undef
       return serial(objectId(ref), () => attempt(ref, desired, false));
     },
     objects: () => index.refs(),
+    observe: (seen) => {
+      const parts = explainKey(seen.key);
+      const id = typeof parts === "string" || !isRecordKey(parts) ? seen.key : objectId(refOfKey(parts));
+      return serial(id, async () => compareObservation(index, fence.cluster, seen, knownAt));
+    },
+    audit: async () => {
+      const seen = await listObservations(fence.client, fence.cluster, index, pageSize);
+      const drifts = await Promise.all(seen.map((s) => writer.observe(s)));
+      return drifts.filter((d) => d !== undefined);
+    },
     close: () => {
       stopped ??= new WriterClosedError(`registry writer of cluster ${fence.cluster} is closed`);
     },
   };
+  return writer;
 };
 
 /**
@@ -202,5 +239,6 @@ export const openWriter = async ({
     { client, cluster, identity, key, revision: claimed.header.revision },
     index,
     load.keyring,
+    load.pageSize,
   );
 };
