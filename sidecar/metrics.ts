@@ -17,6 +17,9 @@ export interface GatewayMetrics {
   invalidRecords: Counter;
   logCorruptions: Counter;
   clusterAvailable: Gauge<"cluster">;
+  requestsRefused: Counter<"reason">;
+  openConnections: Gauge;
+  inflightBodyBytes: Gauge;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -100,6 +103,22 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     logCorruptions: new Counter({
       name: "switchboard_gateway_delivery_log_corruptions_total",
       help: "Torn or corrupt records found in the delivery log at start (truncated or skipped, never replayed).",
+      registers,
+    }),
+    requestsRefused: new Counter({
+      name: "switchboard_gateway_requests_refused_total",
+      help: "Requests refused with 503 overloaded before their body was read, by the budget that was full (connections, gateway_bytes, vpn_bytes).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    openConnections: new Gauge({
+      name: "switchboard_gateway_open_connections",
+      help: "Connections open on the ingress (--max-connections bounds them).",
+      registers,
+    }),
+    inflightBodyBytes: new Gauge({
+      name: "switchboard_gateway_inflight_body_bytes",
+      help: "Request-body bytes reserved by requests in progress (--max-inflight-bytes bounds them).",
       registers,
     }),
   };
