@@ -3,49 +3,19 @@
 // VPN is still served, and is served again once they finish; connections beyond --max-connections
 // are refused while the open ones keep working.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { type IncomingHttpHeaders, request } from "node:http";
-import { join } from "node:path";
 import { test } from "node:test";
-import { Etcd3 } from "etcd3";
 import { Client } from "undici";
 import { type FunctionServer, startFunction } from "../../e2e/functions.ts";
-import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
-import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
+import type { GatewayProcess } from "../../e2e/gateway.ts";
+import { cleanup } from "../../e2e/harness.ts";
 import { waitFor } from "../../e2e/proc.ts";
-import { repoRoot } from "../../e2e/tools.ts";
-import { openWriter } from "../../registry/writer/index.ts";
-import { type Tenant, writeTenant } from "../testing/tenant.ts";
+import { type Tenant, twoTenants } from "../testing/tenant.ts";
 
-const etcdUrl = await testEtcd();
-const etcd = new Etcd3({ hosts: etcdUrl });
-const cluster = uniqueName("bud");
-const writer = await openWriter({ client: etcd, cluster, identity: "test" });
-const dir = mkdtempSync(join(repoRoot, ".work", "budget-"));
 const fn: FunctionServer = await startFunction();
-const tenant = (name: string): Tenant => ({
-  vpn: uniqueName(name),
-  namespace: uniqueName(`ns-${name}`),
-  token: `token-${name}`,
-  functionUrl: fn.url,
-  type: `com.test.${name}`,
-});
-const [a, b] = [tenant("a"), tenant("b")];
-await writeTenant(writer, cluster, a);
-await writeTenant(writer, cluster, b);
-const gateways: GatewayProcess[] = [];
-cleanup(async () => {
-  await Promise.all(gateways.map((g) => g.proc.stop()));
-  await fn.close();
-  writer.close();
-  etcd.close();
-});
-const gateway = async (name: string, extraArgs: string[]): Promise<GatewayProcess> => {
-  const g = await startGateway({ etcd: etcdUrl, clusterName: cluster, dir, name, extraArgs });
-  gateways.push(g);
-  return g;
-};
-
+cleanup(() => fn.close());
+const { a, b, gateway } = await twoTenants("bud", fn.url);
 let seq = 0;
 const headersOf = (t: Tenant): Record<string, string> => ({
   "ce-specversion": "1.0",
@@ -105,12 +75,14 @@ const BODY = 200 * 1024;
 const SHARE = 1024 * 1024;
 
 test("a VPN holding its share of the body budget gets 503 overloaded; another VPN is served; it is served again after", async () => {
-  const g = await gateway("bytes", [
-    "--max-body-bytes=262144",
-    "--max-event-bytes=262144",
-    `--max-inflight-bytes=${2 * SHARE}`,
-    `--max-inflight-bytes-per-vpn=${SHARE}`,
-  ]);
+  const g = await gateway("bytes", {
+    extraArgs: [
+      "--max-body-bytes=262144",
+      "--max-event-bytes=262144",
+      `--max-inflight-bytes=${2 * SHARE}`,
+      `--max-inflight-bytes-per-vpn=${SHARE}`,
+    ],
+  });
   const before = rssBytes(g.proc.pid);
   // Five 200 KiB bodies fit A's 1 MiB share; they trickle (1 KiB sent) and hold it.
   const holding = Array.from({ length: 5 }, () => slowPublish(g, a, BODY));
@@ -141,7 +113,7 @@ test("a VPN holding its share of the body budget gets 503 overloaded; another VP
 });
 
 test("connections beyond --max-connections get 503 overloaded; the open ones keep being served", async () => {
-  const g = await gateway("connections", ["--max-connections=2"]);
+  const g = await gateway("connections", { extraArgs: ["--max-connections=2"] });
   const [first, second] = [new Client(g.url), new Client(g.url)];
   for (const c of [first, second]) assert.equal(await statusOf(g, a, c), 202);
   await waitFor("two open connections", async () =>

@@ -1,8 +1,14 @@
-// A tenant for gateway integration tests: a VPN with one namespace and one publisher token, a
+// Tenants for gateway integration tests: VPNs with one namespace and one publisher token each, a
 // function served by a real server, and an async subscription of that namespace to one event type,
-// written to a real etcd with the operator's registry writer.
+// written to a real etcd with the operator's registry writer; and real gateway processes on them.
 import { createHash } from "node:crypto";
-import type { RegistryWriter } from "../../registry/writer/index.ts";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { Etcd3 } from "etcd3";
+import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
+import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
+import { repoRoot } from "../../e2e/tools.ts";
+import { openWriter, type RegistryWriter } from "../../registry/writer/index.ts";
 import { functionRecord, subscriptionRecord, vpnRecord } from "./routing.ts";
 
 export interface Tenant {
@@ -34,4 +40,52 @@ export const writeTenant = async (writer: RegistryWriter, cluster: string, t: Te
       { filters: [{ exact: { type: t.type } }] },
     ),
   );
+};
+
+export interface TwoTenants {
+  readonly a: Tenant;
+  readonly b: Tenant;
+  /** Starts a gateway of the tenants' cluster (stopped when the test file ends). */
+  gateway(name: string, opts?: { namespace?: string; extraArgs?: string[] }): Promise<GatewayProcess>;
+}
+
+/** Tenants `a` and `b` (tokens token-a, token-b) in a fresh cluster of the test etcd, their functions at `functionUrl`. */
+export const twoTenants = async (prefix: string, functionUrl: string): Promise<TwoTenants> => {
+  const etcdUrl = await testEtcd();
+  const etcd = new Etcd3({ hosts: etcdUrl });
+  const cluster = uniqueName(prefix);
+  const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+  const dir = mkdtempSync(join(repoRoot, ".work", `${prefix}-`));
+  const tenant = (name: string): Tenant => ({
+    vpn: uniqueName(name),
+    namespace: uniqueName(`ns-${name}`),
+    token: `token-${name}`,
+    functionUrl,
+    type: `com.test.${name}`,
+  });
+  const [a, b] = [tenant("a"), tenant("b")];
+  await writeTenant(writer, cluster, a);
+  await writeTenant(writer, cluster, b);
+  const gateways: GatewayProcess[] = [];
+  cleanup(async () => {
+    await Promise.all(gateways.map((g) => g.proc.stop()));
+    writer.close();
+    etcd.close();
+  });
+  return {
+    a,
+    b,
+    gateway: async (name, { namespace, extraArgs = [] } = {}) => {
+      const g = await startGateway({
+        etcd: etcdUrl,
+        clusterName: cluster,
+        dir,
+        name,
+        extraArgs,
+        ...(namespace ? { namespace } : {}),
+      });
+      gateways.push(g);
+      return g;
+    },
+  };
 };
