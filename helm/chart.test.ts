@@ -185,6 +185,9 @@ test("the gateway: Service with the ingress and metrics ports, cluster name, pro
     "--cluster-name=east",
     "--metrics-addr=0.0.0.0:9090",
     "--id=$(POD_NAME)",
+    "--max-connections=1024",
+    `--max-inflight-bytes=${32 * 2 ** 20}`,
+    `--max-inflight-bytes-per-vpn=${8 * 2 ** 20}`,
   ])
     assert.ok(args.includes(flag), flag);
   assert.ok(!args.some((a) => a.startsWith("--data-dir")));
@@ -309,6 +312,11 @@ const badValues: [string, string[], RegExp][] = [
       }),
     ],
     /gateway\.durability\.persistentVolume\.enabled needs gateway\.kind=StatefulSet/,
+  ],
+  [
+    "a VPN's share of the body budget smaller than one body",
+    [...REQUIRED, ...sets({ "gateway.maxInflightBytesPerVpn": "1000" })],
+    /gateway\.maxInflightBytesPerVpn must be at least gateway\.maxBodyBytes and at most gateway\.maxInflightBytes/,
   ],
   [
     "etcd endpoints and the bundled etcd",

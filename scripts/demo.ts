@@ -98,7 +98,7 @@ Switchboard is running. Paste these in another terminal:
 
   # metrics, and why an event would (not) reach each subscription
   curl -s ${gateway.adminUrl}/metrics | grep switchboard_gateway
-  curl -s "${gateway.adminUrl}/explain?vpn=shop" -H "ce-specversion: 1.0" -H "ce-id: 1" -H "ce-source: /demo" -H "ce-type: com.example.order.created" -H "content-type: application/json" -d '{"amount": 0}'
+  curl -s "${gateway.adminUrl}/explain?vpn=shop" -H "Authorization: Bearer ${TOKEN}" -H "ce-specversion: 1.0" -H "ce-id: 1" -H "ce-source: /demo" -H "ce-type: com.example.order.created" -H "content-type: application/json" -d '{"amount": 0}'
 
 Requests the orders pods receive are shown below. Ctrl-C stops everything.
 `);

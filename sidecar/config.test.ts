@@ -13,6 +13,20 @@ test("flags and env twins parse into a frozen config with defaults", () => {
   assert.ok(Object.isFrozen(c));
 });
 
+test("ingress budgets default to 1024 connections, 32 MiB of bodies in progress and a quarter of it per VPN", () => {
+  const c = parseGatewayConfig(base, {});
+  assert.deepEqual(
+    [c.maxConnections, c.maxInflightBytes, c.maxInflightBytesPerVpn],
+    [1024, 32 * 2 ** 20, 8 * 2 ** 20],
+  );
+  const big = parseGatewayConfig([...base, "--max-body-bytes", String(16 * 2 ** 20)], {});
+  assert.deepEqual(
+    [big.maxInflightBytes, big.maxInflightBytesPerVpn],
+    [64 * 2 ** 20, 16 * 2 ** 20],
+    "each budget fits at least one body of --max-body-bytes",
+  );
+});
+
 test("bad or missing flags give one clear line", () => {
   const cases: [string[], RegExp][] = [
     [["--etcd", "http://x:1", "--cluster-name", "a"], /--listen \(or SWITCHBOARD_LISTEN\) is required/],
@@ -20,6 +34,15 @@ test("bad or missing flags give one clear line", () => {
     [[...base, "--max-batch", "0"], /--max-batch must be an integer from 1 to 10000/],
     [[...base, "--drain-timeout", "later"], /--drain-timeout: invalid duration "later"/],
     [[...base, "--listen", "8080"], /--listen must be HOST:PORT/],
+    [[...base, "--max-connections", "0"], /--max-connections must be an integer from 1/],
+    [
+      [...base, "--max-inflight-bytes", "1000", "--max-inflight-bytes-per-vpn", "2000"],
+      /--max-inflight-bytes-per-vpn must be an integer from 1 to 1000/,
+    ],
+    [
+      [...base, "--max-inflight-bytes-per-vpn", "1000"],
+      /--max-inflight-bytes-per-vpn \(1000\) must be at least --max-body-bytes \(1048576\)/,
+    ],
   ];
   for (const [argv, message] of cases) {
     assert.throws(

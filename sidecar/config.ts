@@ -28,6 +28,10 @@ export interface GatewayConfig {
   readonly maxBodyBytes: number;
   readonly maxEventBytes: number;
   readonly maxBatch: number;
+  /** Ingress budgets (ingress/budget.ts): open connections, and body bytes in progress per gateway and per VPN. */
+  readonly maxConnections: number;
+  readonly maxInflightBytes: number;
+  readonly maxInflightBytesPerVpn: number;
   readonly queueMaxEvents: number;
   readonly queueMaxBytes: number;
   readonly requestTimeoutMs: number;
@@ -53,6 +57,9 @@ const FLAGS = {
   "max-body-bytes": "SWITCHBOARD_MAX_BODY_BYTES",
   "max-event-bytes": "SWITCHBOARD_MAX_EVENT_BYTES",
   "max-batch": "SWITCHBOARD_MAX_BATCH",
+  "max-connections": "SWITCHBOARD_MAX_CONNECTIONS",
+  "max-inflight-bytes": "SWITCHBOARD_MAX_INFLIGHT_BYTES",
+  "max-inflight-bytes-per-vpn": "SWITCHBOARD_MAX_INFLIGHT_BYTES_PER_VPN",
   "queue-max-events": "SWITCHBOARD_QUEUE_MAX_EVENTS",
   "queue-max-bytes": "SWITCHBOARD_QUEUE_MAX_BYTES",
   "request-timeout": "SWITCHBOARD_REQUEST_TIMEOUT",
@@ -67,10 +74,36 @@ const FLAGS = {
 
 export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--id ID] [--max-body-bytes 1048576] [--max-event-bytes 262144]
-  [--max-batch 100] [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
+  [--max-batch 100] [--max-connections 1024] [--max-inflight-bytes 33554432] [--max-inflight-bytes-per-vpn 8388608]
+  [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
   [--data-dir DIR [--durability fsync|none] [--data-max-bytes 1073741824]] [--log-level info]
   [--registry-key-file FILE | --vpn-key-file FILE]
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
+
+/** The ingress budgets; each must fit one body of --max-body-bytes (a chunked body reserves that much). */
+const ingressBudgets = (
+  get: (flag: keyof typeof FLAGS) => string | undefined,
+  maxBodyBytes: number,
+): Pick<GatewayConfig, "maxConnections" | "maxInflightBytes" | "maxInflightBytesPerVpn"> => {
+  const maxInflightBytes = intFlag(
+    "max-inflight-bytes",
+    get("max-inflight-bytes") ?? String(Math.max(32 * 2 ** 20, 4 * maxBodyBytes)),
+  );
+  const maxInflightBytesPerVpn = intFlag(
+    "max-inflight-bytes-per-vpn",
+    get("max-inflight-bytes-per-vpn") ?? String(Math.max(maxBodyBytes, Math.floor(maxInflightBytes / 4))),
+    maxInflightBytes,
+  );
+  if (maxInflightBytesPerVpn < maxBodyBytes)
+    throw new ConfigError(
+      `--max-inflight-bytes-per-vpn (${maxInflightBytesPerVpn}) must be at least --max-body-bytes (${maxBodyBytes})`,
+    );
+  return {
+    maxConnections: intFlag("max-connections", get("max-connections") ?? "1024", 1_000_000),
+    maxInflightBytes,
+    maxInflightBytesPerVpn,
+  };
+};
 
 /** Parses argv and env into a frozen GatewayConfig; throws ConfigError with one clear line. */
 export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig => {
@@ -111,6 +144,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     maxBodyBytes,
     maxEventBytes: intFlag("max-event-bytes", get("max-event-bytes") ?? "262144", maxBodyBytes),
     maxBatch: intFlag("max-batch", get("max-batch") ?? "100", 10_000),
+    ...ingressBudgets(get, maxBodyBytes),
     queueMaxEvents: intFlag("queue-max-events", get("queue-max-events") ?? "10000"),
     queueMaxBytes: intFlag("queue-max-bytes", get("queue-max-bytes") ?? String(64 * 1024 * 1024)),
     requestTimeoutMs: durationFlag("request-timeout", get("request-timeout") ?? "30s"),

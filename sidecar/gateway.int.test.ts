@@ -353,6 +353,7 @@ test("the explain endpoint says which subscriptions an event reaches and why not
       "ce-source": "/t",
       "ce-type": "com.test.shared",
       "content-type": "application/json",
+      authorization: "Bearer token-a",
     },
     body: JSON.stringify({ amount: 0 }),
   });

@@ -1,29 +1,30 @@
 // The gateway's parts wired together: the registry watcher feeds routing tables (rebuilt once
 // per batch of snapshots, swapped atomically); the ingress app reads the current table only.
 import type { Etcd3 } from "etcd3";
-import type { Hono } from "hono";
 import { Agent, type Dispatcher } from "undici";
+import type { AdminApp } from "../common/admin.ts";
 import type { Logger } from "../common/log.ts";
 import type { Keyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
-import { parseCloudEvents, toBinaryHeaders } from "./cloudevents/index.ts";
+import { toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createAsyncEngine } from "./delivery/async-engine.ts";
 import { createBalancer } from "./delivery/balancer.ts";
 import { createDeliverer } from "./delivery/index.ts";
 import type { Wal } from "./durable/wal.ts";
+import { createBodyBudget } from "./ingress/budget.ts";
+import { explainRoutes } from "./ingress/explain.ts";
 import { createIngress, type Ingress } from "./ingress/index.ts";
 import { createVpnLimiter } from "./ingress/vpn-limits.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { badRequest, problemResponse, unavailable } from "./problem.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing/index.ts";
 
 export interface Gateway {
   /** The ingress handler (serve it with serveIngress). */
   readonly ingress: Ingress;
-  /** Admin routes: POST /explain?vpn=NAME with a CloudEvent. */
-  readonly admin: (app: Hono) => void;
+  /** Admin routes: POST /explain?vpn=NAME with a CloudEvent, for that VPN's publishers only. */
+  readonly admin: (app: AdminApp) => void;
   table(): RoutingTable | undefined;
   notReady(): string | undefined;
   /** Watches the registry until `signal` aborts. */
@@ -151,33 +152,19 @@ export const createGateway = ({
     engine,
     deliverer,
     limiter: createVpnLimiter(),
+    budget: createBodyBudget({
+      maxBytes: config.maxInflightBytes,
+      maxBytesPerVpn: config.maxInflightBytesPerVpn,
+    }),
     metrics,
     log,
     config,
     draining: () => draining,
   });
 
-  const admin = (adminApp: Hono): void => {
-    adminApp.onError((err) => problemResponse(err));
-    adminApp.post("/explain", async (c) => {
-      const vpn = c.req.query("vpn");
-      if (!vpn) throw badRequest("the vpn query parameter is required: POST /explain?vpn=NAME");
-      const current = table;
-      if (!current)
-        throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
-      const body = new Uint8Array(await c.req.raw.arrayBuffer());
-      const [event] = parseCloudEvents(
-        { method: "POST", headers: c.req.raw.headers, body },
-        { maxEventBytes: config.maxEventBytes, maxBatch: 1 },
-      );
-      if (!event) throw badRequest("send one CloudEvent");
-      return c.json({ vpn, revision: current.revision, subscriptions: current.explain(vpn, event) });
-    });
-  };
-
   return {
     ingress,
-    admin,
+    admin: explainRoutes({ table: () => table, config }),
     table: () => table,
     notReady: () => {
       if (draining) return "shutting down";

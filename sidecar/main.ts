@@ -11,6 +11,7 @@ import type { Keyring } from "../registry/seal/index.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { openWal } from "./durable/wal.ts";
 import { createGateway } from "./gateway.ts";
+import { adminTooLarge } from "./ingress/explain.ts";
 import { serveIngress } from "./ingress/server.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 
@@ -59,6 +60,8 @@ const main = async (): Promise<number> => {
     port: config.listenPort,
     maxBodyBytes: config.maxBodyBytes,
     requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
+    metrics,
   });
   const port = ingress.port;
   const admin = await serveAdmin({
@@ -67,6 +70,8 @@ const main = async (): Promise<number> => {
     registry,
     notReady: gateway.notReady,
     extend: gateway.admin,
+    maxBodyBytes: config.maxBodyBytes,
+    tooLarge: adminTooLarge,
   });
   log.info(
     {

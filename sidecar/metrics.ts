@@ -19,6 +19,9 @@ export interface GatewayMetrics {
   logBytes: Gauge<"kind">;
   logState: Gauge<"state">;
   clusterAvailable: Gauge<"cluster">;
+  requestsRefused: Counter<"reason">;
+  openConnections: Gauge;
+  inflightBodyBytes: Gauge;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -114,6 +117,22 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       name: "switchboard_gateway_delivery_log_state",
       help: "1 for the delivery log's current state (ok, full, failing), 0 for the others.",
       labelNames: ["state"],
+      registers,
+    }),
+    requestsRefused: new Counter({
+      name: "switchboard_gateway_requests_refused_total",
+      help: "Requests refused with 503 overloaded before their body was read, by the budget that was full (connections, gateway_bytes, vpn_bytes).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    openConnections: new Gauge({
+      name: "switchboard_gateway_open_connections",
+      help: "Connections open on the ingress (--max-connections bounds them).",
+      registers,
+    }),
+    inflightBodyBytes: new Gauge({
+      name: "switchboard_gateway_inflight_body_bytes",
+      help: "Request-body bytes reserved by requests in progress (--max-inflight-bytes bounds them).",
       registers,
     }),
   };

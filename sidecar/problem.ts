@@ -163,6 +163,10 @@ export const unavailable = (
   options: ProblemOptions = {},
 ): ProblemError => make(503, "unavailable", "Service unavailable", detail, options, { retryAfterSeconds });
 
+/** 503 `overloaded` with `Retry-After`: an ingress budget (connections, body bytes) is full; refused before the body is read. */
+export const overloaded = (detail: string, retryAfterSeconds = 1): ProblemError =>
+  unavailable(detail, retryAfterSeconds, { slug: "overloaded", title: "Overloaded" });
+
 /** 502: the function could not be reached, or its answer cannot be passed on. */
 export const badGateway = (detail: string, options: ProblemOptions = {}): ProblemError =>
   make(502, "bad-gateway", "Bad Gateway", detail, options);

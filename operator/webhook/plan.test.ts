@@ -84,6 +84,8 @@ test("an annotated pod gets the gateway container: image, args, env, ports, prob
     "--etcd-key=/etc/switchboard/etcd/tls.key",
     "--metrics-addr=0.0.0.0:9580",
     `--queue-max-bytes=${(192 * 2 ** 20) / 4}`,
+    `--max-inflight-bytes=${(192 * 2 ** 20) / 4}`,
+    `--max-inflight-bytes-per-vpn=${(192 * 2 ** 20) / 4}`,
     "--drain-timeout=25s",
     "--log-level=info",
   ]);
@@ -191,6 +193,7 @@ test("annotations override the port, metrics port, resources, log level; durabil
     "--listen=127.0.0.1:4000",
     "--metrics-addr=0.0.0.0:4001",
     `--queue-max-bytes=${2 ** 30 / 4}`,
+    `--max-inflight-bytes=${2 ** 30 / 4}`,
     "--log-level=debug",
     "--data-dir=/var/lib/switchboard/data",
     "--durability=fsync",

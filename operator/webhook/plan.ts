@@ -184,9 +184,14 @@ const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): stri
         `--etcd-key=${ETCD_TLS_DIR}/tls.key`,
       ]),
   ...(s.vpnKeys ? [`--vpn-key-file=${VPN_KEY_DIR}/${VPN_KEY_FILE}`] : []),
+  // The pod IP, where the kubelet probes and Prometheus scrape; /explain there answers only a
+  // publisher credential (loopback counts as the pod's namespace): docs/injection.md.
   `--metrics-addr=0.0.0.0:${o.metricsPort}`,
-  // The in-memory queue gets a quarter of the container's memory, so a full queue cannot OOM it.
+  // The in-memory queue gets a quarter of the container's memory, so a full queue cannot OOM it;
+  // request bodies in progress another quarter, all of it for one VPN (the pod's publishers).
   `--queue-max-bytes=${Math.floor(o.memoryBytes / 4)}`,
+  `--max-inflight-bytes=${Math.floor(o.memoryBytes / 4)}`,
+  `--max-inflight-bytes-per-vpn=${Math.floor(o.memoryBytes / 4)}`,
   `--drain-timeout=${drainSeconds(pod.terminationGracePeriodSeconds)}s`,
   `--log-level=${o.logLevel}`,
   ...(o.durability === undefined

@@ -201,6 +201,8 @@ test("an annotated pod gets the switchboard-gateway container, its volumes and l
     "--etcd-key=/etc/switchboard/etcd/tls.key",
     "--metrics-addr=0.0.0.0:9580",
     `--queue-max-bytes=${(192 * 2 ** 20) / 4}`,
+    `--max-inflight-bytes=${(192 * 2 ** 20) / 4}`,
+    `--max-inflight-bytes-per-vpn=${(192 * 2 ** 20) / 4}`,
     "--drain-timeout=25s",
     "--log-level=info",
     "--data-dir=/var/lib/switchboard/data",

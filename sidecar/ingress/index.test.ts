@@ -12,6 +12,7 @@ import { createGatewayMetrics } from "../metrics.ts";
 import { buildRoutingTable, type RoutingTable } from "../routing/index.ts";
 import { functionRecord, snapshotOf, subscriptionRecord, vpnRecord } from "../testing/routing.ts";
 import type { Reply } from "../types.ts";
+import { createBodyBudget } from "./budget.ts";
 import { createIngress } from "./index.ts";
 import { createVpnLimiter } from "./vpn-limits.ts";
 
@@ -78,6 +79,7 @@ const setup = ({
     engine,
     deliverer: held.deliverer,
     limiter: createVpnLimiter(),
+    budget: createBodyBudget({ maxBytes: 1 << 20, maxBytesPerVpn: 1 << 20 }),
     metrics,
     log: silentLogger(),
     config: {
@@ -94,6 +96,7 @@ const setup = ({
       method: init.method,
       target: "/",
       headers: new Headers(init.headers),
+      bodyBytes: Buffer.byteLength(init.body ?? ""),
       body: async () => Buffer.from(init.body ?? ""),
       remoteAddress: "10.1.2.3",
     });

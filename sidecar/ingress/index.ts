@@ -10,10 +10,11 @@ import type { AsyncEngine, AsyncJob } from "../delivery/async-engine.ts";
 import type { Deliverer } from "../delivery/index.ts";
 import { syncResponse } from "../delivery/sync-response.ts";
 import type { GatewayMetrics } from "../metrics.ts";
-import { notFound, ProblemError, problemReply, unavailable } from "../problem.ts";
+import { notFound, overloaded, ProblemError, problemReply, unavailable } from "../problem.ts";
 import type { RoutingTable } from "../routing/index.ts";
 import type { CloudEvent, HeaderView, Reply, Route, VpnView } from "../types.ts";
 import { authenticate } from "./auth.ts";
+import type { BodyBudget, BodyReservation } from "./budget.ts";
 import { httpRequestEvent } from "./http-event.ts";
 import type { VpnLimiter } from "./vpn-limits.ts";
 
@@ -23,6 +24,8 @@ export interface IngressRequest {
   /** The request target as sent: path and query. */
   readonly target: string;
   readonly headers: HeaderView;
+  /** The most bytes the body can bring (its Content-Length, or the cap for a chunked body; 0 without one): what it reserves of the budget. */
+  readonly bodyBytes: number;
   /** The whole body; rejects with a 413 ProblemError past the size cap, a 400 when the client goes away. */
   readonly body: () => Promise<Uint8Array>;
   /** The caller's address (the socket's). */
@@ -37,6 +40,8 @@ export interface IngressDeps {
   engine: AsyncEngine;
   deliverer: Deliverer;
   limiter: VpnLimiter;
+  /** Request-body bytes in progress, reserved on the headers before a body is read. */
+  budget: BodyBudget;
   metrics: GatewayMetrics;
   log: Logger;
   config: Pick<GatewayConfig, "namespace" | "maxEventBytes" | "maxBatch" | "clusterName" | "id">;
@@ -57,7 +62,7 @@ const isCloudEvents = (headers: HeaderView): boolean =>
 
 /** The ingress handler of one gateway. */
 export const createIngress = (deps: IngressDeps): Ingress => {
-  const { engine, deliverer, limiter, metrics, log, config } = deps;
+  const { engine, deliverer, limiter, budget, metrics, log, config } = deps;
   const source = `/switchboard/gateways/${config.clusterName}/${config.id}`;
 
   const deliverSync = async (table: RoutingTable, route: Route, event: CloudEvent): Promise<Reply> => {
@@ -154,6 +159,21 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     return deliverSync(table, match.route, event);
   };
 
+  /** Reserves the body's bytes for `vpn`, or throws 503 overloaded before anything reads it. */
+  const reserve = (vpn: VpnView, bytes: number): BodyReservation => {
+    const reserved = budget.reserve(vpn.name, bytes);
+    if (typeof reserved === "string") {
+      metrics.requestsRefused.inc({ reason: reserved });
+      throw overloaded(
+        reserved === "vpn_bytes"
+          ? `VPN ${vpn.name}'s requests in progress hold its share of the gateway's request-body budget`
+          : "the gateway's requests in progress hold its whole request-body budget",
+      );
+    }
+    metrics.inflightBodyBytes.set(budget.held());
+    return reserved;
+  };
+
   const handle = async (req: IngressRequest): Promise<Reply> => {
     if (deps.draining()) throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
     const table = deps.table();
@@ -172,8 +192,12 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       throw err;
     }
     const release = limiter.enter(vpn);
+    let reservation: BodyReservation | undefined;
     try {
+      reservation = reserve(vpn, req.bodyBytes);
       const body = await req.body();
+      reservation.settle(body.byteLength);
+      metrics.inflightBodyBytes.set(budget.held());
       return isCloudEvents(req.headers)
         ? await publish(table, vpn, req, body)
         : await httpRoute(table, vpn, req, body);
@@ -184,6 +208,8 @@ export const createIngress = (deps: IngressDeps): Ingress => {
         metrics.eventsReceived.inc({ vpn: vpn.name, result: "rejected" });
       throw err;
     } finally {
+      reservation?.release();
+      metrics.inflightBodyBytes.set(budget.held());
       release();
     }
   };

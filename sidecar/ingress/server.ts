@@ -2,6 +2,8 @@
 // with a byte cap, the reply written with writeHead/end. No fetch Request, Headers, Response or
 // web stream is built per request: with hono's Node adapter those were about a third of the
 // gateway's CPU under load (profile in docs/benchmarks.md). The admin routes stay on hono.
+// Connections beyond --max-connections get 503 `overloaded` on their first request, before its
+// body is read (docs/architecture.md, "Security model").
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -9,7 +11,10 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { badGateway, badRequest, payloadTooLarge, problemReply } from "../problem.ts";
+import type { Socket } from "node:net";
+import { lingerUnread } from "../../common/linger.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import { badGateway, badRequest, overloaded, payloadTooLarge, problemReply } from "../problem.ts";
 import type { HeaderView, Reply } from "../types.ts";
 import type { Ingress } from "./index.ts";
 
@@ -18,6 +23,9 @@ export interface IngressServerOptions {
   port: number;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /** Connections beyond this many are answered 503 and closed; beyond twice as many, closed unanswered. */
+  maxConnections?: number;
+  metrics?: Pick<GatewayMetrics, "openConnections" | "requestsRefused">;
 }
 
 export interface IngressServer {
@@ -72,7 +80,8 @@ export const readCapped = (req: IncomingMessage, max: number): Promise<Uint8Arra
       if (size > max) {
         req.off("data", onData);
         req.off("end", onEnd);
-        req.resume();
+        // Not read on: the answer closes the connection (send).
+        req.pause();
         reject(payloadTooLarge(`the request body exceeds ${max} bytes`));
         return;
       }
@@ -86,8 +95,14 @@ export const readCapped = (req: IncomingMessage, max: number): Promise<Uint8Arra
     req.on("error", () => reject(badRequest("the client closed the request before its body arrived")));
   });
 
-/** Writes `reply`; a request whose body was not read to the end closes the connection after it. */
-const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
+/** The most body bytes `req` can bring: its Content-Length, or `max` for a chunked body; 0 without a body. */
+export const bodyBytesOf = (req: IncomingMessage, max: number): number => {
+  if (req.headers["transfer-encoding"] !== undefined) return max;
+  return Math.min(max, Number(req.headers["content-length"] ?? "0") || 0);
+};
+
+/** Writes `reply`; a request whose body was not read to the end closes the connection after it, unread (linger.ts). */
+const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, close = false): void => {
   if (res.headersSent || res.destroyed) return;
   // 204 and 304 carry no body and no Content-Length (RFC 9110 §8.6).
   const bodiless = reply.status === 204 || reply.status === 304;
@@ -95,7 +110,10 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => 
   const headers: Record<string, string | string[]> = reply.headers;
   if (bodiless) delete headers["content-length"];
   else headers["content-length"] = String(body?.byteLength ?? 0);
-  if (!req.complete) headers.connection = "close";
+  if (close || !req.complete) {
+    headers.connection = "close";
+    if (!req.complete) lingerUnread(req);
+  }
   try {
     res.writeHead(reply.status, headers);
   } catch (err) {
@@ -108,6 +126,10 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => 
 
 /** Serves `ingress` on host:port; resolves once it listens. */
 export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Promise<IngressServer> => {
+  const { maxConnections = Number.POSITIVE_INFINITY, metrics } = opts;
+  let open = 0;
+  /** Connections accepted beyond maxConnections: their requests are refused. */
+  const over = new WeakSet<Socket>();
   const server = createServer(
     {
       maxHeaderSize: 16 * 1024,
@@ -116,10 +138,17 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
       keepAliveTimeout: 5_000,
     },
     (req, res) => {
+      if (over.has(req.socket)) {
+        metrics?.requestsRefused.inc({ reason: "connections" });
+        const refusal = overloaded(`the gateway has ${maxConnections} connections open, its limit`);
+        send(req, res, problemReply(refusal), true);
+        return;
+      }
       ingress({
         method: req.method ?? "GET",
         target: req.url ?? "/",
         headers: nodeHeaders(req.headers, req.headersDistinct),
+        bodyBytes: bodyBytesOf(req, opts.maxBodyBytes),
         body: () => readCapped(req, opts.maxBodyBytes),
         remoteAddress: req.socket.remoteAddress,
       })
@@ -127,6 +156,16 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
         .catch(() => res.destroy());
     },
   );
+  if (Number.isFinite(maxConnections)) server.maxConnections = 2 * maxConnections;
+  server.on("connection", (socket: Socket) => {
+    open++;
+    if (open > maxConnections) over.add(socket);
+    metrics?.openConnections.set(open);
+    socket.once("close", () => {
+      open--;
+      metrics?.openConnections.set(open);
+    });
+  });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => {

@@ -192,6 +192,9 @@ podAntiAffinity:
 {{- if and $g.durability.persistentVolume.enabled (not $g.durability.enabled) }}
 {{- fail "gateway.durability.persistentVolume.enabled needs gateway.durability.enabled=true" }}
 {{- end }}
+{{- if or (lt (int64 $g.maxInflightBytesPerVpn) (int64 $g.maxBodyBytes)) (gt (int64 $g.maxInflightBytesPerVpn) (int64 $g.maxInflightBytes)) }}
+{{- fail "gateway.maxInflightBytesPerVpn must be at least gateway.maxBodyBytes and at most gateway.maxInflightBytes" }}
+{{- end }}
 {{- if and .Values.bundledEtcd.enabled .Values.etcd.endpoints }}
 {{- fail "set either etcd.endpoints or bundledEtcd.enabled, not both" }}
 {{- end }}

@@ -1,0 +1,66 @@
+// The ingress's budget of request-body bytes, decided on a request's headers before its body is
+// read: bytes reserved by requests in progress, per gateway and per VPN, so a VPN that fills its
+// share cannot take the rest from the others (docs/architecture.md, "Security model"). Pure
+// accounting; the ingress answers a refusal with 503 `overloaded`.
+
+export interface BodyBudgetOptions {
+  /** Bytes all requests in progress may reserve together (--max-inflight-bytes). */
+  readonly maxBytes: number;
+  /** Bytes the requests of one VPN may reserve together (--max-inflight-bytes-per-vpn). */
+  readonly maxBytesPerVpn: number;
+}
+
+/** Which budget a refused reservation would have exceeded (the refusal metric's `reason`). */
+export type BudgetRefusal = "vpn_bytes" | "gateway_bytes";
+
+export interface BodyReservation {
+  /** Lowers the reservation to the bytes the body turned out to have (never raises it). */
+  settle(bytes: number): void;
+  /** Gives the bytes back; later calls do nothing. */
+  release(): void;
+}
+
+export interface BodyBudget {
+  /** Reserves `bytes` for `vpn`, or names the budget it would exceed (the VPN's share first). */
+  reserve(vpn: string, bytes: number): BodyReservation | BudgetRefusal;
+  /** Bytes reserved now, in total. */
+  held(): number;
+  /** Bytes reserved now by `vpn`'s requests. */
+  heldBy(vpn: string): number;
+}
+
+/** Creates an empty budget. */
+export const createBodyBudget = ({ maxBytes, maxBytesPerVpn }: BodyBudgetOptions): BodyBudget => {
+  let total = 0;
+  const perVpn = new Map<string, number>();
+  const give = (vpn: string, bytes: number): void => {
+    total -= bytes;
+    const left = (perVpn.get(vpn) ?? 0) - bytes;
+    if (left <= 0) perVpn.delete(vpn);
+    else perVpn.set(vpn, left);
+  };
+  return {
+    reserve: (vpn, bytes) => {
+      const mine = perVpn.get(vpn) ?? 0;
+      if (mine + bytes > maxBytesPerVpn) return "vpn_bytes";
+      if (total + bytes > maxBytes) return "gateway_bytes";
+      total += bytes;
+      perVpn.set(vpn, mine + bytes);
+      let held = bytes;
+      return {
+        settle: (actual) => {
+          const excess = held - Math.max(0, actual);
+          if (excess <= 0) return;
+          give(vpn, excess);
+          held -= excess;
+        },
+        release: () => {
+          give(vpn, held);
+          held = 0;
+        },
+      };
+    },
+    held: () => total,
+    heldBy: (vpn) => perVpn.get(vpn) ?? 0,
+  };
+};
