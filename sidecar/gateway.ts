@@ -2,7 +2,6 @@
 // per batch of snapshots, swapped atomically); the ingress app reads the current table only.
 import type { Etcd3 } from "etcd3";
 import type { Hono } from "hono";
-import { Agent, type Dispatcher } from "undici";
 import type { Logger } from "../common/log.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
@@ -10,6 +9,7 @@ import { parseCloudEvents, toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createAsyncEngine } from "./delivery/async-engine.ts";
 import { createBalancer } from "./delivery/balancer.ts";
+import { boundAddresses, createEgress, type ProtectedEndpoint } from "./delivery/egress.ts";
 import { createDeliverer } from "./delivery/index.ts";
 import type { Wal } from "./durable/wal.ts";
 import { createIngress, type Ingress } from "./ingress/index.ts";
@@ -29,6 +29,8 @@ export interface Gateway {
   watch(signal: AbortSignal): Promise<void>;
   /** Stops accepting, finishes in-flight deliveries within `graceMs`; resolves with the count abandoned. */
   drain(graceMs: number): Promise<number>;
+  /** Refuses deliveries to this gateway's own ingress and admin ports once they are bound. */
+  protectOwnPorts(ingress: { host: string; port: number }, admin: { host: string; port: number }): void;
 }
 
 export interface GatewayDeps {
@@ -38,7 +40,6 @@ export interface GatewayDeps {
   etcd: Etcd3;
   metrics: GatewayMetrics;
   log: Logger;
-  dispatcher?: Dispatcher;
 }
 
 const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
@@ -51,8 +52,22 @@ const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
   return urls;
 };
 
+/** The endpoints deliveries may never reach unless --egress-allow names them: the registry etcd and the API server. */
+export const infrastructureEndpoints = (config: GatewayConfig): ProtectedEndpoint[] => {
+  const endpoints = config.etcd.map((url) => {
+    const u = new URL(url);
+    const port = Number(u.port) || (u.protocol === "https:" ? 443 : 80);
+    return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port, reason: "the registry etcd" };
+  });
+  if (config.apiServer) endpoints.push({ ...config.apiServer, reason: "the Kubernetes API server" });
+  return endpoints;
+};
+
+/** How often protected host names are resolved again. */
+const EGRESS_REFRESH_MS = 30_000;
+
 /** Creates the gateway; nothing runs until `watch`. */
-export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: GatewayDeps): Gateway => {
+export const createGateway = ({ config, etcd, metrics, log, wal }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: etcd,
     log,
@@ -90,6 +105,12 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
       },
     });
     balancer.retain(allUrls(snapshot));
+    const current = table;
+    egress.retain(
+      [...snapshot.records.values()].flatMap((r) =>
+        r.kind === "vpn" ? [current.vpn(r.vpn)?.egressAllow ?? []] : [],
+      ),
+    );
     metrics.configRevision.set(snapshot.revision);
     if (wal && !restored) {
       restored = true;
@@ -115,8 +136,13 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
     if (!pending) setImmediate(rebuild);
     pending = snapshot;
   });
+  const egress = createEgress({
+    allow: config.egressAllow,
+    deny: config.egressDeny,
+    protect: infrastructureEndpoints(config),
+  });
   const deliverer = createDeliverer({
-    dispatcher: dispatcher ?? new Agent({ connections: 256, keepAliveTimeout: 30_000 }),
+    dispatcher: (vpn) => egress.dispatcher(table?.vpn(vpn)?.egressAllow ?? []),
     balancer,
     localCluster: config.clusterName,
     encode: toBinaryHeaders,
@@ -170,6 +196,8 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
     notReady: () =>
       draining ? "shutting down" : table ? undefined : "the first registry snapshot has not been loaded",
     watch: async (signal) => {
+      await egress.refresh();
+      const names = setInterval(() => void egress.refresh(), EGRESS_REFRESH_MS);
       const staleness = setInterval(() => {
         const s = watcher.status();
         metrics.configStaleness.set(
@@ -180,11 +208,22 @@ export const createGateway = ({ config, etcd, metrics, log, dispatcher, wal }: G
         await watcher.run(signal);
       } finally {
         clearInterval(staleness);
+        clearInterval(names);
       }
     },
     drain: async (graceMs) => {
       draining = true;
-      return engine.drain(graceMs);
+      const abandoned = await engine.drain(graceMs);
+      await egress.close();
+      return abandoned;
+    },
+    protectOwnPorts: (ingressAt, adminAt) => {
+      const own = (at: { host: string; port: number }, reason: string) =>
+        boundAddresses(at.host).map((host) => ({ host, port: at.port, reason }));
+      egress.protect([
+        ...own(ingressAt, "this gateway's ingress port"),
+        ...own(adminAt, "this gateway's admin port"),
+      ]);
     },
   };
 };

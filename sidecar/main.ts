@@ -58,6 +58,7 @@ const main = async (): Promise<number> => {
     notReady: gateway.notReady,
     extend: gateway.admin,
   });
+  gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
   log.info(
     {
       cluster: config.clusterName,

@@ -21,7 +21,8 @@ test("CIDRs: host bits cleared, a mapped range is the IPv4 range, containment by
   assert.deepEqual(parseCidr("10.1.2.3/8"), { family: 4, base: 0x0a000000n, bits: 8 });
   assert.deepEqual(parseCidr("::ffff:169.254.0.0/112"), { family: 4, base: 0xa9fe0000n, bits: 16 });
   assert.deepEqual(parseCidr("fd00::1"), { family: 6, base: (0xfd00n << 112n) | 1n, bits: 128 });
-  for (const bad of ["10.0.0.0/33", "::/129", "10.0.0.0/x", "host/8"]) assert.equal(parseCidr(bad), undefined, bad);
+  for (const bad of ["10.0.0.0/33", "::/129", "10.0.0.0/x", "host/8"])
+    assert.equal(parseCidr(bad), undefined, bad);
   const v4 = parseCidr("10.0.0.0/8");
   const addr = parseAddress("::ffff:10.9.9.9");
   assert.ok(v4 && addr && cidrContains(v4, addr));
@@ -52,7 +53,11 @@ test("entries: every form parses, and a bad one is refused with what the forms a
     ["exa mple.com", /must be an IP address or CIDR/],
     ["a.*.b", /must be an IP address or CIDR/],
   ] as const)
-    assert.throws(() => parseEgressEntry(bad), (e) => e instanceof EgressRuleError && message.test(e.message), bad);
+    assert.throws(
+      () => parseEgressEntry(bad),
+      (e) => e instanceof EgressRuleError && message.test(e.message),
+      bad,
+    );
 });
 
 test("the default deny list: every range, in IPv4, IPv6 and IPv4-mapped form", () => {
@@ -74,7 +79,15 @@ test("the default deny list: every range, in IPv4, IPv6 and IPv4-mapped form", (
     ["fd00:ec2::254", "cloud metadata (IPv6)"],
   ];
   for (const [address, reason] of denied) assert.equal(reasonOf(policy.decide(at(address))), reason, address);
-  for (const address of ["10.213.0.5", "192.168.1.1", "8.8.8.8", "fd00:ec2::253", "fec0::1", "2001:db8::1", "128.0.0.1"])
+  for (const address of [
+    "10.213.0.5",
+    "192.168.1.1",
+    "8.8.8.8",
+    "fd00:ec2::253",
+    "fec0::1",
+    "2001:db8::1",
+    "128.0.0.1",
+  ])
     assert.deepEqual(policy.decide(at(address)), { allowed: true }, address);
 });
 
@@ -101,9 +114,13 @@ test("an allow entry lifts a default range only when it names an address inside 
   assert.equal(allow("*").decide(at("169.254.169.254")).allowed, false);
   assert.equal(allow("*:80").decide(at("169.254.169.254")).allowed, false);
   // A host name never lifts a default range, whatever it resolves to.
-  assert.equal(allow("localhost").decide({ host: "localhost", address: "127.0.0.1", port: 80 }).allowed, false);
   assert.equal(
-    allow("*.cluster.local").decide({ host: "meta.cluster.local", address: "169.254.169.254", port: 80 }).allowed,
+    allow("localhost").decide({ host: "localhost", address: "127.0.0.1", port: 80 }).allowed,
+    false,
+  );
+  assert.equal(
+    allow("*.cluster.local").decide({ host: "meta.cluster.local", address: "169.254.169.254", port: 80 })
+      .allowed,
     false,
   );
   assert.deepEqual(allow("169.254.169.254").decide(at("169.254.169.254")), { allowed: true });
@@ -127,7 +144,10 @@ test("protected endpoints: only a cluster-wide entry naming address and port lif
   assert.deepEqual(policy("127.0.0.1:2379").decide(etcd), { allowed: true });
   // A VPN's allow-list cannot lift a protected rule, even naming it exactly.
   const api = at("10.96.0.1", 443);
-  assert.equal(reasonOf(policy().decide(api, [parseEgressEntry("10.96.0.1:443")])), "the Kubernetes API server");
+  assert.equal(
+    reasonOf(policy().decide(api, [parseEgressEntry("10.96.0.1:443")])),
+    "the Kubernetes API server",
+  );
   assert.equal(reasonOf(policy().decide(api, [parseEgressEntry("10.0.0.0/8")])), "the Kubernetes API server");
   assert.deepEqual(policy().decide(at("10.96.0.1", 80)), { allowed: true });
   // A protected name is refused by name, whatever it resolves to, and by a cluster address entry lifted.
@@ -152,19 +172,31 @@ test("--egress-deny entries: lifted by a narrower address or by a matching host 
   const vpn = ["10.100.3.0/24", "*.fn.svc.cluster.local:9090"].map(parseEgressEntry);
   assert.deepEqual(policy.decide(at("10.100.3.4"), vpn), { allowed: true });
   assert.equal(policy.decide(at("10.100.4.4"), vpn).allowed, false);
-  assert.deepEqual(policy.decide({ host: "a.fn.svc.cluster.local", address: "10.213.0.5", port: 9090 }, vpn), {
-    allowed: true,
-  });
+  assert.deepEqual(
+    policy.decide({ host: "a.fn.svc.cluster.local", address: "10.213.0.5", port: 9090 }, vpn),
+    {
+      allowed: true,
+    },
+  );
   // The port rule still applies: an allow without the port does not lift `*:9090`.
   assert.equal(policy.decide(at("10.213.0.5", 9090), [parseEgressEntry("10.213.0.5")]).allowed, false);
-  assert.deepEqual(policy.decide(at("10.213.0.5", 9090), [parseEgressEntry("10.213.0.5:9090")]), { allowed: true });
+  assert.deepEqual(policy.decide(at("10.213.0.5", 9090), [parseEgressEntry("10.213.0.5:9090")]), {
+    allowed: true,
+  });
   // A VPN's allow-list lifts default ranges too, but only its own deliveries see it.
   assert.deepEqual(policy.decide(at("127.0.0.1", 3000), [parseEgressEntry("127.0.0.1")]), { allowed: true });
   assert.equal(policy.decide(at("127.0.0.1", 3000)).allowed, false);
 });
 
 test("an unknown address (name only, at reconcile time) matches host rules only", () => {
-  const policy = createEgressPolicy({ protect: [protectedEndpoint("etcd.switchboard.svc", 2379, "the registry etcd")] });
-  assert.equal(reasonOf(policy.decide({ host: "etcd.switchboard.svc", address: undefined, port: 2379 })), "the registry etcd");
-  assert.deepEqual(policy.decide({ host: "fn.example.com", address: undefined, port: 80 }), { allowed: true });
+  const policy = createEgressPolicy({
+    protect: [protectedEndpoint("etcd.switchboard.svc", 2379, "the registry etcd")],
+  });
+  assert.equal(
+    reasonOf(policy.decide({ host: "etcd.switchboard.svc", address: undefined, port: 2379 })),
+    "the registry etcd",
+  );
+  assert.deepEqual(policy.decide({ host: "fn.example.com", address: undefined, port: 80 }), {
+    allowed: true,
+  });
 });

@@ -23,7 +23,7 @@ export class EgressRuleError extends Error {
 
 const FORMS =
   "an IP address or CIDR (10.0.0.0/8, fd00::/8), a host name or *.pattern (*.svc.cluster.local), or * (any address), optionally followed by :PORT ([fd00::1]:8080 for IPv6)";
-const LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+const LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const HOST = new RegExp(`^(\\*\\.)?${LABEL}(\\.${LABEL})*$`);
 
 const parsePort = (text: string, entry: string): number => {
@@ -82,7 +82,10 @@ export const parseEgressList = (value: string | undefined): EgressEntry[] =>
 
 /** Normalises a URL host name: lower case, no brackets, no trailing dot. */
 export const normaliseHost = (host: string): string =>
-  host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
 
 /** Whether a host entry names `host` (a wildcard matches names with at least one more label). */
 export const hostMatches = (entry: { host: string; wildcard: boolean }, host: string): boolean =>
