@@ -1,11 +1,13 @@
 // The operator's configuration, parsed once from flags and their SWITCHBOARD_* environment twins
 // (a flag wins over its variable) into a frozen object. Nothing else reads process.env.
 import { hostname } from "node:os";
+import type { EgressEntry } from "../common/egress/rules.ts";
 import {
   ConfigError,
   clusterNameFlag,
   durationFlag,
   ETCD_FLAGS,
+  egressFlag,
   etcdFlags,
   logLevelFlag,
   parseHostPort,
@@ -33,6 +35,10 @@ export interface OperatorConfig {
   readonly heartbeatTtlSeconds: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
+  /** The gateways' --egress-allow, so Function status reports what the gateways will refuse. */
+  readonly egressAllow: readonly EgressEntry[];
+  /** The gateways' --egress-deny. */
+  readonly egressDeny: readonly EgressEntry[];
 }
 
 const FLAGS = {
@@ -48,11 +54,15 @@ const FLAGS = {
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "heartbeat-ttl": "SWITCHBOARD_HEARTBEAT_TTL",
   ...WEBHOOK_FLAGS,
+  "egress-allow": "SWITCHBOARD_EGRESS_ALLOW",
+  "egress-deny": "SWITCHBOARD_EGRESS_DENY",
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
   [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--log-level info]
+  [--egress-allow RULE,...] [--egress-deny RULE,...]   (the gateways' values: Function status reports what they
+   refuse, and injected gateways get them)
 ${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
@@ -62,6 +72,9 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
   const { etcd, etcdTls } = etcdFlags(get);
   const clusterName = clusterNameFlag(get("cluster-name"));
   const metrics = parseHostPort("metrics-addr", get("metrics-addr") ?? "0.0.0.0:8080");
+  const egressAllow = egressFlag("egress-allow", get("egress-allow"));
+  const egressDeny = egressFlag("egress-deny", get("egress-deny"));
+  const texts = (entries: readonly EgressEntry[]) => entries.map((e) => e.text);
   return Object.freeze({
     kubeconfig: get("kubeconfig"),
     etcd,
@@ -79,6 +92,13 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
       2,
       Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
     ),
-    webhook: parseWebhookConfig(get, { clusterName, etcd }),
+    webhook: parseWebhookConfig(get, {
+      clusterName,
+      etcd,
+      egressAllow: texts(egressAllow),
+      egressDeny: texts(egressDeny),
+    }),
+    egressAllow,
+    egressDeny,
   });
 };

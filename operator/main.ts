@@ -9,6 +9,7 @@ import { createLogger } from "../common/log.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
+import { operatorEgressPolicy } from "./plan/egress.ts";
 import { serveWebhook, type WebhookServer } from "./webhook/server.ts";
 
 const main = async (): Promise<number> => {
@@ -44,6 +45,12 @@ const main = async (): Promise<number> => {
     heartbeatTtlSeconds: config.heartbeatTtlSeconds,
     metrics,
     log,
+    egress: operatorEgressPolicy({
+      etcd: config.etcd,
+      apiServer: kc.getCurrentCluster()?.server,
+      allow: config.egressAllow,
+      deny: config.egressDeny,
+    }),
   });
   let webhook: WebhookServer | undefined;
   if (config.webhook) {

@@ -39,7 +39,12 @@ export interface WebhookConfig {
 /** The webhook's config, undefined when --webhook-addr is absent; throws ConfigError with one clear line. */
 export const parseWebhookConfig = (
   get: (flag: WebhookFlag) => string | undefined,
-  operator: { clusterName: string; etcd: readonly string[] },
+  operator: {
+    clusterName: string;
+    etcd: readonly string[];
+    egressAllow?: readonly string[];
+    egressDeny?: readonly string[];
+  },
 ): WebhookConfig | undefined => {
   const addr = get("webhook-addr");
   if (addr === undefined) {
@@ -83,6 +88,8 @@ export const parseWebhookConfig = (
       clusterName: operator.clusterName,
       etcd: Object.freeze(injectorEtcd === undefined ? [...operator.etcd] : etcdUrls(injectorEtcd)),
       etcdSecret,
+      ...(operator.egressAllow?.length ? { egressAllow: operator.egressAllow } : {}),
+      ...(operator.egressDeny?.length ? { egressDeny: operator.egressDeny } : {}),
       port: sidecarPort,
       metricsPort,
       cpu,

@@ -31,6 +31,9 @@ export interface InjectorSettings extends SidecarDefaults {
   readonly etcd: readonly string[];
   /** A Secret in the pod's namespace with ca.crt, tls.crt and tls.key; undefined: no etcd TLS. */
   readonly etcdSecret: string | undefined;
+  /** The cluster-wide egress entries every gateway gets (the operator's own --egress-allow/--egress-deny). */
+  readonly egressAllow?: readonly string[];
+  readonly egressDeny?: readonly string[];
 }
 
 /** The parts of a Pod the planner reads (validated at the admission edge). */
@@ -167,6 +170,8 @@ const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): stri
   `--queue-max-bytes=${Math.floor(o.memoryBytes / 4)}`,
   `--drain-timeout=${drainSeconds(pod.terminationGracePeriodSeconds)}s`,
   `--log-level=${o.logLevel}`,
+  ...(s.egressAllow?.length ? [`--egress-allow=${s.egressAllow.join(",")}`] : []),
+  ...(s.egressDeny?.length ? [`--egress-deny=${s.egressDeny.join(",")}`] : []),
   ...(o.durability === undefined
     ? []
     : [
