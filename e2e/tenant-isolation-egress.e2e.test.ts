@@ -13,7 +13,7 @@ import { Etcd3 } from "etcd3";
 import { installCrds } from "../crds/install.ts";
 import { type FunctionServer, startFunction } from "./functions.ts";
 import { startGateway } from "./gateway.ts";
-import { cleanup, exclusive, testCluster, testEtcd, uniqueName } from "./harness.ts";
+import { cleanup, exclusive, testCluster, testEtcd, uniqueName, waitReady } from "./harness.ts";
 import { startOperator } from "./operator.ts";
 import { freePort } from "./ports.ts";
 import { waitFor } from "./proc.ts";
@@ -206,27 +206,10 @@ test("a tenant cannot make the gateway call etcd, the API server, loopback, meta
     egressAllow: [],
   });
   cleanup(() => operator.proc.stop());
-  for (const ns of [attacker, victim, trusted])
-    await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", `vpn/${ns}`]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    attacker,
-    "subscriptions.switchboard.dev",
-    "--all",
-  ]);
+  for (const ns of [attacker, victim, trusted]) await waitReady(cluster, [`vpn/${ns}`]);
+  await waitReady(cluster, ["subscriptions.switchboard.dev", "--all"], attacker);
   for (const ns of [victim, trusted])
-    await cluster.kubectl([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "functions.switchboard.dev,subscriptions.switchboard.dev",
-      "--all",
-    ]);
+    await waitReady(cluster, ["functions.switchboard.dev,subscriptions.switchboard.dev", "--all"], ns);
 
   // Reconcile time: every refusal the operator can know is on the Function, which is not Ready.
   const fns = JSON.parse(

@@ -140,6 +140,7 @@ export const createGateway = ({ config, etcd, metrics, log, wal }: GatewayDeps):
     allow: config.egressAllow,
     deny: config.egressDeny,
     protect: infrastructureEndpoints(config),
+    log,
   });
   const deliverer = createDeliverer({
     dispatcher: (vpn) => egress.dispatcher(table?.vpn(vpn)?.egressAllow ?? []),

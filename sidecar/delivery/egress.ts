@@ -16,6 +16,8 @@ import {
   protectedEndpoint,
 } from "../../common/egress/policy.ts";
 import { type EgressEntry, normaliseHost, parseEgressEntry } from "../../common/egress/rules.ts";
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
 
 /** A connection the egress policy refused; permanent for that address (never retried). */
 export class EgressDeniedError extends Error {
@@ -93,6 +95,8 @@ export interface EgressOptions {
   readonly protect: readonly ProtectedEndpoint[];
   readonly agent?: Agent.Options;
   readonly resolve?: Resolve;
+  /** Where a protected name that does not resolve is reported. */
+  readonly log?: Logger;
 }
 
 export interface Egress {
@@ -116,6 +120,7 @@ export const createEgress = ({
   protect: initial,
   agent = {},
   resolve = resolveHost,
+  log,
 }: EgressOptions): Egress => {
   let endpoints = [...initial];
   let resolved: readonly ProtectedEndpoint[] = [];
@@ -153,7 +158,13 @@ export const createEgress = ({
       const names = endpoints.filter((e) => isIP(e.host) === 0);
       const found = await Promise.all(
         names.map(async (e) => {
-          const addresses = await resolve(normaliseHost(e.host)).catch(() => []);
+          const addresses = await resolve(normaliseHost(e.host)).catch((err: unknown) => {
+            log?.warn(
+              { host: e.host, what: e.reason, err: errorMessage(err) },
+              "a protected endpoint's name did not resolve: the name stays refused, its addresses are unknown until it does",
+            );
+            return [];
+          });
           return addresses.map(({ address }) => ({ ...e, host: address }));
         }),
       );
