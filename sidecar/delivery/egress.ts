@@ -133,7 +133,11 @@ export const createEgress = ({
   let policy = build();
   const base = buildConnector({});
   const pools = new Map<string, Agent>();
+  // The hot path asks with the same array (the routing table's) every time: no join per attempt.
+  const byList = new WeakMap<readonly string[], Agent>();
   const dispatcher = (vpnAllow: readonly string[]): Dispatcher => {
+    const known = byList.get(vpnAllow);
+    if (known && !known.closed) return known;
     const key = keyOf(vpnAllow);
     let pool = pools.get(key);
     if (!pool) {
@@ -146,6 +150,7 @@ export const createEgress = ({
       });
       pools.set(key, pool);
     }
+    byList.set(vpnAllow, pool);
     return pool;
   };
   return {
