@@ -2,6 +2,7 @@
 // wins over its variable, and every problem is one ConfigError line (main exits 2 with it).
 import { parseArgs } from "node:util";
 import { parseDuration } from "./duration.ts";
+import { type EgressEntry, EgressRuleError, parseEgressList } from "./egress/rules.ts";
 import { errorMessage } from "./errors.ts";
 import type { LogLevel } from "./log.ts";
 
@@ -110,4 +111,27 @@ export const clusterNameFlag = (value: string | undefined): string => {
   if (!value) throw new ConfigError("--cluster-name (or SWITCHBOARD_CLUSTER_NAME) is required");
   if (!DNS_LABEL.test(value)) throw new ConfigError(`--cluster-name: "${value}" is not a DNS-1123 label`);
   return value;
+};
+
+/** A comma-separated egress rule list; throws ConfigError naming the flag and the bad entry. */
+export const egressFlag = (flag: string, value: string | undefined): readonly EgressEntry[] => {
+  try {
+    return Object.freeze(parseEgressList(value));
+  } catch (err) {
+    if (err instanceof EgressRuleError) throw new ConfigError(`--${flag}: ${err.message}`);
+    throw err;
+  }
+};
+
+/** The API server address: --api-server (or "none"), else the in-cluster KUBERNETES_SERVICE_HOST/PORT. */
+export const apiServerFlag = (
+  value: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { host: string; port: number } | undefined => {
+  if (value === "none") return undefined;
+  if (value !== undefined) return parseHostPort("api-server", value);
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!host) return undefined;
+  const port = env.KUBERNETES_SERVICE_PORT ?? "443";
+  return parseHostPort("api-server", host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
 };

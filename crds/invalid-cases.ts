@@ -56,6 +56,13 @@ const vpn: InvalidCase[] = [
   c("VPN", "maxEventBytes 0", { limits: { maxEventBytes: 0 } }, "limits.maxEventBytes", "maxEventBytes must be between 1 and 16777216"),
   c("VPN", "maxInFlight negative", { limits: { maxInFlight: -1 } }, "limits.maxInFlight", "maxInFlight must be between 1 and 100000"),
   c("VPN", "burst below eventsPerSecond", { limits: { eventsPerSecond: 100, burst: 10 } }, "limits.burst", "burst must be at least eventsPerSecond"),
+  c("VPN", "an egress entry that is no address or host", { egress: { allow: ["10.0.0.0/40"] } }, "egress.allow[0]", "egress.allow entries must be an IP address or CIDR"),
+  c("VPN", "an egress entry with an upper-case host", { egress: { allow: ["Fn.Example.com"] } }, "egress.allow[0]", "a lowercase host name or *.pattern"),
+  c("VPN", "an egress entry that is *", { egress: { allow: ["*"] } }, "egress.allow[0]", "egress.allow entries must be an IP address or CIDR"),
+  c("VPN", "an egress entry with a bad port", { egress: { allow: ["10.1.2.3:70000"] } }, "egress.allow[0]", "an egress.allow port must be from 1 to 65535"),
+  c("VPN", "an egress entry with port 0", { egress: { allow: ["fn.example.com:0"] } }, "egress.allow[0]", "an egress.allow port must be from 1 to 65535"),
+  c("VPN", "an IPv6 egress entry with a port but no brackets", { egress: { allow: ["fd00::1:99999"] } }, "egress.allow[0]", "egress.allow entries must be an IP address or CIDR"),
+  c("VPN", "an egress entry listed twice", { egress: { allow: ["10.0.0.0/8", "10.0.0.0/8"] } }, "egress.allow[1]", 'Duplicate value: "10.0.0.0/8"'),
   { kind: "VPN", name: "a name that is no DNS label", patch: { metadata: { name: "shop.eu" } }, field: "<nil>", message: "metadata.name of a VPN must be a DNS-1123 label" },
 ];
 

@@ -14,6 +14,16 @@ export const validVpn = (name: string, namespace: string): Vpn => ({
       { name: "billing", tokenSecretRef: { namespace, name: "billing.token", key: "bearer_token.v1" } },
     ],
     limits: { eventsPerSecond: 100, burst: 100, maxEventBytes: 1_048_576, maxInFlight: 50 },
+    egress: {
+      allow: [
+        "10.0.0.0/8",
+        "127.0.0.1:8080",
+        "fd00::/8",
+        "[fd00::1]:8443",
+        "*.svc.cluster.local",
+        "fn.example.com:443",
+      ],
+    },
   },
 });
 

@@ -82,6 +82,7 @@ const vpnSpec: Full<VpnSpec> = {
   namespaces: { names: ["a"], selector },
   publishers: [{ name: "p", tokenSecretRef: { namespace: "a", name: "s", key: "k" } }],
   limits: { eventsPerSecond: 1, burst: 1, maxEventBytes: 1, maxInFlight: 1 },
+  egress: { allow: ["10.0.0.0/8"] },
 };
 const vpnStatus: Full<VpnStatus> = { ...common, namespaces: ["a"], publishers: 1 };
 const functionSpec: Full<FunctionSpec> = {
@@ -151,6 +152,7 @@ const REQUIRED: [kind: "VPN" | "Function" | "Subscription", path: string, keys: 
     requiredKeys<Publisher["tokenSecretRef"]>()(["namespace", "name", "key"]),
   ],
   ["VPN", "spec.limits", requiredKeys<Def<VpnSpec["limits"]>>()([])],
+  ["VPN", "spec.egress", requiredKeys<Def<VpnSpec["egress"]>>()([])],
   ["VPN", "status", requiredKeys<VpnStatus>()([])],
   [
     "VPN",

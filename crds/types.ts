@@ -59,6 +59,8 @@ export interface VpnSpec {
   /** Publishers authenticate with a bearer token read from a Secret; only its SHA-256 reaches the registry. */
   publishers?: { name: string; tokenSecretRef: SecretKeyRef & { namespace: string } }[];
   limits?: VpnLimits;
+  /** Egress allow entries for this VPN's deliveries (docs/gateway.md, "Egress policy"). */
+  egress?: { allow?: string[] };
 }
 
 export interface VpnLimits {

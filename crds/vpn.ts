@@ -49,6 +49,41 @@ const limits = obj(
   ),
 );
 
+const IP_PORT = "^[0-9./]+:[0-9]{1,5}$";
+const IP6_PORT = "^\\[[0-9a-fA-F:./]+\\]:[0-9]{1,5}$";
+const HOST_PATTERN =
+  "^([*][.])?[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$";
+const beforePort = "self.substring(0, self.lastIndexOf(':'))";
+const inBrackets = "self.substring(1, self.lastIndexOf(']'))";
+
+/** One allow entry: the forms of common/egress/rules.ts a VPN may use (not `*`). */
+const egressEntry = str(
+  "An address or CIDR (10.1.2.3, 10.0.0.0/8, fd00::/8), a host name or *.pattern (*.svc.cluster.local), optionally with :PORT ([fd00::1]:8080 for IPv6).",
+  256,
+  rule(
+    `isIP(self) || isCIDR(self) || (self.matches(${cel(IP_PORT)}) && (isIP(${beforePort}) || isCIDR(${beforePort}))) || ` +
+      `(self.matches(${cel(IP6_PORT)}) && (isIP(${inBrackets}) || isCIDR(${inBrackets}))) || ` +
+      `(self.matches(${cel(HOST_PATTERN)}) && !self.matches(${cel("^[0-9.:]+$")}))`,
+    "egress.allow entries must be an IP address or CIDR (10.0.0.0/8, fd00::/8), a lowercase host name or *.pattern (*.svc.cluster.local), optionally followed by :PORT ([fd00::1]:8080 for IPv6)",
+  ),
+  rule(
+    `!self.matches(${cel("^([^:]*|\\[.*\\]):[0-9]+$")}) || (int(self.substring(self.lastIndexOf(':') + 1)) >= 1 && int(self.substring(self.lastIndexOf(':') + 1)) <= 65535)`,
+    "an egress.allow port must be from 1 to 65535",
+  ),
+);
+
+const egress = obj(
+  "Egress policy additions for this VPN's deliveries. Gateways refuse loopback, link-local, cloud metadata and the cluster's protected endpoints by default (docs/gateway.md, \"Egress policy\").",
+  {
+    allow: list(
+      "Destinations this VPN's functions may be delivered to although a default or --egress-deny rule refuses them. An entry lifts a rule only when it names an address inside the refused range (a host name lifts only --egress-deny rules); the registry etcd, the API server and the gateways' own ports stay refused whatever a VPN says.",
+      egressEntry,
+      64,
+      { "x-kubernetes-list-type": "set" },
+    ),
+  },
+);
+
 /** The VPN CustomResourceDefinition. */
 export const vpnCrd = (): Crd =>
   crd({
@@ -63,6 +98,7 @@ export const vpnCrd = (): Crd =>
         namespaces,
         publishers: mapList("Publishers and their bearer tokens.", publisher, "name", 64),
         limits,
+        egress,
       },
       ["namespaces"],
     ),

@@ -8,7 +8,7 @@ import { installCrds } from "../crds/install.ts";
 import { vpnKey } from "../registry/keys.ts";
 import { startFunction } from "./functions.ts";
 import { startGateway } from "./gateway.ts";
-import { cleanup, exclusive, testCluster, testEtcd, uniqueName } from "./harness.ts";
+import { cleanup, exclusive, testCluster, testEtcd, uniqueName, waitReady } from "./harness.ts";
 import { startOperator } from "./operator.ts";
 import { startPod } from "./pods.ts";
 
@@ -77,25 +77,9 @@ spec: { vpn: ${vpn}, function: audit, mode: async, filters: [{ prefix: { type: c
     leaseNamespace: ns,
   });
   cleanup(() => operator.proc.stop());
-  await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", `vpn/${vpn}`]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    "functions.switchboard.dev",
-    "--all",
-  ]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    "subscriptions.switchboard.dev",
-    "--all",
-  ]);
+  await waitReady(cluster, [`vpn/${vpn}`]);
+  await waitReady(cluster, ["functions.switchboard.dev", "--all"], ns);
+  await waitReady(cluster, ["subscriptions.switchboard.dev", "--all"], ns);
 
   const gateway = await startGateway({ etcd: etcdUrl, clusterName, dir: cluster.dir, name: "e2e" });
   cleanup(() => gateway.proc.stop());

@@ -14,6 +14,14 @@ export interface GatewayProcess {
   metric(name: string): Promise<number | undefined>;
 }
 
+/**
+ * The egress allow-list tests give gateways and operators: test function servers listen on
+ * 127.0.0.1 (e2e/functions.ts). That one address, on any port but the protected ones (the
+ * registry etcd, the API server and the gateways' own ports stay refused: their rules name a
+ * port). Simulated pods (10.213.0.0/16) need no entry; the default deny list is never weakened.
+ */
+export const TEST_EGRESS_ALLOW: readonly string[] = ["127.0.0.1"];
+
 export interface GatewayOptions {
   etcd: string;
   clusterName: string;
@@ -27,9 +35,15 @@ export interface GatewayOptions {
   metricsPort?: number;
   namespace?: string;
   extraArgs?: string[];
+  /** --egress-allow entries; default TEST_EGRESS_ALLOW, [] for none. */
+  egressAllow?: readonly string[];
   /** A command prefix such as `taskset -c 0` (benchmarks pin the gateway to a core). */
   prefix?: string[];
 }
+
+/** The --egress-allow flag for `allow`, none when empty. */
+export const egressArgs = (allow: readonly string[]): string[] =>
+  allow.length > 0 ? [`--egress-allow=${allow.join(",")}`] : [];
 
 /** Starts a gateway on free ports and waits until it is ready (first registry snapshot loaded). */
 export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess> => {
@@ -47,6 +61,7 @@ export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess
       `--metrics-addr=127.0.0.1:${opts.metricsPort ?? 0}`,
       `--id=${opts.name}`,
       ...(opts.namespace ? [`--namespace=${opts.namespace}`] : []),
+      ...egressArgs(opts.egressAllow ?? TEST_EGRESS_ALLOW),
       ...(opts.extraArgs ?? []),
     ],
     log,

@@ -74,6 +74,20 @@ export const testCluster = (): Promise<Cluster> => {
   return shared;
 };
 
+/** Waits up to 60 s until the objects are Ready (`kubectl wait --for=condition=Ready`, e.g. ["vpn/x"] or ["functions.switchboard.dev", "--all"]). */
+export const waitReady = (
+  cluster: Cluster,
+  objects: readonly string[],
+  namespace?: string,
+): Promise<string> =>
+  cluster.kubectl([
+    "wait",
+    "--for=condition=Ready",
+    "--timeout=60s",
+    ...(namespace === undefined ? [] : ["-n", namespace]),
+    ...objects,
+  ]);
+
 /** A short random suffix for names that must not collide between test files sharing a cluster. */
 export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(3).toString("hex")}`;
 

@@ -1,6 +1,7 @@
 // Runs the real operator (operator/main.ts) as a process against a local control plane.
 import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
+import { egressArgs, TEST_EGRESS_ALLOW } from "./gateway.ts";
 import { type Proc, start } from "./proc.ts";
 import { readMetric, startedLine } from "./started.ts";
 import { repoRoot } from "./tools.ts";
@@ -22,6 +23,8 @@ export interface OperatorOptions {
   etcd: string;
   leaseNamespace: string;
   extraArgs?: string[];
+  /** --egress-allow entries (what the gateways get, so Function status agrees); default TEST_EGRESS_ALLOW, [] for none. */
+  egressAllow?: readonly string[];
   /** The kubeconfig it authenticates with; the cluster's admin one when absent. */
   kubeconfig?: string;
 }
@@ -43,6 +46,7 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
       "--lease-duration=3s",
       "--renew-deadline=2s",
       "--retry-period=500ms",
+      ...egressArgs(opts.egressAllow ?? TEST_EGRESS_ALLOW),
       ...(opts.extraArgs ?? []),
     ],
     log,

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "../e2e/tools.ts";
 import { parseOperatorConfig } from "../operator/config.ts";
+import { parseGatewayConfig } from "../sidecar/config.ts";
 import {
   ALL_FEATURES,
   argsOf,
@@ -317,6 +318,16 @@ const badValues: [string, string[], RegExp][] = [
     "a VPN's share of the body budget smaller than one body",
     [...REQUIRED, ...sets({ "gateway.maxInflightBytesPerVpn": "1000" })],
     /gateway\.maxInflightBytesPerVpn must be at least gateway\.maxBodyBytes and at most gateway\.maxInflightBytes/,
+  ],
+  [
+    "an egress entry with a comma (entries are joined by commas)",
+    [...REQUIRED, "--set-json", 'gateway.egress.allow=["10.0.0.0/8,127.0.0.1"]'],
+    /at '\/gateway\/egress\/allow\/0': '10.0.0.0\/8,127.0.0.1' does not match pattern/,
+  ],
+  [
+    "an unknown egress key",
+    [...REQUIRED, ...sets({ "gateway.egress.block": "x" })],
+    /at '\/gateway\/egress': additional properties 'block' not allowed/,
   ],
   [
     "etcd endpoints and the bundled etcd",
@@ -709,12 +720,68 @@ test("injector: the operator serves the webhook on its port, with the mounted ce
       etcd: ["https://registry.example:2379"],
       etcdSecret: undefined,
       vpnKeys: true,
+      egressDeny: ["*:9090", "*:9580"],
       port: 3580,
       metricsPort: 9580,
       cpu: "50m",
       memory: "192Mi",
     },
   });
+});
+
+test("egress: gateways and the operator get the same rules; the release's admin ports are refused on any address by default", async () => {
+  const egressArgs = (manifests: Manifest[]) =>
+    [
+      argsOf(find(manifests, "Deployment", "-gateway"), "gateway"),
+      argsOf(find(manifests, "Deployment", "-operator"), "operator"),
+    ].map((args) => args.filter((a) => a.startsWith("--egress-")));
+  for (const args of egressArgs(defaults)) assert.deepEqual(args, ["--egress-deny=*:9090"]);
+  const custom = await render([
+    "-f",
+    ALL_FEATURES,
+    "--set-json",
+    'gateway.egress.allow=["10.20.0.0/16","*.svc.cluster.local:8080"]',
+    "--set-json",
+    'gateway.egress.deny=["172.18.0.2:6443"]',
+  ]);
+  const sts = find(custom, "StatefulSet", "-gateway");
+  const op = find(custom, "Deployment", "-operator");
+  const expected = [
+    "--egress-allow=10.20.0.0/16,*.svc.cluster.local:8080",
+    "--egress-deny=*:9090,*:9600,*:2379,172.18.0.2:6443",
+  ];
+  assert.deepEqual(
+    argsOf(sts, "gateway").filter((a) => a.startsWith("--egress-")),
+    expected,
+  );
+  assert.deepEqual(
+    argsOf(op, "operator").filter((a) => a.startsWith("--egress-")),
+    expected,
+  );
+  // The rendered flags are ones the programs accept.
+  const config = parseGatewayConfig(
+    argsOf(sts, "gateway")
+      .slice(1)
+      .map((a) => a.replace("$(POD_NAME)", "gw-0")),
+    {
+      KUBERNETES_SERVICE_HOST: "10.96.0.1",
+      KUBERNETES_SERVICE_PORT: "443",
+    },
+  );
+  assert.deepEqual(
+    config.egressAllow.map((e) => e.text),
+    ["10.20.0.0/16", "*.svc.cluster.local:8080"],
+  );
+  assert.deepEqual(config.apiServer, { host: "10.96.0.1", port: 443 });
+  const opConfig = parseOperatorConfig(
+    argsOf(op, "operator")
+      .slice(1)
+      .map((a) => a.replace("$(POD_NAMESPACE)", NAMESPACE).replace("$(POD_NAME)", "op-0")),
+    {},
+  );
+  assert.deepEqual(opConfig.webhook?.injector.egressDeny, ["*:9090", "*:9600", "*:2379", "172.18.0.2:6443"]);
+  const off = await render([...REQUIRED, ...sets({ "gateway.egress.denyReleasePorts": "false" })]);
+  for (const args of egressArgs(off)) assert.deepEqual(args, []);
 });
 
 test("injector: sidecars use the gateways' etcd Secret name unless injector.sidecar.etcdSecret names another", async () => {

@@ -1,11 +1,13 @@
 // The operator's configuration, parsed once from flags and their SWITCHBOARD_* environment twins
 // (a flag wins over its variable) into a frozen object. Nothing else reads process.env.
 import { hostname } from "node:os";
+import type { EgressEntry } from "../common/egress/rules.ts";
 import {
   ConfigError,
   clusterNameFlag,
   durationFlag,
   ETCD_FLAGS,
+  egressFlag,
   etcdFlags,
   logLevelFlag,
   parseHostPort,
@@ -37,6 +39,10 @@ export interface OperatorConfig {
   readonly resyncPeriodMs: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
+  /** The gateways' --egress-allow, so Function status reports what the gateways will refuse. */
+  readonly egressAllow: readonly EgressEntry[];
+  /** The gateways' --egress-deny. */
+  readonly egressDeny: readonly EgressEntry[];
 }
 
 const FLAGS = {
@@ -54,12 +60,16 @@ const FLAGS = {
   "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
   "resync-period": "SWITCHBOARD_RESYNC_PERIOD",
   ...WEBHOOK_FLAGS,
+  "egress-allow": "SWITCHBOARD_EGRESS_ALLOW",
+  "egress-deny": "SWITCHBOARD_EGRESS_DENY",
 } as const;
 
 export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
   [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
   [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--resync-period 5m] [--log-level info]
   [--registry-key-file FILE]
+  [--egress-allow RULE,...] [--egress-deny RULE,...]   (the gateways' values: Function status reports what they
+   refuse, and injected gateways get them)
 ${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
@@ -69,6 +79,9 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
   const { etcd, etcdTls } = etcdFlags(get);
   const clusterName = clusterNameFlag(get("cluster-name"));
   const metrics = parseHostPort("metrics-addr", get("metrics-addr") ?? "0.0.0.0:8080");
+  const egressAllow = egressFlag("egress-allow", get("egress-allow"));
+  const egressDeny = egressFlag("egress-deny", get("egress-deny"));
+  const texts = (entries: readonly EgressEntry[]) => entries.map((e) => e.text);
   return Object.freeze({
     kubeconfig: get("kubeconfig"),
     etcd,
@@ -88,6 +101,14 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
     ),
     registryKeyFile: get("registry-key-file"),
     resyncPeriodMs: durationFlag("resync-period", get("resync-period") ?? "5m"),
-    webhook: parseWebhookConfig(get, { clusterName, etcd, sealing: get("registry-key-file") !== undefined }),
+    webhook: parseWebhookConfig(get, {
+      clusterName,
+      etcd,
+      sealing: get("registry-key-file") !== undefined,
+      egressAllow: texts(egressAllow),
+      egressDeny: texts(egressDeny),
+    }),
+    egressAllow,
+    egressDeny,
   });
 };

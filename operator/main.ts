@@ -10,6 +10,7 @@ import { readMasterKey } from "../registry/seal/files.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
+import { operatorEgressPolicy } from "./plan/egress.ts";
 import { serveWebhook, type WebhookServer } from "./webhook/server.ts";
 
 const main = async (): Promise<number> => {
@@ -58,6 +59,12 @@ const main = async (): Promise<number> => {
     resyncPeriodMs: config.resyncPeriodMs,
     metrics,
     log,
+    egress: operatorEgressPolicy({
+      etcd: config.etcd,
+      apiServer: kc.getCurrentCluster()?.server,
+      allow: config.egressAllow,
+      deny: config.egressDeny,
+    }),
   });
   let webhook: WebhookServer | undefined;
   if (config.webhook) {

@@ -4,6 +4,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import type { Etcd3 } from "etcd3";
+import type { EgressPolicy } from "../common/egress/policy.ts";
 import type { Logger } from "../common/log.ts";
 import type { Subscription, SwitchboardFunction, Vpn } from "../crds/types.ts";
 import { runHeartbeat } from "../registry/heartbeat/index.ts";
@@ -54,6 +55,8 @@ export interface OperatorOptions {
   version?: string;
   /** The registry's master key: records are sealed, and each VPN's namespaces get its key. Undefined: records in clear. */
   masterKey?: Buffer | undefined;
+  /** The egress policy Functions are reported against (operator/plan/egress.ts); the defaults only when absent. */
+  egress?: EgressPolicy;
 }
 
 export interface Operator {
@@ -74,13 +77,16 @@ const vpnHandler = (i: Informers): KindHandler<Vpn> => ({
   plan: planVpn,
 });
 
-const functionHandler = (i: Informers): KindHandler<SwitchboardFunction> => ({
+const functionHandler = (
+  i: Informers,
+  egress: EgressPolicy | undefined,
+): KindHandler<SwitchboardFunction> => ({
   kind: "Function",
   plural: "functions",
   namespaced: true,
   recordKind: "function",
   get: (ns, name) => i.functions.get(name, ns),
-  plan: planFunction,
+  plan: (fn, world, cluster) => planFunction(fn, world, cluster, egress),
 });
 
 const subscriptionHandler = (i: Informers): KindHandler<Subscription> => ({
@@ -205,7 +211,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         );
       await Promise.all([
         control(vpnHandler(informers), queues.vpn),
-        control(functionHandler(informers), queues.function),
+        control(functionHandler(informers, opts.egress), queues.function),
         control(subscriptionHandler(informers), queues.subscription),
         ...(masterKey === undefined
           ? []

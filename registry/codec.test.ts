@@ -144,6 +144,24 @@ test("decode rejects each field of the wrong type or out of range", () => {
       "Invalid input: expected string, received undefined",
     ],
     [
+      vk,
+      edited(vpn, ["spec", "egress"], { allow: ["127.0.0.1", "10.0.0.0/8"] }),
+      "spec.egress.allow",
+      "must be sorted and unique",
+    ],
+    [
+      vk,
+      edited(vpn, ["spec", "egress"], { allow: ["10.0.0.0/40"] }),
+      "spec.egress.allow[0]",
+      "must be an egress rule entry",
+    ],
+    [
+      vk,
+      edited(vpn, ["spec", "egress"], {}),
+      "spec.egress.allow",
+      "Invalid input: expected array, received undefined",
+    ],
+    [
       fnKey,
       edited(fn, ["spec", "timeoutMs"], "30"),
       "spec.timeoutMs",
@@ -271,6 +289,15 @@ test("decode checks that the key agrees with the record", () => {
     "",
     'key "/switchboard/v1/functions/payments/billing/invoice/east" is not under /switchboard/v1/clusters/<cluster>/',
   );
+});
+
+test("a VPN's egress allow-list is optional and survives encode and decode", () => {
+  const withAllow = {
+    ...vpn,
+    spec: { ...vpn.spec, egress: { allow: ["*.fn.svc.cluster.local", "10.0.0.0/8", "127.0.0.1:8080"] } },
+  };
+  assert.deepEqual(decodeRecord(recordKey(withAllow), encodeRecord(withAllow)), withAllow);
+  assert.equal("egress" in decodeRecord(recordKey(vpn), encodeRecord(vpn)).spec, false);
 });
 
 test("decode ignores unknown fields (additive changes within v1)", () => {

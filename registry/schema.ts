@@ -2,6 +2,7 @@
 // span fields. The compile-time check at the bottom keeps the two in step. Unknown fields are
 // dropped (a reader of v1 tolerates additive v1 changes); anything incompatible needs v2.
 import { z } from "zod";
+import { parseEgressEntry } from "../common/egress/rules.ts";
 import { isDnsLabel, isDnsSubdomain } from "./keys.ts";
 import {
   type FilterRecord,
@@ -29,6 +30,17 @@ const sortedUnique = <T extends z.ZodType<string>>(item: T) =>
   z
     .array(item)
     .refine((a) => a.every((v, i) => i === 0 || (a[i - 1] ?? "") < v), "must be sorted and unique");
+
+const isEgressEntry = (text: string): boolean => {
+  try {
+    parseEgressEntry(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const egressEntry = z.string().min(1).max(256).refine(isEgressEntry, "must be an egress rule entry");
 
 const owner = z.object({
   cluster: dnsName,
@@ -61,6 +73,9 @@ export const vpnRecordSchema = envelope(
       maxEventBytes: positiveInt.exactOptional(),
       maxInFlight: positiveInt.exactOptional(),
     }),
+    egress: z
+      .object({ allow: sortedUnique(egressEntry).refine((a) => a.length <= 64, "at most 64 entries") })
+      .exactOptional(),
   }),
 ).superRefine((r, ctx) => {
   if (r.owner.namespace !== undefined) {

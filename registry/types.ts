@@ -57,6 +57,8 @@ export interface VpnRecordSpec {
   namespaces: string[];
   publishers: Publisher[];
   limits: VpnLimitsRecord;
+  /** Egress allow entries for this VPN's deliveries (common/egress/rules.ts syntax), sorted, without duplicates, at most 64; absent: none. */
+  egress?: { allow: string[] };
 }
 
 export interface FunctionRecordSpec {

@@ -66,6 +66,8 @@ try {
     id: "demo-operator",
     etcd: cluster.etcd,
     leaseNamespace: "default",
+    // The demo's functions are pods: the gateway's default egress policy applies unchanged.
+    egressAllow: [],
   });
   stops.push(() => operator.proc.stop());
   const gateway = await startGateway({
@@ -75,6 +77,7 @@ try {
     name: "demo",
     listenPort: Number(values.port),
     metricsPort: Number(values["metrics-port"]),
+    egressAllow: [],
   });
   stops.push(() => gateway.proc.stop());
   step("waiting until every object is Ready");

@@ -4,6 +4,8 @@
 // throwaway local control plane serves as validator and store), the operator writes the registry
 // into its etcd, a gateway routes, and every change to the directory is applied again; objects
 // whose files are gone are deleted. Use `target.url` Functions (there are no pods in dev mode).
+// Functions run on this machine, so dev mode allows loopback egress explicitly (DEV_EGRESS_ALLOW):
+// the registry etcd, the API server and the gateway's own ports stay refused.
 //   node scripts/dev.ts -f DIR [--port 8080] [--metrics-port 9090] [--work DIR]
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
 import { join, resolve } from "node:path";
@@ -15,6 +17,9 @@ import { type Cluster, startCluster } from "../e2e/cluster.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { startOperator } from "../e2e/operator.ts";
 import { repoRoot } from "../e2e/tools.ts";
+
+/** Loopback, which the gateway refuses by default: dev-mode functions listen on localhost. */
+const DEV_EGRESS_ALLOW = ["127.0.0.0/8", "::1"];
 
 const { values } = parseArgs({
   options: {
@@ -107,6 +112,7 @@ const operator = await startOperator(cluster, {
   id: "dev-operator",
   etcd: cluster.etcd,
   leaseNamespace: "default",
+  egressAllow: DEV_EGRESS_ALLOW,
 });
 stops.push(() => operator.proc.stop());
 const gateway = await startGateway({
@@ -116,10 +122,13 @@ const gateway = await startGateway({
   name: "dev",
   listenPort: Number(values.port),
   metricsPort: Number(values["metrics-port"]),
+  egressAllow: DEV_EGRESS_ALLOW,
 });
 stops.push(() => gateway.proc.stop());
 await sync(cluster);
-console.log(`dev: gateway ${gateway.url} (admin ${gateway.adminUrl}); watching ${source} — Ctrl-C stops`);
+console.log(
+  `dev: gateway ${gateway.url} (admin ${gateway.adminUrl}); egress to loopback allowed (${DEV_EGRESS_ALLOW.join(", ")}); watching ${source} — Ctrl-C stops`,
+);
 let timer: NodeJS.Timeout | undefined;
 let running = Promise.resolve();
 watch(source, () => {

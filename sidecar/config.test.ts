@@ -43,6 +43,12 @@ test("bad or missing flags give one clear line", () => {
       [...base, "--max-inflight-bytes-per-vpn", "1000"],
       /--max-inflight-bytes-per-vpn \(1000\) must be at least --max-body-bytes \(1048576\)/,
     ],
+    [
+      [...base, "--egress-allow", "127.0.0.1,10.0.0.0/40"],
+      /--egress-allow: egress rule "10.0.0.0\/40": "10.0.0.0\/40" is not a valid IP address or CIDR/,
+    ],
+    [[...base, "--egress-deny", "*:0"], /--egress-deny: egress rule "\*:0": port must be from 1 to 65535/],
+    [[...base, "--api-server", "10.96.0.1"], /--api-server must be HOST:PORT/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(
@@ -50,4 +56,41 @@ test("bad or missing flags give one clear line", () => {
       (err: Error) => err.name === "ConfigError" && message.test(err.message),
     );
   }
+});
+
+test("egress: rule lists parse; the API server comes from --api-server, else the in-cluster environment", () => {
+  const c = parseGatewayConfig(
+    [...base, "--egress-allow", "127.0.0.1, *.svc.cluster.local:8080", "--egress-deny", "*:9090"],
+    {
+      KUBERNETES_SERVICE_HOST: "10.96.0.1",
+      KUBERNETES_SERVICE_PORT: "443",
+    },
+  );
+  assert.deepEqual(
+    c.egressAllow.map((e) => e.text),
+    ["127.0.0.1", "*.svc.cluster.local:8080"],
+  );
+  assert.deepEqual(
+    c.egressDeny.map((e) => e.text),
+    ["*:9090"],
+  );
+  assert.deepEqual(c.apiServer, { host: "10.96.0.1", port: 443 });
+  assert.deepEqual(
+    parseGatewayConfig(base, { KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "6443" })
+      .apiServer,
+    {
+      host: "fd00::1",
+      port: 6443,
+    },
+  );
+  assert.deepEqual(parseGatewayConfig([...base, "--api-server", "[::1]:6443"], {}).apiServer, {
+    host: "::1",
+    port: 6443,
+  });
+  assert.equal(
+    parseGatewayConfig([...base, "--api-server", "none"], { KUBERNETES_SERVICE_HOST: "10.96.0.1" }).apiServer,
+    undefined,
+  );
+  assert.equal(parseGatewayConfig(base, {}).apiServer, undefined);
+  assert.deepEqual(parseGatewayConfig(base, {}).egressAllow, []);
 });

@@ -1,11 +1,14 @@
 // The gateway's configuration from flags and SWITCHBOARD_* twins, parsed once and frozen.
 import { hostname } from "node:os";
+import type { EgressEntry } from "../common/egress/rules.ts";
 import {
+  apiServerFlag,
   ConfigError,
   clusterNameFlag,
   DNS_LABEL,
   durationFlag,
   ETCD_FLAGS,
+  egressFlag,
   etcdFlags,
   intFlag,
   logLevelFlag,
@@ -45,6 +48,12 @@ export interface GatewayConfig {
   readonly registryKeyFile: string | undefined;
   /** One VPN's key (injected sidecar): this gateway reads and serves that VPN only. */
   readonly vpnKeyFile: string | undefined;
+  /** Cluster-wide egress allow entries (--egress-allow). */
+  readonly egressAllow: readonly EgressEntry[];
+  /** Extra egress deny entries (--egress-deny), e.g. other gateways' admin port on any address. */
+  readonly egressDeny: readonly EgressEntry[];
+  /** The Kubernetes API server deliveries may not reach; undefined: none known. */
+  readonly apiServer: { readonly host: string; readonly port: number } | undefined;
 }
 
 const FLAGS = {
@@ -70,6 +79,9 @@ const FLAGS = {
   "data-max-bytes": "SWITCHBOARD_DATA_MAX_BYTES",
   "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
   "vpn-key-file": "SWITCHBOARD_VPN_KEY_FILE",
+  "egress-allow": "SWITCHBOARD_EGRESS_ALLOW",
+  "egress-deny": "SWITCHBOARD_EGRESS_DENY",
+  "api-server": "SWITCHBOARD_API_SERVER",
 } as const;
 
 export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
@@ -78,6 +90,9 @@ export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen H
   [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
   [--data-dir DIR [--durability fsync|none] [--data-max-bytes 1073741824]] [--log-level info]
   [--registry-key-file FILE | --vpn-key-file FILE]
+  [--egress-allow RULE,...] [--egress-deny RULE,...] [--api-server HOST:PORT|none]
+  (RULE: an IP or CIDR, a host name or *.pattern, or *, optionally with :PORT; docs/gateway.md, "Egress policy";
+   --api-server defaults to $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
 /** The ingress budgets; each must fit one body of --max-body-bytes (a chunked body reserves that much). */
@@ -155,5 +170,8 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     dataMaxBytes: intFlag("data-max-bytes", get("data-max-bytes") ?? String(1024 * 1024 * 1024)),
     registryKeyFile,
     vpnKeyFile,
+    egressAllow: egressFlag("egress-allow", get("egress-allow")),
+    egressDeny: egressFlag("egress-deny", get("egress-deny")),
+    apiServer: apiServerFlag(get("api-server"), env),
   });
 };

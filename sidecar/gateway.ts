@@ -1,7 +1,6 @@
 // The gateway's parts wired together: the registry watcher feeds routing tables (rebuilt once
 // per batch of snapshots, swapped atomically); the ingress app reads the current table only.
 import type { Etcd3 } from "etcd3";
-import { Agent, type Dispatcher } from "undici";
 import type { AdminApp } from "../common/admin.ts";
 import type { Logger } from "../common/log.ts";
 import type { Keyring } from "../registry/seal/index.ts";
@@ -11,6 +10,7 @@ import { toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createAsyncEngine } from "./delivery/async-engine.ts";
 import { createBalancer } from "./delivery/balancer.ts";
+import { boundAddresses, createEgress, type ProtectedEndpoint } from "./delivery/egress.ts";
 import { createDeliverer } from "./delivery/index.ts";
 import type { Wal } from "./durable/wal.ts";
 import { createBodyBudget } from "./ingress/budget.ts";
@@ -31,6 +31,8 @@ export interface Gateway {
   watch(signal: AbortSignal): Promise<void>;
   /** Stops accepting, finishes in-flight deliveries within `graceMs`; resolves with the count abandoned. */
   drain(graceMs: number): Promise<number>;
+  /** Refuses deliveries to this gateway's own ingress and admin ports once they are bound. */
+  protectOwnPorts(ingress: { host: string; port: number }, admin: { host: string; port: number }): void;
 }
 
 export interface GatewayDeps {
@@ -40,7 +42,6 @@ export interface GatewayDeps {
   etcd: Etcd3;
   metrics: GatewayMetrics;
   log: Logger;
-  dispatcher?: Dispatcher;
   /** Opens sealed registry records (the master key, or the one VPN this gateway serves). */
   keyring?: Keyring | undefined;
 }
@@ -55,16 +56,22 @@ const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
   return urls;
 };
 
+/** The endpoints deliveries may never reach unless --egress-allow names them: the registry etcd and the API server. */
+export const infrastructureEndpoints = (config: GatewayConfig): ProtectedEndpoint[] => {
+  const endpoints = config.etcd.map((url) => {
+    const u = new URL(url);
+    const port = Number(u.port) || (u.protocol === "https:" ? 443 : 80);
+    return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port, reason: "the registry etcd" };
+  });
+  if (config.apiServer) endpoints.push({ ...config.apiServer, reason: "the Kubernetes API server" });
+  return endpoints;
+};
+
+/** How often protected host names are resolved again. */
+const EGRESS_REFRESH_MS = 30_000;
+
 /** Creates the gateway; nothing runs until `watch`. */
-export const createGateway = ({
-  config,
-  etcd,
-  metrics,
-  log,
-  dispatcher,
-  wal,
-  keyring,
-}: GatewayDeps): Gateway => {
+export const createGateway = ({ config, etcd, metrics, log, wal, keyring }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: etcd,
     log,
@@ -103,6 +110,12 @@ export const createGateway = ({
       },
     });
     balancer.retain(allUrls(snapshot));
+    const current = table;
+    egress.retain(
+      [...snapshot.records.values()].flatMap((r) =>
+        r.kind === "vpn" ? [current.vpn(r.vpn)?.egressAllow ?? []] : [],
+      ),
+    );
     metrics.configRevision.set(snapshot.revision);
     if (wal && !restored) {
       restored = true;
@@ -128,8 +141,14 @@ export const createGateway = ({
     if (!pending) setImmediate(rebuild);
     pending = snapshot;
   });
+  const egress = createEgress({
+    allow: config.egressAllow,
+    deny: config.egressDeny,
+    protect: infrastructureEndpoints(config),
+    log,
+  });
   const deliverer = createDeliverer({
-    dispatcher: dispatcher ?? new Agent({ connections: 256, keepAliveTimeout: 30_000 }),
+    dispatcher: (vpn) => egress.dispatcher(table?.vpn(vpn)?.egressAllow ?? []),
     balancer,
     localCluster: config.clusterName,
     encode: toBinaryHeaders,
@@ -175,6 +194,8 @@ export const createGateway = ({
         : undefined;
     },
     watch: async (signal) => {
+      await egress.refresh();
+      const names = setInterval(() => void egress.refresh(), EGRESS_REFRESH_MS);
       const staleness = setInterval(() => {
         const s = watcher.status();
         metrics.configStaleness.set(
@@ -192,11 +213,22 @@ export const createGateway = ({
         await watcher.run(signal);
       } finally {
         clearInterval(staleness);
+        clearInterval(names);
       }
     },
     drain: async (graceMs) => {
       draining = true;
-      return engine.drain(graceMs);
+      const abandoned = await engine.drain(graceMs);
+      await egress.close();
+      return abandoned;
+    },
+    protectOwnPorts: (ingressAt, adminAt) => {
+      const own = (at: { host: string; port: number }, reason: string) =>
+        boundAddresses(at.host).map((host) => ({ host, port: at.port, reason }));
+      egress.protect([
+        ...own(ingressAt, "this gateway's ingress port"),
+        ...own(adminAt, "this gateway's admin port"),
+      ]);
     },
   };
 };

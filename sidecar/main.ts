@@ -73,6 +73,7 @@ const main = async (): Promise<number> => {
     maxBodyBytes: config.maxBodyBytes,
     tooLarge: adminTooLarge,
   });
+  gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
   log.info(
     {
       cluster: config.clusterName,

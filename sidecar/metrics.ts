@@ -42,7 +42,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     }),
     attempts: new Counter({
       name: "switchboard_gateway_delivery_attempts_total",
-      help: "Delivery attempts by result (2xx, 3xx, 4xx, 5xx, timeout, network, no-endpoints).",
+      help: "Delivery attempts by result (2xx, 3xx, 4xx, 5xx, timeout, network, no-endpoints, egress-denied: refused by the egress policy).",
       labelNames: ["result"],
       registers,
     }),

@@ -44,6 +44,8 @@ export interface VpnView {
   /** SHA-256 hex of each publisher token → publisher name. */
   readonly tokens: ReadonlyMap<string, string>;
   readonly limits: VpnRecord["spec"]["limits"];
+  /** Egress allow entries of this VPN's deliveries, as in its records (merged: those every cluster names). */
+  readonly egressAllow: readonly string[];
 }
 
 /** One logical function: its instance in each cluster that declares it. */

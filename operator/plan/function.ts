@@ -3,9 +3,11 @@
 // resolved headers. Pure: everything comes from the World.
 import type { V1EndpointSlice, V1Service, V1ServicePort } from "@kubernetes/client-node";
 import { parseDuration } from "../../common/duration.ts";
+import { createEgressPolicy, type EgressPolicy } from "../../common/egress/policy.ts";
 import type { FunctionSpec, SwitchboardFunction } from "../../crds/types.ts";
 import { type FunctionRecord, SCHEMA_VERSION } from "../../registry/types.ts";
 import { type ConditionInput, isFalse, isTrue } from "./conditions.ts";
+import { egressCondition } from "./egress.ts";
 import { notMemberReason } from "./membership.ts";
 import { ownerOf, type Plan, readyFrom } from "./plan.ts";
 import type { World } from "./world.ts";
@@ -112,11 +114,18 @@ const resolveHeaders = (
   return { headers, problems };
 };
 
-/** Plans a Function's record and conditions (VPNMember, EndpointsResolved, HeadersResolved, Ready). */
+const DEFAULT_EGRESS = createEgressPolicy();
+
+/**
+ * Plans a Function's record and conditions (VPNMember, EndpointsResolved, HeadersResolved,
+ * EgressAllowed, Ready). A refused delivery address keeps the record (the gateways refuse it and
+ * tell callers why) but makes the Function not Ready.
+ */
 export const planFunction = (
   fn: SwitchboardFunction,
   world: World,
   cluster: string,
+  egress: EgressPolicy = DEFAULT_EGRESS,
 ): Plan<FunctionRecord, FunctionStatusFields> => {
   const namespace = fn.metadata.namespace ?? "";
   const target = describeTarget(fn.spec);
@@ -142,6 +151,14 @@ export const planFunction = (
     problems.length > 0
       ? isFalse("HeadersResolved", "SecretNotFound", problems.join("; "))
       : isTrue("HeadersResolved", "Resolved"),
+    egressCondition(
+      [
+        ...resolved.urls.map((url) => ({ field: fn.spec.target.url ? "target.url" : "endpoint", url })),
+        ...(fn.spec.external ? [{ field: "external.url", url: fn.spec.external.url }] : []),
+      ],
+      egress,
+      world.vpn(fn.spec.vpn)?.spec.egress?.allow ?? [],
+    ),
   ];
   conditions.push(readyFrom(conditions, "Registered", "the function is in the registry"));
   if (problems.length > 0) return { record: undefined, conditions, status: { endpoints: 0, target } };

@@ -1,6 +1,7 @@
 // VPN → its registry record: member namespaces (those an older VPN holds excluded), publisher token hashes,
 // limits. Pure: everything comes from the World.
 import { createHash } from "node:crypto";
+import { EgressRuleError, parseEgressEntry } from "../../common/egress/rules.ts";
 import type { Vpn } from "../../crds/types.ts";
 import { type Publisher, SCHEMA_VERSION, type VpnRecord } from "../../registry/types.ts";
 import { type ConditionInput, isFalse, isTrue } from "./conditions.ts";
@@ -37,7 +38,22 @@ const resolvePublishers = (vpn: Vpn, world: World): { publishers: Publisher[]; p
   return { publishers: publishers.sort((a, b) => a.name.localeCompare(b.name)), problems };
 };
 
-/** Plans a VPN's record and conditions (NamespacesResolved, PublishersResolved, Ready). */
+/** The VPN's egress allow entries as the record holds them (normalised, sorted, unique), and the entries that do not parse. */
+export const egressAllowOf = (vpn: Vpn): { allow: string[]; problems: string[] } => {
+  const allow = new Set<string>();
+  const problems: string[] = [];
+  for (const raw of vpn.spec.egress?.allow ?? []) {
+    try {
+      allow.add(parseEgressEntry(raw).text);
+    } catch (err) {
+      if (!(err instanceof EgressRuleError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  return { allow: [...allow].sort(), problems };
+};
+
+/** Plans a VPN's record and conditions (NamespacesResolved, PublishersResolved, EgressValid, Ready). */
 export const planVpn = (vpn: Vpn, world: World, cluster: string): Plan<VpnRecord, VpnStatusFields> => {
   const name = vpn.metadata.name ?? "";
   const { members, conflicts } = membership(vpn, world);
@@ -54,6 +70,10 @@ export const planVpn = (vpn: Vpn, world: World, cluster: string): Plan<VpnRecord
       ? isFalse("PublishersResolved", "SecretNotFound", problems.join("; "))
       : isTrue("PublishersResolved", "Resolved", `${publishers.length} publisher(s)`),
   ];
+  const egress = egressAllowOf(vpn);
+  // The CRD's rules refuse what the parser refuses; this is the last line should they ever differ.
+  if (egress.problems.length > 0)
+    conditions.push(isFalse("EgressValid", "InvalidEntry", egress.problems.join("; ")));
   conditions.push(readyFrom(conditions, "Registered", "the VPN is in the registry"));
   const limits = vpn.spec.limits ?? {};
   const record: VpnRecord = {
@@ -61,7 +81,14 @@ export const planVpn = (vpn: Vpn, world: World, cluster: string): Plan<VpnRecord
     kind: "vpn",
     vpn: name,
     owner: ownerOf(vpn, cluster),
-    spec: { namespaces: members, publishers, limits: { ...limits } },
+    spec: {
+      namespaces: members,
+      publishers,
+      limits: { ...limits },
+      ...(egress.allow.length > 0 ? { egress: { allow: egress.allow } } : {}),
+    },
   };
+  if (egress.problems.length > 0)
+    return { record: undefined, conditions, status: { namespaces: members, publishers: publishers.length } };
   return { record, conditions, status: { namespaces: members, publishers: publishers.length } };
 };

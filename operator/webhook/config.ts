@@ -39,7 +39,13 @@ export interface WebhookConfig {
 /** The webhook's config, undefined when --webhook-addr is absent; throws ConfigError with one clear line. */
 export const parseWebhookConfig = (
   get: (flag: WebhookFlag) => string | undefined,
-  operator: { clusterName: string; etcd: readonly string[]; sealing?: boolean },
+  operator: {
+    clusterName: string;
+    etcd: readonly string[];
+    sealing?: boolean;
+    egressAllow?: readonly string[];
+    egressDeny?: readonly string[];
+  },
 ): WebhookConfig | undefined => {
   const addr = get("webhook-addr");
   if (addr === undefined) {
@@ -84,6 +90,8 @@ export const parseWebhookConfig = (
       etcd: Object.freeze(injectorEtcd === undefined ? [...operator.etcd] : etcdUrls(injectorEtcd)),
       etcdSecret,
       vpnKeys: operator.sealing ?? false,
+      ...(operator.egressAllow?.length ? { egressAllow: operator.egressAllow } : {}),
+      ...(operator.egressDeny?.length ? { egressDeny: operator.egressDeny } : {}),
       port: sidecarPort,
       metricsPort,
       cpu,

@@ -39,6 +39,9 @@ export interface InjectorSettings extends SidecarDefaults {
    * namespace, so the sidecar reads its own VPN's records and no other's.
    */
   readonly vpnKeys: boolean;
+  /** The cluster-wide egress entries every gateway gets (the operator's own --egress-allow/--egress-deny). */
+  readonly egressAllow?: readonly string[];
+  readonly egressDeny?: readonly string[];
 }
 
 /** The parts of a Pod the planner reads (validated at the admission edge). */
@@ -194,6 +197,8 @@ const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): stri
   `--max-inflight-bytes-per-vpn=${Math.floor(o.memoryBytes / 4)}`,
   `--drain-timeout=${drainSeconds(pod.terminationGracePeriodSeconds)}s`,
   `--log-level=${o.logLevel}`,
+  ...(s.egressAllow?.length ? [`--egress-allow=${s.egressAllow.join(",")}`] : []),
+  ...(s.egressDeny?.length ? [`--egress-deny=${s.egressDeny.join(",")}`] : []),
   ...(o.durability === undefined
     ? []
     : [

@@ -53,7 +53,10 @@ const operator = await startOperator(cluster, {
   id: `${clusterName}-op`,
   etcd: etcdUrl,
   leaseNamespace,
+  // Injected gateways get the operator's egress rules.
+  egressAllow: ["10.20.0.0/16"],
   extraArgs: [
+    "--egress-deny=*:9090",
     "--webhook-addr=127.0.0.1:0",
     `--webhook-cert-file=${certFile}`,
     `--webhook-key-file=${keyFile}`,
@@ -205,6 +208,8 @@ test("an annotated pod gets the switchboard-gateway container, its volumes and l
     `--max-inflight-bytes-per-vpn=${(192 * 2 ** 20) / 4}`,
     "--drain-timeout=25s",
     "--log-level=info",
+    "--egress-allow=10.20.0.0/16",
+    "--egress-deny=*:9090",
     "--data-dir=/var/lib/switchboard/data",
     "--durability=fsync",
     `--data-max-bytes=${256 * 2 ** 20}`,

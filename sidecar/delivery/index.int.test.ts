@@ -29,7 +29,7 @@ test("no more requests are in flight to a function than its concurrency, per gat
     await agent.close();
   });
   const deliverer = createDeliverer({
-    dispatcher: agent,
+    dispatcher: () => agent,
     balancer: createBalancer(),
     localCluster: "east",
     encode: toBinaryHeaders,

@@ -11,7 +11,8 @@ import { type Outcome, outcomeLabel, retryable, retryDelayMs, succeeded } from "
 import { type AttemptResult, sendAttempt } from "./send.ts";
 
 export interface DeliveryDeps {
-  dispatcher: Dispatcher;
+  /** The connection pool for deliveries of a VPN (pools are per VPN allow-list: see ./egress.ts). */
+  dispatcher: (vpn: string) => Dispatcher;
   balancer: Balancer;
   localCluster: string;
   /** Binary-mode CloudEvents headers for `event`. */
@@ -28,6 +29,26 @@ export interface Final extends AttemptResult {
 }
 
 const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
+
+/** How often one function+address refusal is logged at most. */
+const DENIAL_LOG_INTERVAL_MS = 60_000;
+
+/** Logs an egress refusal once per function and address per interval (bounded: cleared past 10k keys). */
+const createDenialLog = (log: Logger, now: () => number = Date.now) => {
+  const last = new Map<string, number>();
+  return (fn: FunctionView, endpoint: Endpoint, reason: string): void => {
+    const key = `${fnKey(fn)} ${endpoint.url}`;
+    const t = now();
+    const before = last.get(key);
+    if (before !== undefined && t - before < DENIAL_LOG_INTERVAL_MS) return;
+    if (last.size >= 10_000) last.clear();
+    last.set(key, t);
+    log.warn(
+      { vpn: fn.vpn, function: `${fn.namespace}/${fn.name}`, url: endpoint.url, reason },
+      "the egress policy refused a delivery connection; the event is not delivered to this address",
+    );
+  };
+};
 
 /** Per-function in-flight limits. `acquire` resolves when a slot is free; undefined when the wait list is full. */
 const createLimits = () => {
@@ -77,6 +98,7 @@ export interface Deliverer {
 export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
   const { dispatcher, balancer, localCluster, encode, metrics, isClusterAvailable } = deps;
   const limits = createLimits();
+  const logDenial = createDenialLog(deps.log);
 
   const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody) => {
     const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => ({
@@ -94,15 +116,19 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       if (!endpoint) return none("no-endpoints");
       const instance = fn.instances.get(endpoint.cluster);
       const headers = { ...instance?.headers, ...encode(event) };
-      const result = await sendAttempt(dispatcher, endpoint.url, {
+      const result = await sendAttempt(dispatcher(fn.vpn), endpoint.url, {
         method: "POST",
         headers,
         body: event.data,
         timeoutMs: timeoutMs ?? instance?.timeoutMs ?? 30_000,
         keepBody,
       });
-      const failed = "error" in result.outcome || result.outcome.status >= 500;
+      // A refusal says nothing about the endpoint's health: it does not count towards ejection.
+      const denied = "error" in result.outcome && result.outcome.error === "egress-denied";
+      const failed = !denied && ("error" in result.outcome || result.outcome.status >= 500);
       balancer.release(endpoint, failed);
+      if ("error" in result.outcome && result.outcome.error === "egress-denied")
+        logDenial(fn, endpoint, result.outcome.reason);
       metrics.attempts.inc({ result: attemptLabel(outcomeLabel(result.outcome)) });
       return { ...result, endpoint };
     } finally {

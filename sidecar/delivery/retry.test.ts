@@ -9,6 +9,8 @@ test("the status table: what is retried and what is not", () => {
   for (const status of final) assert.equal(retryable({ status }), false, String(status));
   for (const error of ["timeout", "network", "no-endpoints", "overloaded"] as const)
     assert.equal(retryable({ error }), true, error);
+  // The egress policy refuses that address every time: never retried.
+  assert.equal(retryable({ error: "egress-denied", reason: "127.0.0.1:2379 is refused" }), false);
   assert.equal(succeeded({ status: 204 }), true);
   assert.equal(succeeded({ status: 302 } satisfies Outcome), false);
 });

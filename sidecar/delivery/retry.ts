@@ -1,17 +1,20 @@
 // What a delivery outcome means for retrying, and how long to wait (docs/architecture.md,
 // "The data plane: one event's path", step 6).
 // Retried: network errors, timeouts, 404, 408, 409, 429, 5xx. Never: 400, 401, 403, other 4xx,
-// and 3xx (redirects are never followed, so a redirect is a failure).
+// 3xx (redirects are never followed, so a redirect is a failure), and an egress refusal (the
+// policy refuses that address every time).
 import { backoffDelay } from "../../common/backoff.ts";
 
 /** The result of one attempt: an HTTP status, or a failure before any status. */
 export type Outcome =
   | { status: number; retryAfterMs?: number }
-  | { error: "timeout" | "network" | "no-endpoints" | "overloaded" };
+  | { error: "timeout" | "network" | "no-endpoints" | "overloaded" }
+  /** The egress policy refused the connection; `reason` names the address and the rule. */
+  | { error: "egress-denied"; reason: string };
 
 /** Whether another attempt may succeed. */
 export const retryable = (outcome: Outcome): boolean => {
-  if ("error" in outcome) return true;
+  if ("error" in outcome) return outcome.error !== "egress-denied";
   const s = outcome.status;
   return s === 404 || s === 408 || s === 409 || s === 429 || s >= 500;
 };

@@ -1,8 +1,10 @@
 // One delivery attempt over HTTP with undici: no redirects followed (undici's `request` never
-// follows them), a per-attempt deadline covering connect, headers and body, and a cap on the
-// response body read back (a sync caller gets it; an async delivery discards it).
+// follows them; the egress policy checks every connection, so a redirect could not escape it
+// either), a per-attempt deadline covering connect, headers and body, and a cap on the response
+// body read back (a sync caller gets it; an async delivery discards it).
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import { EgressDeniedError } from "./egress.ts";
 import { type Outcome, parseRetryAfter } from "./retry.ts";
 
 export interface AttemptRequest {
@@ -53,7 +55,7 @@ const target = (url: string): { origin: string; path: string } => {
   return t;
 };
 
-/** Sends one request to `url`; never throws: failures come back as outcomes ("timeout", "network"). */
+/** Sends one request to `url`; never throws: failures come back as outcomes ("timeout", "network", "egress-denied"). */
 export const sendAttempt = async (
   dispatcher: Dispatcher,
   url: string,
@@ -87,7 +89,9 @@ export const sendAttempt = async (
       headers: res.headers,
       body,
     };
-  } catch {
+  } catch (err) {
+    if (err instanceof EgressDeniedError)
+      return { outcome: { error: "egress-denied", reason: err.message }, headers: {}, body: undefined };
     return { outcome: { error: signal.aborted ? "timeout" : "network" }, headers: {}, body: undefined };
   } finally {
     clearTimeout(timer);

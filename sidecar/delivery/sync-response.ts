@@ -1,5 +1,5 @@
 // The answer to a sync caller: the function's status, headers and body, or a problem saying why
-// there is none (no endpoint, overloaded, timeout, unreachable).
+// there is none (no endpoint, overloaded, timeout, unreachable, refused by the egress policy).
 
 import { badGateway, gatewayTimeout, unavailable } from "../problem.ts";
 import type { Reply, Route } from "../types.ts";
@@ -35,6 +35,12 @@ export const syncResponse = (route: Route, final: Final): Reply => {
         throw gatewayTimeout(`function ${fn} did not answer in time`, attempts);
       case "network":
         throw badGateway(`function ${fn} could not be reached`, { slug: "unreachable", ...attempts });
+      case "egress-denied":
+        throw badGateway(`function ${fn} was not called: ${outcome.reason}`, {
+          slug: "egress-denied",
+          title: "Refused by the egress policy",
+          members: { attempts: final.attempts, function: fn },
+        });
     }
   }
   const headers: Record<string, string | string[]> = {};

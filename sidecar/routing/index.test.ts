@@ -12,6 +12,7 @@ describe("VPN merge across clusters", () => {
         namespaces: ["b", "c"],
         publishers: [{ name: "w-pub", tokenSha256: hash("2") }],
         limits: { eventsPerSecond: 100, maxEventBytes: 4096 },
+        egress: { allow: ["10.1.0.0/16", "127.0.0.1"] },
       }),
       vpnRecord("blue", "east", {
         namespaces: ["a", "b"],
@@ -20,7 +21,10 @@ describe("VPN merge across clusters", () => {
           { name: "e-name", tokenSha256: hash("2") },
         ],
         limits: { eventsPerSecond: 500, burst: 50, maxEventBytes: 1024 },
+        egress: { allow: ["10.1.0.0/16", "169.254.169.254"] },
       }),
+      vpnRecord("green", "east", { namespaces: ["g"], egress: { allow: ["127.0.0.1"] } }),
+      vpnRecord("green", "west", { namespaces: ["g"] }),
     ]),
   );
 
@@ -39,12 +43,17 @@ describe("VPN merge across clusters", () => {
     assert.deepEqual(table.vpn("blue")?.limits, { eventsPerSecond: 100, burst: 50, maxEventBytes: 1024 });
   });
 
+  it("keeps only the egress allow entries every cluster's record names", () => {
+    assert.deepEqual(table.vpn("blue")?.egressAllow, ["10.1.0.0/16"]);
+    assert.deepEqual(table.vpn("green")?.egressAllow, [], "one cluster's allow-list never widens another's");
+  });
+
   it("resolves namespaces and tokens to the logical VPN", () => {
     for (const ns of ["a", "b", "c"]) assert.equal(table.vpnForNamespace(ns)?.name, "blue");
     assert.equal(table.vpnForToken(hash("1"))?.name, "blue");
     assert.equal(table.vpnForNamespace("d"), undefined);
     assert.equal(table.vpnForToken(hash("3")), undefined);
-    assert.equal(table.vpn("green"), undefined);
+    assert.equal(table.vpn("purple"), undefined);
     assert.equal(table.revision, 7);
   });
 });

@@ -5,7 +5,9 @@
 //   namespaces = the union of every cluster's namespaces; publisher tokens = the union of every
 //   cluster's publishers (for a token hash named differently by two clusters, the name from the
 //   smallest cluster); limits = for each limit, the minimum (most restrictive) value set by any
-//   cluster, absent only when no cluster sets it. Isolation first: a namespace or a token hash
+//   cluster, absent only when no cluster sets it; egress allow entries = those every cluster's
+//   record names (the intersection: one cluster's allow-list never widens what the gateways of
+//   another may reach). Isolation first: a namespace or a token hash
 //   claimed by two different VPNs belongs to neither (it is removed from both views, and
 //   vpnForNamespace/vpnForToken return undefined for it).
 // Function: one logical function per (vpn, namespace, name), with an instance per cluster.
@@ -62,6 +64,12 @@ export const mergeLimits = (all: readonly VpnLimitsRecord[]): VpnLimitsRecord =>
   return merged;
 };
 
+/** The allow entries every list names, sorted (each list is sorted already). */
+export const mergeEgressAllow = (lists: readonly (readonly string[])[]): readonly string[] => {
+  const [first = [], ...rest] = lists;
+  return first.filter((entry) => rest.every((list) => list.includes(entry)));
+};
+
 const mergeVpn = (name: string, specs: readonly { cluster: string; spec: VpnSpec }[]) => {
   const namespaces = new Set<string>();
   const tokens = new Map<string, string>();
@@ -71,7 +79,13 @@ const mergeVpn = (name: string, specs: readonly { cluster: string; spec: VpnSpec
       if (!tokens.has(tokenSha256)) tokens.set(tokenSha256, publisher);
     }
   }
-  return { name, namespaces, tokens, limits: mergeLimits(specs.map(({ spec }) => spec.limits)) };
+  return {
+    name,
+    namespaces,
+    tokens,
+    limits: mergeLimits(specs.map(({ spec }) => spec.limits)),
+    egressAllow: mergeEgressAllow(specs.map(({ spec }) => spec.egress?.allow ?? [])),
+  };
 };
 
 type MutableVpn = ReturnType<typeof mergeVpn>;

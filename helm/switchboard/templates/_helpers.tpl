@@ -219,3 +219,25 @@ podAntiAffinity:
 - --injector-etcd-secret={{ . }}
 {{- end }}
 {{- end }}
+
+{{/* --egress-allow and --egress-deny of every gateway and of the operator (gateway.egress). */}}
+{{- define "switchboard.egressArgs" -}}
+{{- $e := .Values.gateway.egress }}
+{{- $deny := list }}
+{{- if $e.denyReleasePorts }}
+{{- $deny = append $deny (printf "*:%d" (int .Values.gateway.metricsPort)) }}
+{{- if .Values.injector.enabled }}
+{{- $deny = append $deny (printf "*:%d" (int .Values.injector.sidecar.metricsPort)) }}
+{{- end }}
+{{- if .Values.bundledEtcd.enabled }}
+{{- $deny = append $deny "*:2379" }}
+{{- end }}
+{{- end }}
+{{- $deny = concat $deny $e.deny | uniq }}
+{{- with $e.allow }}
+- --egress-allow={{ join "," . }}
+{{- end }}
+{{- with $deny }}
+- --egress-deny={{ join "," . }}
+{{- end }}
+{{- end }}
