@@ -10,8 +10,32 @@ import { parseMediaType } from "./syntax.ts";
 export const STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8";
 
 /**
- * The headers of `event` in binary mode: `ce-<name>` for each attribute (percent-encoded per
- * §3.1.3.2), `content-type` from datacontenttype — or application/json when the event has JSON
+ * True when `value` is printable ASCII with no `%` that a decoder would read as an escape and no
+ * space at either end (HTTP trims those from a header value).
+ */
+const travelsRaw = (value: string): boolean => {
+  if (value.startsWith(" ") || value.endsWith(" ")) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return !/%[0-9A-Fa-f]{2}/.test(value);
+};
+
+/**
+ * The header value of an attribute: as it is when it is printable ASCII (the official Go and
+ * JavaScript SDKs, common receivers, read header values without percent-decoding, so "50% off"
+ * must arrive as such; a decoding receiver such as this gateway decodes a stray % as itself), and
+ * percent-encoded per §3.1.3.2 when it holds anything a header cannot carry raw (non-ASCII,
+ * control characters), a `%` followed by two hex digits (which a decoder would turn into one
+ * byte) or a space at either end, so that it arrives intact at a receiver that decodes.
+ */
+export const deliveryHeaderValue = (value: string): string =>
+  travelsRaw(value) ? value : encodeHeaderValue(value);
+
+/**
+ * The headers of `event` in binary mode: `ce-<name>` for each attribute (deliveryHeaderValue),
+ * `content-type` from datacontenttype — or application/json when the event has JSON
  * data without one (the JSON format's default, which a binary receiver could not otherwise know).
  * The body to send is `event.data` as is. Throws a RangeError only for an unpaired surrogate,
  * which validated events never hold.
@@ -23,7 +47,7 @@ export const toBinaryHeaders = (event: CloudEvent): Record<string, string> => {
     const value = attributes[name];
     if (value === undefined) continue;
     if (name === "datacontenttype") headers["content-type"] = String(value);
-    else headers[`ce-${name}`] = encodeHeaderValue(String(value));
+    else headers[`ce-${name}`] = deliveryHeaderValue(String(value));
   }
   if (headers["content-type"] === undefined && event.json !== undefined)
     headers["content-type"] = "application/json";

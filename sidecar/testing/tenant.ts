@@ -49,21 +49,25 @@ export interface TwoTenants {
   gateway(name: string, opts?: { namespace?: string; extraArgs?: string[] }): Promise<GatewayProcess>;
 }
 
-/** Tenants `a` and `b` (tokens token-a, token-b) in a fresh cluster of the test etcd, their functions at `functionUrl`. */
-export const twoTenants = async (prefix: string, functionUrl: string): Promise<TwoTenants> => {
+/** Tenants `a` and `b` (tokens token-a, token-b) in a fresh cluster of the test etcd, their functions at `functionUrl` (one for both, or a's and b's). */
+export const twoTenants = async (
+  prefix: string,
+  functionUrl: string | readonly [string, string],
+): Promise<TwoTenants> => {
   const etcdUrl = await testEtcd();
   const etcd = new Etcd3({ hosts: etcdUrl });
   const cluster = uniqueName(prefix);
   const writer = await openWriter({ client: etcd, cluster, identity: "test" });
   const dir = mkdtempSync(join(repoRoot, ".work", `${prefix}-`));
-  const tenant = (name: string): Tenant => ({
+  const [urlA, urlB] = typeof functionUrl === "string" ? [functionUrl, functionUrl] : functionUrl;
+  const tenant = (name: string, url: string): Tenant => ({
     vpn: uniqueName(name),
     namespace: uniqueName(`ns-${name}`),
     token: `token-${name}`,
-    functionUrl,
+    functionUrl: url,
     type: `com.test.${name}`,
   });
-  const [a, b] = [tenant("a"), tenant("b")];
+  const [a, b] = [tenant("a", urlA), tenant("b", urlB)];
   await writeTenant(writer, cluster, a);
   await writeTenant(writer, cluster, b);
   const gateways: GatewayProcess[] = [];
