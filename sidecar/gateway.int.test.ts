@@ -135,8 +135,9 @@ const publish = (
 // VPN A and VPN B subscribe to the same event type; each has its own function.
 const fnA = await fn();
 const fnB = await fn();
-await putVpn(vpnA, nsA, "token-a");
-await putVpn(vpnB, nsB, "token-b");
+const [tokenA, tokenB] = [uniqueName("token-a"), uniqueName("token-b")];
+await putVpn(vpnA, nsA, tokenA);
+await putVpn(vpnB, nsB, tokenB);
 await putFunction(vpnA, nsA, "fa", fnA);
 await putFunction(vpnB, nsB, "fb", fnB);
 await putSubscription(vpnA, nsA, "sa", "fa", {
@@ -148,7 +149,7 @@ const gw = await startGateway({ etcd: etcdUrl, clusterName: cluster, dir, name: 
 gateways.push(gw);
 
 test("an event reaches exactly the subscribed function of its VPN, in binary mode with its id", async () => {
-  const res = await publish(gw, "com.test.shared", { token: "token-a" });
+  const res = await publish(gw, "com.test.shared", { token: tokenA });
   assert.equal(res.status, 202, await res.clone().text());
   const [got] = await fnA.waitFor(1);
   assert.equal(got?.headers["ce-type"], "com.test.shared");
@@ -156,7 +157,7 @@ test("an event reaches exactly the subscribed function of its VPN, in binary mod
   assert.equal(got?.headers["x-fn"], "fa");
   assert.equal(got?.path, "/in");
   assert.deepEqual(JSON.parse(got?.body ?? ""), { amount: 5 });
-  const resB = await publish(gw, "com.test.shared", { token: "token-b" });
+  const resB = await publish(gw, "com.test.shared", { token: tokenB });
   assert.equal(resB.status, 202);
   await fnB.waitFor(1);
   assert.equal(fnA.received.length, 1, "VPN B's event never reaches VPN A's function");
@@ -169,12 +170,11 @@ test("VPNs cannot be crossed: unknown or missing tokens are refused, a VPN sees 
   assert.match(none.headers.get("www-authenticate") ?? "", /^Bearer/);
   assert.equal((await publish(gw, "com.test.shared", { token: "token-c" })).status, 401);
   assert.equal(
-    (await publish(gw, "com.test.shared", { token: "token-a", headers: { authorization: "Basic x" } }))
-      .status,
+    (await publish(gw, "com.test.shared", { token: tokenA, headers: { authorization: "Basic x" } })).status,
     401,
   );
   // A CEL filter that rejects keeps the event from A's function; B's token never selects A's routes.
-  const filtered = await publish(gw, "com.test.shared", { token: "token-a", data: { amount: 0 } });
+  const filtered = await publish(gw, "com.test.shared", { token: tokenA, data: { amount: 0 } });
   assert.equal(filtered.status, 404);
   assert.equal(
     ((await filtered.json()) as { type: string }).type,
@@ -220,12 +220,12 @@ test("sync returns the function's answer; an HTTP route with params becomes an h
     http: { method: "GET", path: "/orders/:id" },
   });
   await caughtUp(gw, vpnA, nsA, "orders-api");
-  const sync = await publish(gw, "com.test.sync", { token: "token-a", data: { q: 1 } });
+  const sync = await publish(gw, "com.test.sync", { token: tokenA, data: { q: 1 } });
   assert.equal(sync.status, 201);
   assert.equal(sync.headers.get("x-answer"), "yes");
   assert.deepEqual(await sync.json(), { q: 1 });
   const route = await fetch(`${gw.url}/orders/42?verbose=1`, {
-    headers: { authorization: "Bearer token-a" },
+    headers: { authorization: `Bearer ${tokenA}` },
   });
   assert.equal(route.status, 201);
   const event = (await route.json()) as {
@@ -240,7 +240,7 @@ test("sync returns the function's answer; an HTTP route with params becomes an h
   );
   assert.equal(answering.received.at(-1)?.headers["ce-type"], "http.request");
   assert.equal(
-    (await fetch(`${gw.url}/orders`, { headers: { authorization: "Bearer token-a" } })).status,
+    (await fetch(`${gw.url}/orders`, { headers: { authorization: `Bearer ${tokenA}` } })).status,
     404,
   );
 });
@@ -280,7 +280,7 @@ test("delivery follows the status table: retried until success, 500 ends in the 
   });
 
   await caughtUp(gw, vpnA, nsA, "to-refusing");
-  assert.equal((await publish(gw, "com.test.flaky", { token: "token-a" })).status, 202);
+  assert.equal((await publish(gw, "com.test.flaky", { token: tokenA })).status, 202);
   const attempts = await flaky.waitFor(3);
   assert.deepEqual(
     new Set(attempts.map((a) => a.headers["ce-id"])).size,
@@ -288,7 +288,7 @@ test("delivery follows the status table: retried until success, 500 ends in the 
     "every attempt carries the same event id",
   );
 
-  assert.equal((await publish(gw, "com.test.broken", { token: "token-a" })).status, 202);
+  assert.equal((await publish(gw, "com.test.broken", { token: tokenA })).status, 202);
   const id = `evt-${seq}`;
   const [deadLettered] = await dead.waitFor(1);
   assert.equal(broken.received.length, 3, "the first attempt and 2 retries");
@@ -298,7 +298,7 @@ test("delivery follows the status table: retried until success, 500 ends in the 
   assert.equal(deadLettered?.headers["ce-deadletterfunction"], `${nsA}/broken`);
   assert.equal(deadLettered?.headers["ce-deadletterroute"], `${nsA}/to-broken`);
 
-  assert.equal((await publish(gw, "com.test.refusing", { token: "token-a" })).status, 202);
+  assert.equal((await publish(gw, "com.test.refusing", { token: tokenA })).status, 202);
   const [second] = (await dead.waitFor(2)).slice(1);
   assert.equal(refusing.received.length, 1, "400 is not retried");
   assert.equal(second?.headers["ce-deadletterstatus"], "400");
@@ -314,7 +314,7 @@ test("Retry-After from the function is honoured", async () => {
     filters: [{ exact: { type: "com.test.retryafter" } }],
   });
   await caughtUp(gw, vpnA, nsA, "to-slow-down");
-  assert.equal((await publish(gw, "com.test.retryafter", { token: "token-a" })).status, 202);
+  assert.equal((await publish(gw, "com.test.retryafter", { token: tokenA })).status, 202);
   const [first, second] = await slowDown.waitFor(2);
   assert.ok(first && second);
   assert.ok(
@@ -326,19 +326,19 @@ test("Retry-After from the function is honoured", async () => {
 test("bad input gets precise problem details", async () => {
   const malformed = await fetch(`${gw.url}/`, {
     method: "POST",
-    headers: { "content-type": "application/cloudevents+json", authorization: "Bearer token-a" },
+    headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${tokenA}` },
     body: JSON.stringify({ specversion: "1.0", id: "x", type: "t", time: "yesterday" }),
   });
   assert.equal(malformed.status, 400);
   const problem = (await malformed.json()) as { errors: { attribute?: string }[] };
   assert.deepEqual(problem.errors.map((e) => e.attribute).sort(), ["source", "time"]);
   const big = await publish(gw, "com.test.shared", {
-    token: "token-a",
+    token: tokenA,
     data: { pad: "x".repeat(2 * 1024 * 1024) },
   });
   assert.equal(big.status, 413);
   const wrongVersion = await publish(gw, "com.test.shared", {
-    token: "token-a",
+    token: tokenA,
     headers: { "ce-specversion": "0.3" },
   });
   assert.equal(wrongVersion.status, 400);
@@ -353,7 +353,7 @@ test("the explain endpoint says which subscriptions an event reaches and why not
       "ce-source": "/t",
       "ce-type": "com.test.shared",
       "content-type": "application/json",
-      authorization: "Bearer token-a",
+      authorization: `Bearer ${tokenA}`,
     },
     body: JSON.stringify({ amount: 0 }),
   });
@@ -389,7 +389,7 @@ test("redirects are never followed: a 302 is a final failure that goes to the de
     deadLetter: "dead-2",
   });
   await caughtUp(gw, vpnA, nsA, "to-redirecting");
-  assert.equal((await publish(gw, "com.test.redirect", { token: "token-a" })).status, 202);
+  assert.equal((await publish(gw, "com.test.redirect", { token: tokenA })).status, 202);
   const [dl] = await dead.waitFor(1);
   assert.equal(dl?.headers["ce-deadletterstatus"], "302");
   assert.equal(redirecting.received.length, 1);
@@ -399,7 +399,7 @@ test("redirects are never followed: a 302 is a final failure that goes to the de
 test("oversized headers are refused before any work", async () => {
   const res = await fetch(`${gw.url}/`, {
     method: "POST",
-    headers: { "x-big": "y".repeat(20 * 1024), authorization: "Bearer token-a" },
+    headers: { "x-big": "y".repeat(20 * 1024), authorization: `Bearer ${tokenA}` },
   });
   assert.equal(res.status, 431);
 });
@@ -416,7 +416,7 @@ test("on SIGTERM the gateway stops accepting, finishes the delivery in flight, a
   });
   const draining = await startGateway({ etcd: etcdUrl, clusterName: cluster, dir, name: "draining" });
   await caughtUp(draining, vpnA, nsA, "to-blocking");
-  assert.equal((await publish(draining, "com.test.drain", { token: "token-a" })).status, 202);
+  assert.equal((await publish(draining, "com.test.drain", { token: tokenA })).status, 202);
   await blocking.waitFor(1);
   process.kill(draining.proc.pid, "SIGTERM");
   await waitFor("the gateway to report it is shutting down", async () => {

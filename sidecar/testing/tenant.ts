@@ -49,7 +49,7 @@ export interface TwoTenants {
   gateway(name: string, opts?: { namespace?: string; extraArgs?: string[] }): Promise<GatewayProcess>;
 }
 
-/** Tenants `a` and `b` (tokens token-a, token-b) in a fresh cluster of the test etcd, their functions at `functionUrl` (one for both, or a's and b's). */
+/** Tenants `a` and `b` (tokens token-a-…, token-b-…) in a fresh cluster of the test etcd, their functions at `functionUrl` (one for both, or a's and b's). */
 export const twoTenants = async (
   prefix: string,
   functionUrl: string | readonly [string, string],
@@ -63,7 +63,8 @@ export const twoTenants = async (
   const tenant = (name: string, url: string): Tenant => ({
     vpn: uniqueName(name),
     namespace: uniqueName(`ns-${name}`),
-    token: `token-${name}`,
+    // Unique: gateways of other test files share this etcd, and a token of two VPNs opens neither.
+    token: uniqueName(`token-${name}`),
     functionUrl: url,
     type: `com.test.${name}`,
   });
