@@ -173,12 +173,16 @@ test("VPNs cannot be crossed: unknown or missing tokens are refused, a VPN sees 
     (await publish(gw, "com.test.shared", { token: tokenA, headers: { authorization: "Basic x" } })).status,
     401,
   );
-  // A CEL filter that rejects keeps the event from A's function; B's token never selects A's routes.
+  // A CEL filter that rejects keeps the event from A's function: accepted, delivered nowhere, and
+  // counted as unrouted; B's token never selects A's routes.
+  const unroutedBefore =
+    (await gw.metric(`switchboard_gateway_events_received_total{vpn="${vpnA}",result="unrouted"}`)) ?? 0;
   const filtered = await publish(gw, "com.test.shared", { token: tokenA, data: { amount: 0 } });
-  assert.equal(filtered.status, 404);
+  assert.equal(filtered.status, 202);
+  assert.deepEqual(await filtered.json(), { accepted: 1, deliveries: 0 });
   assert.equal(
-    ((await filtered.json()) as { type: string }).type,
-    "https://switchboard.dev/problems/no-route",
+    await gw.metric(`switchboard_gateway_events_received_total{vpn="${vpnA}",result="unrouted"}`),
+    unroutedBefore + 1,
   );
   const before = [fnA.received.length, fnB.received.length];
   // Sidecar placement: loopback without a token publishes as the pod's namespace's VPN.

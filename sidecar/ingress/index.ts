@@ -98,19 +98,19 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       .toLowerCase()
       .startsWith("application/cloudevents-batch");
     const jobs: AsyncJob[] = [];
-    for (const event of events)
-      for (const route of table.match(vpn.name, event, "async")) jobs.push({ route, event });
+    // An event no subscription matches is accepted all the same (202, deliveries 0) and counted as
+    // unrouted: publishers do not depend on who subscribes now; /explain says why it went nowhere.
+    let unrouted = 0;
+    for (const event of events) {
+      const routes = table.match(vpn.name, event, "async");
+      if (routes.length === 0) unrouted++;
+      for (const route of routes) jobs.push({ route, event });
+    }
     const [first] = events;
     // Subscriptions with an HTTP route receive raw requests on that route only, never published events.
     const syncRoute =
       !batched && first ? table.match(vpn.name, first, "sync").find((r) => !r.subscription.http) : undefined;
-    if (!batched && jobs.length === 0 && !syncRoute) {
-      metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" });
-      throw notFound(
-        `no subscription of VPN ${vpn.name} matches this event (type ${String(first?.attributes.type)})`,
-        { slug: "no-route" },
-      );
-    }
+    if (syncRoute) unrouted = 0;
     const offered = jobs.length > 0 ? await engine.offer(jobs) : "accepted";
     if (offered !== "accepted") {
       metrics.eventsReceived.inc({ vpn: vpn.name, result: "overloaded" }, events.length);
@@ -118,7 +118,9 @@ export const createIngress = (deps: IngressDeps): Ingress => {
         slug: offered === "full" ? "queue-full" : offered,
       });
     }
-    metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length);
+    if (events.length > unrouted)
+      metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length - unrouted);
+    if (unrouted > 0) metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" }, unrouted);
     if (syncRoute && first) return deliverSync(table, syncRoute, first);
     return {
       status: 202,
