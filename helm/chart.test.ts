@@ -667,7 +667,26 @@ test("injector: VPN creates and updates go to /validate/vpn of the same Service,
     "Fail",
   );
   const off = await render([...INJECTOR, ...sets({ "injector.vpnClaims.enabled": "false" })]);
-  assert.ok(!off.some((m) => m.kind === "ValidatingWebhookConfiguration"));
+  const names = list(find(off, "ValidatingWebhookConfiguration", "-injector").doc, "webhooks").map((w) =>
+    get(w, "name"),
+  );
+  assert.deepEqual(names, ["subscriptions.switchboard.dev"]);
+});
+
+test("injector: Subscription creates and updates go to /validate/subscription, Ignore on failure (the planner still reports)", () => {
+  const webhook = get(find(withInjector, "ValidatingWebhookConfiguration", "-injector").doc, "webhooks", 1);
+  assert.equal(get(webhook, "name"), "subscriptions.switchboard.dev");
+  assert.equal(get(webhook, "failurePolicy"), "Ignore");
+  assert.deepEqual(get(webhook, "rules"), [
+    {
+      operations: ["CREATE", "UPDATE"],
+      apiGroups: ["switchboard.dev"],
+      apiVersions: ["*"],
+      resources: ["subscriptions"],
+      scope: "Namespaced",
+    },
+  ]);
+  assert.equal(get(webhook, "clientConfig", "service", "path"), "/validate/subscription");
 });
 
 test("injector: the caBundle is the CA that signed the Secret's certificate for the Service's DNS name", () => {

@@ -9,6 +9,11 @@ export interface Plan<R extends RegistryRecord, S> {
   conditions: ConditionInput[];
   /** Kind-specific status fields. */
   status: S;
+  /**
+   * The spec itself is invalid (e.g. a CEL expression that does not compile): leave the record an
+   * earlier, valid generation wrote in place, so its route keeps serving until the spec is fixed.
+   */
+  keepPrevious?: boolean;
 }
 
 /** The owner block of a record reconciled from `obj` in `cluster`. */

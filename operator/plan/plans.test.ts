@@ -291,15 +291,16 @@ test("Subscription: a valid route is planned with delivery defaults", () => {
   assert.equal(sync.record?.spec.delivery.retry, 0);
 });
 
-test("Subscription: a CEL expression that does not compile gives FilterValid=False with the compiler's message and no record", () => {
+test("Subscription: a CEL expression that does not compile gives FilterValid=False with the compiler's message and where, and keeps the previous record", () => {
   const world = worldOf({ vpns: [shop], functions: [fn("shop", "orders")] });
   for (const [cel, message] of [
-    ["data.amount >", /cel: Unexpected token/],
-    ["request.size > 1", /cel: Unknown variable: request/],
+    ["data.amount >", /cel: Unexpected token: EOF at line 1, column 14/],
+    ["request.size > 1", /cel: Unknown variable: request at line 1, column 1/],
     ["1 + 2", /yields int; a filter must yield bool/],
   ] as const) {
     const plan = planSubscription(sub("shop", "bad", { cel }), world, "c1");
     assert.equal(plan.record, undefined, cel);
+    assert.equal(plan.keepPrevious, true, cel);
     assert.equal(cond(plan.conditions, "FilterValid"), "False/CELCompileError", cel);
     assert.match(plan.conditions.find((c) => c.type === "Ready")?.message ?? "", message);
   }

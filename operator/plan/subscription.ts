@@ -119,6 +119,8 @@ export const planSubscription = (
       : isFalse("FilterValid", "CELCompileError", `cel: ${cel.message}`),
   ];
   conditions.push(readyFrom(conditions, "RouteRegistered", "the route is in the registry"));
+  // An invalid filter is a mistake in this generation, not a reason to stop the route that works.
+  if (!cel.ok) return { record: undefined, conditions, status: {}, keepPrevious: true };
   if (conditions.some((c) => c.status !== "True")) return { record: undefined, conditions, status: {} };
   const record: SubscriptionRecord = {
     schema: SCHEMA_VERSION,

@@ -11,7 +11,7 @@ import { createOperatorMetrics } from "../metrics.ts";
 import { planFunction } from "../plan/function.ts";
 import { worldOf } from "../plan/world.ts";
 import { fn, service, slice, vpn } from "../testing/plan-fixtures.ts";
-import { FINALIZER, makeReconciler } from "./reconciler.ts";
+import { FINALIZER, keptConditions, makeReconciler } from "./reconciler.ts";
 
 const setup = (obj: SwitchboardFunction, ips: string[]) => {
   const patches: object[] = [];
@@ -25,6 +25,7 @@ const setup = (obj: SwitchboardFunction, ips: string[]) => {
   const writer: RegistryWriter = {
     sync: async () => "unchanged",
     objects: () => [],
+    recorded: () => undefined,
     observe: async () => undefined,
     audit: async () => [],
     close: () => {},
@@ -91,4 +92,43 @@ test("a change to a kind-specific status field alone is written", async () => {
   const again = setup(f, ["10.213.0.2", "10.213.0.3"]);
   await again.reconcile("shop/orders");
   assert.equal((again.patches[0] as { endpoints?: number } | undefined)?.endpoints, 2);
+});
+
+test("an invalid generation keeps the previous record serving, and Ready says which generation serves", () => {
+  const conditions = [
+    {
+      type: "FilterValid",
+      status: "False" as const,
+      reason: "CELCompileError",
+      message: "cel: Unexpected token",
+    },
+    { type: "Ready", status: "False" as const, reason: "CELCompileError", message: "cel: Unexpected token" },
+  ];
+  const obj = { metadata: { generation: 4 } };
+  const previous = {
+    schema: 1 as const,
+    kind: "subscription" as const,
+    vpn: "shop",
+    owner: { cluster: "c1", uid: "u", generation: 3, namespace: "shop", name: "s" },
+    spec: {
+      function: { namespace: "shop", name: "f" },
+      mode: "async" as const,
+      filters: [],
+      delivery: { retry: 0, backoffPolicy: "exponential" as const, backoffDelayMs: 1, maxBackoffMs: 1 },
+    },
+  };
+  assert.deepEqual(keptConditions(conditions, previous, obj).at(-1), {
+    type: "Ready",
+    status: "False",
+    reason: "PreviousGenerationServing",
+    message:
+      "generation 4 is not applied (FilterValid: cel: Unexpected token); generation 3 is still serving",
+  });
+  assert.deepEqual(keptConditions(conditions, undefined, obj).at(-1), {
+    type: "Ready",
+    status: "False",
+    reason: "CELCompileError",
+    message:
+      "generation 4 is not applied (FilterValid: cel: Unexpected token); nothing is routed until it is fixed",
+  });
 });

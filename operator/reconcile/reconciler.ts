@@ -66,6 +66,34 @@ export const keyOf = (obj: { metadata?: { name?: string; namespace?: string } })
 const alreadyHolds = (wanted: Record<string, unknown>, current: Record<string, unknown>): boolean =>
   Object.entries(wanted).every(([key, value]) => canonicalJson(value) === canonicalJson(current[key]));
 
+/**
+ * The conditions of a plan whose spec is invalid (Plan.keepPrevious): Ready says whether an earlier
+ * generation's record is still serving, and which.
+ */
+export const keptConditions = (
+  conditions: readonly ConditionInput[],
+  previous: RegistryRecord | undefined,
+  obj: ReconciledObject,
+): ConditionInput[] => {
+  const failing = conditions.find((c) => c.type !== "Ready" && c.status !== "True");
+  const why = failing ? `${failing.type}: ${failing.message}` : "the spec is invalid";
+  const generation = obj.metadata.generation ?? 0;
+  const serving =
+    previous === undefined
+      ? `generation ${generation} is not applied (${why}); nothing is routed until it is fixed`
+      : `generation ${generation} is not applied (${why}); generation ${previous.owner.generation} is still serving`;
+  return conditions.map((c) =>
+    c.type === "Ready"
+      ? {
+          type: "Ready",
+          status: "False",
+          reason: previous === undefined ? (failing?.reason ?? "InvalidSpec") : "PreviousGenerationServing",
+          message: serving,
+        }
+      : c,
+  );
+};
+
 /** Builds the reconciler for one kind. Throws (retry with backoff) when etcd or the API server fails. */
 export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<T>): Reconciler => {
   const { handler, world, writer, kube, cluster, metrics, log } = deps;
@@ -132,6 +160,10 @@ export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<
       return undefined;
     }
     const plan = handler.plan(obj, world, cluster);
+    if (plan.keepPrevious) {
+      await writeStatus(obj, keptConditions(plan.conditions, writer.recorded(ref), obj), plan.status);
+      return undefined;
+    }
     try {
       await sync(ref, plan.record);
     } catch (err) {

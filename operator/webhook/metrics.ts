@@ -5,6 +5,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 export interface WebhookMetrics {
   requests: Counter<"result">;
   vpnClaims: Counter<"result">;
+  subscriptionChecks: Counter<"result">;
   certificateExpiry: Gauge;
   certificateReloads: Counter<"result">;
 }
@@ -20,6 +21,12 @@ export const createWebhookMetrics = (registry: Registry): WebhookMetrics => ({
   vpnClaims: new Counter({
     name: "switchboard_operator_webhook_vpn_claims_total",
     help: "VPN creates and updates checked for namespace claims, by result (allowed, refused, unchecked).",
+    labelNames: ["result"],
+    registers: [registry],
+  }),
+  subscriptionChecks: new Counter({
+    name: "switchboard_operator_webhook_subscription_checks_total",
+    help: "Subscription creates and updates checked for what the gateways would refuse (CEL), by result (allowed, refused).",
     labelNames: ["result"],
     registers: [registry],
   }),

@@ -12,6 +12,7 @@ import { BadReview } from "./admission.ts";
 import { createWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
 import type { InjectorSettings } from "./plan.ts";
 import { reviewAdmission } from "./review.ts";
+import { reviewSubscription } from "./subscription-review.ts";
 import { readServingCert, type ServingCert, sameCert } from "./tls.ts";
 import { type ClaimsView, reviewVpnClaims } from "./vpn-review.ts";
 
@@ -64,6 +65,7 @@ const readBody = async (req: IncomingMessage): Promise<Buffer> => {
 
 const INJECT = "/inject";
 const VALIDATE_VPN = "/validate/vpn";
+const VALIDATE_SUBSCRIPTION = "/validate/subscription";
 
 const readReview = async (req: IncomingMessage, path: string): Promise<unknown> => {
   if (req.method !== "POST") throw new HttpError(405, `method not allowed: POST ${path}`);
@@ -105,6 +107,14 @@ const validateVpn = (
   return reviewed.review;
 };
 
+const validateSubscription = (body: unknown, log: Logger, metrics: WebhookMetrics) => {
+  const reviewed = reviewSubscription(body);
+  metrics.subscriptionChecks.inc({ result: reviewed.outcome });
+  if (reviewed.outcome === "refused")
+    log.info({ subscription: reviewed.subscription, why: reviewed.detail }, "Subscription refused");
+  return reviewed.review;
+};
+
 const handle = async (
   req: IncomingMessage,
   opts: Pick<WebhookServerOptions, "settings" | "claims" | "log">,
@@ -113,7 +123,12 @@ const handle = async (
   const path = (req.url ?? "").split("?")[0] ?? "";
   if (path === INJECT) return JSON.stringify(inject(await readReview(req, path), opts, metrics));
   if (path === VALIDATE_VPN) return JSON.stringify(validateVpn(await readReview(req, path), opts, metrics));
-  throw new HttpError(404, `not found: the webhook serves POST ${INJECT} and POST ${VALIDATE_VPN}`);
+  if (path === VALIDATE_SUBSCRIPTION)
+    return JSON.stringify(validateSubscription(await readReview(req, path), opts.log, metrics));
+  throw new HttpError(
+    404,
+    `not found: the webhook serves POST ${INJECT}, ${VALIDATE_VPN} and ${VALIDATE_SUBSCRIPTION}`,
+  );
 };
 
 const respond = (res: ServerResponse, status: number, body: string, type: string): void => {

@@ -402,3 +402,79 @@ test("a VPN claiming a namespace another VPN holds is refused at kubectl apply, 
     ((await operator.metric('switchboard_operator_webhook_vpn_claims_total{result="refused"}')) ?? 0) >= 3,
   );
 });
+
+// The Subscription check: creates and updates of this file's Subscriptions (by label) go to
+// POST /validate/subscription; a CEL expression that does not compile is refused with its position.
+const subscriptionsWebhook = uniqueName("switchboard-subscription-checks-test");
+cleanup(async () => {
+  await cluster.kubectl([
+    "delete",
+    "validatingwebhookconfiguration",
+    subscriptionsWebhook,
+    "--ignore-not-found",
+  ]);
+});
+
+test("a Subscription whose CEL does not compile is refused at kubectl apply with where the error is", async () => {
+  const namespace = await testNamespace(cluster, "subcheck");
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: subscriptionsWebhook },
+      webhooks: [
+        {
+          name: "subscriptions.switchboard.dev",
+          clientConfig: {
+            url: `https://${webhookAddr}/validate/subscription`,
+            caBundle: base64File(servingCa.cert),
+          },
+          rules: [
+            {
+              operations: ["CREATE", "UPDATE"],
+              apiGroups: ["switchboard.dev"],
+              apiVersions: ["*"],
+              resources: ["subscriptions"],
+              scope: "Namespaced",
+            },
+          ],
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+          failurePolicy: "Fail",
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+          timeoutSeconds: 5,
+        },
+      ],
+    }),
+  );
+  const subscription = (cel: string): string =>
+    JSON.stringify({
+      apiVersion: "switchboard.dev/v1alpha1",
+      kind: "Subscription",
+      metadata: { name: "orders", namespace },
+      spec: { vpn: "shop", function: "orders", mode: "async", filters: [{ exact: { type: "t" } }], cel },
+    });
+  const apply = (cel: string, extra: string[] = []): Promise<string> =>
+    cluster.kubectl(["apply", ...extra, "-f", "-"], subscription(cel)).then(() => "applied", errorMessage);
+  const refused = await waitFor(
+    "the API server to call /validate/subscription",
+    async () => {
+      const out = await apply("data.amount >> 3", ["--dry-run=server"]);
+      return out === "applied" ? undefined : out;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  assert.match(
+    refused,
+    new RegExp(
+      `admission webhook "subscriptions\\.switchboard\\.dev" denied the request: Subscription ${namespace}/orders refused: spec\\.cel: Unexpected token: GT at line 1, column 14`,
+    ),
+  );
+  assert.equal(await apply("data.amount > 3"), "applied");
+  assert.match(await apply("1 + 2"), /yields int; a filter must yield bool/);
+  assert.equal(
+    await operator.metric('switchboard_operator_webhook_subscription_checks_total{result="refused"}'),
+    2,
+  );
+});

@@ -7,7 +7,7 @@
 // exceeded) leaves the index possibly stale; the next sync's compare then fails, the keys are
 // read back, and the write is redone or found "unchanged".
 import type { Etcd3, IKeyValue, ITxnResponse } from "etcd3";
-import { encodeRecord } from "../codec.ts";
+import { decodeRecord, encodeRecord } from "../codec.ts";
 import {
   LeadershipLostError,
   RecordRefusedError,
@@ -45,6 +45,8 @@ export interface RegistryWriter {
   sync(ref: ObjectRef, record: RegistryRecord | undefined): Promise<WriteResult>;
   /** The objects this cluster currently has records for (from the writer's index). */
   objects(): ObjectRef[];
+  /** The record this cluster holds for `ref` (from the writer's index), or undefined when none or unreadable. */
+  recorded(ref: ObjectRef): RegistryRecord | undefined;
   /**
    * Checks one key as a watch saw it against the index (./drift.ts), after any sync of the same
    * object in flight: a change the writer did not make is taken into the index, so that the next
@@ -201,6 +203,15 @@ const createWriter = (
       return serial(objectId(ref), () => attempt(ref, desired, false));
     },
     objects: () => index.refs(),
+    recorded: (ref) => {
+      const [entry] = index.entries(ref);
+      if (entry === undefined) return undefined;
+      try {
+        return decodeRecord(entry.key, entry.value, keyring);
+      } catch {
+        return undefined;
+      }
+    },
     observe: (seen) => {
       const parts = explainKey(seen.key);
       const id = typeof parts === "string" || !isRecordKey(parts) ? seen.key : objectId(refOfKey(parts));
