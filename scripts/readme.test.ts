@@ -23,14 +23,14 @@ test("the README's quick start is two commands: the demo and the tests, each a r
   const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
   const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Documentation"));
   const commands = [...quick.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => (m[1] ?? "").trim());
-  assert.deepEqual(commands, ["npm run demo", "npm install && npm test"]);
+  assert.deepEqual(commands, ["npm run demo", "npm ci && npm test"]);
   const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
   };
   for (const script of ["demo", "test", "dev", "bench", "cluster", "bootstrap"])
     assert.ok(pkg.scripts[script], script);
   const ci = readFileSync(join(repoRoot, ".ci/run"), "utf8");
-  assert.ok(ci.includes("\nnpm install && npm test\n"), ".ci/run runs exactly the README's test command");
+  assert.ok(ci.includes("\nnpm ci && npm test\n"), ".ci/run runs exactly the README's test command");
 });
 
 test("every relative link in the README and docs/ points at a file that exists", () => {
