@@ -334,7 +334,41 @@ const badValues: [string, string[], RegExp][] = [
     [...REQUIRED, ...sets({ "bundledEtcd.enabled": "true" })],
     /set either etcd\.endpoints or bundledEtcd\.enabled, not both/,
   ],
+  [
+    "both a ServiceMonitor and a PodMonitor",
+    [
+      ...REQUIRED,
+      ...sets({ "monitoring.serviceMonitor.enabled": "true", "monitoring.podMonitor.enabled": "true" }),
+    ],
+    /enable monitoring\.serviceMonitor or monitoring\.podMonitor, not both/,
+  ],
+  [
+    "a drain that does not end 5 s before the grace period",
+    [...REQUIRED, ...sets({ "gateway.drainTimeout": "45s" })],
+    /gateway\.drainTimeout \(45s\) must end at least 5s before gateway\.terminationGracePeriodSeconds \(30\)/,
+  ],
+  [
+    "a drain in minutes and seconds past the grace period",
+    [
+      ...REQUIRED,
+      ...sets({ "gateway.drainTimeout": "1m30s", "gateway.terminationGracePeriodSeconds": "90" }),
+    ],
+    /gateway\.drainTimeout \(1m30s\) must end at least 5s before/,
+  ],
 ];
+
+test("a drain that ends 5 s before the grace period is accepted; a PodMonitor alone renders", async () => {
+  const ok = await helm([
+    "template",
+    "sb",
+    CHART_DIR,
+    ...REQUIRED,
+    ...sets({ "gateway.drainTimeout": "1m25s", "gateway.terminationGracePeriodSeconds": "90" }),
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const pods = await render([...REQUIRED, ...sets({ "monitoring.podMonitor.enabled": "true" })]);
+  assert.equal(pods.filter((m) => m.kind === "PodMonitor").length, 1);
+});
 
 for (const [what, args, message] of badValues) {
   test(`values are refused with a clear message: ${what}`, async () => {
@@ -488,7 +522,7 @@ test("all features: bundled etcd (trial image), NetworkPolicies, monitors, alert
       .sort(),
     ["sb-switchboard-etcd", "sb-switchboard-gateway", "sb-switchboard-operator"],
   );
-  for (const kind of ["ServiceMonitor", "PodMonitor", "PrometheusRule"])
+  for (const kind of ["ServiceMonitor", "PrometheusRule"])
     assert.equal(allFeatures.filter((m) => m.kind === kind).length, 1, kind);
   const dashboard = find(allFeatures, "ConfigMap", "-dashboard");
   assert.equal(get(dashboard.doc, "metadata", "labels", "grafana_dashboard"), "1");

@@ -35,6 +35,7 @@ test("bad or missing flags give one clear line", () => {
     [["--etcd", "localhost:2379", "--cluster-name", "a"], /not an http\(s\):\/\/host:port URL/],
     [[...base.slice(0, 3), "East_1"], /not a DNS-1123 label/],
     [[...base, "--metrics-addr", "9100"], /--metrics-addr must be HOST:PORT/],
+    [[...base, "--heartbeat-ttl", "1s"], /--heartbeat-ttl must be at least 2s, got "1s"/],
     [[...base, "--lease-duration", "soon"], /--lease-duration: invalid duration "soon"/],
     [[...base, "--resync-period", "0s"], /--resync-period: must be positive/],
     [[...base, "--bogus", "1"], /Unknown option '--bogus'/],

@@ -73,6 +73,13 @@ export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster
 ${WEBHOOK_USAGE}
 Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
 
+/** The heartbeat lease TTL in whole seconds (rounded up); throws ConfigError below 2 s (etcd leases need time to be kept alive). */
+const heartbeatTtl = (value: string): number => {
+  const seconds = Math.ceil(durationFlag("heartbeat-ttl", value) / 1000);
+  if (seconds < 2) throw new ConfigError(`--heartbeat-ttl must be at least 2s, got "${value}"`);
+  return seconds;
+};
+
 /** Parses argv and env into a frozen OperatorConfig; throws ConfigError with one clear line. */
 export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig => {
   const get = readFlags(FLAGS, argv, env);
@@ -95,10 +102,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
     renewDeadlineMs: durationFlag("renew-deadline", get("renew-deadline") ?? "10s"),
     retryPeriodMs: durationFlag("retry-period", get("retry-period") ?? "2s"),
     logLevel: logLevelFlag(get("log-level")),
-    heartbeatTtlSeconds: Math.max(
-      2,
-      Math.ceil(durationFlag("heartbeat-ttl", get("heartbeat-ttl") ?? "15s") / 1000),
-    ),
+    heartbeatTtlSeconds: heartbeatTtl(get("heartbeat-ttl") ?? "15s"),
     registryKeyFile: get("registry-key-file"),
     resyncPeriodMs: durationFlag("resync-period", get("resync-period") ?? "5m"),
     webhook: parseWebhookConfig(get, {

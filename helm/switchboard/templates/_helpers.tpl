@@ -195,12 +195,31 @@ podAntiAffinity:
 {{- if or (lt (int64 $g.maxInflightBytesPerVpn) (int64 $g.maxBodyBytes)) (gt (int64 $g.maxInflightBytesPerVpn) (int64 $g.maxInflightBytes)) }}
 {{- fail "gateway.maxInflightBytesPerVpn must be at least gateway.maxBodyBytes and at most gateway.maxInflightBytes" }}
 {{- end }}
+{{- if and .Values.monitoring.serviceMonitor.enabled .Values.monitoring.podMonitor.enabled }}
+{{- fail "enable monitoring.serviceMonitor or monitoring.podMonitor, not both: every target would be scraped twice" }}
+{{- end }}
+{{- $drain := include "switchboard.seconds" $g.drainTimeout | float64 }}
+{{- if gt (addf $drain 5) (float64 $g.terminationGracePeriodSeconds) }}
+{{- fail (printf "gateway.drainTimeout (%s) must end at least 5s before gateway.terminationGracePeriodSeconds (%d): the kubelet kills the gateway at the end of the grace period, abandoning what the drain had not finished" $g.drainTimeout (int $g.terminationGracePeriodSeconds)) }}
+{{- end }}
 {{- if and .Values.bundledEtcd.enabled .Values.etcd.endpoints }}
 {{- fail "set either etcd.endpoints or bundledEtcd.enabled, not both" }}
 {{- end }}
 {{- if and .Values.bundledEtcd.enabled (or .Values.etcd.operatorSecret .Values.etcd.gatewaySecret) }}
 {{- fail "the bundled etcd serves plain HTTP: leave etcd.operatorSecret and etcd.gatewaySecret empty" }}
 {{- end }}
+{{- end }}
+
+{{/* The seconds in a Go duration such as 25s, 1m30s or 500ms (the values schema checks its form). */}}
+{{- define "switchboard.seconds" -}}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" . -1 }}
+{{- $n := regexFind "^[0-9]+(\\.[0-9]+)?" . }}
+{{- $unit := trimPrefix $n . }}
+{{- $scale := dict "ns" 0.000000001 "us" 0.000001 "µs" 0.000001 "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 }}
+{{- $total = addf $total (mulf (float64 $n) (index $scale $unit)) }}
+{{- end }}
+{{- $total -}}
 {{- end }}
 
 {{/* The operator's webhook and injector flags (injector.enabled). */}}
