@@ -1,0 +1,72 @@
+// Memory cgroups for benchmark subjects, as a pod has: each subject is started inside a cgroup of
+// its own with a memory limit, and its working set (usage minus inactive file pages, what the
+// kubelet evicts and the OOM killer judges by), peak and OOM kills are read from it. cgroup v1
+// (the memory controller at /sys/fs/cgroup/memory, as on these machines) and v2 (unified).
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const V1 = "/sys/fs/cgroup/memory";
+const V2 = "/sys/fs/cgroup";
+
+export interface MemoryCgroup {
+  readonly path: string;
+  /** A command prefix that moves the process into the cgroup, then execs the rest. */
+  readonly prefix: string[];
+  /** Usage minus inactive file pages, in MiB. */
+  workingSetMb(): number;
+  /** The highest usage since creation, in MiB (v1: max_usage_in_bytes; v2: memory.peak where the kernel has it). */
+  peakMb(): number;
+  /** OOM kills inside the cgroup. */
+  oomKills(): number;
+  /** Removes the cgroup (its processes must have exited); never throws. */
+  remove(): void;
+}
+
+const read = (file: string): string => readFileSync(file, "utf8");
+const statValue = (stat: string, key: string): number => {
+  const m = new RegExp(`^${key} (\\d+)$`, "m").exec(stat);
+  return m?.[1] ? Number(m[1]) : 0;
+};
+const mb = (bytes: number): number => bytes / 2 ** 20;
+
+/** Whether this machine lets the benchmark create memory cgroups (root, a memory controller). */
+export const cgroupsAvailable = (): boolean =>
+  (existsSync(join(V1, "memory.limit_in_bytes")) || existsSync(join(V2, "cgroup.controllers"))) &&
+  process.getuid?.() === 0;
+
+/** Creates the memory cgroup `name` limited to `limitBytes`; throws when the machine cannot. */
+export const memoryCgroup = (name: string, limitBytes: number): MemoryCgroup => {
+  const v1 = existsSync(join(V1, "memory.limit_in_bytes"));
+  const path = join(v1 ? V1 : V2, `switchboard-bench-${name}`);
+  mkdirSync(path, { recursive: true });
+  writeFileSync(join(path, v1 ? "memory.limit_in_bytes" : "memory.max"), String(limitBytes));
+  if (v1) writeFileSync(join(path, "memory.max_usage_in_bytes"), "0");
+  const prefix = ["sh", "-c", `echo $$ > ${join(path, "cgroup.procs")} && exec "$@"`, "sh"];
+  return {
+    path,
+    prefix,
+    workingSetMb: () => {
+      if (v1) {
+        const usage = Number(read(join(path, "memory.usage_in_bytes")));
+        return mb(usage - statValue(read(join(path, "memory.stat")), "total_inactive_file"));
+      }
+      const usage = Number(read(join(path, "memory.current")));
+      return mb(usage - statValue(read(join(path, "memory.stat")), "inactive_file"));
+    },
+    peakMb: () => {
+      if (v1) return mb(Number(read(join(path, "memory.max_usage_in_bytes"))));
+      return existsSync(join(path, "memory.peak")) ? mb(Number(read(join(path, "memory.peak")))) : Number.NaN;
+    },
+    oomKills: () =>
+      v1
+        ? statValue(read(join(path, "memory.oom_control")), "oom_kill")
+        : statValue(read(join(path, "memory.events")), "oom_kill"),
+    remove: () => {
+      try {
+        rmdirSync(path);
+      } catch {
+        // Still has a process (it is stopped first), or already gone.
+      }
+    },
+  };
+};

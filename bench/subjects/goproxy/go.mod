@@ -1,0 +1,3 @@
+module switchboard.dev/bench/goproxy
+
+go 1.24
