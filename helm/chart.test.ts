@@ -555,6 +555,34 @@ const documentedMetrics = (): Set<string> => {
 const metricsIn = (promql: string): string[] =>
   [...new Set(promql.match(/switchboard_[a-z_]+/g))].map((m) => m.replace(/_(bucket|sum|count)$/, ""));
 
+/** The GitHub-style anchors of the headings of a markdown file. */
+const anchors = (file: string): Set<string> =>
+  new Set(
+    [...readFileSync(join(repoRoot, file), "utf8").matchAll(/^#+ (.+)$/gm)].map((m) =>
+      (m[1] ?? "")
+        .trim()
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, "")
+        .replace(/ /g, "-"),
+    ),
+  );
+
+test("every alert has a runbook_url at an anchor of docs/troubleshooting.md that exists", () => {
+  const rule = find(allFeatures, "PrometheusRule", "sb-switchboard");
+  const rules = list(rule.doc, "spec", "groups").flatMap((g) => list(g, "rules"));
+  const headings = anchors("docs/troubleshooting.md");
+  assert.ok(rules.length >= 6);
+  for (const r of rules) {
+    const url = String(get(r, "annotations", "runbook_url"));
+    const [base, anchor = ""] = url.split("#");
+    assert.equal(base, "https://switchboard.dev/docs/troubleshooting.md", String(get(r, "alert")));
+    assert.ok(
+      headings.has(anchor),
+      `${String(get(r, "alert"))}: no heading #${anchor} in docs/troubleshooting.md`,
+    );
+  }
+});
+
 test("alerts cover failed deliveries, dead letters, staleness, queue saturation and reconcile errors, with documented metrics", () => {
   const rule = find(allFeatures, "PrometheusRule", "sb-switchboard");
   const rules = list(rule.doc, "spec", "groups").flatMap((g) => list(g, "rules"));
