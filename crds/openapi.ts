@@ -9,6 +9,8 @@ export type RuleReason = "FieldValueInvalid" | "FieldValueForbidden" | "FieldVal
 export interface Rule {
   rule: string;
   message: string;
+  /** A CEL expression for the message (the API server falls back to `message` if it fails). */
+  messageExpression?: string;
   fieldPath?: string;
   reason?: RuleReason;
 }
@@ -55,12 +57,21 @@ export const withRules = (schema: Schema, ...rules: Rule[]): Schema => ({
   "x-kubernetes-validations": [...(schema["x-kubernetes-validations"] ?? []), ...rules],
 });
 
-/** A string of at most `maxLength` characters. */
+/**
+ * `rule` on a string field, its message followed by the refused value (the API server's own
+ * prefix only says `Invalid value: "string"`): `backoffDelay must be a Go duration …, got "soon"`.
+ */
+const quotingValue = (r: Rule): Rule =>
+  r.messageExpression !== undefined || r.fieldPath !== undefined
+    ? r
+    : { ...r, messageExpression: `${cel(`${r.message}, got "`)} + self + '"'` };
+
+/** A string of at most `maxLength` characters; its rules' messages quote the refused value. */
 export const str = (description: string, maxLength: number, ...rules: Rule[]): Schema => ({
   type: "string",
   description,
   maxLength,
-  ...(rules.length > 0 ? { "x-kubernetes-validations": rules } : {}),
+  ...(rules.length > 0 ? { "x-kubernetes-validations": rules.map(quotingValue) } : {}),
 });
 
 /** A string that must be one of `values`. */
