@@ -109,6 +109,14 @@ test("helm install creates every object; the controllers' pods pass restricted a
     ...VALUES,
   ]);
   assert.equal(out.code, 0, out.stderr);
+  // The notes tell how to publish, explain, see status and upgrade the CRDs, with this release's names.
+  for (const line of [
+    `kubectl -n ${releaseNs} port-forward svc/${release}-switchboard-gateway 8080:`,
+    "/explain?vpn=<vpn>",
+    "kubectl get switchboard -A",
+    "kubectl apply --server-side -f helm/switchboard/crds/",
+  ])
+    assert.ok(out.stdout.includes(line), `NOTES lack: ${line}\n${out.stdout}`);
   cleanup(async () => {
     await helm([
       "uninstall",
