@@ -183,7 +183,7 @@ export const createGateway = ({ config, etcd, metrics, log, wal, keyring }: Gate
 
   return {
     ingress,
-    admin: explainRoutes({ table: () => table, config }),
+    admin: explainRoutes({ table: () => table, config, ownVpn: keyring?.onlyVpn }),
     table: () => table,
     notReady: () => {
       if (draining) return "shutting down";
