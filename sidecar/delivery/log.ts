@@ -48,7 +48,7 @@ export const cause = (last: FinalAttempt): string => {
   if ("error" in o && o.error === "egress-denied") return `refused by the egress policy: ${o.reason}`;
   if ("error" in o && o.error === "no-endpoints") return "the function has no ready endpoint";
   if (!retryable(o)) return `status ${outcomeLabel(o)} is not retried`;
-  return `retries exhausted after ${last.attempts} attempts`;
+  return `retries exhausted after ${last.attempts} attempt${last.attempts === 1 ? "" : "s"}`;
 };
 
 /** A limiter that says whether `key` may log now, and how many calls it swallowed since it last could. */
