@@ -10,7 +10,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export const createLogger = (name: string, level: LogLevel = "info"): Logger =>
   pino(
     {
-      name,
+      // `program` names the program; pino's own `name` option is not used, because a line's
+      // fields often hold an object's `name`, and pino would then write the key twice.
       level,
       base: { program: name },
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -164,7 +164,8 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   };
   const registryWatcher = createRegistryWatcher({
     client: etcd,
-    log: log.child({ component: "registry-watcher" }),
+    // The watcher and the heartbeat bind their own `component`; a second binding would repeat the key.
+    log,
     ...(keyring === undefined ? {} : { keyring }),
   });
   registryWatcher.onSnapshot((snapshot) => {
@@ -176,6 +177,8 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   world = worldOver(informers, (vpn, namespace, name) => remote.get(`${vpn}/${namespace}/${name}`) ?? []);
   const all = Object.values(informers);
   let synced = false;
+  /** Why the leader campaign cannot proceed (its Lease namespace is missing); undefined when it can. */
+  let campaignBlocked: string | undefined;
 
   const lead = async (signal: AbortSignal): Promise<void> => {
     metrics.isLeader.set(1);
@@ -247,7 +250,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
             identity,
             version: opts.version ?? "0.1.0",
             ttlSeconds: opts.heartbeatTtlSeconds ?? 15,
-            log: log.child({ component: "heartbeat" }),
+            log,
           },
           signal,
         ),
@@ -259,7 +262,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   };
 
   return {
-    notReady: () => (synced ? undefined : "informer caches are not synced yet"),
+    notReady: () => (synced ? campaignBlocked : "informer caches are not synced yet"),
     view: () => (synced ? world : undefined),
     run: async (signal) => {
       const watching = [...all.map((i) => i.run(signal)), registryWatcher.run(signal)];
@@ -284,6 +287,9 @@ export const createOperator = (opts: OperatorOptions): Operator => {
             renewDeadlineMs: opts.renewDeadlineMs,
             retryPeriodMs: opts.retryPeriodMs,
             log,
+            onBlocked: (reason) => {
+              campaignBlocked = reason;
+            },
           },
           lead,
           signal,

@@ -183,7 +183,7 @@ export const createGateway = ({ config, etcd, metrics, log, wal, keyring }: Gate
 
   return {
     ingress,
-    admin: explainRoutes({ table: () => table, config }),
+    admin: explainRoutes({ table: () => table, config, ownVpn: keyring?.onlyVpn }),
     table: () => table,
     notReady: () => {
       if (draining) return "shutting down";
@@ -197,10 +197,7 @@ export const createGateway = ({ config, etcd, metrics, log, wal, keyring }: Gate
       await egress.refresh();
       const names = setInterval(() => void egress.refresh(), EGRESS_REFRESH_MS);
       const staleness = setInterval(() => {
-        const s = watcher.status();
-        metrics.configStaleness.set(
-          s.connected || s.lastContactAt === 0 ? 0 : (Date.now() - s.lastContactAt) / 1000,
-        );
+        metrics.configStaleness.set(watcher.status().stalenessMs / 1000);
         if (wal) {
           metrics.logBytes.set({ kind: "live" }, wal.liveBytes());
           metrics.logBytes.set({ kind: "disk" }, wal.bytes());

@@ -3,8 +3,11 @@
 // leaseDuration *as observed by this process's clock* (so clock skew between hosts does not
 // matter); the leader renews every retryPeriod and gives up leadership when it could not renew
 // for renewDeadline. Writes use the Lease's resourceVersion, so two candidates never both win.
+// A Lease namespace that does not exist blocks the campaign: reported through `onBlocked` (the
+// operator is not ready then), logged at once and then at most once a minute with the attempt
+// count, and retried with backoff until the namespace appears.
 import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
-import { pause } from "../../common/backoff.ts";
+import { backoffDelay, pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 
@@ -19,6 +22,15 @@ export interface LeaderElectionOptions {
   log: Logger;
   /** Called on each change of leadership. */
   onLeading?: (leading: boolean) => void;
+  /** Called with why the campaign cannot proceed (the Lease namespace is missing), and with undefined once it can again. */
+  onBlocked?: (reason: string | undefined) => void;
+  /** How often a blocked campaign is logged again, with its attempt count (default one minute). */
+  blockedLogIntervalMs?: number;
+}
+
+/** Thrown inside a campaign attempt when the Lease cannot be created because its namespace does not exist. */
+class LeaseNamespaceMissingError extends Error {
+  override name = "LeaseNamespaceMissingError";
 }
 
 /** Thrown by `runLeaderElection` when this process was leader and lost the Lease. */
@@ -58,10 +70,17 @@ export const runLeaderElection = async (
       renewTime: now,
     };
     if (!lease) {
-      await api.createNamespacedLease({
-        namespace,
-        body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: now, leaseTransitions: 0 } },
-      });
+      try {
+        await api.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: now, leaseTransitions: 0 } },
+        });
+      } catch (err) {
+        // Creating an object answers 404 only when its namespace does not exist.
+        if (err instanceof ApiException && err.code === 404)
+          throw new LeaseNamespaceMissingError(`namespace ${namespace} does not exist`);
+        throw err;
+      }
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? "";
@@ -88,17 +107,17 @@ export const runLeaderElection = async (
     return true;
   };
 
-  const attempt = async (): Promise<boolean> => {
+  const attempt = async (): Promise<boolean | "no-namespace"> => {
     try {
       return await tryAcquireOrRenew();
     } catch (err) {
+      if (err instanceof LeaseNamespaceMissingError) return "no-namespace";
       if (!isConflict(err)) log.warn({ err: errorMessage(err) }, "lease update failed");
       return false;
     }
   };
 
-  // Campaign.
-  while (!signal.aborted && !(await attempt())) await pause(retryPeriodMs, signal);
+  await campaign(opts, attempt, signal);
   if (signal.aborted) return;
   log.info({ lease: `${namespace}/${name}`, identity }, "became leader");
   onLeading?.(true);
@@ -136,6 +155,41 @@ export const runLeaderElection = async (
     throw workError;
   }
   await release(api, namespace, name, identity, log);
+};
+
+/** Attempts until one wins or `signal` aborts; a missing Lease namespace is reported, logged and retried with backoff. */
+const campaign = async (
+  opts: LeaderElectionOptions,
+  attempt: () => Promise<boolean | "no-namespace">,
+  signal: AbortSignal,
+): Promise<void> => {
+  const { namespace, name, log, onBlocked, retryPeriodMs = 2_000, blockedLogIntervalMs = 60_000 } = opts;
+  const lease = `${namespace}/${name}`;
+  let blocked = 0;
+  let loggedAt = 0;
+  while (!signal.aborted) {
+    const result = await attempt();
+    if (result !== "no-namespace" && blocked > 0) {
+      log.info({ lease, attempts: blocked }, "the leader-election namespace exists now; campaigning");
+      blocked = 0;
+      onBlocked?.(undefined);
+    }
+    if (result === true) return;
+    if (result !== "no-namespace") {
+      await pause(retryPeriodMs, signal);
+      continue;
+    }
+    blocked++;
+    if (blocked === 1) onBlocked?.(`the leader-election namespace ${namespace} does not exist`);
+    if (blocked === 1 || Date.now() - loggedAt >= blockedLogIntervalMs) {
+      loggedAt = Date.now();
+      log.error(
+        { lease, namespace, attempts: blocked },
+        "the leader-election namespace does not exist, so this replica cannot campaign: create it or fix --leader-election-namespace; retrying with backoff",
+      );
+    }
+    await pause(backoffDelay(blocked, retryPeriodMs, Math.min(30_000, retryPeriodMs * 16)), signal);
+  }
 };
 
 /** Hands the Lease back on a clean shutdown so another replica takes over without waiting for expiry. */

@@ -6,7 +6,7 @@ import { silentLogger } from "../../common/log.ts";
 import { waitFor } from "../../e2e/proc.ts";
 import { REGISTRY_PREFIX } from "../keys.ts";
 import { captureLog } from "../testing/watcher.ts";
-import { createRegistryWatcher } from "./index.ts";
+import { createRegistryWatcher, staleness } from "./index.ts";
 
 test("backoff doubles from the base up to the cap, with jitter in the upper half", () => {
   const low = (attempt: number) => backoffDelay(attempt, 100, 1_000, () => 0);
@@ -27,6 +27,7 @@ test("a prefix outside the registry is refused; nothing is listed before run()",
       lastAppliedModRevision: 0,
       connected: false,
       lastContactAt: 0,
+      stalenessMs: 0,
       restarts: 0,
       invalidRecords: 0,
     });
@@ -50,4 +51,12 @@ test("run() keeps retrying an unreachable etcd, logging once, until aborted; the
   await assert.rejects(watcher.ready, /stopped before listing/);
   assert.equal(watcher.status().connected, false);
   client.close();
+});
+
+test("staleness is 0 while etcd answers within a probe interval, then the whole silence", () => {
+  const connected = { connected: true, lastContactAt: 10_000 };
+  assert.equal(staleness(connected, 2_000, 12_900), 0, "a probe answer is due; a second's grace");
+  assert.equal(staleness(connected, 2_000, 13_500), 3_500, "overdue: all the time since the last answer");
+  assert.equal(staleness({ connected: false, lastContactAt: 10_000 }, 2_000, 10_400), 400);
+  assert.equal(staleness({ connected: false, lastContactAt: 0 }, 2_000, 10_400), 0, "never listed");
 });

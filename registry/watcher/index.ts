@@ -28,6 +28,13 @@ export interface WatcherStatus {
   connected: boolean;
   /** When etcd last answered anything (ms epoch; 0 never): how stale the snapshot may be. */
   lastContactAt: number;
+  /**
+   * How long the snapshot may have been behind etcd, in ms: 0 while connected and etcd answered
+   * within the last probe interval (plus a second's grace); otherwise the time since etcd last
+   * answered anything. Computed when asked, so a frozen etcd shows within a probe interval and a
+   * second, long before the probes' deadlines declare the watch lost. 0 before the first contact.
+   */
+  stalenessMs: number;
   /** Resyncs that replaced a failed watch (one per incident, however many attempts it took). */
   restarts: number;
   /** Invalid records and heartbeats seen (each key and mod_revision counted once); they are never in a snapshot. */
@@ -59,7 +66,7 @@ export interface RegistryWatcherOptions {
   onInvalid?: (key: string, err: Error) => void;
   /** Called after each full listing (the first and each resync), just before its snapshot is published, with when that listing started (performance.now()). */
   onListed?: (startedAt: number) => void;
-  /** Time between liveness probes while watching, in ms. */
+  /** Time between liveness probes while watching, in ms (default 2000: it bounds how late a frozen etcd shows in stalenessMs). */
   probeIntervalMs?: number;
   /** Deadline of each list page and probe, and of establishing a watch, in ms. */
   requestTimeoutMs?: number;
@@ -76,6 +83,20 @@ export interface RegistryWatcherOptions {
   beforeWatch?: (listedRevision: number) => Promise<void> | void;
 }
 
+/** A second's grace past the probe interval before silence counts as staleness (a probe's own round trip). */
+const CONTACT_GRACE_MS = 1_000;
+
+/** WatcherStatus.stalenessMs at `now`. */
+export const staleness = (
+  health: { connected: boolean; lastContactAt: number },
+  probeIntervalMs: number,
+  now: number,
+): number => {
+  if (health.lastContactAt === 0) return 0;
+  const silent = Math.max(0, now - health.lastContactAt);
+  return health.connected && silent <= probeIntervalMs + CONTACT_GRACE_MS ? 0 : silent;
+};
+
 /** A registry watcher over `client`; nothing happens until run(). Throws TypeError on a prefix outside the registry. */
 export const createRegistryWatcher = ({
   client,
@@ -86,7 +107,7 @@ export const createRegistryWatcher = ({
   onRestart = () => {},
   onInvalid = () => {},
   onListed = () => {},
-  probeIntervalMs = 5_000,
+  probeIntervalMs = 2_000,
   requestTimeoutMs = 10_000,
   pageSize = 5000,
   beforeWatch,
@@ -169,6 +190,7 @@ export const createRegistryWatcher = ({
       lastAppliedModRevision: store.lastApplied(),
       connected: health.connected,
       lastContactAt: health.lastContactAt,
+      stalenessMs: staleness(health, probeIntervalMs, Date.now()),
       restarts: health.restarts,
       invalidRecords: store.invalidCount(),
     }),

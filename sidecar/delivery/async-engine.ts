@@ -9,6 +9,7 @@ import { type Enqueued, type Wal, WalFullError } from "../durable/wal.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import type { Deliverer } from "./index.ts";
+import { createDeliveryLog } from "./log.ts";
 import { outcomeLabel, succeeded } from "./retry.ts";
 
 export interface AsyncJob {
@@ -80,6 +81,7 @@ export const createAsyncEngine = ({
   let bytes = 0;
   let accepting = true;
   let abandoned = 0;
+  const dlog = createDeliveryLog(log);
   const stop = new AbortController();
   const tasks = new Set<Promise<void>>();
   const gauge = (): void => {
@@ -109,8 +111,7 @@ export const createAsyncEngine = ({
       if (!dl) {
         metrics.deliveries.inc({ mode: "async", outcome: "dropped" });
         metrics.deadLetters.inc({ outcome: "dropped" });
-        const where = { route: route.key, id: event.attributes.id, status, attempts: final.attempts };
-        log.warn(where, "delivery failed and there is no dead-letter function; event dropped");
+        dlog.undelivered(route, event, final);
         return true;
       }
       const dead = deadLetterEvent(route, event, status, final.attempts);
@@ -122,16 +123,14 @@ export const createAsyncEngine = ({
         stop.signal,
       );
       if (stop.signal.aborted && !succeeded(dlFinal.outcome)) {
+        metrics.deliveries.inc({ mode: "async", outcome: "abandoned" });
         abandoned++;
         return false;
       }
       const delivered = succeeded(dlFinal.outcome);
       metrics.deliveries.inc({ mode: "async", outcome: delivered ? "dead_lettered" : "failed" });
       metrics.deadLetters.inc({ outcome: delivered ? "delivered" : "failed" });
-      if (!delivered) {
-        const where = { route: route.key, id: event.attributes.id, status: outcomeLabel(dlFinal.outcome) };
-        log.error(where, "dead-letter delivery failed; event dropped");
-      }
+      dlog.undelivered(route, event, final, dlFinal);
       return true;
     } finally {
       end();

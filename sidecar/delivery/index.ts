@@ -7,6 +7,7 @@ import type { Logger } from "../../common/log.ts";
 import { attemptLabel, type GatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import type { Balancer, Endpoint } from "./balancer.ts";
+import { createDeliveryLog, type DeliveryLog } from "./log.ts";
 import { type Outcome, outcomeLabel, retryable, retryDelayMs, succeeded } from "./retry.ts";
 import { type AttemptResult, sendAttempt } from "./send.ts";
 
@@ -19,6 +20,8 @@ export interface DeliveryDeps {
   encode: (event: CloudEvent) => Record<string, string>;
   metrics: GatewayMetrics;
   log: Logger;
+  /** What retries, refusals and undelivered events write to the log (default: createDeliveryLog(log)). */
+  deliveryLog?: DeliveryLog;
   isClusterAvailable?: (cluster: string) => boolean;
   random?: () => number;
 }
@@ -29,26 +32,6 @@ export interface Final extends AttemptResult {
 }
 
 const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
-
-/** How often one function+address refusal is logged at most. */
-const DENIAL_LOG_INTERVAL_MS = 60_000;
-
-/** Logs an egress refusal once per function and address per interval (bounded: cleared past 10k keys). */
-const createDenialLog = (log: Logger, now: () => number = Date.now) => {
-  const last = new Map<string, number>();
-  return (fn: FunctionView, endpoint: Endpoint, reason: string): void => {
-    const key = `${fnKey(fn)} ${endpoint.url}`;
-    const t = now();
-    const before = last.get(key);
-    if (before !== undefined && t - before < DENIAL_LOG_INTERVAL_MS) return;
-    if (last.size >= 10_000) last.clear();
-    last.set(key, t);
-    log.warn(
-      { vpn: fn.vpn, function: `${fn.namespace}/${fn.name}`, url: endpoint.url, reason },
-      "the egress policy refused a delivery connection; the event is not delivered to this address",
-    );
-  };
-};
 
 /** Per-function in-flight limits. `acquire` resolves when a slot is free; undefined when the wait list is full. */
 const createLimits = () => {
@@ -98,15 +81,14 @@ export interface Deliverer {
 export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
   const { dispatcher, balancer, localCluster, encode, metrics, isClusterAvailable } = deps;
   const limits = createLimits();
-  const logDenial = createDenialLog(deps.log);
+  const dlog = deps.deliveryLog ?? createDeliveryLog(deps.log);
 
   const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody) => {
-    const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => ({
-      outcome: { error },
-      headers: {},
-      body: undefined,
-      endpoint: undefined,
-    });
+    // An attempt that found no endpoint or no free slot sends nothing but is an attempt all the same.
+    const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => {
+      metrics.attempts.inc({ result: error });
+      return { outcome: { error }, headers: {}, body: undefined, endpoint: undefined };
+    };
     if (!fn) return none("no-endpoints");
     const local = fn.instances.get(localCluster) ?? fn.instances.values().next().value;
     const release = await limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000);
@@ -128,7 +110,7 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       const failed = !denied && ("error" in result.outcome || result.outcome.status >= 500);
       balancer.release(endpoint, failed);
       if ("error" in result.outcome && result.outcome.error === "egress-denied")
-        logDenial(fn, endpoint, result.outcome.reason);
+        dlog.denied(fn, endpoint, result.outcome.reason);
       metrics.attempts.inc({ result: attemptLabel(outcomeLabel(result.outcome)) });
       return { ...result, endpoint };
     } finally {
@@ -147,15 +129,14 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted)
         return { ...last, attempts: n };
       const retryAfter = "status" in outcome ? outcome.retryAfterMs : undefined;
-      await pause(
-        retryDelayMs(
-          n,
-          { policy: d.backoffPolicy, baseMs: d.backoffDelayMs, maxMs: d.maxBackoffMs },
-          retryAfter,
-          deps.random,
-        ),
-        signal,
+      const delay = retryDelayMs(
+        n,
+        { policy: d.backoffPolicy, baseMs: d.backoffDelayMs, maxMs: d.maxBackoffMs },
+        retryAfter,
+        deps.random,
       );
+      dlog.retry(route, fn, event, { ...last, attempts: n }, delay);
+      await pause(delay, signal);
     }
   };
 

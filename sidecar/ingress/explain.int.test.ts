@@ -2,12 +2,17 @@
 // publisher of the VPN asked about (or, in sidecar placement, loopback for the pod's namespace's
 // VPN), and no admin request body is read past its cap, however large the body sent.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { test } from "node:test";
 import { Agent, request } from "undici";
 import type { GatewayProcess } from "../../e2e/gateway.ts";
 import { uniqueName } from "../../e2e/harness.ts";
+import { waitFor } from "../../e2e/proc.ts";
+import { repoRoot } from "../../e2e/tools.ts";
+import { vpnKeyFileContent } from "../../registry/seal/files.ts";
 import { twoTenants } from "../testing/tenant.ts";
 
 // Nothing is delivered: the functions' address is never called.
@@ -62,6 +67,28 @@ test("sidecar placement: loopback without a token explains the VPN of the gatewa
   assert.equal((await explain(sidecar, b.vpn)).status, 200);
   assert.equal((await explain(sidecar, a.vpn)).status, 403);
   assert.equal((await explain(sidecar, a.vpn, a.token)).status, 200, "a token still names its own VPN");
+});
+
+test("a sidecar holding its VPN's key: /explain of that VPN after its record is gone is 404, never for another VPN", async () => {
+  const own = await twoTenants("adm-gone", "http://127.0.0.1:9");
+  const keyFile = join(repoRoot, ".work", `${own.a.vpn}.key.json`);
+  writeFileSync(keyFile, vpnKeyFileContent(own.a.vpn, randomBytes(32)));
+  const sidecar = await own.gateway("sidecar-own", {
+    namespace: own.a.namespace,
+    extraArgs: [`--vpn-key-file=${keyFile}`],
+  });
+  assert.equal((await explain(sidecar, own.a.vpn, undefined, own.a.type)).status, 200);
+
+  await own.deleteVpn(own.a);
+  const gone = await waitFor("/explain of the deleted VPN to answer 404", async () => {
+    const res = await explain(sidecar, own.a.vpn, undefined, own.a.type);
+    return res.status === 404 ? ((await res.json()) as { type: string; detail: string }) : undefined;
+  });
+  assert.equal(gone.type, "https://switchboard.dev/problems/unknown-vpn");
+  assert.match(gone.detail, new RegExp(`^VPN ${own.a.vpn} has no record in the registry this gateway reads`));
+  // Not entitled: 403 as before, whether the VPN exists (b) or not.
+  assert.equal((await explain(sidecar, own.b.vpn)).status, 403);
+  assert.equal((await explain(sidecar, uniqueName("nobody"))).status, 403);
 });
 
 const CHUNK = Buffer.alloc(64 * 1024, "x");

@@ -71,3 +71,35 @@ describe("explain", () => {
     assert.deepEqual(table.explain("red", eventOf({})), []);
   });
 });
+
+describe("explain for sync subscriptions", () => {
+  const table = buildRoutingTable(
+    snapshotOf([
+      functionRecord({ vpn: "blue", namespace: "team", name: "fn", cluster: "east" }),
+      subscriptionRecord({ name: "a-http" }, { mode: "sync", http: { method: "POST", path: "/orders" } }),
+      subscriptionRecord({ name: "b-sync" }, { mode: "sync", filters: [{ exact: { type: "com.x" } }] }),
+      subscriptionRecord({ name: "c-sync" }, { mode: "sync" }),
+    ]),
+  );
+  const explained = table.explain("blue", eventOf({ type: "com.x" }));
+  const byName = new Map(explained.map((e) => [e.name, e]));
+  const answering = table.match("blue", eventOf({ type: "com.x" }), "sync").find((r) => !r.subscription.http);
+
+  it("says an HTTP-route subscription is never reached by published events", () => {
+    assert.equal(byName.get("a-http")?.matched, false);
+    assert.equal(
+      byName.get("a-http")?.reason,
+      "sync HTTP route POST /orders: it receives raw HTTP requests on that route only, never published events",
+    );
+  });
+
+  it("says matched only for the one sync subscription the ingress calls, and names it for the others", () => {
+    assert.equal(answering?.name, "b-sync", "the ingress's choice: exact buckets before the scan list");
+    assert.equal(byName.get("b-sync")?.matched, true);
+    assert.equal(byName.get("c-sync")?.matched, false);
+    assert.equal(
+      byName.get("c-sync")?.reason,
+      "no filters; but sync subscription team/b-sync answers this event (one sync subscription answers a published event: the first that matches)",
+    );
+  });
+});

@@ -1,6 +1,9 @@
 // The explain endpoint's answer for one subscription: would this event reach it, and why (not).
-// Agrees with MatchIndex.match: filters first, then CEL; a route whose function has no instance
-// still matches (delivery then fails with "no endpoints"), and the reason says so.
+// Agrees with the ingress (sidecar/ingress/index.ts): filters first, then CEL, as MatchIndex.match;
+// a route whose function has no instance still matches (delivery then fails with "no
+// endpoints"), and the reason says so. A sync subscription with an HTTP route never receives
+// published events (only raw requests on its route), and of the other sync subscriptions a
+// single event is answered by the first that matches, so only that one says matched.
 
 import type { Route } from "../types.ts";
 import { explainFilters } from "./filter/explain.ts";
@@ -49,6 +52,13 @@ export const explainEntry = (
     name: route.name,
     mode: route.subscription.mode,
   };
+  const http = route.subscription.http;
+  if (http !== undefined)
+    return {
+      ...where,
+      matched: false,
+      reason: `sync HTTP route ${http.method} ${http.path}: it receives raw HTTP requests on that route only, never published events`,
+    };
   const filters = explainFilters(route.subscription.filters, attributes);
   if (!filters.matched) return { ...where, matched: false, reason: filters.reason };
   const cel = celReason(entry, vars);
@@ -60,3 +70,18 @@ export const explainEntry = (
   }
   return { ...where, matched: cel.matched, reason: cel.matched ? reasons.join("; ") : cel.reason };
 };
+
+/**
+ * `explained` with every matched sync subscription but `answering` (the one the ingress calls for
+ * a single published event) turned into a non-match saying which one answers instead.
+ */
+export const onlyOneSync = (explained: Explanation[], answering: Route | undefined): Explanation[] =>
+  explained.map((e) =>
+    e.mode !== "sync" || !e.matched || e.route === answering?.key
+      ? e
+      : {
+          ...e,
+          matched: false,
+          reason: `${e.reason}; but sync subscription ${answering?.namespace}/${answering?.name} answers this event (one sync subscription answers a published event: the first that matches)`,
+        },
+  );

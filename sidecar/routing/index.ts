@@ -5,7 +5,7 @@
 import type { Environment } from "@marcbachmann/cel-js";
 import { celEnvironment } from "../../common/cel.ts";
 import type { CloudEvent, FunctionView, RegistrySnapshot, Route, VpnView } from "../types.ts";
-import { type Explanation, explainEntry } from "./explain.ts";
+import { type Explanation, explainEntry, onlyOneSync } from "./explain.ts";
 import { compileFilters } from "./filter/index.ts";
 import { type HttpRouter, httpRouter } from "./http-route.ts";
 import { type CelVars, celCompiler, celVars, evaluateCel } from "./match/cel.ts";
@@ -37,7 +37,7 @@ export interface RoutingTable {
   matchHttp(vpn: string, method: string, path: string): HttpRouteMatch | undefined;
   /** Whether `route`'s filters and CEL accept `event` (e.g. the http.request event of a matchHttp route). */
   accepts(route: Route, event: CloudEvent): boolean;
-  /** Every subscription of `vpn` (both modes, key order), each with whether the event would reach it and why not. */
+  /** Every subscription of `vpn` (both modes, key order), each with whether the event, published alone, would reach it and why not. */
   explain(vpn: string, event: CloudEvent): Explanation[];
   /** How `vpn`'s subscriptions are indexed per mode (a large scan list makes matching slow). */
   stats(vpn: string): { async: MatchIndexStats; sync: MatchIndexStats } | undefined;
@@ -158,7 +158,12 @@ export const buildRoutingTable = (
         vars ??= celVars(event);
         return vars;
       };
-      return (vpns.get(vpn)?.entries ?? []).map((entry) => explainEntry(entry, event.attributes, lazyVars));
+      const routes = vpns.get(vpn);
+      if (routes === undefined) return [];
+      const explained = routes.entries.map((entry) => explainEntry(entry, event.attributes, lazyVars));
+      // The ingress's choice: the first sync match without an HTTP route.
+      const answering = routes.sync.match(event).find((r) => r.subscription.http === undefined);
+      return onlyOneSync(explained, answering);
     },
     stats(vpn) {
       const routes = vpns.get(vpn);

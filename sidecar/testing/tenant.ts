@@ -45,6 +45,8 @@ export const writeTenant = async (writer: RegistryWriter, cluster: string, t: Te
 export interface TwoTenants {
   readonly a: Tenant;
   readonly b: Tenant;
+  /** Deletes the tenant's VPN record (as the operator does when the VPN is deleted). */
+  deleteVpn(t: Tenant): Promise<void>;
   /** Starts a gateway of the tenants' cluster (stopped when the test file ends). */
   gateway(name: string, opts?: { namespace?: string; extraArgs?: string[] }): Promise<GatewayProcess>;
 }
@@ -80,6 +82,9 @@ export const twoTenants = async (
   return {
     a,
     b,
+    deleteVpn: async (t) => {
+      await writer.sync({ kind: "vpn", name: t.vpn }, undefined);
+    },
     gateway: async (name, { namespace, extraArgs = [] } = {}) => {
       const g = await startGateway({
         etcd: etcdUrl,

@@ -101,7 +101,9 @@ describe("indexed matching", () => {
         assert.deepEqual([...actual].sort(), expected, JSON.stringify({ t, e, attributes }));
         const explained = table.explain(vpn, { ...event, attributes });
         const explainedMatches = explained.filter((x) => x.matched && x.mode === mode).map((x) => x.name);
-        assert.deepEqual(explainedMatches.sort(), expected, "explain agrees with match");
+        // A published event reaches every async match but only the first sync one (the ingress's choice).
+        const reached = mode === "async" ? expected : actual.slice(0, 1);
+        assert.deepEqual(explainedMatches.sort(), reached, "explain agrees with match");
         if (expected.length > 0) matchedSome++;
       }
     }
