@@ -62,6 +62,10 @@ const EXEMPT: Record<string, string> = {
   'switchboard_operator_webhook_vpn_claims_total{result="allowed"}':
     "needs the API server calling /validate/vpn: operator/webhook/server.int.test.ts",
   'switchboard_operator_webhook_vpn_claims_total{result="refused"}': "as allowed: server.int.test.ts",
+  'switchboard_operator_webhook_subscription_checks_total{result="allowed"}':
+    "needs the API server calling /validate/subscription: operator/webhook/webhook.int.test.ts",
+  'switchboard_operator_webhook_subscription_checks_total{result="refused"}':
+    "as allowed: webhook.int.test.ts asserts the count",
   'switchboard_operator_webhook_vpn_claims_total{result="unchecked"}':
     "only before the replica's caches are synced, a window of milliseconds",
   'switchboard_operator_webhook_certificate_reloads_total{result="success"}':
