@@ -193,7 +193,7 @@ test("null attributes in the JSON format are absent; JSON cannot pollute prototy
   assert.equal(Object.getPrototypeOf(event.attributes), Object.prototype);
 });
 
-test("content modes are chosen by content-type, then ce-specversion; anything else is 415", () => {
+test("content modes are chosen by content-type, then ce-specversion; ce-* headers without it are 400; anything else is 415", () => {
   const h = (o: Record<string, string>) => new Headers(o);
   assert.equal(
     contentMode(h({ "content-type": "application/cloudevents+json; charset=UTF-8" })),
@@ -206,13 +206,22 @@ test("content modes are chosen by content-type, then ce-specversion; anything el
   for (const headers of [
     {},
     { "content-type": "application/json" },
-    { "content-type": "text/plain", "ce-id": "1" },
     { "content-type": "application/cloudevents+avro" },
     { "content-type": "application/cloudevents+json; charset=iso-8859-1" },
     { "content-type": "not a type" },
   ]) {
     rejects(() => parseCloudEvents(request(headers, "{}"), LIMITS), 415, [], JSON.stringify(headers));
   }
+  const missing = rejects(
+    () =>
+      parseCloudEvents(request({ "content-type": "text/plain", "ce-id": "1", "ce-type": "t" }, "{}"), LIMITS),
+    400,
+  );
+  assert.equal(
+    missing.detail,
+    "ce-specversion is missing: a binary-mode CloudEvent needs ce-specversion: 1.0",
+  );
+  assert.equal(missing.errors?.[0]?.attribute, "specversion");
 });
 
 test("methods other than POST are 405 with Allow, unless the caller allows them", () => {

@@ -82,6 +82,17 @@ export const contentMode = (headers: HeaderView): ContentMode => {
     return media.essence === STRUCTURED ? "structured" : "batched";
   }
   if (headers.has("ce-specversion")) return "binary";
+  for (const [name] of headers)
+    if (name.startsWith("ce-"))
+      throw badRequest("ce-specversion is missing: a binary-mode CloudEvent needs ce-specversion: 1.0", {
+        slug: "invalid-cloudevent",
+        errors: [
+          {
+            attribute: "specversion",
+            detail: "header ce-specversion is missing (binary mode, other ce-* headers present)",
+          },
+        ],
+      });
   throw unsupportedMediaType(
     `content type ${raw ?? "(none)"} is not a CloudEvents format and there is no ce-specversion header ` +
       `(binary mode); use ${STRUCTURED}, ${BATCHED} or ce-* headers`,

@@ -103,7 +103,12 @@ const setup = ({
   const drain = (): void => {
     draining = true;
   };
-  return { app, engine, held, drain };
+  /** The events_received count for VPN blue and `result`. */
+  const received = async (result: string): Promise<number> =>
+    (await metrics.eventsReceived.get()).values.find(
+      (v) => v.labels.vpn === "blue" && v.labels.result === result,
+    )?.value ?? 0;
+  return { app, engine, held, drain, received };
 };
 
 let n = 0;
@@ -179,4 +184,55 @@ test("before the first snapshot and while draining the gateway answers 503; a Cl
     retryAfter: "1",
     type: "https://switchboard.dev/problems/draining",
   });
+});
+
+const batch = (count: number) => ({
+  method: "POST",
+  headers: { authorization: "Bearer tok", "content-type": "application/cloudevents-batch+json" },
+  body: JSON.stringify(
+    Array.from({ length: count }, () => ({ specversion: "1.0", id: `b${++n}`, source: "/t", type: "x.y" })),
+  ),
+});
+
+test("a batch refused after the rate limiter admitted it gives its tokens back", async () => {
+  const { app, held } = setup({ table: tableWith({ eventsPerSecond: 0.001, burst: 4 }), maxEvents: 3 });
+  // 4 tokens; the queue holds 3: a batch of 4 is admitted by the limiter, then refused by the queue.
+  assert.equal(problem(await app(batch(4))).status, 503);
+  // Without the refund the bucket would be empty now and this would be 429.
+  assert.equal((await app(batch(3))).status, 202);
+  assert.equal(problem(await app(batch(2))).status, 429, "one token is left after the accepted batch");
+  held.release();
+});
+
+test("every refusal is counted once in events_received, by what refused it and for each event it held", async () => {
+  const { app, held, received } = setup({ table: tableWith({ maxInFlight: 1 }, "sync"), maxEvents: 100 });
+  const first = app(event());
+  while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
+  assert.equal(problem(await app(event())).status, 503, "maxInFlight");
+  assert.equal(await received("overloaded"), 1);
+  held.release();
+  assert.equal((await first).status, 200);
+  assert.equal(await received("accepted"), 1);
+  const large = await app({ ...event(), body: "x".repeat(4096) });
+  assert.equal(large.status, 413);
+  const wrongType = await app({
+    method: "POST",
+    headers: { authorization: "Bearer tok", "content-type": "application/cloudevents+avro" },
+    body: "{}",
+  });
+  assert.equal(wrongType.status, 415);
+  const get = await app({ ...event(), method: "GET", body: null });
+  assert.equal(get.status, 405);
+  assert.equal(await received("rejected"), 3, "413, 415 and 405");
+  const noVersion = await app({
+    method: "POST",
+    headers: { authorization: "Bearer tok", "ce-id": "1", "ce-type": "t", "ce-source": "/s" },
+    body: "{}",
+  });
+  assert.equal(noVersion.status, 400);
+  assert.equal(
+    (JSON.parse(String(noVersion.body)) as { detail: string }).detail,
+    "ce-specversion is missing: a binary-mode CloudEvent needs ce-specversion: 1.0",
+  );
+  assert.equal(await received("rejected"), 4);
 });

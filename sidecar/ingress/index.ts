@@ -56,9 +56,22 @@ const REFUSED = {
 
 const JSON_HEADERS = { "content-type": "application/json" } as const;
 
-const isCloudEvents = (headers: HeaderView): boolean =>
-  headers.has("ce-specversion") ||
-  (headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents");
+/** A CloudEvent request: a CloudEvents content type, or any `ce-*` header (binary mode; parsing says what is missing). */
+const isCloudEvents = (headers: HeaderView): boolean => {
+  if ((headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents")) return true;
+  for (const [name] of headers) if (name.startsWith("ce-")) return true;
+  return false;
+};
+
+/** The events_received result of a refused request: by its status (502/504 are sync deliveries, counted there). */
+const refusal = (err: unknown): "rate_limited" | "rejected" | "overloaded" | "unrouted" | undefined => {
+  if (!(err instanceof ProblemError)) return undefined;
+  if (err.status === 429) return "rate_limited";
+  if (err.status === 503) return "overloaded";
+  if (err.status === 404) return "unrouted";
+  if (err.status >= 400 && err.status < 500) return "rejected";
+  return undefined;
+};
 
 /** The ingress handler of one gateway. */
 export const createIngress = (deps: IngressDeps): Ingress => {
@@ -79,11 +92,13 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     return syncResponse(route, final);
   };
 
+  /** Publishes the request's events; sets `counted.events` once it knows how many a refusal concerns. */
   const publish = async (
     table: RoutingTable,
     vpn: VpnView,
     req: IngressRequest,
     body: Uint8Array,
+    counted: { events: number },
   ): Promise<Reply> => {
     const maxEventBytes = Math.min(
       vpn.limits.maxEventBytes ?? Number.POSITIVE_INFINITY,
@@ -93,7 +108,8 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       { method: req.method, headers: req.headers, body },
       { maxEventBytes, maxBatch: config.maxBatch },
     );
-    limiter.admit(vpn, events.length);
+    counted.events = events.length;
+    const refund = limiter.admit(vpn, events.length);
     const batched = (req.headers.get("content-type") ?? "")
       .toLowerCase()
       .startsWith("application/cloudevents-batch");
@@ -113,7 +129,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     if (syncRoute) unrouted = 0;
     const offered = jobs.length > 0 ? await engine.offer(jobs) : "accepted";
     if (offered !== "accepted") {
-      metrics.eventsReceived.inc({ vpn: vpn.name, result: "overloaded" }, events.length);
+      refund();
       throw unavailable(REFUSED[offered], offered === "log-failed" ? 5 : 1, {
         slug: offered === "full" ? "queue-full" : offered,
       });
@@ -121,6 +137,8 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     if (events.length > unrouted)
       metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length - unrouted);
     if (unrouted > 0) metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" }, unrouted);
+    // Accepted and counted: what a sync delivery answers (502/503/504) is the function's outcome.
+    counted.events = 0;
     if (syncRoute && first) return deliverSync(table, syncRoute, first);
     return {
       status: 202,
@@ -134,6 +152,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     vpn: VpnView,
     req: IngressRequest,
     body: Uint8Array,
+    counted: { events: number },
   ): Promise<Reply> => {
     const url = new URL(req.target, "http://gateway.invalid");
     const match = table.matchHttp(vpn.name, req.method, url.pathname);
@@ -158,6 +177,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       });
     limiter.admit(vpn, 1);
     metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" });
+    counted.events = 0;
     return deliverSync(table, match.route, event);
   };
 
@@ -193,26 +213,29 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       metrics.eventsReceived.inc({ vpn: "", result: "rejected" });
       throw err;
     }
-    const release = limiter.enter(vpn);
+    // Every refused request is counted once, by what refused it, for as many events as it held
+    // (one until the body is parsed).
+    const counted = { events: 1 };
+    let release: (() => void) | undefined;
     let reservation: BodyReservation | undefined;
     try {
+      release = limiter.enter(vpn);
       reservation = reserve(vpn, req.bodyBytes);
       const body = await req.body();
       reservation.settle(body.byteLength);
       metrics.inflightBodyBytes.set(budget.held());
       return isCloudEvents(req.headers)
-        ? await publish(table, vpn, req, body)
-        : await httpRoute(table, vpn, req, body);
+        ? await publish(table, vpn, req, body, counted)
+        : await httpRoute(table, vpn, req, body, counted);
     } catch (err) {
-      if (err instanceof ProblemError && err.status === 429)
-        metrics.eventsReceived.inc({ vpn: vpn.name, result: "rate_limited" });
-      else if (err instanceof ProblemError && err.status === 400)
-        metrics.eventsReceived.inc({ vpn: vpn.name, result: "rejected" });
+      const result = refusal(err);
+      if (result !== undefined && counted.events > 0)
+        metrics.eventsReceived.inc({ vpn: vpn.name, result }, counted.events);
       throw err;
     } finally {
       reservation?.release();
       metrics.inflightBodyBytes.set(budget.held());
-      release();
+      release?.();
     }
   };
 

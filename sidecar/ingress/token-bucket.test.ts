@@ -11,3 +11,13 @@ test("a bucket grants its burst, then one token per 1/rate seconds, and says how
   assert.equal(b.take(10_000), 0, "refills");
   assert.deepEqual([b.take(10_000), b.take(10_000), b.take(10_000)], [0, 0, 100], "but never above burst");
 });
+
+test("n tokens are taken all or none, and a refund gives them back up to the burst", () => {
+  const bucket = tokenBucket(1, 4, 0);
+  assert.equal(bucket.take(0, 3), 0);
+  assert.equal(bucket.take(0, 2), 1000, "one token left: the second arrives in 1 s");
+  assert.equal(bucket.take(0, 1), 0, "the refused take took nothing");
+  bucket.refund(10);
+  assert.equal(bucket.take(0, 4), 0, "refunds stop at the burst");
+  assert.ok(bucket.take(0, 1) > 0);
+});

@@ -5,8 +5,11 @@ import type { VpnView } from "../types.ts";
 import { type TokenBucket, tokenBucket } from "./token-bucket.ts";
 
 export interface VpnLimiter {
-  /** Admits `events` events of `vpn` or throws 429 with Retry-After. */
-  admit(vpn: VpnView, events: number): void;
+  /**
+   * Admits `events` events of `vpn`, all or none, or throws 429 with Retry-After; returns a refund
+   * to call when the request is refused after all (so a refused batch costs no tokens).
+   */
+  admit(vpn: VpnView, events: number): () => void;
   /** Counts a request in flight until the returned release is called; throws 503 at maxInFlight. */
   enter(vpn: VpnView): () => void;
 }
@@ -18,21 +21,21 @@ export const createVpnLimiter = (): VpnLimiter => {
   return {
     admit: (vpn, events) => {
       const { eventsPerSecond, burst } = vpn.limits;
-      if (eventsPerSecond === undefined) return;
+      if (eventsPerSecond === undefined) return () => {};
       const key = `${eventsPerSecond}/${burst ?? eventsPerSecond}`;
       let entry = buckets.get(vpn.name);
       if (entry?.key !== key) {
         entry = { key, bucket: tokenBucket(eventsPerSecond, burst ?? eventsPerSecond) };
         buckets.set(vpn.name, entry);
       }
-      for (let i = 0; i < events; i++) {
-        const waitMs = entry.bucket.take();
-        if (waitMs > 0)
-          throw tooManyRequests(
-            `VPN ${vpn.name} is limited to ${eventsPerSecond} events/s`,
-            Math.ceil(waitMs / 1000),
-          );
-      }
+      const waitMs = entry.bucket.take(Date.now(), events);
+      if (waitMs > 0)
+        throw tooManyRequests(
+          `VPN ${vpn.name} is limited to ${eventsPerSecond} events/s`,
+          Math.ceil(waitMs / 1000),
+        );
+      const bucket = entry.bucket;
+      return () => bucket.refund(events);
     },
     enter: (vpn) => {
       const n = inflight.get(vpn.name) ?? 0;
