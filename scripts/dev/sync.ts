@@ -49,7 +49,7 @@ const unresolvable = async (o: Declared): Promise<string | undefined> => {
     await lookup(host);
     return undefined;
   } catch {
-    return `host ${host} does not resolve on this machine: deliveries to it fail (dropped or dead-lettered) in dev mode`;
+    return `host ${host} does not resolve on this machine: deliveries to it fail in dev mode`;
   }
 };
 
@@ -90,7 +90,10 @@ export const sync = async ({ cluster, config, functions, gateway, print }: DevRu
     const ours = applied.filter((a) => SWITCHBOARD_KINDS[a.object.kind]);
     const ready = ours.filter((a) => a.ok && verdicts.get(idOf(a.object))?.state === "ready");
     const refused = applied.filter((a) => !a.ok).length;
-    if (ready.length > 0) await gatewayCaughtUp(cluster.etcd, (name) => gateway.metric(name));
+    if (ready.length > 0)
+      await gatewayCaughtUp(cluster.etcd, (name) => gateway.metric(name)).catch((err: unknown) =>
+        print(`  the gateway has not loaded the latest registry writes: ${errorMessage(err)}`),
+      );
     const all = ready.length === ours.length && refused === 0 && problems.length === 0;
     print(
       `dev: ${all ? "ready" : "NOT ready"} — ${ready.length} of ${ours.length} VPNs, Functions and Subscriptions Ready` +
