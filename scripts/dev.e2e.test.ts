@@ -133,7 +133,7 @@ test("dev mode runs examples/ as written: every object Ready, the printed comman
     const original = readFileSync(subscriptions, "utf8");
     let mark = dev.out().length;
     writeFileSync(subscriptions, original.replace("cel: data.amount > 0", "cel: data.amount >"));
-    const celPass = await dev.until("the CEL mistake to be reported", /dev: (NOT )?ready/, mark);
+    const celPass = await dev.until("the CEL mistake to be reported", /dev: watching/, mark);
     assert.match(
       celPass,
       /^ {2}Subscription shop\/orders-created: not Ready — FilterValid=False \w+: .+$/m,
@@ -144,7 +144,7 @@ test("dev mode runs examples/ as written: every object Ready, the printed comman
 
     mark = dev.out().length;
     writeFileSync(subscriptions, original.replace("backoffDelay: 200ms", "backoffDelay: soon"));
-    const refusedPass = await dev.until("the schema mistake to be reported", /dev: (NOT )?ready/, mark);
+    const refusedPass = await dev.until("the schema mistake to be reported", /dev: watching/, mark);
     assert.match(
       refusedPass,
       /^ {2}Subscription shop\/orders-created: refused by the API server — .*backoffDelay must be a Go duration.*\(the version applied before stays in effect: not Ready — FilterValid=False/m,
@@ -154,14 +154,14 @@ test("dev mode runs examples/ as written: every object Ready, the printed comman
 
     mark = dev.out().length;
     writeFileSync(subscriptions, original);
-    const fixed = await dev.until("the fix to be applied", /dev: (NOT )?ready/, mark);
+    const fixed = await dev.until("the fix to be applied", /dev: watching/, mark);
     assert.match(fixed, /^dev: ready — 5 of 5 /m, fixed);
     const again = bash(printedCommands(fixed)[0] ?? "");
     assert.match(again.stdout, /^HTTP\/1\.1 202/);
 
     mark = dev.out().length;
     rmSync(subscriptions);
-    const deleted = await dev.until("the deletion to be reported", /dev: (NOT )?ready/, mark);
+    const deleted = await dev.until("the deletion to be reported", /dev: watching/, mark);
     assert.match(deleted, /^ {2}Subscription shop\/orders-created: deleted \(its file is gone\)$/m);
     assert.match(deleted, /^dev: ready — 3 of 3 /m);
     assert.match(bash(publish ?? "").stdout, /^HTTP\/1\.1 404/);

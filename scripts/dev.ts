@@ -88,14 +88,17 @@ const start = async (config: DevConfig): Promise<void> => {
       config.work,
   );
   const run = { cluster, config, functions, gateway, print };
-  await sync(run);
-  print(`dev: watching ${config.source} — Ctrl-C stops`);
+  const pass = async (): Promise<void> => {
+    await sync(run);
+    print(`dev: watching ${config.source} — Ctrl-C stops`);
+  };
+  await pass();
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   watch(config.source, () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
-      running = running.then(() => sync(run));
+      running = running.then(pass);
     }, 200);
   });
 };
