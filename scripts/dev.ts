@@ -1,139 +1,129 @@
 // Dev mode, like the Serverless Event Gateway's --dev: point it at a directory of manifests
-// (VPNs, Functions, Subscriptions, Secrets, Namespaces) and it runs everything — no cluster to
-// install. The manifests are validated by the same CRD schemas and CEL rules as in a cluster (a
-// throwaway local control plane serves as validator and store), the operator writes the registry
-// into its etcd, a gateway routes, and every change to the directory is applied again; objects
-// whose files are gone are deleted. Use `target.url` Functions (there are no pods in dev mode).
-// Functions run on this machine, so dev mode allows loopback egress explicitly (DEV_EGRESS_ALLOW):
-// the registry etcd, the API server and the gateway's own ports stay refused.
-//   node scripts/dev.ts -f DIR [--port 8080] [--metrics-port 9090] [--work DIR]
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { parseAllDocuments } from "yaml";
+// (VPNs, Functions, Subscriptions, Services, Secrets, Namespaces) and it runs everything — no
+// cluster to install. The manifests are validated by the same CRD schemas and CEL rules as in a
+// cluster (a throwaway local control plane serves as validator and store), the operator writes
+// the registry into its etcd, a gateway routes, and every change to the directory is applied
+// again; Switchboard objects whose files are gone are deleted. After each pass it prints, per
+// object, Ready or the failing condition (or the API server's refusal), and curl commands that work.
+// Each Service a Function targets gets a local echo function (scripts/dev/local-functions.ts;
+// needs root) unless `--service NS/NAME=URL` names a function the user runs. Egress: see
+// scripts/dev/egress.ts (docs/architecture.md, "Egress policy").
+//   node scripts/dev.ts -f DIR [--port 8080] [--metrics-port 9090] [--service NS/NAME=URL ...] [--work DIR]
+import { existsSync, mkdirSync, rmSync, watch } from "node:fs";
 import { errorMessage } from "../common/errors.ts";
 import { installCrds } from "../crds/install.ts";
 import { type Cluster, startCluster } from "../e2e/cluster.ts";
-import { startGateway } from "../e2e/gateway.ts";
+import { type GatewayProcess, startGateway } from "../e2e/gateway.ts";
 import { startOperator } from "../e2e/operator.ts";
 import { repoRoot } from "../e2e/tools.ts";
+import { devEgressAllow } from "./dev/egress.ts";
+import { type DevConfig, DevUsageError, parseDevFlags } from "./dev/flags.ts";
+import { type LocalFunctions, localFunctions } from "./dev/local-functions.ts";
+import { checkPorts, portMessage, type WantedPort } from "./dev/ports.ts";
+import { sync } from "./dev/sync.ts";
 
-/** Loopback, which the gateway refuses by default: dev-mode functions listen on localhost. */
-const DEV_EGRESS_ALLOW = ["127.0.0.0/8", "::1"];
-
-const { values } = parseArgs({
-  options: {
-    file: { type: "string", short: "f" },
-    port: { type: "string", default: "8080" },
-    "metrics-port": { type: "string", default: "9090" },
-    work: { type: "string", default: join(repoRoot, ".work", "dev") },
-  },
-});
-if (!values.file) {
-  console.error("usage: npm run dev -- -f DIR [--port 8080] [--metrics-port 9090]");
-  process.exit(2);
-}
-// npm runs scripts from the package root; INIT_CWD is where the user typed the command.
-const source = resolve(process.env.INIT_CWD ?? process.cwd(), values.file);
-if (!existsSync(source)) {
-  console.error(`dev: ${source} does not exist`);
-  process.exit(2);
-}
-
-const KINDS: Record<string, string> = {
-  VPN: "vpns.switchboard.dev",
-  Function: "functions.switchboard.dev",
-  Subscription: "subscriptions.switchboard.dev",
+const print = (line: string): void => console.log(line);
+const stops: (() => Promise<void>)[] = [];
+const stopAll = async (): Promise<void> => {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
 };
 
-/** The switchboard objects the directory declares, as "kind|namespace|name". */
-const declared = (): Set<string> => {
-  const names = new Set<string>();
-  for (const file of readdirSync(source).filter((f) => /\.ya?ml$/.test(f))) {
-    for (const doc of parseAllDocuments(readFileSync(join(source, file), "utf8"))) {
-      const obj = doc.toJSON() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
-      if (obj?.kind && KINDS[obj.kind] && obj.metadata?.name)
-        names.add(`${obj.kind}|${obj.metadata.namespace ?? ""}|${obj.metadata.name}`);
-    }
-  }
-  return names;
-};
-
-const existing = async (cluster: Cluster): Promise<Set<string>> => {
-  const out = JSON.parse(
-    await cluster.kubectl(["get", Object.values(KINDS).join(","), "-A", "-o", "json"]),
-  ) as {
-    items: { kind: string; metadata: { name: string; namespace?: string } }[];
-  };
-  return new Set(out.items.map((o) => `${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`));
-};
-
-/** Applies the directory; deletes switchboard objects no longer declared. Prints what happened; never throws. */
-const sync = async (cluster: Cluster): Promise<void> => {
+/** The gateway on the user's ports; a port taken since the check is the same one line as before. */
+const gatewayOn = async (
+  config: DevConfig,
+  ports: readonly WantedPort[],
+  allow: readonly string[],
+  cluster: Cluster,
+): Promise<GatewayProcess> => {
   try {
-    const applied = await cluster.kubectl(["apply", "-f", source]);
-    console.log(applied.trim().replace(/^/gm, "  "));
-    const want = declared();
-    for (const id of await existing(cluster)) {
-      if (want.has(id)) continue;
-      const [kind = "", namespace, name = ""] = id.split("|");
-      await cluster.kubectl([
-        "delete",
-        KINDS[kind] ?? kind,
-        name,
-        ...(namespace ? ["-n", namespace] : []),
-        "--wait=false",
-      ]);
-      console.log(`  ${kind} ${namespace ? `${namespace}/` : ""}${name} deleted (its file is gone)`);
-    }
-    console.log("dev: applied");
+    return await startGateway({
+      etcd: cluster.etcd,
+      clusterName: "dev",
+      dir: config.work,
+      name: "dev",
+      listenPort: config.port,
+      metricsPort: config.metricsPort,
+      egressAllow: allow,
+    });
   } catch (err) {
-    console.log(`dev: refused — ${errorMessage(err)}`);
+    const busy = ports.find(
+      (p) =>
+        p.port !== 0 && errorMessage(err).includes(`EADDRINUSE`) && errorMessage(err).includes(`:${p.port}`),
+    );
+    throw busy ? new DevUsageError(portMessage(busy, "EADDRINUSE")) : err;
   }
 };
 
-const work = values.work;
-if (existsSync(work)) rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-console.log("dev: starting (etcd, kube-apiserver as validator, operator, gateway)…");
-const cluster = await startCluster({ dir: work, name: "dev" });
-const stops: (() => Promise<void>)[] = [() => cluster.stop()];
+const start = async (config: DevConfig): Promise<void> => {
+  const ports: WantedPort[] = [
+    { port: config.port, what: "the gateway's ingress", flag: "--port" },
+    { port: config.metricsPort, what: "the gateway's admin and metrics", flag: "--metrics-port" },
+  ];
+  await checkPorts(ports);
+  if (existsSync(config.work)) rmSync(config.work, { recursive: true, force: true });
+  mkdirSync(config.work, { recursive: true });
+  const allow = devEgressAllow(config.services.values());
+  print("dev: starting (etcd, kube-apiserver, kube-controller-manager, operator, gateway)…");
+  const cluster = await startCluster({ dir: config.work, name: "dev" });
+  stops.push(() => cluster.stop());
+  await installCrds(cluster);
+  const operator = await startOperator(cluster, {
+    clusterName: "dev",
+    id: "dev-operator",
+    etcd: cluster.etcd,
+    leaseNamespace: "default",
+    egressAllow: allow,
+  });
+  stops.push(() => operator.proc.stop());
+  const gateway = await gatewayOn(config, ports, allow, cluster);
+  stops.push(() => gateway.proc.stop());
+  const functions: LocalFunctions = localFunctions({
+    cluster,
+    onRequest: (service, line) => print(`  [${service}] ${line}`),
+  });
+  stops.push(() => functions.stop());
+  print(
+    `dev: gateway ${gateway.url} (admin ${gateway.adminUrl}); egress allowed to ${allow.join(", ")} (functions on this machine); ` +
+      "local functions run at 10.213.x.y, which no egress rule refuses; logs in " +
+      config.work,
+  );
+  const run = { cluster, config, functions, gateway, print };
+  const pass = async (): Promise<void> => {
+    await sync(run);
+    print(`dev: watching ${config.source} — Ctrl-C stops`);
+  };
+  await pass();
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve();
+  watch(config.source, () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(pass);
+    }, 200);
+  });
+};
+
+let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    void (async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => {});
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void stopAll().then(() => {
+      print("dev: stopped; everything it started is gone");
       process.exit(0);
-    })();
+    });
   });
 }
-await installCrds(cluster);
-const operator = await startOperator(cluster, {
-  clusterName: "dev",
-  id: "dev-operator",
-  etcd: cluster.etcd,
-  leaseNamespace: "default",
-  egressAllow: DEV_EGRESS_ALLOW,
-});
-stops.push(() => operator.proc.stop());
-const gateway = await startGateway({
-  etcd: cluster.etcd,
-  clusterName: "dev",
-  dir: work,
-  name: "dev",
-  listenPort: Number(values.port),
-  metricsPort: Number(values["metrics-port"]),
-  egressAllow: DEV_EGRESS_ALLOW,
-});
-stops.push(() => gateway.proc.stop());
-await sync(cluster);
-console.log(
-  `dev: gateway ${gateway.url} (admin ${gateway.adminUrl}); egress to loopback allowed (${DEV_EGRESS_ALLOW.join(", ")}); watching ${source} — Ctrl-C stops`,
-);
-let timer: NodeJS.Timeout | undefined;
-let running = Promise.resolve();
-watch(source, () => {
-  if (timer) clearTimeout(timer);
-  timer = setTimeout(() => {
-    running = running.then(() => sync(cluster));
-  }, 200);
-});
+
+try {
+  // npm runs scripts from the package root; INIT_CWD is where the user typed the command.
+  await start(parseDevFlags(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd(), repoRoot));
+} catch (err) {
+  await stopAll();
+  if (err instanceof DevUsageError) {
+    console.error(`dev: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(`dev: could not start: ${errorMessage(err)}`);
+  process.exit(1);
+}
