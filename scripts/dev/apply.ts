@@ -2,12 +2,27 @@
 // the API server's message, and deleting the Switchboard objects whose files are gone.
 import { errorMessage } from "../../common/errors.ts";
 import type { Cluster } from "../../e2e/cluster.ts";
+import { subscriptionProblems } from "../../operator/webhook/subscription-review.ts";
 import type { ServiceOverride } from "./flags.ts";
 import { type Declared, SWITCHBOARD_KINDS, toApply } from "./manifests.ts";
 
 export type Applied =
   | { readonly object: Declared; readonly ok: true; readonly verb: string; readonly note?: string }
-  | { readonly object: Declared; readonly ok: false; readonly error: string };
+  | {
+      readonly object: Declared;
+      readonly ok: false;
+      readonly error: string;
+      /** Who refused it: the API server (schema, CEL rules) or the operator's Subscription check, as its webhook would. */
+      readonly by: "the API server" | "the Subscription check";
+    };
+
+/** What the operator's Subscription webhook would refuse in `object` (a CEL expression that does not compile); empty otherwise. */
+const webhookProblems = (object: Declared): string[] => {
+  if (object.kind !== "Subscription") return [];
+  const spec = object.body.spec;
+  const cel = spec !== null && typeof spec === "object" && "cel" in spec ? spec.cel : undefined;
+  return typeof cel === "string" ? subscriptionProblems({ cel }) : [];
+};
 
 /** kubectl's own message without the command line that `run` puts before it. */
 export const kubectlMessage = (err: unknown): string =>
@@ -25,12 +40,17 @@ export const applyAll = async (
   const results: Applied[] = [];
   for (const object of objects) {
     const { body, note } = toApply(object, overrides);
+    const problems = webhookProblems(object);
+    if (problems.length > 0) {
+      results.push({ object, ok: false, error: problems.join("; "), by: "the Subscription check" });
+      continue;
+    }
     try {
       const out = await cluster.kubectl(["apply", "-f", "-"], JSON.stringify(body));
       const verb = /\s(\w+)\s*$/.exec(out.trim())?.[1] ?? "applied";
       results.push({ object, ok: true, verb, ...(note ? { note } : {}) });
     } catch (err) {
-      results.push({ object, ok: false, error: kubectlMessage(err) });
+      results.push({ object, ok: false, error: kubectlMessage(err), by: "the API server" });
     }
   }
   return results;

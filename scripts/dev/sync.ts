@@ -59,7 +59,7 @@ const line = async (a: Applied, verdict: Verdict | undefined, existed: boolean):
     const before = existed
       ? ` (the version applied before stays in effect: ${verdict?.text ?? "unknown"})`
       : "";
-    return `${name}: refused by the API server — ${a.error}${before}`;
+    return `${name}: refused by ${a.by} — ${a.error}${before}`;
   }
   if (!SWITCHBOARD_KINDS[a.object.kind]) return `${name}: ${a.verb}`;
   const notes = [a.note, verdict?.state === "ready" ? await unresolvable(a.object) : undefined].filter(
