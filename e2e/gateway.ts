@@ -1,8 +1,8 @@
 // Runs the real gateway (sidecar/main.ts) as a process.
 import { join } from "node:path";
 import { type Proc, start, waitFor } from "./proc.ts";
+import { programArgs } from "./programs.ts";
 import { readMetric, startedLine } from "./started.ts";
-import { repoRoot } from "./tools.ts";
 
 export interface GatewayProcess {
   readonly proc: Proc;
@@ -39,6 +39,8 @@ export interface GatewayOptions {
   egressAllow?: readonly string[];
   /** A command prefix such as `taskset -c 0` (benchmarks pin the gateway to a core). */
   prefix?: string[];
+  /** Run dist/sidecar/main.js (npm run build) instead of the source; default SWITCHBOARD_E2E_PROGRAMS=dist. */
+  compiled?: boolean;
 }
 
 /** The --egress-allow flag for `allow`, none when empty. */
@@ -54,7 +56,7 @@ export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess
     command,
     args: [
       ...prefixArgs,
-      join(repoRoot, "sidecar/main.ts"),
+      ...programArgs("gateway", opts.compiled),
       `--etcd=${opts.etcd}`,
       `--listen=${opts.listenHost ?? "127.0.0.1"}:${opts.listenPort ?? 0}`,
       `--cluster-name=${opts.clusterName}`,

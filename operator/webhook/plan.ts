@@ -174,7 +174,7 @@ const sidecarVolumes = (o: SidecarOptions, s: InjectorSettings): V1Volume[] => [
 const drainSeconds = (grace: number | undefined): number => Math.max(1, Math.min(25, (grace ?? 30) - 5));
 
 const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): string[] => [
-  "sidecar/main.ts",
+  "dist/sidecar/main.js",
   `--listen=127.0.0.1:${o.port}`,
   `--cluster-name=${s.clusterName}`,
   "--namespace=$(SWITCHBOARD_NAMESPACE)",
@@ -214,7 +214,6 @@ const sidecarContainer = (o: SidecarOptions, s: InjectorSettings, pod: PodView):
   args: sidecarArgs(o, s, pod),
   env: [
     { name: "SWITCHBOARD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: "NODE_OPTIONS", value: "--disable-warning=ExperimentalWarning" },
   ],
   ports: [
     { name: "sb-http", containerPort: o.port, protocol: "TCP" },

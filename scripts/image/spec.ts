@@ -2,8 +2,9 @@
 // builds it from this, and helm/dockerfile.test.ts holds the Dockerfile to the same values
 // (docs/install.md, "The image"). The chart and the injector name the same program paths.
 
-/** The application directory (WORKDIR): package.json, node_modules and dist/. */
+/** The application directory (WORKDIR) and what it holds: the compiled programs and what they load. */
 export const APP_DIR = "/app";
+export const APP_CONTENTS = ["dist", "node_modules", "package.json"] as const;
 /** The runtime user and group (the chart's runAsUser/runAsGroup). */
 export const UID = 10001;
 export const GID = 10001;
