@@ -41,6 +41,8 @@ export interface GatewayOptions {
   prefix?: string[];
   /** Run dist/sidecar/main.js (npm run build) instead of the source; default SWITCHBOARD_E2E_PROGRAMS=dist. */
   compiled?: boolean;
+  /** Node and the program, before the flags (after `prefix`); default this Node and the source or compiled program. */
+  entry?: string[];
 }
 
 /** The --egress-allow flag for `allow`, none when empty. */
@@ -50,13 +52,13 @@ export const egressArgs = (allow: readonly string[]): string[] =>
 /** Starts a gateway on free ports and waits until it is ready (first registry snapshot loaded). */
 export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess> => {
   const log = join(opts.dir, `gateway-${opts.name}.log`);
-  const [command = process.execPath, ...prefixArgs] = [...(opts.prefix ?? []), process.execPath];
+  const entry = opts.entry ?? [process.execPath, ...programArgs("gateway", opts.compiled)];
+  const [command = process.execPath, ...prefixArgs] = [...(opts.prefix ?? []), ...entry];
   const proc = start({
     name: `gateway ${opts.name}`,
     command,
     args: [
       ...prefixArgs,
-      ...programArgs("gateway", opts.compiled),
       `--etcd=${opts.etcd}`,
       `--listen=${opts.listenHost ?? "127.0.0.1"}:${opts.listenPort ?? 0}`,
       `--cluster-name=${opts.clusterName}`,
