@@ -1,5 +1,5 @@
 // Idle memory of the gateway: the TypeScript sources run by Node (type stripping at every start)
-// against the compiled JavaScript the image ships (`npm run build`, run with
+// against the compiled JavaScript the image ships (built first, as `npm run build` does; run with
 // --enable-source-maps as the image's entry point does), and for scale the compiled programs
 // without source maps. Each variant starts `--runs` times,
 // alternating, with routes loaded, then idles; figures are medians. RSS comes from /proc; the
@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startGateway } from "../e2e/gateway.ts";
+import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import { benchRegistry, benchRoute, type Row, report, routesLoaded, rssMb } from "./lib.ts";
 
 const { values } = parseArgs({
@@ -56,6 +57,7 @@ interface Sample {
   workingSetMb: number;
 }
 
+compile(PROJECTS.programs);
 const registry = await benchRegistry();
 await benchRoute(registry, "http://127.0.0.1:9/fn", "sync");
 

@@ -212,9 +212,7 @@ const sidecarContainer = (o: SidecarOptions, s: InjectorSettings, pod: PodView):
   name: CONTAINER_NAME,
   image: s.image,
   args: sidecarArgs(o, s, pod),
-  env: [
-    { name: "SWITCHBOARD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-  ],
+  env: [{ name: "SWITCHBOARD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
   ports: [
     { name: "sb-http", containerPort: o.port, protocol: "TCP" },
     { name: "sb-metrics", containerPort: o.metricsPort, protocol: "TCP" },
