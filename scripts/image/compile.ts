@@ -3,7 +3,7 @@
 //
 //   npm run build      dist/operator/main.js, dist/sidecar/main.js and what they import
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { repoRoot } from "../../e2e/tools.ts";
 
@@ -24,21 +24,33 @@ const outDir = (project: string): string => {
 };
 
 /**
- * Empties the project's outDir and compiles it; returns the emitted files (repository-relative,
- * sorted). Throws with tsc's output on any type or emit error.
+ * Compiles the project into a fresh folder beside its outDir (the same depth, so the source maps'
+ * relative paths hold), then swaps it in: programs started from the outDir meanwhile see the old
+ * or the new build, whole. Returns the emitted files (repository-relative, sorted). Throws with
+ * tsc's output on any type or emit error, leaving the outDir as it was.
  */
 export const compile = (project: string): string[] => {
-  rmSync(join(repoRoot, outDir(project)), { recursive: true, force: true });
+  const out = outDir(project);
+  const fresh = `${out}.partial-${process.pid}`;
+  const old = `${out}.old-${process.pid}`;
+  rmSync(join(repoRoot, fresh), { recursive: true, force: true });
+  mkdirSync(join(repoRoot, dirname(out)), { recursive: true });
   const tsc = join(repoRoot, "node_modules/typescript/bin/tsc");
-  const res = spawnSync(process.execPath, [tsc, "-p", project, "--listEmittedFiles"], {
+  const res = spawnSync(process.execPath, [tsc, "-p", project, "--outDir", fresh, "--listEmittedFiles"], {
     cwd: repoRoot,
     encoding: "utf8",
   });
-  if (res.status !== 0) throw new Error(`tsc -p ${project} failed:\n${res.stdout}${res.stderr}`);
+  if (res.status !== 0) {
+    rmSync(join(repoRoot, fresh), { recursive: true, force: true });
+    throw new Error(`tsc -p ${project} failed:\n${res.stdout}${res.stderr}`);
+  }
+  if (existsSync(join(repoRoot, out))) renameSync(join(repoRoot, out), join(repoRoot, old));
+  renameSync(join(repoRoot, fresh), join(repoRoot, out));
+  rmSync(join(repoRoot, old), { recursive: true, force: true });
   return res.stdout
     .split("\n")
     .filter((line) => line.startsWith("TSFILE: "))
-    .map((line) => relative(repoRoot, line.slice("TSFILE: ".length).trim()))
+    .map((line) => join(out, relative(join(repoRoot, fresh), line.slice("TSFILE: ".length).trim())))
     .sort();
 };
 

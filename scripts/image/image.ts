@@ -2,7 +2,7 @@
 // dependencies, compiled programs) and the echo function the e2e tests run as function pods
 // (runtime, one compiled script). Both share the runtime layer (docs/install.md, "The image").
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../../e2e/tools.ts";
@@ -10,7 +10,7 @@ import { get } from "../../helm/chart-kit.ts";
 import { cachedLayer, cacheRoot, entriesHash } from "./cache.ts";
 import { compile, PROJECTS } from "./compile.ts";
 import { dependenciesKey, dependencyEntries, staging } from "./deps.ts";
-import { type Archive, type Layer, type RunConfig, writeArchive } from "./oci.ts";
+import { type Archive, type Layer, type RunConfig, writeArchive, writeLayer } from "./oci.ts";
 import { runtimeEntries, sharedLibraries } from "./rootfs.ts";
 import { APP_DIR, CMD, ECHO, ENTRYPOINT, ENV, GID, NODE_PATH, PATH, PORTS, REPOSITORY, UID } from "./spec.ts";
 import { type Entry, withParents } from "./tar.ts";
@@ -26,7 +26,7 @@ export interface BuildOptions {
 }
 
 export interface Built extends Archive {
-  layers: (Layer & { cached: boolean })[];
+  layers: BuiltLayer[];
   seconds: number;
 }
 
@@ -112,6 +112,75 @@ const runConfig = (
   StopSignal: "SIGTERM",
 });
 
+type BuiltLayer = Layer & { cached: boolean };
+
+/** The runtime layer (cached by its inputs): node and the libraries it links. */
+const runtimeLayer = async (layersDir: string): Promise<BuiltLayer> => {
+  const nodeDir = nodePackage();
+  const runtime = withParents(runtimeEntries(nodeDir, sharedLibraries(join(nodeDir, "bin/node"))));
+  return cachedLayer(
+    layersDir,
+    entriesHash(runtime),
+    `node ${NODE_PATH} and its shared libraries`,
+    () => runtime,
+  );
+};
+
+/** The production dependencies' layer, cached by the lockfile's hash (installed only on a miss). */
+const dependencyLayer = async (cache: string, layersDir: string): Promise<BuiltLayer> => {
+  const stage = staging(join(cache, "image"));
+  try {
+    // The entries stream from the staging folder while the layer is written.
+    const deps = () => withParents(dependencyEntries(stage.path));
+    return await cachedLayer(
+      layersDir,
+      dependenciesKey(),
+      "production node_modules (npm install --omit=dev)",
+      deps,
+    );
+  } finally {
+    stage.remove();
+  }
+};
+
+/** The application layer of `kind`, compiled now and written to `file` (never cached: it is small). */
+const applicationLayer = async (kind: ImageKind, file: string): Promise<BuiltLayer> => {
+  if (kind === "switchboard") {
+    const app = appEntries(["package.json", ...compile(PROJECTS.programs)], "");
+    return {
+      ...(await writeLayer(app, file, "package.json and the compiled programs (dist/)")),
+      cached: false,
+    };
+  }
+  const module: Entry = {
+    path: `${APP_DIR.slice(1)}/package.json`,
+    type: "file",
+    mode: 0o644,
+    data: Buffer.from('{"type":"module"}\n'),
+  };
+  const app = appEntries(compile(PROJECTS.echo), "dist/functions/echo/", [module]);
+  const comment = "the echo function (e2e/fixtures/echo-server.ts, compiled)";
+  return { ...(await writeLayer(app, file, comment)), cached: false };
+};
+
+/** How the image's containers run. */
+const runOf = (kind: ImageKind, p: Provenance): { repository: string; run: RunConfig } =>
+  kind === "switchboard"
+    ? { repository: REPOSITORY, run: runConfig(ENV, CMD, PORTS, labels(p, "switchboard", p.description)) }
+    : {
+        repository: ECHO.repository,
+        run: runConfig(
+          ECHO.env,
+          [ECHO.program],
+          [ECHO.port],
+          labels(
+            p,
+            "switchboard-echo",
+            "An echo function for Switchboard's tests: answers each request with what it got.",
+          ),
+        ),
+      };
+
 /** Builds the image of `kind` into an OCI archive; returns its name, digests, sizes and layers. Throws on a failed compile or install. */
 export const buildImage = async ({
   kind = "switchboard",
@@ -123,79 +192,17 @@ export const buildImage = async ({
   const out = outDir ?? join(repoRoot, ".work", "images");
   mkdirSync(out, { recursive: true });
   const p = provenance();
-
-  const nodeDir = nodePackage();
-  const runtime = withParents(runtimeEntries(nodeDir, sharedLibraries(join(nodeDir, "bin/node"))));
-  const layers = [
-    await cachedLayer(
-      layersDir,
-      entriesHash(runtime),
-      `node ${NODE_PATH} and its shared libraries`,
-      () => runtime,
-    ),
-  ];
-
-  if (kind === "switchboard") {
-    const emitted = compile(PROJECTS.programs);
-    const stage = staging(join(cache, "image"));
-    try {
-      // The entries stream from the staging folder while the layer is written.
-      const deps = () => withParents(dependencyEntries(stage.path));
-      layers.push(
-        await cachedLayer(
-          layersDir,
-          dependenciesKey(),
-          "production node_modules (npm install --omit=dev)",
-          deps,
-        ),
-      );
-    } finally {
-      stage.remove();
-    }
-    const app = appEntries(["package.json", ...emitted], "");
-    layers.push(
-      await cachedLayer(
-        layersDir,
-        entriesHash(app),
-        "package.json and the compiled programs (dist/)",
-        () => app,
-      ),
+  const appFile = join(out, `.application-${process.pid}.tar.gz`);
+  try {
+    const layers = [await runtimeLayer(layersDir)];
+    if (kind === "switchboard") layers.push(await dependencyLayer(cache, layersDir));
+    layers.push(await applicationLayer(kind, appFile));
+    const archive = await writeArchive(
+      { ...runOf(kind, p), version: p.version, created: p.created, layers },
+      out,
     );
-  } else {
-    const emitted = compile(PROJECTS.echo);
-    const module = {
-      path: `${APP_DIR.slice(1)}/package.json`,
-      type: "file" as const,
-      mode: 0o644,
-      data: Buffer.from('{"type":"module"}\n'),
-    };
-    const app = appEntries(emitted, "dist/functions/echo/", [module]);
-    layers.push(
-      await cachedLayer(
-        layersDir,
-        entriesHash(app),
-        "the echo function (e2e/fixtures/echo-server.ts, compiled)",
-        () => app,
-      ),
-    );
+    return { ...archive, layers, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    rmSync(appFile, { force: true });
   }
-
-  const spec =
-    kind === "switchboard"
-      ? { repository: REPOSITORY, run: runConfig(ENV, CMD, PORTS, labels(p, "switchboard", p.description)) }
-      : {
-          repository: ECHO.repository,
-          run: runConfig(
-            ECHO.env,
-            [ECHO.program],
-            [ECHO.port],
-            labels(
-              p,
-              "switchboard-echo",
-              "An echo function for Switchboard's tests: answers each request with what it got.",
-            ),
-          ),
-        };
-  const archive = await writeArchive({ ...spec, version: p.version, created: p.created, layers }, out);
-  return { ...archive, layers, seconds: (performance.now() - started) / 1000 };
 };
