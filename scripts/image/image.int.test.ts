@@ -20,7 +20,7 @@ import { sampleFunction, sampleSubscription, sampleVpn } from "../../registry/te
 import { clientOf, write } from "../../registry/testing/watcher.ts";
 import { compile, PROJECTS } from "./compile.ts";
 import { buildImage } from "./image.ts";
-import { MEDIA } from "./oci.ts";
+import { ARCHITECTURE, MEDIA } from "./oci.ts";
 import { sharedLibraries } from "./rootfs.ts";
 import { APP_CONTENTS, APP_DIR, CMD, ECHO, ENTRYPOINT, ENV, NODE_PATH, PORTS, PROGRAMS } from "./spec.ts";
 import {
@@ -73,7 +73,7 @@ const checkLayout = (archive: Opened, name: string): Parsed => {
   const manifestDigest = text(get(entry, "digest"));
   assert.equal(get(entry, "mediaType"), MEDIA.manifest);
   assert.equal(get(entry, "size"), size(manifestDigest));
-  assert.deepEqual(get(entry, "platform"), { architecture: "amd64", os: "linux" });
+  assert.deepEqual(get(entry, "platform"), { architecture: ARCHITECTURE, os: "linux" });
   const tag = `${text(get(pkg, "version"))}-${manifestDigest.slice(7, 19)}`;
   assert.equal(get(entry, "annotations", "io.containerd.image.name"), `${name}:${tag}`);
   assert.equal(get(entry, "annotations", "org.opencontainers.image.ref.name"), tag);
@@ -98,7 +98,8 @@ const checkLayout = (archive: Opened, name: string): Parsed => {
 
   const config: unknown = JSON.parse(archive.blob(configDigest).toString());
   assert.equal(get(config, "os"), "linux");
-  assert.equal(get(config, "architecture"), "amd64");
+  assert.equal(get(config, "architecture"), ARCHITECTURE);
+  assert.equal(ARCHITECTURE, process.arch === "x64" ? "amd64" : process.arch);
   assert.equal(get(config, "rootfs", "type"), "layers");
   assert.deepEqual(
     get(config, "rootfs", "diff_ids"),

