@@ -1,36 +1,48 @@
 # syntax=docker/dockerfile:1
-# One image for both programs; the program is the CMD (Node runs the .ts sources directly):
-#   docker run IMAGE operator/main.ts --etcd ... --cluster-name ...
-#   docker run IMAGE sidecar/main.ts  --etcd ... --listen 0.0.0.0:8080 --cluster-name ...
-# Build: docker build -t switchboard:0.1.0 .   (docs/install.md)
+# One image for both programs, compiled to JavaScript with source maps; the program is the CMD:
+#   docker run IMAGE dist/operator/main.js --etcd ... --cluster-name ...
+#   docker run IMAGE dist/sidecar/main.js  --etcd ... --listen 0.0.0.0:8080 --cluster-name ...
+# Build: docker build -t switchboard:0.1.0 .   Without Docker: npm run image (docs/install.md).
+# helm/dockerfile.test.ts holds this file to what `npm run image` builds (scripts/image/spec.ts):
+# the same /app files, user, entry point, environment and ports.
 ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm install --no-audit --no-fund
+COPY common ./common
+COPY crds ./crds
+COPY registry ./registry
+COPY operator ./operator
+COPY sidecar ./sidecar
+# `npm run build`: dist/operator/main.js, dist/sidecar/main.js and the modules they import.
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install` with the lockfile rather than `npm ci` (npm/cli#9846); production dependencies only.
+# `npm install` with the lockfile rather than `npm ci` (npm/cli#9846); production dependencies
+# only, without what nothing loads at run time (type declarations, sources, maps, docs, .bin).
 RUN npm install --omit=dev --no-audit --no-fund \
+ && find node_modules -depth -type d -name .bin -exec rm -rf {} + \
+ && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.md' \) -delete \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 # The programs run as uid/gid 10001 (the chart's runAsUser), never as root.
 RUN groupadd --system --gid 10001 switchboard \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin switchboard
-ENV NODE_ENV=production \
-    NODE_OPTIONS=--disable-warning=ExperimentalWarning
+      --shell /sbin/nologin switchboard
+ENV NODE_ENV=production
 WORKDIR /app
+# Root-owned and read-only for the runtime user, so the image also runs with a read-only root
+# file system. No sources, tests or test kits: only the compiled programs.
 COPY --from=deps /app/node_modules ./node_modules
-# Sources only: tests, fixtures and test kits are left out by .dockerignore. Root-owned and
-# read-only for the runtime user, so the image also runs with a read-only root filesystem.
 COPY package.json ./
-COPY common ./common
-COPY crds ./crds
-COPY registry ./registry
-COPY operator ./operator
-COPY sidecar ./sidecar
+COPY --from=build /app/dist ./dist
 USER 10001:10001
 # Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags).
 EXPOSE 8080 9090
-ENTRYPOINT ["node"]
-CMD ["operator/main.ts"]
+ENTRYPOINT ["node", "--enable-source-maps"]
+CMD ["dist/operator/main.js"]

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../e2e/tools.ts";
 
-const benches = ["sync-hop.ts", "durable.ts", "matching.ts", "propagation.ts", "resync.ts"];
+const benches = ["sync-hop.ts", "durable.ts", "matching.ts", "propagation.ts", "resync.ts", "memory.ts"];
 let failed = 0;
 for (const bench of benches) {
   const res = spawnSync(

@@ -1,8 +1,8 @@
 // Runs the real gateway (sidecar/main.ts) as a process.
 import { join } from "node:path";
 import { type Proc, start, waitFor } from "./proc.ts";
+import { programArgs } from "./programs.ts";
 import { readMetric, startedLine } from "./started.ts";
-import { repoRoot } from "./tools.ts";
 
 export interface GatewayProcess {
   readonly proc: Proc;
@@ -39,6 +39,10 @@ export interface GatewayOptions {
   egressAllow?: readonly string[];
   /** A command prefix such as `taskset -c 0` (benchmarks pin the gateway to a core). */
   prefix?: string[];
+  /** Run dist/sidecar/main.js (npm run build) instead of the source; default SWITCHBOARD_E2E_PROGRAMS=dist. */
+  compiled?: boolean;
+  /** Node and the program, before the flags (after `prefix`); default this Node and the source or compiled program. */
+  entry?: string[];
 }
 
 /** The --egress-allow flag for `allow`, none when empty. */
@@ -48,13 +52,13 @@ export const egressArgs = (allow: readonly string[]): string[] =>
 /** Starts a gateway on free ports and waits until it is ready (first registry snapshot loaded). */
 export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess> => {
   const log = join(opts.dir, `gateway-${opts.name}.log`);
-  const [command = process.execPath, ...prefixArgs] = [...(opts.prefix ?? []), process.execPath];
+  const entry = opts.entry ?? [process.execPath, ...programArgs("gateway", opts.compiled)];
+  const [command = process.execPath, ...prefixArgs] = [...(opts.prefix ?? []), ...entry];
   const proc = start({
     name: `gateway ${opts.name}`,
     command,
     args: [
       ...prefixArgs,
-      join(repoRoot, "sidecar/main.ts"),
       `--etcd=${opts.etcd}`,
       `--listen=${opts.listenHost ?? "127.0.0.1"}:${opts.listenPort ?? 0}`,
       `--cluster-name=${opts.clusterName}`,

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
 import { egressArgs, TEST_EGRESS_ALLOW } from "./gateway.ts";
 import { type Proc, start } from "./proc.ts";
+import { programArgs } from "./programs.ts";
 import { readMetric, startedLine } from "./started.ts";
-import { repoRoot } from "./tools.ts";
 
 export interface OperatorProcess {
   readonly proc: Proc;
@@ -27,6 +27,8 @@ export interface OperatorOptions {
   egressAllow?: readonly string[];
   /** The kubeconfig it authenticates with; the cluster's admin one when absent. */
   kubeconfig?: string;
+  /** Run dist/operator/main.js (npm run build) instead of the source; default SWITCHBOARD_E2E_PROGRAMS=dist. */
+  compiled?: boolean;
 }
 
 /** Starts an operator with short leader-election timings and waits until its admin server answers. */
@@ -36,7 +38,7 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
     name: `operator ${opts.id}`,
     command: process.execPath,
     args: [
-      join(repoRoot, "operator/main.ts"),
+      ...programArgs("operator", opts.compiled),
       `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfig}`,
       `--etcd=${opts.etcd}`,
       `--cluster-name=${opts.clusterName}`,

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "../e2e/tools.ts";
 import { parseOperatorConfig } from "../operator/config.ts";
+import { PROGRAMS } from "../scripts/image/spec.ts";
 import { parseGatewayConfig } from "../sidecar/config.ts";
 import {
   ALL_FEATURES,
@@ -74,7 +75,7 @@ test("the operator: 2 replicas, leader election in the release namespace, id fro
   const op = find(defaults, "Deployment", "-operator");
   assert.equal(get(op.doc, "spec", "replicas"), 2);
   const args = argsOf(op, "operator");
-  assert.equal(args[0], "operator/main.ts");
+  assert.equal(args[0], "dist/operator/main.js");
   for (const flag of [
     "--etcd=https://registry.example:2379",
     "--cluster-name=east",
@@ -180,7 +181,7 @@ test("sealed records by default: a kept master-key Secret mounted into the opera
 test("the gateway: Service with the ingress and metrics ports, cluster name, probes, no data dir by default", () => {
   const gw = find(defaults, "Deployment", "-gateway");
   const args = argsOf(gw, "gateway");
-  assert.equal(args[0], "sidecar/main.ts");
+  assert.equal(args[0], "dist/sidecar/main.js");
   for (const flag of [
     "--listen=0.0.0.0:8080",
     "--cluster-name=east",
@@ -220,15 +221,15 @@ test("durability: --data-dir on an emptyDir with a Deployment, on a PVC per gate
   assert.equal(get(sts.doc, "spec", "serviceName"), find(allFeatures, "Service", "-gateway-headless").name);
 });
 
-test("both programs run from one image, chosen by args", () => {
+test("both programs run from one image, chosen by args: the compiled programs the image holds", () => {
   for (const [suffix, name, program] of [
-    ["-operator", "operator", "operator/main.ts"],
-    ["-gateway", "gateway", "sidecar/main.ts"],
+    ["-operator", "operator", PROGRAMS.operator],
+    ["-gateway", "gateway", PROGRAMS.gateway],
   ] as const) {
     const workload = find(defaults, "Deployment", suffix);
     assert.equal(get(podSpec(workload), "containers", 0, "image"), "switchboard:0.1.0");
-    assert.equal(argsOf(workload, name)[0], program);
-    assert.ok(existsSync(join(repoRoot, program)), program);
+    assert.equal(argsOf(workload, name)[0], program.path);
+    assert.ok(existsSync(join(repoRoot, program.source)), program.source);
   }
 });
 

@@ -1,20 +1,65 @@
-// The image (Dockerfile at the repository root) cannot be built here (no Docker engine), so this
-// checks what a build would need: every module the two programs load is copied and not left out
-// by .dockerignore, every package they import is a production dependency, and the runtime is
-// non-root with node as the entry point.
+// The Dockerfile at the repository root cannot be built here (no Docker engine), so this checks
+// what a build would need and that it puts in the image what `npm run image` does
+// (scripts/image/spec.ts): every source the programs' compilation reads is copied and not left
+// out by .dockerignore, every package they import is a production dependency, pruned the same
+// way, and the /app files, user, entry point, environment and ports agree.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { test } from "node:test";
 import { runtimeImports } from "../e2e/imports.ts";
 import { repoRoot } from "../e2e/tools.ts";
+import { PROJECTS } from "../scripts/image/compile.ts";
+import { NPM_INSTALL } from "../scripts/image/deps.ts";
+import { etcFiles } from "../scripts/image/rootfs.ts";
+import {
+  APP_CONTENTS,
+  APP_DIR,
+  CMD,
+  ENTRYPOINT,
+  ENV,
+  GID,
+  PORTS,
+  PROGRAMS,
+  PRUNED_DIRS,
+  PRUNED_SUFFIXES,
+  UID,
+  USER_NAME,
+} from "../scripts/image/spec.ts";
 
-const PROGRAMS = ["operator/main.ts", "sidecar/main.ts"];
-const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+const SOURCES = Object.values(PROGRAMS).map((p) => p.source);
 const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8")
   .split("\n")
   .map((line) => line.trim())
   .filter((line) => line !== "" && !line.startsWith("#"));
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+
+/** The Dockerfile's stages (FROM to FROM), each a list of instructions with continuation lines joined. */
+const stages = (): Instruction[][] => {
+  const text = readFileSync(join(repoRoot, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
+  const out: Instruction[][] = [];
+  for (const line of text.split("\n").map((l) => l.trim())) {
+    const m = /^([A-Z]+)\s+(.*)$/.exec(line);
+    if (!m || line.startsWith("#")) continue;
+    const ins = { op: m[1] ?? "", args: (m[2] ?? "").replace(/\s+/g, " ") };
+    if (ins.op === "FROM") out.push([]);
+    out.at(-1)?.push(ins);
+  }
+  return out;
+};
+
+const stage = (name: string): Instruction[] => {
+  const found = stages().find((s) => s[0]?.args.endsWith(` AS ${name}`));
+  assert.ok(found, `no stage ${name}`);
+  return found;
+};
+const finalStage = (): Instruction[] => stages().at(-1) ?? [];
+const all = (s: Instruction[], op: string): string[] => s.filter((i) => i.op === op).map((i) => i.args);
 
 /** A .dockerignore pattern as a RegExp over repository-relative paths (`**`, `*`, `?`). */
 const patternRegExp = (pattern: string): RegExp => {
@@ -38,26 +83,42 @@ const excluded = (path: string): boolean => {
   return ignored.some((p) => prefixes.some((prefix) => patternRegExp(p).test(prefix)));
 };
 
-/** Source paths of the final stage's COPY instructions (not those copied from another stage). */
-const copied = (): string[] => {
-  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
-  return [...finalStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => {
-    const words = (m[1] ?? "").trim().split(/\s+/);
-    return words.slice(0, -1);
+/** Source paths of a stage's COPY instructions from the build context (not from another stage). */
+const copiedFromContext = (s: Instruction[]): string[] =>
+  all(s, "COPY")
+    .filter((args) => !args.startsWith("--from"))
+    .flatMap((args) => args.split(" ").slice(0, -1));
+
+/** The repository files tsc reads to compile the programs (tsconfig.build.json), node_modules aside. */
+const compiledSources = (): string[] => {
+  const tsc = join(repoRoot, "node_modules/typescript/bin/tsc");
+  const res = spawnSync(process.execPath, [tsc, "-p", PROJECTS.programs, "--listFilesOnly"], {
+    cwd: repoRoot,
+    encoding: "utf8",
   });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  return res.stdout
+    .split("\n")
+    .filter((f) => f.startsWith(repoRoot) && !f.includes("/node_modules/"))
+    .map((f) => relative(repoRoot, f));
 };
 
-test("every module the operator and the gateway load is copied into the image", () => {
-  const sources = copied();
-  const { files } = runtimeImports(PROGRAMS);
-  assert.ok(files.size > 20, `found only ${files.size} modules`);
-  for (const file of files) {
+test("the build stage copies every source the programs' compilation reads, and .dockerignore keeps them", () => {
+  const build = stage("build");
+  const sources = copiedFromContext(build);
+  const files = compiledSources();
+  assert.ok(files.length > 20, `found only ${files.length} sources`);
+  for (const file of [...files, PROJECTS.programs, "tsconfig.json"]) {
     assert.ok(
       sources.some((s) => file === s || file.startsWith(`${s}/`)),
-      `${file} is not under a COPY source (${sources.join(", ")})`,
+      `${file} is not under a COPY source of the build stage (${sources.join(", ")})`,
     );
     assert.ok(!excluded(file), `${file} is excluded by .dockerignore`);
   }
+  assert.ok(
+    all(build, "RUN").some((r) => r === `node node_modules/typescript/bin/tsc -p ${PROJECTS.programs}`),
+    `the build stage compiles ${PROJECTS.programs} (npm run build)`,
+  );
 });
 
 test("the production dependencies are exactly the packages the programs import (npm install --omit=dev)", () => {
@@ -66,7 +127,7 @@ test("the production dependencies are exactly the packages the programs import (
     typeof pkg === "object" && pkg !== null && "dependencies" in pkg && typeof pkg.dependencies === "object"
       ? Object.keys(pkg.dependencies ?? {})
       : [];
-  const imported = runtimeImports(PROGRAMS).packages;
+  const imported = runtimeImports(SOURCES).packages;
   for (const name of imported)
     assert.ok(deps.includes(name), `${name} is imported at run time but not in dependencies`);
   for (const name of deps)
@@ -76,28 +137,57 @@ test("the production dependencies are exactly the packages the programs import (
     );
 });
 
-test(".dockerignore leaves out tests, test kits and the build's own node_modules", () => {
+test("the deps stage installs and prunes node_modules as npm run image does", () => {
+  const [run = ""] = all(stage("deps"), "RUN");
+  assert.ok(run.startsWith(`npm ${NPM_INSTALL.join(" ")} `), run);
+  const dirs = [...run.matchAll(/-type d -name (\S+) -exec rm -rf/g)].map((m) => m[1]);
+  const names = [...run.matchAll(/-name '\*(\.\w+)'/g)].map((m) => m[1]);
+  assert.deepEqual(dirs, PRUNED_DIRS);
+  assert.deepEqual(names, PRUNED_SUFFIXES);
+  assert.match(run, /-type f \\\(.*\\\) -delete/);
+});
+
+test(".dockerignore leaves out tests, test kits, local builds and node_modules, and keeps the build's inputs", () => {
   for (const path of [
     "operator/config.test.ts",
     "registry/watcher/index.int.test.ts",
     "registry/testing/etcd.ts",
     "registry/testing/watcher.ts",
     "node_modules/yaml/package.json",
+    "dist/sidecar/main.js",
     "e2e/harness.ts",
     ".work/x",
   ])
     assert.ok(excluded(path), path);
-  for (const path of ["operator/main.ts", "package.json", "package-lock.json", "crds/types.ts"])
+  for (const path of [...SOURCES, "package.json", "package-lock.json", "tsconfig.json", PROJECTS.programs])
     assert.ok(!excluded(path), path);
 });
 
-test("the image runs node as uid 10001 with the program as CMD, after npm install --omit=dev with the lockfile", () => {
-  assert.match(dockerfile, /^FROM \$\{NODE_IMAGE\}/m);
-  assert.match(dockerfile, /^ARG NODE_IMAGE=node:24[-\w.]*$/m);
-  assert.match(dockerfile, /^COPY package\.json package-lock\.json \.\/$/m);
-  assert.match(dockerfile, /npm install --omit=dev/);
-  assert.match(dockerfile, /^USER 10001:10001$/m);
-  assert.match(dockerfile, /^ENTRYPOINT \["node"\]$/m);
-  const cmd = /^CMD \["([^"]+)"\]$/m.exec(dockerfile)?.[1];
-  assert.ok(cmd && PROGRAMS.includes(cmd) && existsSync(join(repoRoot, cmd)), `CMD ${cmd}`);
+test("the final stage holds the same /app files, user, entry point, environment and ports as npm run image", () => {
+  const s = finalStage();
+  assert.deepEqual(all(s, "WORKDIR"), [APP_DIR]);
+  const targets = all(s, "COPY").map((c) => c.split(" ").at(-1)?.replace(/^\.\//, "").replace(/\/$/, ""));
+  assert.deepEqual(targets.map((t) => (t === "" ? "package.json" : t)).sort(), [...APP_CONTENTS].sort());
+  assert.deepEqual(all(s, "USER"), [`${UID}:${GID}`]);
+  assert.deepEqual(all(s, "ENTRYPOINT"), [JSON.stringify(ENTRYPOINT).replace(/","/g, '", "')]);
+  assert.deepEqual(all(s, "CMD"), [JSON.stringify(CMD)]);
+  assert.deepEqual(all(s, "EXPOSE"), [PORTS.join(" ")]);
+  const env = Object.fromEntries(
+    all(s, "ENV").flatMap((e) => e.split(" ").map((kv) => kv.split("=") as [string, string])),
+  );
+  assert.deepEqual(env, ENV);
+  const passwd = etcFiles().find((f) => f.path === "etc/passwd");
+  const line = passwd && "data" in passwd ? passwd.data.toString().split("\n")[1] : "";
+  const [name, , uid, gid, , home, shell] = (line ?? "").split(":");
+  const [run = ""] = all(s, "RUN");
+  assert.equal(name, USER_NAME);
+  assert.ok(run.includes(`groupadd --system --gid ${gid} ${name}`), run);
+  assert.ok(
+    run.includes(
+      `useradd --system --uid ${uid} --gid ${gid} --no-create-home --home-dir ${home} --shell ${shell} ${name}`,
+    ),
+    run,
+  );
+  assert.match(finalStage()[0]?.args ?? "", /^\$\{NODE_IMAGE\}$/);
+  assert.match(readFileSync(join(repoRoot, "Dockerfile"), "utf8"), /^ARG NODE_IMAGE=node:24[-\w.]*$/m);
 });

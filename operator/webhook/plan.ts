@@ -174,7 +174,7 @@ const sidecarVolumes = (o: SidecarOptions, s: InjectorSettings): V1Volume[] => [
 const drainSeconds = (grace: number | undefined): number => Math.max(1, Math.min(25, (grace ?? 30) - 5));
 
 const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): string[] => [
-  "sidecar/main.ts",
+  "dist/sidecar/main.js",
   `--listen=127.0.0.1:${o.port}`,
   `--cluster-name=${s.clusterName}`,
   "--namespace=$(SWITCHBOARD_NAMESPACE)",
@@ -212,10 +212,7 @@ const sidecarContainer = (o: SidecarOptions, s: InjectorSettings, pod: PodView):
   name: CONTAINER_NAME,
   image: s.image,
   args: sidecarArgs(o, s, pod),
-  env: [
-    { name: "SWITCHBOARD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: "NODE_OPTIONS", value: "--disable-warning=ExperimentalWarning" },
-  ],
+  env: [{ name: "SWITCHBOARD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
   ports: [
     { name: "sb-http", containerPort: o.port, protocol: "TCP" },
     { name: "sb-metrics", containerPort: o.metricsPort, protocol: "TCP" },

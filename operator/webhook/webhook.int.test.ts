@@ -194,7 +194,7 @@ test("an annotated pod gets the switchboard-gateway container, its volumes and l
   assert.ok(gw);
   assert.equal(gw.image, IMAGE);
   assert.deepEqual(gw.args, [
-    "sidecar/main.ts",
+    "dist/sidecar/main.js",
     "--listen=127.0.0.1:3580",
     `--cluster-name=${clusterName}`,
     "--namespace=$(SWITCHBOARD_NAMESPACE)",

@@ -158,8 +158,6 @@ seccompProfile:
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
-- name: NODE_OPTIONS
-  value: --disable-warning=ExperimentalWarning
 {{- end }}
 
 {{/* A soft anti-affinity spreading a component's replicas over nodes. */}}

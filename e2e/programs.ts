@@ -1,0 +1,21 @@
+// Which file a test runs for a program: its TypeScript source (Node strips the types), or the
+// compiled JavaScript the image ships (`npm run build`), run as the image runs it.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ENTRYPOINT, PROGRAMS } from "../scripts/image/spec.ts";
+import { repoRoot } from "./tools.ts";
+
+export type Program = keyof typeof PROGRAMS;
+
+/** Whether tests run the compiled programs unless told: SWITCHBOARD_E2E_PROGRAMS=dist. */
+export const compiledByDefault = (env: NodeJS.ProcessEnv = process.env): boolean =>
+  env.SWITCHBOARD_E2E_PROGRAMS === "dist";
+
+/** The Node arguments that start `program` (before its flags). Throws naming `npm run build` when the compiled one is missing. */
+export const programArgs = (program: Program, compiled = compiledByDefault()): string[] => {
+  const { path, source } = PROGRAMS[program];
+  if (!compiled) return [join(repoRoot, source)];
+  const file = join(repoRoot, path);
+  if (!existsSync(file)) throw new Error(`${path} is not built: run npm run build`);
+  return [...ENTRYPOINT.slice(1), file];
+};

@@ -1,0 +1,51 @@
+// What the Switchboard image holds and how its containers run, in one place: `npm run image`
+// builds it from this, and helm/dockerfile.test.ts holds the Dockerfile to the same values
+// (docs/install.md, "The image"). The chart and the injector name the same program paths.
+
+/** The application directory (WORKDIR) and what it holds: the compiled programs and what they load. */
+export const APP_DIR = "/app";
+export const APP_CONTENTS = ["dist", "node_modules", "package.json"] as const;
+/** The runtime user and group (the chart's runAsUser/runAsGroup). */
+export const UID = 10001;
+export const GID = 10001;
+export const USER_NAME = "switchboard";
+/** Where Node goes in the image (on PATH). */
+export const NODE_PATH = "usr/local/bin/node";
+export const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The compiled programs (tsconfig.build.json), relative to APP_DIR, and the sources they come from. */
+export const PROGRAMS = {
+  operator: { path: "dist/operator/main.js", source: "operator/main.ts" },
+  gateway: { path: "dist/sidecar/main.js", source: "sidecar/main.ts" },
+} as const;
+
+/** `node` with stack traces mapped to the TypeScript lines; the program is the CMD (default the operator). */
+export const ENTRYPOINT = ["node", "--enable-source-maps"];
+export const CMD = [PROGRAMS.operator.path];
+export const ENV: Readonly<Record<string, string>> = { NODE_ENV: "production" };
+/** Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags). */
+export const PORTS = [8080, 9090];
+
+/**
+ * What is left out of the production node_modules: type declarations, sources, source maps and
+ * docs (nothing needs them at run time, and without the maps --enable-source-maps loads none for the
+ * dependencies), and the `.bin`
+ * folders of command links. Suffixes of file names, and folder names.
+ */
+export const PRUNED_SUFFIXES = [".ts", ".mts", ".cts", ".map", ".md"];
+export const PRUNED_DIRS = [".bin"];
+
+/** Whether the production node_modules path `path` (relative to APP_DIR) is left out of the image. */
+export const pruned = (path: string): boolean =>
+  path.split("/").some((part) => PRUNED_DIRS.includes(part)) ||
+  PRUNED_SUFFIXES.some((suffix) => path.endsWith(suffix));
+
+/** The echo function image (e2e/fixtures/echo-server.ts, compiled by tsconfig.function.json). */
+export const ECHO = {
+  repository: "docker.io/library/switchboard-echo",
+  program: "echo-server.js",
+  env: { NODE_ENV: "production", HOST: "0.0.0.0", PORT: "8080" },
+  port: 8080,
+} as const;
+
+export const REPOSITORY = "docker.io/library/switchboard";
