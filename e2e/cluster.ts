@@ -15,6 +15,7 @@ import { errorMessage } from "../common/errors.ts";
 import { SERVICE_RANGE } from "./addresses.ts";
 import { type Etcd, startEtcd } from "./etcd.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { assertNodeFree } from "./node/lock.ts";
 import { type LocalNode, type NodeInfo, startNode } from "./node.ts";
 import { createCa, createCert, createSigningKey, type KeyPair } from "./pki.ts";
 import { freePort } from "./ports.ts";
@@ -66,6 +67,8 @@ export async function startCluster({
   name = "local",
   node = false,
 }: StartClusterOptions = {}): Promise<Cluster> {
+  // Refuse before minutes of work when another node already runs on this machine.
+  if (node) assertNodeFree();
   const work = join(repoRoot, ".work");
   mkdirSync(work, { recursive: true });
   const root = dir ? resolve(dir) : mkdtempSync(join(work, `${name}-`));

@@ -3,11 +3,13 @@
 // by ClusterIP through kube-proxy; Deployments schedule; `kubectl logs` works; and after `stop()`
 // the machine is as it was. Needs root; takes the machine's node lock (one node at a time).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { DNS_IP, NODE_IP, POD_CIDR } from "./addresses.ts";
-import { startCluster } from "./cluster.ts";
+import { type ClusterInfo, connect, startCluster } from "./cluster.ts";
 import { BUSYBOX_IMAGE, busyboxImage } from "./node/busybox.ts";
 import { hostState } from "./node/host-state.ts";
 import { waitFor } from "./proc.ts";
@@ -29,6 +31,21 @@ const ns = "smoke";
 await cluster.kubectl(["create", "namespace", ns]);
 await cluster.localNode.importImage(await busyboxImage());
 
+/** `node e2e/cluster.ts up --node --dir DIR` as a user runs it; `output()` is what it printed so far. */
+const clusterCli = (cliDir: string): { child: ChildProcess; output: () => string } => {
+  const child = spawn(process.execPath, [join(repoRoot, "e2e/cluster.ts"), "up", "--node", "--dir", cliDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  return { child, output: () => out };
+};
+
 const kubectl = (args: readonly string[], input?: string): Promise<string> =>
   cluster.kubectl(["-n", ns, ...args], input);
 
@@ -49,7 +66,10 @@ test("the node registers Ready and schedulable, with the bridge address as its I
   t.diagnostic(`cluster up with a node (Node Ready, no not-ready taint): ${upMs} ms`);
   const node = JSON.parse(await cluster.kubectl(["get", "node", cluster.node.name, "-o", "json"])) as {
     spec: { taints?: unknown[] };
-    status: { addresses: { type: string; address: string }[]; conditions: { type: string; status: string }[] };
+    status: {
+      addresses: { type: string; address: string }[];
+      conditions: { type: string; status: string }[];
+    };
   };
   assert.equal(node.status.conditions.find((c) => c.type === "Ready")?.status, "True");
   assert.deepEqual(node.spec.taints ?? [], []);
@@ -105,7 +125,14 @@ spec:
 
 test("pods reach the API server through the `kubernetes` Service", async () => {
   // Plain HTTP to the HTTPS port: the API server's own answer proves the route end to end.
-  const err = await kubectl(["exec", "client", "--", "wget", "-O-", "http://kubernetes.default.svc:443/"]).then(
+  const err = await kubectl([
+    "exec",
+    "client",
+    "--",
+    "wget",
+    "-O-",
+    "http://kubernetes.default.svc:443/",
+  ]).then(
     () => "",
     (e: unknown) => (e instanceof Error ? e.message : String(e)),
   );
@@ -140,8 +167,89 @@ test("kubectl logs shows what the container wrote (httpd's request log)", async 
   assert.match(logs, /response:200/);
 });
 
+test("a second node on the same machine is refused, naming the one that runs", async () => {
+  const cliDir = mkdtempSync(join(repoRoot, ".work", "node-second-"));
+  try {
+    const { child, output } = clusterCli(cliDir);
+    const [code] = await once(child, "exit");
+    assert.equal(code, 1, output());
+    assert.match(
+      output(),
+      new RegExp(
+        `another local node is running on this machine \\(pid ${process.pid}, directory ${dir}/node\\)`,
+      ),
+    );
+  } finally {
+    rmSync(cliDir, { recursive: true, force: true });
+  }
+});
+
 test("stop removes everything the node made: processes, mounts, links, nft rules, cgroups, files, sysctls", async () => {
   stopped = true;
   await cluster.stop();
   assert.deepEqual(await hostState(dir), before);
+});
+
+test("`cluster up --node` runs a Ready node until SIGINT, then leaves the machine as before", async () => {
+  const cliDir = mkdtempSync(join(repoRoot, ".work", "node-cli-"));
+  try {
+    const { child, output } = clusterCli(cliDir);
+    await waitFor(
+      "the CLI to report the node ready",
+      async () => (output().includes("node ready") ? true : undefined),
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    const cli = connect(JSON.parse(readFileSync(join(cliDir, "cluster.json"), "utf8")) as ClusterInfo);
+    const ready = await cli.kubectl([
+      "get",
+      "node",
+      "switchboard-node",
+      "-o",
+      'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+    ]);
+    assert.equal(ready, "True");
+    child.kill("SIGINT");
+    const [code] = await once(child, "exit");
+    assert.equal(code, 0, output());
+    assert.deepEqual(await hostState(join(cliDir, "node")), { ...before, processes: [] });
+  } finally {
+    rmSync(cliDir, { recursive: true, force: true });
+  }
+});
+
+const childPids = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+
+test("a node whose process was killed is torn down by the next one, which then starts", async () => {
+  const deadDir = mkdtempSync(join(repoRoot, ".work", "node-killed-"));
+  const nextDir = mkdtempSync(join(repoRoot, ".work", "node-next-"));
+  try {
+    const { child, output } = clusterCli(deadDir);
+    await waitFor(
+      "the CLI to report the node ready",
+      async () => (output().includes("node ready") ? true : undefined),
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    assert.ok(child.pid);
+    const controlPlane = childPids(child.pid).filter((pid) =>
+      /\/(etcd|kube-apiserver|kube-controller-manager) /.test(
+        readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "),
+      ),
+    );
+    assert.equal(controlPlane.length, 3);
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    // The control plane is this test's to stop; the node's leftovers are the next node's to clean.
+    for (const pid of controlPlane) process.kill(pid, "SIGKILL");
+    const next = await startCluster({ dir: nextDir, name: "next", node: true });
+    await next.stop();
+    assert.deepEqual(await hostState(join(nextDir, "node")), { ...before, processes: [] });
+  } finally {
+    rmSync(deadDir, { recursive: true, force: true });
+    rmSync(nextDir, { recursive: true, force: true });
+  }
 });

@@ -32,6 +32,18 @@ const readState = (): NodeLockState | undefined => {
   }
 };
 
+const busy = (owner: NodeLockState): NodeBusyError =>
+  new NodeBusyError(
+    `another local node is running on this machine (pid ${owner.pid}, directory ${owner.dir}); ` +
+      "there can be one node per machine: stop it first (Ctrl-C its `cluster up --node`)",
+  );
+
+/** Throws NodeBusyError when a live process holds the node lock (a check before slow work; the lock itself is taken by acquireNodeLock). */
+export const assertNodeFree = (): void => {
+  const owner = readState();
+  if (owner && alive(owner.pid)) throw busy(owner);
+};
+
 /**
  * Takes the machine-wide node lock for a node in `dir`. Returns the state of a previous owner
  * that died without tearing down (the caller cleans up after it first), or undefined. Throws
@@ -45,12 +57,7 @@ export const acquireNodeLock = (dir: string): NodeLockState | undefined => {
   } catch (err) {
     if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
     const owner = readState();
-    if (owner && owner.pid !== process.pid && alive(owner.pid)) {
-      throw new NodeBusyError(
-        `another local node is running on this machine (pid ${owner.pid}, directory ${owner.dir}); ` +
-          "there can be one node per machine: stop it first (Ctrl-C its `cluster up --node`)",
-      );
-    }
+    if (owner && alive(owner.pid)) throw busy(owner);
     stale = owner;
   }
   // Until the new baseline is recorded, a dead owner's baseline is still the machine's original.
