@@ -1,7 +1,7 @@
 // The cluster objects a node needs that a real cluster's installer creates: RBAC for the node's
-// programs, the `kube-dns` Service, and Endpoints for the two Services served from the host (the
-// API server behind the `kubernetes` Service, CoreDNS behind `kube-dns`). With no selector, the
-// controller-manager mirrors those Endpoints into EndpointSlices, which kube-proxy follows.
+// programs, the `kube-dns` Service, and EndpointSlices for the two Services served from the host
+// (the API server behind the `kubernetes` Service, CoreDNS behind `kube-dns`). Both Services have
+// no selector, so no controller touches these slices; kube-proxy follows them.
 import { stringify } from "yaml";
 import { COREDNS_USER } from "./components.ts";
 
@@ -43,11 +43,20 @@ const rbac = [
   },
 ];
 
-const hostEndpoints = (namespace: string, name: string, ip: string, ports: readonly object[]) => ({
-  apiVersion: "v1",
-  kind: "Endpoints",
-  metadata: { namespace, name },
-  subsets: [{ addresses: [{ ip }], ports }],
+const hostEndpoints = (namespace: string, service: string, ip: string, ports: readonly object[]) => ({
+  apiVersion: "discovery.k8s.io/v1",
+  kind: "EndpointSlice",
+  metadata: {
+    namespace,
+    name: `${service}-host`,
+    labels: {
+      "kubernetes.io/service-name": service,
+      "endpointslice.kubernetes.io/managed-by": "local-node.switchboard.dev",
+    },
+  },
+  addressType: "IPv4",
+  endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+  ports,
 });
 
 /** The manifest (a YAML stream for `kubectl apply`) of everything above. */
