@@ -15,6 +15,7 @@ import { errorMessage } from "../common/errors.ts";
 import { SERVICE_RANGE } from "./addresses.ts";
 import { type Etcd, startEtcd } from "./etcd.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { busyboxImage } from "./node/busybox.ts";
 import { assertNodeFree } from "./node/lock.ts";
 import { type LocalNode, type NodeInfo, startNode } from "./node.ts";
 import { createCa, createCert, createSigningKey, type KeyPair } from "./pki.ts";
@@ -304,16 +305,29 @@ const main = async (argv: readonly string[]): Promise<void> => {
       process.exit(2);
     }
   }
-  const cluster = await startCluster({ ...(dir === undefined ? {} : { dir }), node });
+  const base = dir === undefined ? {} : { dir };
+  const withNode = node ? await startCluster({ ...base, node: true }) : undefined;
+  const cluster = withNode ?? (await startCluster(base));
   console.log(`control plane ready
   apiserver:  ${cluster.apiserver}
   etcd:       ${cluster.etcd}
   kubeconfig: ${cluster.kubeconfig}
   info:       ${join(cluster.dir, "cluster.json")}`);
-  if (cluster.node) {
+  if (withNode) {
+    const image = await busyboxImage()
+      .then(async (spec) => {
+        await withNode.localNode.importImage(spec);
+        return spec;
+      })
+      .catch(async (err: unknown) => {
+        await cluster.stop();
+        throw err;
+      });
+    const { name, ip, podCidr, dnsIp, dir: files } = withNode.node;
     console.log(`node ready
-  name:       ${cluster.node.name} (${cluster.node.ip}, pods in ${cluster.node.podCidr}, DNS ${cluster.node.dnsIp})
-  files:      ${cluster.node.dir}`);
+  name:       ${name} (${ip}, pods in ${podCidr}, DNS ${dnsIp})
+  files:      ${files}
+  image:      ${image.name} (a static busybox: sh, httpd, wget, nslookup)`);
   }
   console.log("Ctrl-C stops it.");
   await new Promise<void>((resolveStop) => {

@@ -1,10 +1,10 @@
 // `npm test`: type-check, lint, unit tests, then integration and e2e tests against one shared
 // local control plane (real etcd, kube-apiserver, kube-controller-manager). Fast stages first;
 // the first failing stage stops the run. Ends with one line: "summary: N passed, N failed".
-// The `node` stage (tests that start a real local node: root, one node per machine) runs only
-// when named.
+// Last, the `node` stage: tests that start a real local node (root, one node per machine), one
+// file at a time, after the shared control plane has stopped.
 //
-//   npm test                      typecheck, lint, unit, integration
+//   npm test                      everything
 //   npm test -- unit node         only the named stages (typecheck, lint, unit, integration, node)
 import { spawn } from "node:child_process";
 import { globSync, rmSync } from "node:fs";
@@ -14,8 +14,6 @@ import { repoRoot } from "../e2e/tools.ts";
 
 const STAGES = ["typecheck", "lint", "unit", "integration", "node"] as const;
 type Stage = (typeof STAGES)[number];
-/** The stages a bare `npm test` runs. */
-const DEFAULT_STAGES: readonly Stage[] = ["typecheck", "lint", "unit", "integration"];
 /** Test files that start a real node (e2e/node.ts); each starts its own cluster, one at a time. */
 const NODE_FILES = ["e2e/node.e2e.test.ts"];
 
@@ -122,7 +120,7 @@ const main = async (): Promise<number> => {
     console.error(`unknown stage(s) ${unknown.join(", ")}; stages: ${STAGES.join(", ")}`);
     return 2;
   }
-  const stages = wanted.length > 0 ? STAGES.filter((s) => wanted.includes(s)) : DEFAULT_STAGES;
+  const stages = wanted.length > 0 ? STAGES.filter((s) => wanted.includes(s)) : STAGES;
   for (const stage of stages) {
     const code = await runStage(stage);
     if (code !== 0) {
