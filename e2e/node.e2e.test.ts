@@ -46,6 +46,19 @@ const clusterCli = (cliDir: string): { child: ChildProcess; output: () => string
   return { child, output: () => out };
 };
 
+/** `clusterCli` once it has printed "node ready". */
+const readyCli = async (cliDir: string): Promise<ReturnType<typeof clusterCli>> => {
+  const cli = clusterCli(cliDir);
+  await waitFor(
+    "the CLI to report the node ready",
+    async () => (cli.output().includes("node ready") ? true : undefined),
+    {
+      timeoutMs: 120_000,
+    },
+  );
+  return cli;
+};
+
 const kubectl = (args: readonly string[], input?: string): Promise<string> =>
   cluster.kubectl(["-n", ns, ...args], input);
 
@@ -193,14 +206,7 @@ test("stop removes everything the node made: processes, mounts, links, nft rules
 test("`cluster up --node` runs a Ready node until SIGINT, then leaves the machine as before", async () => {
   const cliDir = mkdtempSync(join(repoRoot, ".work", "node-cli-"));
   try {
-    const { child, output } = clusterCli(cliDir);
-    await waitFor(
-      "the CLI to report the node ready",
-      async () => (output().includes("node ready") ? true : undefined),
-      {
-        timeoutMs: 120_000,
-      },
-    );
+    const { child, output } = await readyCli(cliDir);
     const cli = connect(JSON.parse(readFileSync(join(cliDir, "cluster.json"), "utf8")) as ClusterInfo);
     const ready = await cli.kubectl([
       "get",
@@ -226,14 +232,7 @@ test("a node whose process was killed is torn down by the next one, which then s
   const deadDir = mkdtempSync(join(repoRoot, ".work", "node-killed-"));
   const nextDir = mkdtempSync(join(repoRoot, ".work", "node-next-"));
   try {
-    const { child, output } = clusterCli(deadDir);
-    await waitFor(
-      "the CLI to report the node ready",
-      async () => (output().includes("node ready") ? true : undefined),
-      {
-        timeoutMs: 120_000,
-      },
-    );
+    const { child } = await readyCli(deadDir);
     assert.ok(child.pid);
     const controlPlane = childPids(child.pid).filter((pid) =>
       /\/(etcd|kube-apiserver|kube-controller-manager) /.test(

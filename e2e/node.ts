@@ -84,14 +84,13 @@ export const startNode = async (cluster: Cluster, { dir }: StartNodeOptions = {}
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       for (const [signal, handler] of handlers) process.off(signal, handler);
-      try {
-        for (const proc of procs.reverse()) await proc.stop();
-        await forwarder?.close();
-        await containerd?.proc.stop();
-        if (baseline) await teardownNode(root, baseline);
-      } finally {
-        releaseNodeLock();
-      }
+      for (const proc of procs.reverse()) await proc.stop();
+      await forwarder?.close();
+      await containerd?.proc.stop();
+      if (baseline) await teardownNode(root, baseline);
+      // After an incomplete teardown the lock stays: once this process ends, the next node
+      // finds it stale and cleans up with the recorded baseline.
+      releaseNodeLock();
     })();
     return stopping;
   };

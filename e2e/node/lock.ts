@@ -60,8 +60,9 @@ export const acquireNodeLock = (dir: string): NodeLockState | undefined => {
     if (owner && alive(owner.pid)) throw busy(owner);
     stale = owner;
   }
-  // Until the new baseline is recorded, a dead owner's baseline is still the machine's original.
-  writeFileSync(statePath, JSON.stringify({ ...stale, pid: process.pid, dir }));
+  // Until the new baseline is recorded, a dead owner's directory and baseline are what a later
+  // cleanup needs (if cleaning up after it fails now).
+  writeFileSync(statePath, JSON.stringify({ ...stale, pid: process.pid, dir: stale?.dir ?? dir }));
   return stale;
 };
 
