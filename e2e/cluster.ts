@@ -1,16 +1,23 @@
 // The local control plane: real etcd, kube-apiserver and kube-controller-manager on free
 // 127.0.0.1 ports, with their own CA, serving and client certificates and service-account keys.
 //
+// With `node: true` (`--node`), also one real node (e2e/node.ts: containerd, kubelet, kube-proxy,
+// kube-scheduler, CoreDNS); it needs root, and one node per machine.
+//
 // As a library: `const cluster = await startCluster({ dir })` … `await cluster.stop()`.
-// From a shell: `node e2e/cluster.ts up --dir DIR` runs until SIGINT/SIGTERM and writes
+// From a shell: `node e2e/cluster.ts up --dir DIR [--node]` runs until SIGINT/SIGTERM and writes
 // DIR/kubeconfig and DIR/cluster.json.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { errorMessage } from "../common/errors.ts";
+import { SERVICE_RANGE } from "./addresses.ts";
 import { type Etcd, startEtcd } from "./etcd.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { busyboxImage } from "./node/busybox.ts";
+import { assertNodeFree } from "./node/lock.ts";
+import { type LocalNode, type NodeInfo, startNode } from "./node.ts";
 import { createCa, createCert, createSigningKey, type KeyPair } from "./pki.ts";
 import { freePort } from "./ports.ts";
 import { type Proc, run, start, waitFor } from "./proc.ts";
@@ -25,6 +32,8 @@ export interface ClusterInfo {
   readonly caCert: string;
   readonly caKey: string;
   readonly serviceAccountKey: string;
+  /** The real node, when the cluster was started with one. */
+  readonly node?: NodeInfo;
 }
 
 export interface Cluster extends ClusterInfo {
@@ -41,12 +50,26 @@ export interface StartClusterOptions {
   dir?: string;
   /** Name used in log lines and the kubeconfig context. */
   name?: string;
+  /** Also start a real node (root only, one per machine); see e2e/node.ts. */
+  node?: boolean;
 }
 
-const SERVICE_RANGE = "10.96.0.0/24";
+export interface ClusterWithNode extends Cluster {
+  readonly node: NodeInfo;
+  /** The running node: images, and its own stop (the cluster's stop stops it first). */
+  readonly localNode: LocalNode;
+}
 
-/** Starts a control plane and waits for kube-apiserver `/readyz` and for the controller-manager to be working. */
-export const startCluster = async ({ dir, name = "local" }: StartClusterOptions = {}): Promise<Cluster> => {
+/** Starts a control plane and waits for kube-apiserver `/readyz` and for the controller-manager to be working; with `node`, also a node, Ready and schedulable. */
+export async function startCluster(options: StartClusterOptions & { node: true }): Promise<ClusterWithNode>;
+export async function startCluster(options?: StartClusterOptions): Promise<Cluster>;
+export async function startCluster({
+  dir,
+  name = "local",
+  node = false,
+}: StartClusterOptions = {}): Promise<Cluster> {
+  // Refuse before minutes of work when another node already runs on this machine.
+  if (node) assertNodeFree();
   const work = join(repoRoot, ".work");
   mkdirSync(work, { recursive: true });
   const root = dir ? resolve(dir) : mkdtempSync(join(work, `${name}-`));
@@ -54,9 +77,14 @@ export const startCluster = async ({ dir, name = "local" }: StartClusterOptions 
   mkdirSync(pki, { recursive: true });
   const procs: Proc[] = [];
   let etcd: Etcd | undefined;
+  let localNode: LocalNode | undefined;
   const stop = async (): Promise<void> => {
-    for (const proc of procs.reverse()) await proc.stop();
-    await etcd?.stop();
+    try {
+      await localNode?.stop();
+    } finally {
+      for (const proc of procs.reverse()) await proc.stop();
+      await etcd?.stop();
+    }
   };
   try {
     const ca = await createCa(pki);
@@ -73,6 +101,13 @@ export const startCluster = async ({ dir, name = "local" }: StartClusterOptions 
       organizations: ["system:masters"],
       usage: "client",
     });
+    // The API server's credentials towards kubelets (logs, exec, port-forward).
+    const kubeletClient = await createCert(pki, ca, {
+      name: "apiserver-kubelet-client",
+      commonName: "kube-apiserver-kubelet-client",
+      organizations: ["system:masters"],
+      usage: "client",
+    });
     const kcmCert = await createCert(pki, ca, {
       name: "kcm",
       commonName: "system:kube-controller-manager",
@@ -86,9 +121,9 @@ export const startCluster = async ({ dir, name = "local" }: StartClusterOptions 
     const kubeconfig = writeKubeconfig(join(root, "kubeconfig"), apiserver, ca.cert, admin, name);
     const kcmConfig = writeKubeconfig(join(root, "kcm.kubeconfig"), apiserver, ca.cert, kcmCert, name);
 
-    procs.push(startApiserver(root, etcd.url, port, ca, serving, saKey));
+    procs.push(startApiserver(root, etcd.url, port, ca, serving, kubeletClient, saKey));
     await waitReady(procs[0], apiserver, admin, ca.cert);
-    procs.push(startControllerManager(root, kcmConfig, ca, saKey));
+    procs.push(startControllerManager(root, kcmConfig, ca, saKey, node));
 
     const info: ClusterInfo = {
       etcd: etcd.url,
@@ -106,12 +141,25 @@ export const startCluster = async ({ dir, name = "local" }: StartClusterOptions 
       const out = await cluster.kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"]);
       return out.trim() === "serviceaccount/default" ? true : undefined;
     });
-    return cluster;
+    if (!node) return cluster;
+    localNode = await startNode(cluster);
+    const withNode = { ...info, node: nodeInfo(localNode) };
+    writeFileSync(join(root, "cluster.json"), `${JSON.stringify(withNode, null, 2)}\n`);
+    const started: ClusterWithNode = { ...connect(withNode, stop), node: withNode.node, localNode };
+    return started;
   } catch (err) {
     await stop();
     throw err;
   }
-};
+}
+
+const nodeInfo = ({ name, ip, podCidr, dnsIp, dir }: NodeInfo): NodeInfo => ({
+  name,
+  ip,
+  podCidr,
+  dnsIp,
+  dir,
+});
 
 /** A Cluster handle for an already running control plane described by `info`. */
 export const connect = (info: ClusterInfo, stop: () => Promise<void> = async () => {}): Cluster => ({
@@ -136,6 +184,7 @@ const startApiserver = (
   port: number,
   ca: KeyPair,
   serving: KeyPair,
+  kubeletClient: KeyPair,
   saKey: string,
 ): Proc =>
   start({
@@ -154,6 +203,11 @@ const startApiserver = (
       `--service-account-key-file=${saKey}`,
       `--service-account-signing-key-file=${saKey}`,
       "--allow-privileged=true",
+      `--kubelet-client-certificate=${kubeletClient.cert}`,
+      `--kubelet-client-key=${kubeletClient.key}`,
+      `--kubelet-certificate-authority=${ca.cert}`,
+      // A node's name does not resolve here; its InternalIP (the node bridge) does.
+      "--kubelet-preferred-address-types=InternalIP,Hostname",
       // The loopback address cannot be published as the `kubernetes` Service endpoint.
       "--endpoint-reconciler-type=none",
       `--cert-dir=${join(root, "pki")}`,
@@ -163,7 +217,13 @@ const startApiserver = (
     log: join(root, "kube-apiserver.log"),
   });
 
-const startControllerManager = (root: string, kubeconfig: string, ca: KeyPair, saKey: string): Proc =>
+const startControllerManager = (
+  root: string,
+  kubeconfig: string,
+  ca: KeyPair,
+  saKey: string,
+  node: boolean,
+): Proc =>
   start({
     name: "kube-controller-manager",
     command: toolPath("kube-controller-manager"),
@@ -176,9 +236,12 @@ const startControllerManager = (root: string, kubeconfig: string, ca: KeyPair, s
       "--leader-elect=false",
       // Each controller acts with its own ServiceAccount and RBAC role, as in a real cluster.
       "--use-service-account-credentials=true",
-      // There is no kubelet: simulated pods sit on a Node that never heartbeats, so the
-      // controllers that would mark them not ready or delete them are off.
-      "--controllers=*,-node-lifecycle-controller,-pod-garbage-collector-controller",
+      // Without a node, simulated pods sit on a Node that never heartbeats, so the controllers
+      // that would mark them not ready or delete them are off. With a real node they run: the
+      // node-lifecycle controller lifts the not-ready taint once the kubelet reports Ready.
+      node
+        ? "--controllers=*"
+        : "--controllers=*,-node-lifecycle-controller,-pod-garbage-collector-controller",
       "--concurrent-service-endpoint-syncs=5",
       "--v=1",
     ],
@@ -224,7 +287,7 @@ const httpsGet = (url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): 
     req.end();
   });
 
-const usage = "usage: node e2e/cluster.ts up [--dir DIR]";
+const usage = "usage: node e2e/cluster.ts up [--dir DIR] [--node]";
 
 const main = async (argv: readonly string[]): Promise<void> => {
   const [command, ...rest] = argv;
@@ -233,24 +296,44 @@ const main = async (argv: readonly string[]): Promise<void> => {
     process.exit(2);
   }
   let dir: string | undefined;
+  let node = false;
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === "--dir" && rest[i + 1]) dir = rest[++i];
+    else if (rest[i] === "--node") node = true;
     else {
       console.error(`unknown argument ${rest[i]}\n${usage}`);
       process.exit(2);
     }
   }
-  const cluster = await startCluster(dir === undefined ? {} : { dir });
+  const base = dir === undefined ? {} : { dir };
+  const withNode = node ? await startCluster({ ...base, node: true }) : undefined;
+  const cluster = withNode ?? (await startCluster(base));
   console.log(`control plane ready
   apiserver:  ${cluster.apiserver}
   etcd:       ${cluster.etcd}
   kubeconfig: ${cluster.kubeconfig}
-  info:       ${join(cluster.dir, "cluster.json")}
-Ctrl-C stops it.`);
+  info:       ${join(cluster.dir, "cluster.json")}`);
+  if (withNode) {
+    const image = await busyboxImage()
+      .then(async (spec) => {
+        await withNode.localNode.importImage(spec);
+        return spec;
+      })
+      .catch(async (err: unknown) => {
+        await cluster.stop();
+        throw err;
+      });
+    const { name, ip, podCidr, dnsIp, dir: files } = withNode.node;
+    console.log(`node ready
+  name:       ${name} (${ip}, pods in ${podCidr}, DNS ${dnsIp})
+  files:      ${files}
+  image:      ${image.name} (a static busybox: sh, httpd, wget, nslookup)`);
+  }
+  console.log("Ctrl-C stops it.");
   await new Promise<void>((resolveStop) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolveStop());
   });
-  console.log("stopping control plane");
+  console.log(cluster.node ? "stopping node and control plane" : "stopping control plane");
   await cluster.stop();
 };
 

@@ -1,4 +1,4 @@
-// Locates the control-plane binaries that scripts/bootstrap.sh builds into its cache.
+// Locates the control-plane and node binaries that scripts/bootstrap.sh builds into its cache.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -6,7 +6,17 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-export type Tool = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kubectl" | "helm";
+export type Tool =
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kubectl"
+  | "helm"
+  | "kubelet"
+  | "kube-proxy"
+  | "kube-scheduler"
+  | "coredns"
+  | "pause";
 
 let cached: string | undefined;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the tests run against (etcd, kube-apiserver,
-# kube-controller-manager, kubectl, helm) from Go modules into a versioned cache, once per machine.
-# Idempotent: a binary already in the cache is not rebuilt. Prints the tools directory last.
+# kube-controller-manager, kubectl, helm) and the parts of a local node (kubelet, kube-proxy,
+# kube-scheduler, CoreDNS, the pause program) from Go modules into a versioned cache, once per
+# machine. Idempotent: a binary already in the cache is not rebuilt. Prints the tools directory last.
 #
 #   scripts/bootstrap.sh            build what is missing, print the bin directory
 #   scripts/bootstrap.sh --print    print the bin directory without building
@@ -10,6 +11,7 @@ set -euo pipefail
 ETCD_VERSION="${SWITCHBOARD_ETCD_VERSION:-v3.6.16}"
 KUBE_VERSION="${SWITCHBOARD_KUBE_VERSION:-v1.34.4}"
 HELM_VERSION="${SWITCHBOARD_HELM_VERSION:-v3.22.0}"
+COREDNS_VERSION="${SWITCHBOARD_COREDNS_VERSION:-v1.15.0}"
 
 CACHE="${SWITCHBOARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard}"
 TOOLS="$CACHE/tools/etcd-${ETCD_VERSION}_kube-${KUBE_VERSION}_helm-${HELM_VERSION}"
@@ -48,35 +50,62 @@ build_etcd() {
   rm -rf "$dir"
 }
 
-build_kube() {
-  local dir gomod minor staging
-  dir="$(scratch)"
+# kube_module DIR — writes DIR/go.mod: a scratch module that pins every staging module
+# k8s.io/kubernetes requires at v0.0.0 to its release (go install refuses their replace lines).
+kube_module() {
+  local dir="$1" gomod
   gomod="$(cd "$dir" && go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
   [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${KUBE_VERSION}"
-  minor="${KUBE_VERSION#v1.}"                       # 34.4
-  staging="v0.${minor}"                             # v0.34.4
   {
     echo "module local/kube"
     echo
     grep -E '^go [0-9]' "$gomod" | head -1
     grep -E '^godebug' "$gomod" || true
     echo
-    # Every staging module that k8s.io/kubernetes requires at v0.0.0 is pinned to its release.
-    awk -v v="$staging" '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print "replace " $1 " => " $1 " " v}' "$gomod" | sort -u
+    awk -v v="v0.${KUBE_VERSION#v1.}" '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print "replace " $1 " => " $1 " " v}' "$gomod" | sort -u
   } > "$dir/go.mod"
-  local major="1" gminor="${minor%%.*}" date
+}
+
+# kube_ldflags — the version stamps a release build has (without them: v0.0.0-master).
+kube_ldflags() {
+  local minor="${KUBE_VERSION#v1.}" date ld="-s -w"
   date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  local ld="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $pkg.gitVersion=${KUBE_VERSION} -X $pkg.gitMajor=${major} -X $pkg.gitMinor=${gminor}"
+    ld+=" -X $pkg.gitVersion=${KUBE_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
     ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=${date}"
   done
+  echo "$ld"
+}
+
+# build_kube_cmds CMD... — builds k8s.io/kubernetes/cmd/<CMD> for each CMD into BIN.
+build_kube_cmds() {
+  local dir pkgs=() ld
+  dir="$(scratch)"
+  kube_module "$dir"
+  for cmd in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+  ld="$(kube_ldflags)"
   ( cd "$dir" \
-    && go get "k8s.io/kubernetes/cmd/kube-apiserver@${KUBE_VERSION}" "k8s.io/kubernetes/cmd/kube-controller-manager@${KUBE_VERSION}" \
-              "k8s.io/kubernetes/cmd/kubectl@${KUBE_VERSION}" \
-    && go build -trimpath -tags selinux,notest -ldflags "$ld" -o "$BIN/" \
-         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl )
+    && go get "${pkgs[@]/%/@${KUBE_VERSION}}" \
+    && go build -trimpath -tags selinux,notest -ldflags "$ld" -o "$BIN/" "${pkgs[@]}" )
   rm -rf "$dir"
+}
+
+build_kube() { build_kube_cmds kube-apiserver kube-controller-manager kubectl; }
+build_node() { build_kube_cmds kubelet kube-proxy kube-scheduler; }
+
+build_coredns() {
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@${COREDNS_VERSION}"
+  echo "${COREDNS_VERSION}" > "$BIN/coredns.version"
+}
+
+# The pod sandbox's program, from the pause.c that k8s.io/kubernetes ships (a static C binary).
+build_pause() {
+  command -v gcc >/dev/null 2>&1 || die "gcc is not installed, and it is needed to build the pause program. Install it (Debian: apt-get install gcc libc6-dev) and run again."
+  local src
+  src="$(go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/build/pause/linux/pause.c"
+  [[ -f "$src" ]] || die "pause.c not found in k8s.io/kubernetes@${KUBE_VERSION}"
+  gcc -Os -Wall -static -DVERSION="${KUBE_VERSION}" -o "$BIN/pause" "$src"
+  strip "$BIN/pause"
 }
 
 build_helm() {
@@ -91,5 +120,16 @@ else
   timed "kube-apiserver + kube-controller-manager + kubectl ${KUBE_VERSION}" build_kube
 fi
 [[ -x "$BIN/helm" ]] && log "helm ${HELM_VERSION}: cached" || timed "helm ${HELM_VERSION}" build_helm
+if [[ -x "$BIN/kubelet" && -x "$BIN/kube-proxy" && -x "$BIN/kube-scheduler" ]]; then
+  log "kubelet, kube-proxy, kube-scheduler ${KUBE_VERSION}: cached"
+else
+  timed "kubelet + kube-proxy + kube-scheduler ${KUBE_VERSION}" build_node
+fi
+if [[ -x "$BIN/coredns" && "$(cat "$BIN/coredns.version" 2>/dev/null)" == "${COREDNS_VERSION}" ]]; then
+  log "coredns ${COREDNS_VERSION}: cached"
+else
+  timed "coredns ${COREDNS_VERSION}" build_coredns
+fi
+[[ -x "$BIN/pause" ]] && log "pause ${KUBE_VERSION}: cached" || timed "pause ${KUBE_VERSION}" build_pause
 log "tools ready in $((SECONDS - total))s: $BIN"
 echo "$BIN"

@@ -1,17 +1,21 @@
 // `npm test`: type-check, lint, unit tests, then integration and e2e tests against one shared
 // local control plane (real etcd, kube-apiserver, kube-controller-manager). Fast stages first;
 // the first failing stage stops the run. Ends with one line: "summary: N passed, N failed".
+// Last, the `node` stage: tests that start a real local node (root, one node per machine), one
+// file at a time, after the shared control plane has stopped.
 //
 //   npm test                      everything
-//   npm test -- unit              only the named stages (typecheck, lint, unit, integration)
+//   npm test -- unit node         only the named stages (typecheck, lint, unit, integration, node)
 import { spawn } from "node:child_process";
 import { globSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster } from "../e2e/cluster.ts";
 import { repoRoot } from "../e2e/tools.ts";
 
-const STAGES = ["typecheck", "lint", "unit", "integration"] as const;
+const STAGES = ["typecheck", "lint", "unit", "integration", "node"] as const;
 type Stage = (typeof STAGES)[number];
+/** Test files that start a real node (e2e/node.ts); each starts its own cluster, one at a time. */
+const NODE_FILES = ["e2e/node.e2e.test.ts"];
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
 
@@ -39,7 +43,7 @@ const tally = (out: string): void => {
   counts.skipped += last("skipped");
 };
 
-const testFiles = (kind: "unit" | "integration"): string[] => {
+const testFiles = (kind: "unit" | "integration" | "node"): string[] => {
   const all = globSync(
     "{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples,helm}/**/*.test.ts",
     {
@@ -47,7 +51,8 @@ const testFiles = (kind: "unit" | "integration"): string[] => {
     },
   );
   const slow = (f: string): boolean => /\.(int|e2e)\.test\.ts$/.test(f);
-  return all.filter((f) => (kind === "unit" ? !slow(f) : slow(f))).sort();
+  if (kind === "node") return all.filter((f) => NODE_FILES.includes(f)).sort();
+  return all.filter((f) => !NODE_FILES.includes(f) && (kind === "unit" ? !slow(f) : slow(f))).sort();
 };
 
 const nodeTest = async (
@@ -99,6 +104,11 @@ const runStage = async (stage: Stage): Promise<number> => {
         else rmSync(cluster.dir, { recursive: true, force: true });
       }
       return code;
+    }
+    case "node": {
+      const bootstrap = await sh("bash", [join(repoRoot, "scripts/bootstrap.sh")]);
+      if (bootstrap.code !== 0) return bootstrap.code;
+      return nodeTest(testFiles("node"), process.env, 1);
     }
   }
 };
