@@ -65,7 +65,7 @@ up() { # up NAME READY CMD...: run CMD in the background, logging to ${dir}/NAME
     return text
       .split("\n")
       .map((line, n) => {
-        // A comment after the command (\`# dist/operator/main.js …\`) says nothing about it.
+        // A comment after the command (`# dist/operator/main.js …`) says nothing about it.
         const command = line.replace(/\s#.*$/, "");
         const long = LONG_RUNNING.find(([re]) => re.test(command));
         return long ? `up block${index}-line${n} ${JSON.stringify(long[1])} ${line}` : line;
