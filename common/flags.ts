@@ -135,3 +135,31 @@ export const apiServerFlag = (
   const port = env.KUBERNETES_SERVICE_PORT ?? "443";
   return parseHostPort("api-server", host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
 };
+
+/** One flag's help: its value's shape (empty for none) and one line saying what it does. */
+export interface FlagHelp {
+  readonly value: string;
+  readonly help: string;
+}
+
+/**
+ * The --help text: the synopsis, then one line per flag (its value, what it does, its environment
+ * twin), in the order of `help`.
+ */
+export const helpText = <F extends string>(
+  synopsis: string,
+  flags: Record<F, string>,
+  help: Record<F, FlagHelp>,
+): string => {
+  const names = Object.keys(help) as F[];
+  const left = names.map((f) => `--${f}${help[f].value ? ` ${help[f].value}` : ""}`);
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  const lines = names.map((f, i) => `  ${(left[i] ?? "").padEnd(width)}${help[f].help} (${flags[f]})`);
+  return [
+    synopsis,
+    "",
+    ...lines,
+    "  --help".padEnd(width + 2) + "this text",
+    "  --version".padEnd(width + 2) + "the version, revision and Node.js version",
+  ].join("\n");
+};

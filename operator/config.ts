@@ -9,12 +9,14 @@ import {
   ETCD_FLAGS,
   egressFlag,
   etcdFlags,
+  type FlagHelp,
+  helpText,
   logLevelFlag,
   parseHostPort,
   readFlags,
 } from "../common/flags.ts";
 import type { LogLevel } from "../common/log.ts";
-import { parseWebhookConfig, WEBHOOK_FLAGS, WEBHOOK_USAGE, type WebhookConfig } from "./webhook/config.ts";
+import { parseWebhookConfig, WEBHOOK_FLAGS, WEBHOOK_HELP, type WebhookConfig } from "./webhook/config.ts";
 
 export { ConfigError };
 
@@ -64,14 +66,55 @@ const FLAGS = {
   "egress-deny": "SWITCHBOARD_EGRESS_DENY",
 } as const;
 
-export const USAGE = `usage: node operator/main.ts --etcd URL[,URL...] --cluster-name NAME [--kubeconfig PATH] [--metrics-addr HOST:PORT]
-  [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--leader-election-namespace NS] [--id ID]
-  [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s] [--heartbeat-ttl 15s] [--resync-period 5m] [--log-level info]
-  [--registry-key-file FILE]
-  [--egress-allow RULE,...] [--egress-deny RULE,...]   (the gateways' values: Function status reports what they
-   refuse, and injected gateways get them)
-${WEBHOOK_USAGE}
-Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
+const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
+  kubeconfig: {
+    value: "PATH",
+    help: "kubeconfig to reach the API server (default: the pod's service account)",
+  },
+  etcd: { value: "URL[,URL...]", help: "required: the registry etcd's client URLs (http(s)://host:port)" },
+  "etcd-ca": { value: "FILE", help: "CA certificate of the registry etcd's TLS" },
+  "etcd-cert": { value: "FILE", help: "client certificate for etcd (with --etcd-key)" },
+  "etcd-key": { value: "FILE", help: "client key for etcd (with --etcd-cert)" },
+  "cluster-name": { value: "NAME", help: "required: this cluster's name in the registry (a DNS label)" },
+  "metrics-addr": { value: "HOST:PORT", help: "/metrics, /healthz and /readyz (default 0.0.0.0:8080)" },
+  "leader-election-namespace": {
+    value: "NS",
+    help: "namespace of the leader Lease (default the pod's namespace, else switchboard-system)",
+  },
+  id: { value: "ID", help: "this replica's identity in the Lease (default host_pid)" },
+  "lease-duration": { value: "DURATION", help: "how long a Lease is held without renewal (default 15s)" },
+  "renew-deadline": {
+    value: "DURATION",
+    help: "the leader gives up after failing to renew this long (default 10s)",
+  },
+  "retry-period": { value: "DURATION", help: "how often the Lease is tried and renewed (default 2s)" },
+  "log-level": { value: "LEVEL", help: "debug, info, warn or error (default info)" },
+  "heartbeat-ttl": {
+    value: "DURATION",
+    help: "the cluster heartbeat's lease in etcd, at least 2s (default 15s)",
+  },
+  "registry-key-file": { value: "FILE", help: "master key: seal every record and hand each VPN its key" },
+  "resync-period": {
+    value: "DURATION",
+    help: "how often the leader audits its registry subtree (default 5m)",
+  },
+  ...WEBHOOK_HELP,
+  "egress-allow": {
+    value: "RULE,...",
+    help: "the gateways' --egress-allow: Function status and injected gateways",
+  },
+  "egress-deny": {
+    value: "RULE,...",
+    help: "the gateways' --egress-deny: Function status and injected gateways",
+  },
+};
+
+export const USAGE = helpText(
+  `usage: node dist/operator/main.js --etcd URL[,URL...] --cluster-name NAME [flags]
+The Switchboard operator. Each flag has an environment twin, in parentheses; a flag wins over it.`,
+  FLAGS,
+  HELP,
+);
 
 /** The heartbeat lease TTL in whole seconds (rounded up); throws ConfigError below 2 s (etcd leases need time to be kept alive). */
 const heartbeatTtl = (value: string): number => {

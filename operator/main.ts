@@ -2,6 +2,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
+import { versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { runAll } from "../common/lifecycle.ts";
@@ -15,6 +16,10 @@ import { serveWebhook, type WebhookServer } from "./webhook/server.ts";
 
 const main = async (): Promise<number> => {
   let config: OperatorConfig;
+  if (process.argv.includes("--version")) {
+    console.log(versionLine("switchboard-operator"));
+    return 0;
+  }
   if (process.argv.includes("--help")) {
     console.log(USAGE);
     return 0;

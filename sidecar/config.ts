@@ -10,6 +10,8 @@ import {
   ETCD_FLAGS,
   egressFlag,
   etcdFlags,
+  type FlagHelp,
+  helpText,
   intFlag,
   logLevelFlag,
   parseHostPort,
@@ -84,16 +86,68 @@ const FLAGS = {
   "api-server": "SWITCHBOARD_API_SERVER",
 } as const;
 
-export const USAGE = `usage: node sidecar/main.ts --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
-  [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--id ID] [--max-body-bytes 1048576] [--max-event-bytes 262144]
-  [--max-batch 100] [--max-connections 1024] [--max-inflight-bytes 33554432] [--max-inflight-bytes-per-vpn 8388608]
-  [--queue-max-events 10000] [--queue-max-bytes 67108864] [--request-timeout 30s] [--drain-timeout 25s]
-  [--data-dir DIR [--durability fsync|none] [--data-max-bytes 1073741824]] [--log-level info]
-  [--registry-key-file FILE | --vpn-key-file FILE]
-  [--egress-allow RULE,...] [--egress-deny RULE,...] [--api-server HOST:PORT|none]
-  (RULE: an IP or CIDR, a host name or *.pattern, or *, optionally with :PORT; docs/gateway.md, "Egress policy";
-   --api-server defaults to $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)
-Each flag has an environment twin: --cluster-name ↔ SWITCHBOARD_CLUSTER_NAME, and so on.`;
+const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
+  etcd: { value: "URL[,URL...]", help: "required: the registry etcd's client URLs (http(s)://host:port)" },
+  "etcd-ca": { value: "FILE", help: "CA certificate of the registry etcd's TLS" },
+  "etcd-cert": { value: "FILE", help: "client certificate for etcd (with --etcd-key)" },
+  "etcd-key": { value: "FILE", help: "client key for etcd (with --etcd-cert)" },
+  listen: { value: "HOST:PORT", help: "required: where publishers send events" },
+  "cluster-name": { value: "NAME", help: "required: this cluster's name in the registry (a DNS label)" },
+  namespace: {
+    value: "NS",
+    help: "sidecar placement: loopback requests without a token publish as this namespace's VPN",
+  },
+  "metrics-addr": {
+    value: "HOST:PORT",
+    help: "/metrics, /healthz, /readyz and /explain (default 0.0.0.0:9090)",
+  },
+  id: { value: "ID", help: "this gateway's name in logs and the registry (default host-pid)" },
+  "max-body-bytes": { value: "BYTES", help: "largest request body (default 1048576)" },
+  "max-event-bytes": { value: "BYTES", help: "largest event, attributes and data (default 262144)" },
+  "max-batch": { value: "N", help: "most events in one batch (default 100)" },
+  "max-connections": { value: "N", help: "open ingress connections; beyond, 503 overloaded (default 1024)" },
+  "max-inflight-bytes": { value: "BYTES", help: "request-body bytes being read at once (default 32 MiB)" },
+  "max-inflight-bytes-per-vpn": {
+    value: "BYTES",
+    help: "one VPN's share of --max-inflight-bytes (default a quarter)",
+  },
+  "queue-max-events": { value: "N", help: "async events held for delivery; beyond, 503 (default 10000)" },
+  "queue-max-bytes": { value: "BYTES", help: "bytes of async events held; beyond, 503 (default 64 MiB)" },
+  "request-timeout": { value: "DURATION", help: "longest time to receive one request (default 30s)" },
+  "drain-timeout": {
+    value: "DURATION",
+    help: "on SIGTERM, how long in-flight deliveries may finish (default 25s)",
+  },
+  "log-level": { value: "LEVEL", help: "debug, info, warn or error (default info)" },
+  "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
+  durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
+  "data-max-bytes": {
+    value: "BYTES",
+    help: "cap on the log's undelivered events; beyond, 503 log-full (default 1 GiB)",
+  },
+  "registry-key-file": {
+    value: "FILE",
+    help: "master key of sealed records: read every VPN (shared gateway)",
+  },
+  "vpn-key-file": { value: "FILE", help: "one VPN's key: read and serve that VPN only (injected sidecar)" },
+  "egress-allow": {
+    value: "RULE,...",
+    help: "addresses deliveries may reach though the egress policy refuses them",
+  },
+  "egress-deny": { value: "RULE,...", help: "more addresses deliveries may not reach (e.g. *:9090)" },
+  "api-server": {
+    value: "HOST:PORT|none",
+    help: "the API server deliveries may not reach (default $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
+  },
+};
+
+export const USAGE = helpText(
+  `usage: node dist/sidecar/main.js --etcd URL[,URL...] --listen HOST:PORT --cluster-name NAME [flags]
+The Switchboard gateway. Each flag has an environment twin, in parentheses; a flag wins over it.
+RULE: an IP or CIDR, a host name or *.pattern, or *, optionally with :PORT (docs/gateway.md).`,
+  FLAGS,
+  HELP,
+);
 
 /** The ingress budgets; each must fit one body of --max-body-bytes (a chunked body reserves that much). */
 const ingressBudgets = (

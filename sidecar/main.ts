@@ -1,6 +1,7 @@
 // node sidecar/main.ts --etcd URL --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
+import { versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { ConfigError } from "../common/flags.ts";
@@ -16,6 +17,10 @@ import { serveIngress } from "./ingress/server.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 
 const main = async (): Promise<number> => {
+  if (process.argv.includes("--version")) {
+    console.log(versionLine("switchboard-gateway"));
+    return 0;
+  }
   if (process.argv.includes("--help")) {
     console.log(USAGE);
     return 0;

@@ -1,6 +1,7 @@
 // The gateway's Prometheus metrics, on an injected registry. Label sets are bounded: VPN names
 // (few), outcome kinds, status classes.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { registerBuildInfo } from "../common/build-info.ts";
 
 export interface GatewayMetrics {
   eventsReceived: Counter<"vpn" | "result">;
@@ -26,6 +27,7 @@ export interface GatewayMetrics {
 
 /** Registers the gateway's metrics on `registry`. */
 export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
+  registerBuildInfo(registry);
   const registers = [registry];
   return {
     eventsReceived: new Counter({

@@ -1,7 +1,14 @@
 // The webhook's and the injector's flags (part of the operator's configuration, parsed once in
 // config.ts). The webhook is off without --webhook-addr; with it, the serving certificate files
 // and the gateway image are required.
-import { ConfigError, durationFlag, etcdUrls, intFlag, parseHostPort } from "../../common/flags.ts";
+import {
+  ConfigError,
+  durationFlag,
+  etcdUrls,
+  type FlagHelp,
+  intFlag,
+  parseHostPort,
+} from "../../common/flags.ts";
 import { isDnsSubdomain } from "../../registry/keys.ts";
 import { cpuProblem, memoryProblem } from "./options.ts";
 import type { InjectorSettings } from "./plan.ts";
@@ -22,9 +29,38 @@ export const WEBHOOK_FLAGS = {
 
 export type WebhookFlag = keyof typeof WEBHOOK_FLAGS;
 
-export const WEBHOOK_USAGE = `  [--webhook-addr HOST:PORT --webhook-cert-file FILE --webhook-key-file FILE [--webhook-cert-reload 10s]
-   --injector-image IMAGE [--injector-etcd URL[,URL...]] [--injector-etcd-secret NAME] [--injector-port 3580]
-   [--injector-metrics-port 9580] [--injector-cpu 50m] [--injector-memory 192Mi]]`;
+/** One help line per webhook flag (operator --help). */
+export const WEBHOOK_HELP: Record<WebhookFlag, FlagHelp> = {
+  "webhook-addr": {
+    value: "HOST:PORT",
+    help: "serve the injection and validation webhooks here (off without it)",
+  },
+  "webhook-cert-file": {
+    value: "FILE",
+    help: "the webhook's serving certificate (reloaded when it changes)",
+  },
+  "webhook-key-file": { value: "FILE", help: "its private key" },
+  "webhook-cert-reload": {
+    value: "DURATION",
+    help: "how often the certificate files are re-read (default 10s)",
+  },
+  "injector-image": {
+    value: "IMAGE",
+    help: "the gateway image injected sidecars run (required with --webhook-addr)",
+  },
+  "injector-etcd": { value: "URL[,URL...]", help: "etcd URLs injected sidecars use (default --etcd)" },
+  "injector-etcd-secret": {
+    value: "NAME",
+    help: "Secret with ca.crt, tls.crt, tls.key sidecars mount in their namespace",
+  },
+  "injector-port": { value: "PORT", help: "injected gateways' ingress port on 127.0.0.1 (default 3580)" },
+  "injector-metrics-port": { value: "PORT", help: "injected gateways' admin port (default 9580)" },
+  "injector-cpu": { value: "QUANTITY", help: "injected gateways' CPU request (default 50m)" },
+  "injector-memory": {
+    value: "QUANTITY",
+    help: "injected gateways' memory request and limit (default 192Mi)",
+  },
+};
 
 export interface WebhookConfig {
   readonly host: string;
