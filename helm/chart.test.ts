@@ -884,3 +884,42 @@ test("injector: with NetworkPolicies, the API server may call the operator's web
     ports: [{ port: "webhook", protocol: "TCP" }],
   });
 });
+
+test("gateway.autoscaling: a HorizontalPodAutoscaler on CPU (and the queue with an adapter) owns the replica count", async () => {
+  assert.ok(!defaults.some((m) => m.kind === "HorizontalPodAutoscaler"), "off by default");
+  const on = await render([
+    ...REQUIRED,
+    ...sets({ "gateway.autoscaling.enabled": "true", "gateway.autoscaling.targetQueueEvents": "500" }),
+  ]);
+  const hpa = find(on, "HorizontalPodAutoscaler", "-gateway");
+  assert.deepEqual(get(hpa.doc, "spec", "scaleTargetRef"), {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    name: "sb-switchboard-gateway",
+  });
+  assert.equal(get(hpa.doc, "spec", "minReplicas"), 2);
+  assert.equal(get(hpa.doc, "spec", "maxReplicas"), 10);
+  assert.deepEqual(list(hpa.doc, "spec", "metrics"), [
+    { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+    {
+      type: "Pods",
+      pods: {
+        metric: { name: "switchboard_gateway_queue_events" },
+        target: { type: "AverageValue", averageValue: "500" },
+      },
+    },
+  ]);
+  assert.equal(get(find(on, "Deployment", "-gateway").doc, "spec", "replicas"), undefined, "the HPA owns it");
+  const bad = await helm([
+    "template",
+    "sb",
+    CHART_DIR,
+    ...REQUIRED,
+    ...sets({
+      "gateway.autoscaling.enabled": "true",
+      "gateway.autoscaling.minReplicas": "5",
+      "gateway.autoscaling.maxReplicas": "3",
+    }),
+  ]);
+  assert.match(bad.stderr, /minReplicas must not exceed gateway\.autoscaling\.maxReplicas/);
+});
