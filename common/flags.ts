@@ -142,6 +142,16 @@ export interface FlagHelp {
   readonly help: string;
 }
 
+/** The help lines of the flags both programs take: the registry etcd, the cluster, the log level. */
+export const COMMON_HELP = {
+  etcd: { value: "URL[,URL...]", help: "required: the registry etcd's client URLs (http(s)://host:port)" },
+  "etcd-ca": { value: "FILE", help: "CA certificate of the registry etcd's TLS" },
+  "etcd-cert": { value: "FILE", help: "client certificate for etcd (with --etcd-key)" },
+  "etcd-key": { value: "FILE", help: "client key for etcd (with --etcd-cert)" },
+  "cluster-name": { value: "NAME", help: "required: this cluster's name in the registry (a DNS label)" },
+  "log-level": { value: "LEVEL", help: "debug, info, warn or error (default info)" },
+} as const satisfies Record<string, FlagHelp>;
+
 /**
  * The --help text: the synopsis, then one line per flag (its value, what it does, its environment
  * twin), in the order of `help`.

@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import type { EgressEntry } from "../common/egress/rules.ts";
 import {
+  COMMON_HELP,
   ConfigError,
   clusterNameFlag,
   durationFlag,
@@ -67,15 +68,11 @@ const FLAGS = {
 } as const;
 
 const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
+  ...COMMON_HELP,
   kubeconfig: {
     value: "PATH",
     help: "kubeconfig to reach the API server (default: the pod's service account)",
   },
-  etcd: { value: "URL[,URL...]", help: "required: the registry etcd's client URLs (http(s)://host:port)" },
-  "etcd-ca": { value: "FILE", help: "CA certificate of the registry etcd's TLS" },
-  "etcd-cert": { value: "FILE", help: "client certificate for etcd (with --etcd-key)" },
-  "etcd-key": { value: "FILE", help: "client key for etcd (with --etcd-cert)" },
-  "cluster-name": { value: "NAME", help: "required: this cluster's name in the registry (a DNS label)" },
   "metrics-addr": { value: "HOST:PORT", help: "/metrics, /healthz and /readyz (default 0.0.0.0:8080)" },
   "leader-election-namespace": {
     value: "NS",
@@ -88,7 +85,6 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     help: "the leader gives up after failing to renew this long (default 10s)",
   },
   "retry-period": { value: "DURATION", help: "how often the Lease is tried and renewed (default 2s)" },
-  "log-level": { value: "LEVEL", help: "debug, info, warn or error (default info)" },
   "heartbeat-ttl": {
     value: "DURATION",
     help: "the cluster heartbeat's lease in etcd, at least 2s (default 15s)",

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { EgressEntry } from "../common/egress/rules.ts";
 import {
   apiServerFlag,
+  COMMON_HELP,
   ConfigError,
   clusterNameFlag,
   DNS_LABEL,
@@ -87,12 +88,8 @@ const FLAGS = {
 } as const;
 
 const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
-  etcd: { value: "URL[,URL...]", help: "required: the registry etcd's client URLs (http(s)://host:port)" },
-  "etcd-ca": { value: "FILE", help: "CA certificate of the registry etcd's TLS" },
-  "etcd-cert": { value: "FILE", help: "client certificate for etcd (with --etcd-key)" },
-  "etcd-key": { value: "FILE", help: "client key for etcd (with --etcd-cert)" },
+  ...COMMON_HELP,
   listen: { value: "HOST:PORT", help: "required: where publishers send events" },
-  "cluster-name": { value: "NAME", help: "required: this cluster's name in the registry (a DNS label)" },
   namespace: {
     value: "NS",
     help: "sidecar placement: loopback requests without a token publish as this namespace's VPN",
@@ -118,7 +115,6 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     value: "DURATION",
     help: "on SIGTERM, how long in-flight deliveries may finish (default 25s)",
   },
-  "log-level": { value: "LEVEL", help: "debug, info, warn or error (default info)" },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
   "data-max-bytes": {
