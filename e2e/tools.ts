@@ -16,6 +16,7 @@ export type Tool =
   | "kube-proxy"
   | "kube-scheduler"
   | "coredns"
+  | "nats-server"
   | "pause";
 
 let cached: string | undefined;

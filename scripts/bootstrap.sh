@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the tests run against (etcd, kube-apiserver,
 # kube-controller-manager, kubectl, helm) and the parts of a local node (kubelet, kube-proxy,
-# kube-scheduler, CoreDNS, the pause program) from Go modules into a versioned cache, once per
-# machine. Idempotent: a binary already in the cache is not rebuilt. Prints the tools directory last.
+# kube-scheduler, CoreDNS, the pause program) and nats-server (JetStream, for durable delivery)
+# from Go modules into a versioned cache, once per machine. Idempotent: a binary already in the cache is not rebuilt. Prints the tools directory last.
 #
 #   scripts/bootstrap.sh            build what is missing, print the bin directory
 #   scripts/bootstrap.sh --print    print the bin directory without building
@@ -12,6 +12,7 @@ ETCD_VERSION="${SWITCHBOARD_ETCD_VERSION:-v3.6.16}"
 KUBE_VERSION="${SWITCHBOARD_KUBE_VERSION:-v1.34.4}"
 HELM_VERSION="${SWITCHBOARD_HELM_VERSION:-v3.22.0}"
 COREDNS_VERSION="${SWITCHBOARD_COREDNS_VERSION:-v1.15.0}"
+NATS_VERSION="${SWITCHBOARD_NATS_VERSION:-v2.15.3}"
 
 CACHE="${SWITCHBOARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard}"
 TOOLS="$CACHE/tools/etcd-${ETCD_VERSION}_kube-${KUBE_VERSION}_helm-${HELM_VERSION}"
@@ -108,6 +109,11 @@ build_pause() {
   strip "$BIN/pause"
 }
 
+build_nats() {
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/nats-io/nats-server/v2@${NATS_VERSION}"
+  echo "${NATS_VERSION}" > "$BIN/nats-server.version"
+}
+
 build_helm() {
   GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
 }
@@ -131,5 +137,10 @@ else
   timed "coredns ${COREDNS_VERSION}" build_coredns
 fi
 [[ -x "$BIN/pause" ]] && log "pause ${KUBE_VERSION}: cached" || timed "pause ${KUBE_VERSION}" build_pause
+if [[ -x "$BIN/nats-server" && "$(cat "$BIN/nats-server.version" 2>/dev/null)" == "${NATS_VERSION}" ]]; then
+  log "nats-server ${NATS_VERSION}: cached"
+else
+  timed "nats-server ${NATS_VERSION}" build_nats
+fi
 log "tools ready in $((SECONDS - total))s: $BIN"
 echo "$BIN"
