@@ -3,8 +3,8 @@
 // one: etcd counts the rest of the range for every page, so small pages cost more than their
 // bytes), the first decode of every record, the diff of a re-list against the last snapshot
 // (unchanged values reused, as after a watch failure), and the routing table build.
-import type { Etcd3 } from "etcd3";
 import { REGISTRY_PREFIX } from "../registry/keys.ts";
+import type { RegistryClient } from "../registry/watcher/client.ts";
 import { listPrefix } from "../registry/watcher/list.ts";
 import { createRecordStore } from "../registry/watcher/store.ts";
 import { buildRoutingTable } from "../sidecar/routing/index.ts";
@@ -32,8 +32,12 @@ const times = async (n: number, fn: () => unknown): Promise<number[]> => {
   return out;
 };
 
-/** Times each resync phase over everything under the registry prefix, `tries` times (the first decode once); throws etcd3 errors. */
-export const resyncPhases = async (client: Etcd3, tries = 3, largePageSize = 5000): Promise<Phases> => {
+/** Times each resync phase over everything under the registry prefix, `tries` times (the first decode once); throws the client's errors. */
+export const resyncPhases = async (
+  client: RegistryClient,
+  tries = 3,
+  largePageSize = 5000,
+): Promise<Phases> => {
   const listSeconds = await times(tries, () => listPrefix(client, REGISTRY_PREFIX));
   const listLargePagesSeconds = await times(tries, () =>
     listPrefix(client, REGISTRY_PREFIX, { pageSize: largePageSize }),

@@ -21,6 +21,7 @@ import { startGateway } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { REGISTRY_PREFIX } from "../registry/keys.ts";
 import { startTcpProxy } from "../registry/testing/faults.ts";
+import { etcd3RegistryClient } from "../registry/watcher/clients/etcd3.ts";
 import {
   benchRegistry,
   benchRoute,
@@ -58,7 +59,7 @@ await benchRoute(registry, `${fn.url}/`, "async");
 const seeded = await seedSubscriptions(registry.client, registry.cluster, count);
 
 // Baseline: the gateway's paged list, from here, straight to etcd; and the other phases alone.
-const phases = await resyncPhases(registry.client);
+const phases = await resyncPhases(etcd3RegistryClient(registry.client));
 
 const proxy = await startTcpProxy(Number(new URL(registry.etcd.url).port));
 const profile = values["cpu-prof"];

@@ -24,8 +24,12 @@ export interface SecureEtcd {
   stop(): Promise<void>;
 }
 
-/** Starts etcd with TLS and client-certificate auth in `dir`, creates the roles for `clusters`, and enables auth. */
-export const startSecureEtcd = async (dir: string, clusters: readonly string[]): Promise<SecureEtcd> => {
+/** Starts etcd with TLS and client-certificate auth in `dir`, creates the roles for `clusters`, and enables auth (unless `auth` is false: TLS and client certificates only). */
+export const startSecureEtcd = async (
+  dir: string,
+  clusters: readonly string[],
+  { auth = true }: { auth?: boolean } = {},
+): Promise<SecureEtcd> => {
   const pki = join(dir, "etcd-pki");
   mkdirSync(pki, { recursive: true });
   const ca = await createCa(pki, "switchboard-registry-ca");
@@ -104,7 +108,7 @@ export const startSecureEtcd = async (dir: string, clusters: readonly string[]):
     await gatewayRole.grant({ permission: "Read", range: Range.prefix(REGISTRY_ROOT) });
     await root.user("gateway").create(`unused-${Math.random()}`);
     await root.user("gateway").addRole("gateway");
-    await root.auth.authEnable();
+    if (auth) await root.auth.authEnable();
   } finally {
     root.close();
   }

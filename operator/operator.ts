@@ -12,6 +12,7 @@ import { VPN_KEY_SECRET } from "../registry/seal/files.ts";
 import { masterKeyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
 import type { RecordKind } from "../registry/types.ts";
+import { etcd3RegistryClient } from "../registry/watcher/clients/etcd3.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
 import { createInformers, type Informers, worldOver } from "./kube/informers.ts";
@@ -163,7 +164,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
     return index;
   };
   const registryWatcher = createRegistryWatcher({
-    client: etcd,
+    client: etcd3RegistryClient(etcd),
     // The watcher and the heartbeat bind their own `component`; a second binding would repeat the key.
     log,
     ...(keyring === undefined ? {} : { keyring }),

@@ -1,10 +1,10 @@
 // The gateway's parts wired together: the registry watcher feeds routing tables (rebuilt once
 // per batch of snapshots, swapped atomically); the ingress app reads the current table only.
-import type { Etcd3 } from "etcd3";
 import type { AdminApp } from "../common/admin.ts";
 import type { Logger } from "../common/log.ts";
 import type { Keyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
+import type { RegistryClient } from "../registry/watcher/client.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
 import { toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
@@ -39,7 +39,8 @@ export interface GatewayDeps {
   config: GatewayConfig;
   /** The delivery log (--data-dir); what it recovered is resumed once the first routing table exists. */
   wal?: Wal;
-  etcd: Etcd3;
+  /** How the registry watcher reads etcd (the HTTP client in production). */
+  registry: RegistryClient;
   metrics: GatewayMetrics;
   log: Logger;
   /** Opens sealed registry records (the master key, or the one VPN this gateway serves). */
@@ -71,9 +72,9 @@ export const infrastructureEndpoints = (config: GatewayConfig): ProtectedEndpoin
 const EGRESS_REFRESH_MS = 30_000;
 
 /** Creates the gateway; nothing runs until `watch`. */
-export const createGateway = ({ config, etcd, metrics, log, wal, keyring }: GatewayDeps): Gateway => {
+export const createGateway = ({ config, registry, metrics, log, wal, keyring }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
-    client: etcd,
+    client: registry,
     log,
     ...(keyring === undefined ? {} : { keyring }),
     onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),

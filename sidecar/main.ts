@@ -9,6 +9,7 @@ import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
 import type { Keyring } from "../registry/seal/index.ts";
+import { etcd3RegistryClient } from "../registry/watcher/clients/etcd3.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { openWal } from "./durable/wal.ts";
 import { createGateway } from "./gateway.ts";
@@ -44,6 +45,8 @@ const main = async (): Promise<number> => {
     console.error(`switchboard-gateway: ${errorMessage(err)}`);
     return 2;
   }
+  // etcd3 (gRPC), not the lighter HTTP client: etcd's HTTP gateway cannot authenticate users by
+  // client certificate, which a registry with RBAC needs (docs/architecture.md, "Registry contract").
   const etcd = etcdClient(config);
   const wal = config.dataDir
     ? await openWal({
@@ -59,7 +62,14 @@ const main = async (): Promise<number> => {
       { dataDir: config.dataDir, durability: config.durability, recovered: wal.recovered.length },
       "delivery log opened",
     );
-  const gateway = createGateway({ config, etcd, metrics, log, keyring, ...(wal ? { wal } : {}) });
+  const gateway = createGateway({
+    config,
+    registry: etcd3RegistryClient(etcd),
+    metrics,
+    log,
+    keyring,
+    ...(wal ? { wal } : {}),
+  });
   const ingress = await serveIngress(gateway.ingress, {
     host: config.listenHost,
     port: config.listenPort,

@@ -2,6 +2,10 @@
 // condition-based waits on its snapshots and status, views of records, a logger that keeps its
 // lines, and etcd clients closed when the file ends. Etcd processes and the proxy of the fault
 // tests are in ./faults.ts.
+//
+// The watcher reads etcd through the registry client SWITCHBOARD_TEST_REGISTRY_CLIENT names:
+// `etcd3` (the default: what both programs use) or `http` (over etcd's HTTP gateway), so that the
+// same watcher tests run against both.
 import { Writable } from "node:stream";
 import { isDeepStrictEqual } from "node:util";
 import { Etcd3 } from "etcd3";
@@ -13,6 +17,9 @@ import { encodeRecord } from "../codec.ts";
 import { clusterPrefix, recordKey } from "../keys.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryRecord } from "../types.ts";
+import type { RegistryClient } from "../watcher/client.ts";
+import { etcd3RegistryClient } from "../watcher/clients/etcd3.ts";
+import { httpRegistryClient } from "../watcher/clients/http/index.ts";
 import {
   createRegistryWatcher,
   type RegistryWatcher,
@@ -31,6 +38,24 @@ cleanup(() => {
 export const clientOf = (url: string): Etcd3 => {
   const client = new Etcd3({ hosts: url });
   clients.push(client);
+  return client;
+};
+
+export type RegistryClientKind = "http" | "etcd3";
+
+/** The registry client kind the watcher tests use (SWITCHBOARD_TEST_REGISTRY_CLIENT, default etcd3); throws on another value. */
+export const registryClientKind = (): RegistryClientKind => {
+  const kind = process.env.SWITCHBOARD_TEST_REGISTRY_CLIENT ?? "etcd3";
+  if (kind !== "http" && kind !== "etcd3")
+    throw new Error(`SWITCHBOARD_TEST_REGISTRY_CLIENT=${kind}: expected http or etcd3`);
+  return kind;
+};
+
+/** A registry client of `kind` for `url`, closed when the test file ends. */
+export const registryClientOf = (url: string, kind = registryClientKind()): RegistryClient => {
+  if (kind === "etcd3") return etcd3RegistryClient(clientOf(url));
+  const client = httpRegistryClient({ endpoints: [url] });
+  cleanup(() => client.close());
   return client;
 };
 
@@ -127,10 +152,11 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** A watcher already running (short backoff and probe interval unless given); stopped at the end of the file. */
-export const runWatcher = (
-  options: Partial<RegistryWatcherOptions> & { client: Etcd3; log: Logger },
-): Running => {
+/** A watcher of etcd at `url` already running (short backoff and probe interval unless given); stopped at the end of the file. */
+export const runWatcher = ({
+  url,
+  ...options
+}: Partial<Omit<RegistryWatcherOptions, "client">> & { url: string; log: Logger }): Running => {
   const restarts: string[] = [];
   const invalid: string[] = [];
   const watcher = createRegistryWatcher({
@@ -141,6 +167,7 @@ export const runWatcher = (
     onRestart: (end) => restarts.push(end.detail),
     onInvalid: (key) => invalid.push(key),
     ...options,
+    client: registryClientOf(url),
   });
   const abort = new AbortController();
   const done = watcher.run(abort.signal);

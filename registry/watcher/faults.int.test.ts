@@ -49,7 +49,7 @@ test("a compaction between the listing and the watch is survived by re-listing",
     await client.kv.compact({ revision: header.revision, physical: true });
   };
   const { log, entries } = captureLog();
-  const { watcher, restarts } = runWatcher({ client, log, beforeWatch });
+  const { watcher, restarts } = runWatcher({ url: etcd.url, log, beforeWatch });
   await watcher.ready;
   const fnA2 = { ...fnA, owner: { ...fnA.owner, generation: 2 } };
   const snapshot = await waitForSnapshot(watcher, holds(view(vpn, fnA2, fnC)));
@@ -67,7 +67,7 @@ test("a new etcd with fewer revisions at the same address replaces the snapshot"
   await write(admin, vpn, fnA, fnB);
   for (let i = 0; i < 30; i++) await admin.put(leaderKey(cluster)).value(`claim ${i}`);
   const { log, entries } = captureLog();
-  const { watcher, restarts } = runWatcher({ client: clientOf(etcd.url), log });
+  const { watcher, restarts } = runWatcher({ url: etcd.url, log });
   await watcher.ready;
   const old = watcher.status().revision;
   assert.ok(old > 30);
@@ -90,7 +90,7 @@ test("list pages over the gRPC receive limit are listed again with smaller pages
   for (let i = 0; i < 5; i++) await client.put(`${prefix}ns/f${i}`).value(big);
   await write(client, sampleFunction({ cluster, vpn: "big" }));
   const { log, entries } = captureLog();
-  const { watcher } = runWatcher({ client, log, prefix, pageSize: 8 });
+  const { watcher } = runWatcher({ url: etcd.url, log, prefix, pageSize: 8 });
   await watcher.ready;
   assert.deepEqual(ownedBy(watcher.current(), cluster), view(sampleFunction({ cluster, vpn: "big" })));
   assert.equal(watcher.status().invalidRecords, 5);

@@ -12,8 +12,10 @@ import type { RegistrySnapshot } from "../snapshot.ts";
 import { client, freshCluster } from "../testing/etcd.ts";
 import { startTcpProxy } from "../testing/faults.ts";
 import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "../testing/records.ts";
-import { clientOf, holds, ownedBy, runWatcher, view, waitForSnapshot } from "../testing/watcher.ts";
+import { holds, ownedBy, runWatcher, view, waitForSnapshot } from "../testing/watcher.ts";
 import type { RegistryRecord } from "../types.ts";
+
+const etcdUrl = await testEtcd();
 
 const write = async (record: RegistryRecord): Promise<number> =>
   Number((await client.put(recordKey(record)).value(encodeRecord(record)).exec()).header.revision);
@@ -34,7 +36,7 @@ test("the first snapshot lists every cluster's records and heartbeats, across pa
   await writeRaw(leaderKey(east), "{}");
   const last = await write(sampleVpn({ cluster: west }));
 
-  const { watcher, invalid } = runWatcher({ client, log: silentLogger(), pageSize: 2 });
+  const { watcher, invalid } = runWatcher({ url: etcdUrl, log: silentLogger(), pageSize: 2 });
   assert.equal(watcher.current(), undefined, "no snapshot before the first full listing");
   await watcher.ready;
   const snapshot = watcher.current();
@@ -59,7 +61,7 @@ test("puts and deletes after the listing reach the snapshot in order", async () 
   const cluster = freshCluster();
   const fn1 = sampleFunction({ cluster, name: "one" });
   await write(fn1);
-  const { watcher } = runWatcher({ client, log: silentLogger() });
+  const { watcher } = runWatcher({ url: etcdUrl, log: silentLogger() });
   await watcher.ready;
   const seen: { revision: number; mine: Record<string, RegistryRecord> }[] = [];
   watcher.onSnapshot((s) => seen.push({ revision: s.revision, mine: ownedBy(s, cluster) }));
@@ -110,7 +112,7 @@ test("invalid values are skipped, counted and reported once; garbage over a reco
   await client.put(future).value(JSON.stringify({ ...good, schema: 2 }));
   await writeRaw(badKey, encodeRecord(good));
 
-  const { watcher, invalid } = runWatcher({ client, log: silentLogger() });
+  const { watcher, invalid } = runWatcher({ url: etcdUrl, log: silentLogger() });
   await watcher.ready;
   const mine = () => invalid.filter((key) => key.includes(cluster)).sort();
   assert.deepEqual(ownedBy(watcher.current(), cluster), view(good));
@@ -129,7 +131,7 @@ test("a published snapshot never changes: later events make new ones", async () 
   const cluster = freshCluster();
   const fn = sampleFunction({ cluster });
   await write(fn);
-  const { watcher } = runWatcher({ client, log: silentLogger() });
+  const { watcher } = runWatcher({ url: etcdUrl, log: silentLogger() });
   await watcher.ready;
   const old = watcher.current();
   assert.ok(old !== undefined);
@@ -153,7 +155,7 @@ test("a narrower prefix lists and watches only its own keys", async () => {
   await write(inside);
   await write(sampleSubscription({ cluster, vpn }));
   const prefix = `${collectionPrefix(cluster, "function")}${vpn}/`;
-  const { watcher } = runWatcher({ client, log: silentLogger(), prefix });
+  const { watcher } = runWatcher({ url: etcdUrl, log: silentLogger(), prefix });
   await watcher.ready;
   assert.deepEqual([...(watcher.current()?.records.keys() ?? [])], [recordKey(inside)]);
   const later = sampleFunction({ cluster, vpn, name: "later" });
@@ -165,7 +167,7 @@ test("a narrower prefix lists and watches only its own keys", async () => {
 
 test("a cluster is in the snapshots while its heartbeat runs, and leaves them when it stops", async () => {
   const cluster = freshCluster();
-  const { watcher } = runWatcher({ client, log: silentLogger() });
+  const { watcher } = runWatcher({ url: etcdUrl, log: silentLogger() });
   await watcher.ready;
   const abort = new AbortController();
   const options = { client, cluster, identity: "op-1", version: "1.2.3", ttlSeconds: 2, log: silentLogger() };
@@ -199,7 +201,7 @@ test("onListed tells when each full listing started, before its snapshot is publ
   const listed: { startedAt: number; current: RegistrySnapshot | undefined }[] = [];
   const begun = performance.now();
   const { watcher } = runWatcher({
-    client: clientOf(proxy.url),
+    url: proxy.url,
     log: silentLogger(),
     onListed: (startedAt) => listed.push({ startedAt, current: watcher.current() }),
   });

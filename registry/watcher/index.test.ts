@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Etcd3 } from "etcd3";
 import { backoffDelay } from "../../common/backoff.ts";
 import { silentLogger } from "../../common/log.ts";
 import { waitFor } from "../../e2e/proc.ts";
 import { REGISTRY_PREFIX } from "../keys.ts";
 import { captureLog } from "../testing/watcher.ts";
+import { httpRegistryClient } from "./clients/http/index.ts";
 import { createRegistryWatcher, staleness } from "./index.ts";
 
 test("backoff doubles from the base up to the cap, with jitter in the upper half", () => {
@@ -16,8 +16,8 @@ test("backoff doubles from the base up to the cap, with jitter in the upper half
   assert.equal(high(10_000), 1_000, "no overflow for long outages");
 });
 
-test("a prefix outside the registry is refused; nothing is listed before run()", () => {
-  const client = new Etcd3({ hosts: "http://127.0.0.1:1" });
+test("a prefix outside the registry is refused; nothing is listed before run()", async () => {
+  const client = httpRegistryClient({ endpoints: ["http://127.0.0.1:1"] });
   try {
     assert.throws(() => createRegistryWatcher({ client, log: silentLogger(), prefix: "/other/" }), TypeError);
     const watcher = createRegistryWatcher({ client, log: silentLogger(), prefix: `${REGISTRY_PREFIX}vpns/` });
@@ -32,12 +32,12 @@ test("a prefix outside the registry is refused; nothing is listed before run()",
       invalidRecords: 0,
     });
   } finally {
-    client.close();
+    await client.close();
   }
 });
 
 test("run() keeps retrying an unreachable etcd, logging once, until aborted; then ready rejects", async () => {
-  const client = new Etcd3({ hosts: "http://127.0.0.1:1" });
+  const client = httpRegistryClient({ endpoints: ["http://127.0.0.1:1"] });
   const { log, entries } = captureLog();
   const watcher = createRegistryWatcher({ client, log, baseBackoffMs: 5, maxBackoffMs: 20 });
   const abort = new AbortController();
@@ -50,7 +50,7 @@ test("run() keeps retrying an unreachable etcd, logging once, until aborted; the
   assert.equal(entries().filter((e) => e.level === 40).length, 1, "one warning for the whole incident");
   await assert.rejects(watcher.ready, /stopped before listing/);
   assert.equal(watcher.status().connected, false);
-  client.close();
+  await client.close();
 });
 
 test("staleness is 0 while etcd answers within a probe interval, then the whole silence", () => {

@@ -7,12 +7,12 @@
 // when (lastContactAt). Snapshots (../snapshot.ts) hold the records and the live clusters'
 // heartbeats. The loop is in ./loop.ts, one watch in ./session.ts, the contents
 // in ./store.ts.
-import type { Etcd3 } from "etcd3";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import { REGISTRY_PREFIX } from "../keys.ts";
 import type { Keyring } from "../seal/index.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
+import type { RegistryClient } from "./client.ts";
 import { runWatchLoop } from "./loop.ts";
 import type { SessionEnd } from "./session.ts";
 import { createRecordStore } from "./store.ts";
@@ -54,7 +54,8 @@ export interface RegistryWatcher {
 }
 
 export interface RegistryWatcherOptions {
-  client: Etcd3;
+  /** How the watcher reads etcd: ./clients/etcd3.ts or ./clients/http/index.ts. */
+  client: RegistryClient;
   log: Logger;
   /** What to list and watch: REGISTRY_PREFIX or a narrower prefix under it. */
   prefix?: string;

@@ -2,11 +2,11 @@
 // capped exponential backoff and jitter between failed attempts. An incident (from the first
 // failure to the next successful resync) is logged once when it starts and once when it ends;
 // the attempts in between only at debug level.
-import type { Etcd3 } from "etcd3";
 import { backoffDelay, pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
+import type { RegistryClient } from "./client.ts";
 import { ListPageTooLargeError, listPrefix } from "./list.ts";
 import { type SessionEnd, watchSession } from "./session.ts";
 import type { RecordStore, StoreListing } from "./store.ts";
@@ -20,7 +20,7 @@ export interface LoopTiming {
 }
 
 export interface LoopOptions {
-  client: Etcd3;
+  client: RegistryClient;
   log: Logger;
   prefix: string;
   signal: AbortSignal;

@@ -43,7 +43,7 @@ test(
     const admin = clientOf(etcd.url);
     await write(admin, vpn, fnA, fnB, sub);
     const { log, entries } = captureLog();
-    const { watcher, restarts } = runWatcher({ client: clientOf(etcd.url), log });
+    const { watcher, restarts } = runWatcher({ url: etcd.url, log });
     await watcher.ready;
     const before = watcher.current();
 
@@ -81,7 +81,7 @@ test(
     const proxy = await startTcpProxy(Number(new URL(etcd.url).port));
     cleanup(() => proxy.close());
     const { log, entries } = captureLog();
-    const { watcher } = runWatcher({ client: clientOf(proxy.url), log });
+    const { watcher } = runWatcher({ url: proxy.url, log });
     await watcher.ready;
     const before = watcher.current();
 
@@ -118,7 +118,7 @@ test(
     const admin = clientOf(etcd.url);
     await write(admin, vpn, fnA);
     const { log, entries } = captureLog();
-    const { watcher, restarts } = runWatcher({ client: clientOf(etcd.url), log, requestTimeoutMs: 1_000 });
+    const { watcher, restarts } = runWatcher({ url: etcd.url, log, requestTimeoutMs: 1_000 });
     await watcher.ready;
     await waitForStatus(watcher, "connected", (s) => s.connected);
     const before = watcher.current();

@@ -1,23 +1,21 @@
-// One etcd watch of the registry prefix from a given revision, until it fails. A fresh etcd3
-// Watcher per session: etcd3's own resume (from the last response header's revision + 1) is
-// never used, because it can skip events etcd replays; the caller re-lists instead. The session
-// ends at the first of: a watcher error (a compaction arrives as a bare "Watcher canceled: "),
-// `disconnected` (etcd3 emits it twice per broken stream; the first one counts), `end`, no
-// `connected` within the request timeout, two liveness probes failing in a row, a probe
-// answering below the revision already seen (a restored etcd) or from another cluster id, or
-// the abort of `signal`.
+// One etcd watch of the registry prefix from a given revision, until it fails. A fresh watch per
+// session: the client never resumes a watch itself (a resume can skip events etcd replays); the
+// caller re-lists instead. The session ends at the first of: the watch stream ending (an error, a
+// compaction: etcd cancels the watch, a disconnect, or a clean end), no `created` within the
+// request timeout, two liveness probes failing in a row, a probe answering below the revision
+// already seen (a restored etcd) or from another cluster id, or the abort of `signal`.
 //
-// Liveness: etcd3 asks for progress notifications (progress_notify is set on every watch), but
-// etcd sends them only every 10 minutes by default (--watch-progress-notify-interval) and etcd3
-// 1.1.2 cannot request one; so every `probeIntervalMs` a point read of the prefix key (one key,
-// no range scan) proves etcd answers. Any response, probe or watch, counts as contact. A frozen
-// etcd or a connection dropped without a reset leaves an etcd3 watch stream silent for good
-// unless the client has gRPC keepalive (`grpc.keepalive_time_ms`): the probes notice, but etcd3
-// attaches the next watcher to the same silent stream; the loop then re-lists on every connect
-// timeout, so the snapshot still follows etcd and status() still says "not connected".
-import { setTimeout as delay } from "node:timers/promises";
-import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
+// Liveness: watches ask for progress notifications, but etcd sends them only every 10 minutes by
+// default (--watch-progress-notify-interval), and neither client can request one (etcd3 1.1.2
+// has no progress request; etcd's HTTP gateway ignores one sent in the watch request body); so
+// every `probeIntervalMs` a point read of the prefix key (one key, no range scan) proves etcd
+// answers. Any response, probe or watch, counts as contact. A frozen etcd or a connection
+// dropped without a reset leaves a watch stream silent for good unless the client has keepalive:
+// the probes notice, and the loop re-lists; with etcd3, whose next watcher may attach to the same
+// silent gRPC stream, on every connect timeout, so the snapshot still follows etcd and status()
+// still says "not connected".
 import { asError, errorMessage } from "../../common/errors.ts";
+import type { RegistryClient } from "./client.ts";
 import type { WatchEvent } from "./store.ts";
 
 /**
@@ -40,7 +38,7 @@ export interface SessionEnd {
 }
 
 export interface SessionOptions {
-  client: Etcd3;
+  client: RegistryClient;
   prefix: string;
   fromRevision: number;
   signal: AbortSignal;
@@ -56,19 +54,8 @@ export interface SessionOptions {
   onProbe: (outcome: { revision: number } | { error: Error }) => void;
 }
 
-/** How long a session waits for etcd3 to cancel its watcher before it reports its end anyway. */
-const CANCEL_WAIT_MS = 1000;
-
-const eventsOf = (res: IWatchResponse): WatchEvent[] =>
-  res.events.map((ev) => ({
-    type: ev.type === "Delete" ? "delete" : "put",
-    key: ev.kv.key.toString(),
-    value: ev.kv.value,
-    modRevision: Number(ev.kv.mod_revision),
-  }));
-
 interface ProbeOptions {
-  client: Etcd3;
+  client: RegistryClient;
   key: string;
   intervalMs: number;
   timeoutMs: number;
@@ -87,22 +74,19 @@ const startProbing = (opts: ProbeOptions): (() => void) => {
   const probe = async (): Promise<void> => {
     const mark = opts.highWater();
     try {
-      const res = await opts.client
-        .get(opts.key)
-        .options({ deadline: Date.now() + opts.timeoutMs })
-        .exec();
+      const header = await opts.client.read(opts.key, opts.timeoutMs);
       if (stopped) return;
       failures = 0;
-      const revision = Number(res.header.revision);
+      const revision = header.revision;
       if (revision < mark)
         return opts.end(
           "revision_backwards",
           `revision went backwards: etcd answered at ${revision}, ${mark} seen`,
         );
-      if (opts.clusterId !== undefined && res.header.cluster_id !== opts.clusterId) {
+      if (opts.clusterId !== undefined && header.clusterId !== opts.clusterId) {
         return opts.end(
           "cluster_changed",
-          `etcd cluster id changed from ${opts.clusterId} to ${res.header.cluster_id}`,
+          `etcd cluster id changed from ${opts.clusterId} to ${header.clusterId}`,
         );
       }
       opts.onProbe({ revision });
@@ -121,64 +105,41 @@ const startProbing = (opts: ProbeOptions): (() => void) => {
   };
 };
 
-/** Resolves once `watcher` is cancelled, or after CANCEL_WAIT_MS, with a note when that went wrong. */
-const cancelWatcher = async (watcher: Watcher): Promise<string> => {
-  const wait = new AbortController();
-  const cancelled = Promise.resolve()
-    .then(() => watcher.cancel())
-    .then(
-      () => "",
-      (err: unknown) => ` (and cancelling the watcher failed: ${errorMessage(err)})`,
-    );
-  const late = delay(CANCEL_WAIT_MS, " (the watcher was not cancelled in time)", { signal: wait.signal });
-  const note = await Promise.race([cancelled, late.catch(() => "")]);
-  wait.abort();
-  return note;
-};
-
 /** Watches `prefix` from `fromRevision` until the watch must be replaced; resolves with why (never rejects). */
 export const watchSession = (opts: SessionOptions): Promise<SessionEnd> =>
   new Promise((resolve) => {
     const { client, prefix, signal } = opts;
-    const watcher = client.watch().prefix(prefix).startRevision(String(opts.fromRevision)).watcher();
     let done = false;
-    // After `error` or `end` etcd3 has already dropped the watcher; cancelling it again would
-    // wait forever for an `end` that never comes.
-    let detached = false;
     const finish = (reason: RestartReason, detail: string): void => {
       if (done) return;
       done = true;
       clearTimeout(connectTimer);
       stopProbing();
       signal.removeEventListener("abort", onAbort);
-      if (detached) resolve({ reason, detail });
-      else void cancelWatcher(watcher).then((note) => resolve({ reason, detail: `${detail}${note}` }));
+      void stream.cancel().then((note) => resolve({ reason, detail: `${detail}${note}` }));
     };
     const onAbort = (): void => finish("aborted", "aborted");
 
-    watcher.on("connected", (res) => {
-      if (done) return;
-      clearTimeout(connectTimer);
-      opts.onConnected(Number(res.header.revision));
-    });
-    watcher.on("data", (res) => {
-      if (done) return;
-      try {
-        opts.onResponse(eventsOf(res), Number(res.header.revision));
-      } catch (err) {
-        // etcd3 would rethrow a listener's error on a later tick and crash the process.
-        finish("watch_error", `applying watch events failed: ${errorMessage(err)}`);
-      }
-    });
-    watcher.on("error", (err) => {
-      detached = true;
-      finish("watch_error", `watcher error: ${err.message}`);
-    });
-    watcher.on("end", () => {
-      detached = true;
-      finish("watch_ended", "watch ended");
-    });
-    watcher.on("disconnected", (err) => finish("watch_error", `watch disconnected: ${err.message}`));
+    const stream = client.watch(
+      { prefix, fromRevision: opts.fromRevision },
+      {
+        onCreated: (revision) => {
+          if (done) return;
+          clearTimeout(connectTimer);
+          opts.onConnected(revision);
+        },
+        onResponse: (events, revision) => {
+          if (done) return;
+          try {
+            opts.onResponse(events, revision);
+          } catch (err) {
+            // A client may rethrow a listener's error on a later tick and crash the process.
+            finish("watch_error", `applying watch events failed: ${errorMessage(err)}`);
+          }
+        },
+        onEnd: (end) => finish(end.reason, end.detail),
+      },
+    );
 
     const connectTimer = setTimeout(
       () => finish("watch_timeout", `watch not established within ${opts.requestTimeoutMs} ms`),

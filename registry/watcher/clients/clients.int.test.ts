@@ -1,0 +1,57 @@
+// The registry client contract (../../testing/client-contract.ts), run once per implementation,
+// and what only one of them does.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { etcdClient } from "../../../common/etcd.ts";
+import { cleanup, testEtcd } from "../../../e2e/harness.ts";
+import { REGISTRY_ROOT, startSecureEtcd } from "../../../e2e/secure-etcd.ts";
+import { repoRoot } from "../../../e2e/tools.ts";
+import { REGISTRY_PREFIX } from "../../keys.ts";
+import { registryClientContract } from "../../testing/client-contract.ts";
+import { etcd3RegistryClient } from "./etcd3.ts";
+import { httpRegistryClient } from "./http/index.ts";
+
+registryClientContract("http", ({ endpoints, tls = {} }) => {
+  const client = httpRegistryClient({ endpoints, tls });
+  cleanup(() => client.close());
+  return client;
+});
+
+registryClientContract("etcd3", ({ endpoints, tls = {} }) => {
+  const etcd = etcdClient({ etcd: endpoints, etcdTls: tls });
+  cleanup(() => etcd.close());
+  return etcd3RegistryClient(etcd);
+});
+
+test("http: an endpoint that cannot be reached is skipped for the next one", async () => {
+  const url = await testEtcd();
+  const client = httpRegistryClient({ endpoints: ["http://127.0.0.1:1", url] });
+  cleanup(() => client.close());
+  const first = await client.read(REGISTRY_PREFIX, 5_000);
+  const second = await client.read(REGISTRY_PREFIX, 5_000);
+  assert.equal(second.clusterId, first.clusterId);
+});
+
+// etcd's HTTP gateway proxies through its own gRPC connection, so it cannot authenticate by the
+// client certificate's CN: with auth on, every request is refused. A registry with RBAC by
+// certificate (docs/multi-cluster.md) therefore needs the etcd3 client.
+test("http: with etcd auth on, etcd's gateway refuses certificate (CN) users", async () => {
+  mkdirSync(join(repoRoot, ".work"), { recursive: true });
+  const dir = mkdtempSync(join(repoRoot, ".work", "clients-auth-"));
+  const secure = await startSecureEtcd(dir, []);
+  cleanup(() => secure.stop());
+  const pair = await secure.credentials("gateway");
+  const tls = { ca: secure.ca.cert, cert: pair.cert, key: pair.key };
+  const client = httpRegistryClient({ endpoints: [secure.url], tls });
+  cleanup(() => client.close());
+  await assert.rejects(
+    client.read(REGISTRY_ROOT, 5_000),
+    /CommonName of client sending a request against gateway will be ignored/,
+  );
+  const etcd = etcdClient({ etcd: [secure.url], etcdTls: tls });
+  cleanup(() => etcd.close());
+  const header = await etcd3RegistryClient(etcd).read(REGISTRY_ROOT, 5_000);
+  assert.ok(header.revision > 0, "the same certificate works over gRPC");
+});
