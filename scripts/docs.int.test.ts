@@ -18,7 +18,6 @@ const dir = mkdtempSync(join(repoRoot, ".work", "docs-"));
 const sb = join(dir, "sb");
 const runner = blockRunner({
   dir,
-  clusterDir: sb,
   replace: { "/tmp/sb": sb },
   env: { KUBECONFIG: join(sb, "kubeconfig") },
 });

@@ -11,7 +11,8 @@ import type { Block } from "./blocks.ts";
 
 /** What a long-running command prints once it is up (its log is awaited for it). */
 const LONG_RUNNING: [RegExp, string][] = [
-  [/\bcluster(\.ts)?\s+(--\s+)?up\b/, "cluster.json"],
+  // e2e/cluster.ts up prints this last, once the control plane (and the node, its image imported) is up.
+  [/\bcluster(\.ts)?\s+(--\s+)?up\b/, "Ctrl-C stops it."],
   [/operator\/main\.(ts|js)\b/, "operator started"],
   [/sidecar\/main\.(ts|js)\b/, "gateway started"],
 ];
@@ -19,23 +20,20 @@ const LONG_RUNNING: [RegExp, string][] = [
 export interface BlockRunner {
   /** Runs `block`; the exit status and what it printed. */
   run(block: Block): { status: number | null; stdout: string; stderr: string };
-  /** Stops every background command the blocks started. Never throws. */
-  stop(): void;
+  /** Stops every background command the blocks started (SIGTERM to each group) and waits until they have exited, 90 s at most. Never throws. */
+  stop(): Promise<void>;
 }
 
 /**
- * A runner logging into `dir`; `clusterDir` is where a control plane a block starts keeps its
- * cluster.json (its readiness), `replace` maps a path the docs name to one of the test's own, and
+ * A runner logging into `dir`; `replace` maps a path the docs name to one of the test's own, and
  * `env` is added to the environment (KUBECONFIG …; kubectl and helm are put on PATH).
  */
 export const blockRunner = ({
   dir,
-  clusterDir,
   replace = {},
   env = {},
 }: {
   dir: string;
-  clusterDir: string;
   replace?: Record<string, string>;
   env?: Record<string, string>;
 }): BlockRunner => {
@@ -48,13 +46,12 @@ up() { # up NAME READY CMD...: run CMD in the background, logging to ${dir}/NAME
   local name="$1" ready="$2"; shift 2
   "$@" > "${dir}/$name.log" 2>&1 &
   echo $! >> "${pids}"
-  for _ in $(seq 1 600); do
-    if [[ "$ready" == cluster.json ]]; then [[ -f "${clusterDir}/cluster.json" ]] && return 0
-    else grep -q "$ready" "${dir}/$name.log" && return 0; fi
+  for _ in $(seq 1 900); do
+    grep -qF "$ready" "${dir}/$name.log" && return 0
     kill -0 $! 2>/dev/null || { echo "$name exited:"; tail -20 "${dir}/$name.log"; return 1; }
     sleep 0.2
   done
-  echo "$name not up after 120 s"; tail -20 "${dir}/$name.log"; return 1
+  echo "$name not up after 180 s"; tail -20 "${dir}/$name.log"; return 1
 }
 `;
   let count = 0;
@@ -83,14 +80,21 @@ up() { # up NAME READY CMD...: run CMD in the background, logging to ${dir}/NAME
       });
       return { status: res.status, stdout: res.stdout, stderr: res.stderr };
     },
-    stop: () => {
-      for (const pid of readFileSync(pids, "utf8").split("\n").filter(Boolean)) {
+    stop: async () => {
+      const started = readFileSync(pids, "utf8").split("\n").filter(Boolean).map(Number);
+      const signal = (pid: number, sig: NodeJS.Signals | 0): boolean => {
         try {
-          process.kill(-Number(pid), "SIGTERM");
+          process.kill(-pid, sig);
+          return true;
         } catch {
-          // Already gone.
+          return false;
         }
-      }
+      };
+      for (const pid of started) signal(pid, "SIGTERM");
+      // A local node takes a few seconds to take itself down; wait for that, not longer than 90 s.
+      for (let i = 0; i < 450 && started.some((pid) => signal(pid, 0)); i++)
+        await new Promise((r) => setTimeout(r, 200));
+      for (const pid of started) signal(pid, "SIGKILL");
     },
   };
 };
