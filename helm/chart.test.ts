@@ -539,7 +539,11 @@ test("the bundled etcd's StatefulSet is governed by a headless Service; clients 
   assert.equal(get(headless.doc, "spec", "publishNotReadyAddresses"), true);
   assert.deepEqual(get(headless.doc, "spec", "selector"), get(etcd.doc, "spec", "selector", "matchLabels"));
   const client = find(allFeatures, "Service", "-etcd");
-  assert.notEqual(get(client.doc, "spec", "clusterIP"), "None", "the endpoint programs use stays a ClusterIP");
+  assert.notEqual(
+    get(client.doc, "spec", "clusterIP"),
+    "None",
+    "the endpoint programs use stays a ClusterIP",
+  );
 });
 
 test("the bundled etcd is only reachable from the operator and the gateways (shared and injected) when NetworkPolicies are on", () => {
