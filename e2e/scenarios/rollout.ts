@@ -67,6 +67,10 @@ const publishedAround = async (
   return [before, during, after];
 };
 
+/** helm upgrade of the release to the durable log (gateway.durability.enabled=true, on an emptyDir). */
+const durable = (env: ScenarioEnv): Promise<string> =>
+  helm(env, [...installArgs(env.clusterName, env.images), "--set", "gateway.durability.enabled=true"]);
+
 export const upgradeRollback: Scenario = {
   name: "helm upgrade and rollback",
   summary:
@@ -74,16 +78,15 @@ export const upgradeRollback: Scenario = {
   needs: "node",
   run: async (env) => {
     await prepare(env);
-    const upgrade = await publishedAround(env, "upgrade", () =>
-      helm(env, [...installArgs(env.clusterName, env.images), "--set", "gateway.durability.enabled=true"]),
-    );
+    const upgrade = await publishedAround(env, "upgrade", () => durable(env));
     await assertDelivered(env, "helm upgrade (gateway.durability.enabled=true)", upgrade);
     const args = JSON.parse(
       await kubectl(env, ["-n", NAMESPACE, "get", "deployment", GATEWAY, "-o", "json"]),
     );
     assert.match(JSON.stringify(args), /--data-dir=/, "the upgrade turned the durable log on");
     const history = await helm(env, ["history", RELEASE, "--namespace", NAMESPACE, "--output", "json"]);
-    const revisions = (JSON.parse(history) as unknown[]).length;
+    const parsed: unknown = JSON.parse(history);
+    const revisions = Array.isArray(parsed) ? parsed.length : 0;
     const rollback = await publishedAround(env, "rollback", () =>
       helm(env, [
         "rollback",
@@ -111,11 +114,7 @@ export const rollingRestart: Scenario = {
     env.note(
       `StorageClasses: ${classes === "" ? "none, so a Deployment with the durable log on an emptyDir" : classes}`,
     );
-    await helm(env, [
-      ...installArgs(env.clusterName, env.images),
-      "--set",
-      "gateway.durability.enabled=true",
-    ]);
+    await durable(env);
     const url = await env.gatewayUrl();
     const restart = async (): Promise<void> => {
       await new Promise((r) => setTimeout(r, 2_000));
