@@ -16,6 +16,7 @@ import { SERVICE_RANGE } from "./addresses.ts";
 import { type Etcd, startEtcd } from "./etcd.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { busyboxImage } from "./node/busybox.ts";
+import { etcdImage } from "./node/etcd-image.ts";
 import { assertNodeFree } from "./node/lock.ts";
 import { type LocalNode, type NodeInfo, startNode } from "./node.ts";
 import { createCa, createCert, createSigningKey, type KeyPair } from "./pki.ts";
@@ -314,10 +315,10 @@ const main = async (argv: readonly string[]): Promise<void> => {
   kubeconfig: ${cluster.kubeconfig}
   info:       ${join(cluster.dir, "cluster.json")}`);
   if (withNode) {
-    const image = await busyboxImage()
-      .then(async (spec) => {
-        await withNode.localNode.importImage(spec);
-        return spec;
+    const [image, etcd] = await Promise.all([busyboxImage(), etcdImage()])
+      .then(async (specs) => {
+        for (const spec of specs) await withNode.localNode.importImage(spec);
+        return specs;
       })
       .catch(async (err: unknown) => {
         await cluster.stop();
@@ -327,7 +328,8 @@ const main = async (argv: readonly string[]): Promise<void> => {
     console.log(`node ready
   name:       ${name} (${ip}, pods in ${podCidr}, DNS ${dnsIp})
   files:      ${files}
-  image:      ${image.name} (a static busybox: sh, httpd, wget, nslookup)`);
+  images:     ${image.name} (a static busybox: sh, httpd, wget, nslookup)
+              ${etcd.name} (the bootstrap's etcd, for the chart's bundledEtcd)`);
   }
   console.log("Ctrl-C stops it.");
   await new Promise<void>((resolveStop) => {

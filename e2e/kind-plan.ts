@@ -1,11 +1,11 @@
-// What e2e/kind.ts does, as data: the commands that build the image, load it into a kind
-// cluster, install the chart with the bundled etcd and apply examples/, plus the manifest of a
-// small "orders" function (the Switchboard image running a tiny Node HTTP server that logs every
-// request). Pure: nothing here runs a command, so the plan can be printed (--dry-run) and tested.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse, stringify } from "yaml";
-import { get } from "../helm/chart-kit.ts";
+// What e2e/kind.ts does, as data: the commands that create the kind cluster, build the images and
+// load them into it, and the scenarios it then runs — the same list the local node's test runs
+// (e2e/scenarios/index.ts), minus those that need the node. Pure: nothing here runs a command, so
+// the plan can be printed (--dry-run) and tested.
+
+import type { ScenarioImages } from "./scenarios/env.ts";
+import { type Scenario, scenariosFor } from "./scenarios/index.ts";
+import { installArgs, NAMESPACE, RELEASE } from "./scenarios/install.ts";
 import { repoRoot } from "./tools.ts";
 
 export interface KindOptions {
@@ -14,7 +14,9 @@ export interface KindOptions {
   /** The image built from the repository's Dockerfile, as repository and tag. */
   repository: string;
   tag: string;
-  /** The local port forwarded to the gateway Service's publishers' port; `port + 1` to its metrics port. */
+  /** The echo function image (`npm run image -- --function`): its reference and archive. */
+  echo: { image: string; archive: string };
+  /** The local port forwarded to the gateway Service's publishers' port. */
   port: number;
   kubectl: string;
   helm: string;
@@ -27,130 +29,52 @@ export interface Command {
 }
 
 export interface KindPlan {
-  readonly image: string;
+  readonly images: ScenarioImages;
   /** Creates the cluster (skipped when a cluster of that name exists). */
   readonly create: Command;
-  /** Builds, loads and installs everything, then waits until it is Ready. */
-  readonly install: Command[];
-  /** Runs in the background while the checks publish through it. */
+  /** Builds the Switchboard image and loads both images into the cluster. */
+  readonly load: Command[];
+  /** kubectl and helm with the kind context: the command and its leading arguments. */
+  readonly kubectlArgv: string[];
+  readonly helmArgv: string[];
+  /** The install scenario's helm command, for the dry run. */
+  readonly install: Command;
+  readonly scenarios: Scenario[];
+  /** Runs in the background while scenarios publish through it. */
   readonly portForward: Command;
-  /** Prints the function's log (the checks look for the published event's id in it). */
-  readonly functionLog: Command;
   readonly deleteCluster: Command;
 }
 
-export const RELEASE = "switchboard";
-export const NAMESPACE = "switchboard-system";
-/** The examples' namespace, VPN publisher token and event type (examples/*.yaml). */
-export const SHOP = "shop";
-export const EVENT_TYPE = "com.example.order.created";
-
-/** The example publisher's bearer token, read from examples/10-publisher-secret.yaml; throws when it has none. */
-export const exampleToken = (): string => {
-  const secret: unknown = parse(readFileSync(join(repoRoot, "examples/10-publisher-secret.yaml"), "utf8"));
-  const token = get(secret, "stringData", "token");
-  if (typeof token !== "string") throw new Error("examples/10-publisher-secret.yaml has no stringData.token");
-  return token;
-};
-
-// The orders function: logs one JSON line per request (not probes) and answers 200 with JSON.
-const ORDERS_JS = `import("node:http").then(({ createServer }) => createServer((req, res) => {
-  let body = "";
-  req.on("data", (chunk) => { body += chunk; });
-  req.on("end", () => {
-    if (req.url !== "/healthz") console.log(JSON.stringify({ method: req.method, path: req.url, id: req.headers["ce-id"], type: req.headers["ce-type"], body }));
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ ok: true, id: req.headers["ce-id"] ?? null }));
-  });
-}).listen(8080));`;
-
-/** The Namespace of the release, enforcing Pod Security "restricted" as docs/install.md asks. */
-const namespaceManifest = (): string =>
-  stringify({
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: {
-      name: NAMESPACE,
-      labels: { "pod-security.kubernetes.io/enforce": "restricted" },
-    },
-  });
-
-/** A Deployment of the orders function (the pods behind examples/30-service.yaml) in the image `image`. */
-export const ordersManifest = (image: string): string =>
-  stringify(
-    {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "orders", namespace: SHOP },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: "orders" } },
-        template: {
-          metadata: { labels: { app: "orders" } },
-          spec: {
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 10001,
-              seccompProfile: { type: "RuntimeDefault" },
-            },
-            containers: [
-              {
-                name: "orders",
-                image,
-                args: ["-e", ORDERS_JS],
-                ports: [{ name: "http", containerPort: 8080 }],
-                readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 2 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ["ALL"] },
-                },
-              },
-            ],
-          },
-        },
-      },
-    },
-    { lineWidth: 0 },
-  );
+export { NAMESPACE, RELEASE };
+/** busybox from Docker Hub (the local node builds its own). */
+export const BUSYBOX = "busybox:1.36";
 
 /** The whole run for `options`. */
 export const kindPlan = (o: KindOptions): KindPlan => {
   const image = `${o.repository}:${o.tag}`;
   const context = `kind-${o.cluster}`;
-  const kubectl = (...args: string[]): string[] => [o.kubectl, "--context", context, ...args];
-  const wait = (...what: string[]): Command => ({
-    argv: kubectl("wait", "--for=condition=Ready", "--timeout=120s", ...what),
-  });
+  const kubectlArgv = [o.kubectl, "--context", context];
+  const helmArgv = [o.helm, "--kube-context", context];
+  const images: ScenarioImages = {
+    switchboard: { repository: o.repository, tag: o.tag },
+    echo: o.echo.image,
+    busybox: BUSYBOX,
+  };
   return {
-    image,
+    images,
     create: { argv: ["kind", "create", "cluster", "--name", o.cluster, "--wait", "120s"] },
-    install: [
+    load: [
       { argv: ["docker", "build", "-t", image, repoRoot] },
       { argv: ["kind", "load", "docker-image", image, "--name", o.cluster] },
-      { argv: kubectl("apply", "-f", "-"), input: namespaceManifest() },
-      {
-        argv: [
-          ...[o.helm, "upgrade", "--install", RELEASE, join(repoRoot, "helm/switchboard")],
-          ...["--kube-context", context, "--namespace", NAMESPACE, "--wait", "--timeout", "5m"],
-          ...["--set-string", `clusterName=${o.cluster}`, "--set", "bundledEtcd.enabled=true"],
-          ...["--set-string", `image.repository=${o.repository}`, "--set-string", `image.tag=${o.tag}`],
-        ],
-      },
-      { argv: kubectl("apply", "-f", join(repoRoot, "examples")) },
-      { argv: kubectl("apply", "-f", "-"), input: ordersManifest(image) },
-      { argv: kubectl("-n", SHOP, "rollout", "status", "deployment/orders", "--timeout=120s") },
-      wait(`vpn/${SHOP}`),
-      wait("-n", SHOP, "functions.switchboard.dev", "--all"),
-      wait("-n", SHOP, "subscriptions.switchboard.dev", "--all"),
+      { argv: ["kind", "load", "image-archive", o.echo.archive, "--name", o.cluster] },
     ],
+    kubectlArgv,
+    helmArgv,
+    install: { argv: [...helmArgv, ...installArgs(o.cluster, images)] },
+    scenarios: scenariosFor("kind"),
     portForward: {
-      argv: kubectl(
-        ...["-n", NAMESPACE, "port-forward", `service/${RELEASE}-gateway`],
-        ...[`${o.port}:80`, `${o.port + 1}:9090`],
-      ),
+      argv: [...kubectlArgv, "-n", NAMESPACE, "port-forward", `service/${RELEASE}-gateway`, `${o.port}:80`],
     },
-    functionLog: { argv: kubectl("-n", SHOP, "logs", "deployment/orders") },
     deleteCluster: { argv: ["kind", "delete", "cluster", "--name", o.cluster] },
   };
 };

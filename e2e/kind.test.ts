@@ -8,8 +8,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
-import { parse } from "yaml";
-import { get } from "../helm/chart-kit.ts";
+import { BUSYBOX } from "./kind-plan.ts";
+import { SCENARIOS } from "./scenarios/index.ts";
+import { installArgs, namespaceManifest } from "./scenarios/install.ts";
 import { repoRoot } from "./tools.ts";
 
 const fakes = mkdtempSync(join(tmpdir(), "kind-test-"));
@@ -65,6 +66,13 @@ const helmValue = (words: string[], key: string): string | undefined =>
     .find((w) => w.startsWith(`${key}=`))
     ?.slice(key.length + 1);
 
+/** The images the plan gives the scenarios for the Switchboard image `image`. */
+const plannedImages = (image: string) => ({
+  switchboard: { repository: image.split(":")[0] ?? "", tag: image.split(":")[1] ?? "" },
+  echo: "switchboard-echo:<TAG>",
+  busybox: BUSYBOX,
+});
+
 const name = (step: Step): string => {
   const [command = "", ...rest] = step.words;
   const program = command.slice(command.lastIndexOf("/") + 1);
@@ -72,34 +80,33 @@ const name = (step: Step): string => {
   return [program, ...sub].join(" ");
 };
 
-test("--dry-run prints the whole run in order and runs nothing", () => {
+test("--dry-run prints the whole run in order, the scenarios the local node runs, and runs nothing", () => {
   const run = kind(["--dry-run", "--name", "sbtest", "--tag", "t1", "--port", "28080", "--delete"]);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.ran, [], "a dry run calls no tool");
   assert.deepEqual(run.steps.map(name), [
     "kind create cluster",
+    "npm run image",
     "docker build switchboard:t1",
     "kind load docker-image",
-    "kubectl apply",
+    "kind load image-archive",
     "helm upgrade switchboard",
-    `kubectl apply ${join(repoRoot, "examples")}`,
-    "kubectl apply",
-    "kubectl shop rollout",
-    "kubectl wait vpn/shop",
-    "kubectl wait shop",
-    "kubectl wait shop",
     "kubectl switchboard-system port-forward",
     "kind delete cluster",
   ]);
-  assert.match(
-    run.stdout,
-    /# check: POST a com\.example\.order\.created CloudEvent .* http:\/\/127\.0\.0\.1:28080\//,
+  const scenarios = [...run.stdout.matchAll(/^# scenario ([^:]+):/gm)].map((m) => m[1]);
+  assert.deepEqual(
+    scenarios,
+    SCENARIOS.filter((s) => s.needs !== "node").map((s) => s.name),
+    "the shared list, minus what needs the local node",
   );
-  assert.match(run.stdout, /# check: the orders function's log shows the event/);
-  assert.match(run.stdout, /127\.0\.0\.1:28081\/metrics/);
+  assert.deepEqual(
+    SCENARIOS.filter((s) => s.needs === "node").map((s) => s.name),
+    ["memory limits", "helm upgrade and rollback", "rolling restart"],
+  );
 });
 
-test("the image is the same in docker build, kind load, the helm values and the function's pods", () => {
+test("the image is the same in docker build, kind load and the helm values; the chart runs as the local node's", () => {
   for (const args of [["--dry-run", "--tag", "1.0"], ["--dry-run"]]) {
     const { code, steps, stderr } = kind(args);
     assert.equal(code, 0, stderr);
@@ -112,15 +119,15 @@ test("the image is the same in docker build, kind load, the helm values and the 
     const image = build[build.indexOf("-t") + 1] ?? "";
     assert.match(image, /^switchboard:\S+$/);
     assert.equal(build.at(-1), repoRoot, "built from the repository's Dockerfile");
-    assert.equal(find("kind load").words[3], image);
+    assert.equal(find("kind load docker-image").words[3], image);
     const helm = find("helm upgrade").words;
     assert.equal(`${helmValue(helm, "image.repository")}:${helmValue(helm, "image.tag")}`, image);
     assert.equal(helmValue(helm, "bundledEtcd.enabled"), "true");
-    assert.ok(helm.includes("--set-string") && helm.includes(`image.tag=${image.split(":")[1]}`));
-    const orders = steps.find((s) => s.input?.includes("kind: Deployment"));
-    assert.equal(
-      get(parse(orders?.input ?? ""), "spec", "template", "spec", "containers", 0, "image"),
-      image,
+    assert.equal(helmValue(helm, "injector.enabled"), "true");
+    assert.deepEqual(
+      helm.slice(helm.indexOf("upgrade")),
+      installArgs("switchboard", plannedImages(image)),
+      "the same install as the local node's scenario",
     );
   }
 });
@@ -128,16 +135,15 @@ test("the image is the same in docker build, kind load, the helm values and the 
 test("kubectl and helm always name the kind cluster's context, never the current one", () => {
   const { steps } = kind(["--dry-run", "--name", "ctx"]);
   const k8s = steps.filter((s) => /(^|\/)(kubectl|helm)$/.test(s.words[0] ?? ""));
-  assert.ok(k8s.length >= 8);
+  assert.ok(k8s.length >= 2);
   for (const step of k8s) {
     const flag = step.words.findIndex((w) => w === "--context" || w === "--kube-context");
     assert.equal(step.words[flag + 1], "kind-ctx", step.words.join(" "));
   }
-  const ns = steps.find((s) => s.input?.includes("kind: Namespace"));
-  assert.match(ns?.input ?? "", /pod-security\.kubernetes\.io\/enforce: restricted/);
+  assert.match(namespaceManifest(), /pod-security\.kubernetes\.io\/enforce: restricted/);
 });
 
-test("without a Docker engine it stops before creating anything, saying why", () => {
+test("without a Docker engine it stops before building or creating anything, saying why", () => {
   const run = kind(["--name", "nodocker"]);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /no Docker engine answers/);

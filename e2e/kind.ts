@@ -1,22 +1,24 @@
 // Switchboard on a kind cluster (needs Docker, kind, kubectl and helm): creates the cluster (or
-// reuses one of that name), builds the image from the Dockerfile, loads it into the cluster,
-// installs the chart with the bundled etcd, applies examples/ plus a small orders function, waits
-// until everything is Ready, then publishes an event through the gateway Service (kubectl
-// port-forward) and checks that the function received it, that the sync HTTP route answers, and
-// that the gateway counted the delivery. kubectl and helm always name the context
-// kind-<name>, never the current one.
+// reuses one of that name), builds the image from the Dockerfile and the echo function image
+// (`npm run image -- --function`), loads both into the cluster, then runs the scenarios the local
+// node's test runs (e2e/scenarios/index.ts) except those that need the node's cgroups: the chart
+// installed with the bundled etcd under Pod Security "restricted", examples/ with real function
+// pods and an event and a sync request through the gateway Service (kubectl port-forward), sidecar
+// injection. kubectl and helm always name the context kind-<name>, never the current one.
 //
 //   bash scripts/node24.sh e2e/kind.ts [--dry-run] [--name switchboard] [--tag TAG] [--port 18080] [--delete]
 //
-// --dry-run prints the commands (runnable as a shell script) and the checks, and runs nothing.
+// --dry-run prints the commands (runnable as a shell script) and the scenarios, and runs nothing.
 // The cluster stays up afterwards unless --delete is given.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { $, type ProcessPromise, quote, which } from "zx";
 import { errorMessage } from "../common/errors.ts";
-import { type Command, EVENT_TYPE, exampleToken, type KindOptions, kindPlan } from "./kind-plan.ts";
+import { buildImage } from "../scripts/image/image.ts";
+import { type Command, type KindOptions, kindPlan } from "./kind-plan.ts";
 import { GiveUp, waitFor } from "./proc.ts";
+import type { ScenarioEnv } from "./scenarios/env.ts";
 import { toolsBinDir } from "./tools.ts";
 
 const usage = "usage: e2e/kind.ts [--dry-run] [--name NAME] [--tag TAG] [--port PORT] [--delete]";
@@ -44,7 +46,7 @@ const run = async (command: Command): Promise<void> => {
 };
 
 /** Throws a message naming what to install when Docker, kind, kubectl or helm cannot be used. */
-const preflight = async (o: KindOptions): Promise<void> => {
+const preflight = async (o: Pick<KindOptions, "kubectl" | "helm">): Promise<void> => {
   for (const [name, hint] of [
     ["docker", "install Docker"],
     ["kind", "install kind (go install sigs.k8s.io/kind@latest)"],
@@ -60,79 +62,33 @@ const preflight = async (o: KindOptions): Promise<void> => {
 const clusterExists = async (name: string): Promise<boolean> =>
   (await $({ quiet: true })`kind get clusters`).stdout.split("\n").includes(name);
 
-const CHECKS = (o: KindOptions, id: string): string[] => [
-  `# check: POST a ${EVENT_TYPE} CloudEvent (id ${id}) with the example publisher's token to http://127.0.0.1:${o.port}/ until it is accepted (202), at most 60 s`,
-  `# check: the orders function's log shows the event ${id}, at most 60 s`,
-  `# check: GET http://127.0.0.1:${o.port}/orders/42 (sync HTTP route) answers 200 from the orders function`,
-  `# check: http://127.0.0.1:${o.port + 1}/metrics counts the delivery (switchboard_gateway_deliveries_total{mode="async",outcome="delivered"} >= 1)`,
-];
-
-/** Publishes one event, retrying while the route propagates (404) or the gateway is busy (429/503). */
-const publish = (o: KindOptions, id: string): Promise<true> =>
-  waitFor(`the gateway to accept event ${id}`, async () => {
-    const res = await fetch(`http://127.0.0.1:${o.port}/`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${exampleToken()}`,
-        "ce-specversion": "1.0",
-        "ce-id": id,
-        "ce-source": "/kind",
-        "ce-type": EVENT_TYPE,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ amount: 3 }),
-    });
-    const body = await res.text();
-    if (res.status === 202) return true;
-    if ([404, 429, 503].includes(res.status)) return undefined;
-    throw new GiveUp(`publishing answered ${res.status}: ${body}`);
-  });
-
-const checks = async (o: KindOptions, plan: ReturnType<typeof kindPlan>, id: string): Promise<void> => {
-  const [publishCheck, logCheck, syncCheck, metricsCheck] = CHECKS(o, id);
-  console.log(publishCheck);
-  await publish(o, id);
-  console.log(logCheck);
-  await waitFor(`the orders function to log ${id}`, async () => {
-    const log = await $({ quiet: true })`${plan.functionLog.argv}`;
-    return log.stdout.includes(`"id":"${id}"`) ? true : undefined;
-  });
-  console.log(syncCheck);
-  const sync = await fetch(`http://127.0.0.1:${o.port}/orders/42`, {
-    headers: { authorization: `Bearer ${exampleToken()}` },
-  });
-  if (sync.status !== 200) throw new Error(`GET /orders/42 answered ${sync.status}: ${await sync.text()}`);
-  console.log(metricsCheck);
-  const metrics = await (await fetch(`http://127.0.0.1:${o.port + 1}/metrics`)).text();
-  const line = metrics
-    .split("\n")
-    .find((l) => l.startsWith('switchboard_gateway_deliveries_total{mode="async",outcome="delivered"} '));
-  if (!line || Number(line.split(" ").at(-1)) < 1) throw new Error("the gateway counted no delivered event");
-};
-
-/** Runs the port-forward in the background until the checks end; throws when it dies or never forwards. */
-const withPortForward = async (
-  o: KindOptions,
-  command: Command,
-  body: () => Promise<void>,
-): Promise<void> => {
-  console.log(`${shell(command)} &`);
-  const forward: ProcessPromise = $({ nothrow: true, quiet: true })`${command.argv}`;
-  try {
-    await waitFor(
-      "the port-forward to the gateway",
-      async () => {
-        if (forward.stage !== "running")
-          throw new GiveUp(`kubectl port-forward ended: ${forward.output?.stderr ?? ""}`);
-        return (await fetch(`http://127.0.0.1:${o.port + 1}/readyz`)).ok ? true : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500 },
-    );
-    await body();
-  } finally {
-    if (forward.stage === "running") await forward.kill();
-    await forward;
-  }
+/** A port-forward to the gateway Service, started by the first scenario that publishes. */
+const portForwarder = (o: KindOptions, command: Command) => {
+  let forward: ProcessPromise | undefined;
+  const url = `http://127.0.0.1:${o.port}/`;
+  return {
+    url: async (): Promise<string> => {
+      if (forward?.stage === "running") return url;
+      console.log(`${shell(command)} &`);
+      const started: ProcessPromise = $({ nothrow: true, quiet: true })`${command.argv}`;
+      forward = started;
+      await waitFor(
+        "the port-forward to the gateway",
+        async () => {
+          if (started.stage !== "running")
+            throw new GiveUp(`kubectl port-forward ended: ${started.output?.stderr ?? ""}`);
+          const res = await fetch(url, { method: "POST" }).catch(() => undefined);
+          return res === undefined ? undefined : url;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      return url;
+    },
+    stop: async (): Promise<void> => {
+      if (forward?.stage === "running") await forward.kill();
+      await forward;
+    },
+  };
 };
 
 const main = async (): Promise<void> => {
@@ -151,33 +107,59 @@ const main = async (): Promise<void> => {
     return;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65534)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new Error(`--port: not a port: ${values.port}`);
+  const dryRun = values["dry-run"];
+  const tools = { kubectl: tool("kubectl"), helm: tool("helm") };
+  if (!dryRun) await preflight(tools);
+  // The echo image's name is its content's digest: known once built (a dry run builds nothing).
+  const echo = dryRun
+    ? { image: "switchboard-echo:<TAG>", archive: ".work/images/switchboard-echo-<TAG>.oci.tar" }
+    : await buildImage({ kind: "echo" }).then((b) => ({ image: b.name, archive: b.file }));
   const o: KindOptions = {
     cluster: values.name,
     repository: "switchboard",
     tag: values.tag,
+    echo,
     port,
-    kubectl: tool("kubectl"),
-    helm: tool("helm"),
+    ...tools,
   };
   const plan = kindPlan(o);
-  const id = `order-${o.tag}`;
-  if (values["dry-run"]) {
-    for (const command of [plan.create, ...plan.install]) console.log(shell(command));
-    console.log(`${shell(plan.portForward)} &`);
-    for (const check of CHECKS(o, id)) console.log(check);
+  if (dryRun) {
+    console.log(shell(plan.create));
+    console.log("$ npm run image -- --function   # the echo function image: switchboard-echo:<TAG>");
+    for (const command of plan.load) console.log(shell(command));
+    for (const scenario of plan.scenarios) {
+      console.log(`# scenario ${scenario.name}: ${scenario.summary}`);
+      if (scenario.name === "install") console.log(shell(plan.install));
+      if (scenario.name === "examples") console.log(`${shell(plan.portForward)} &`);
+    }
     if (values.delete) console.log(shell(plan.deleteCluster));
     return;
   }
-  await preflight(o);
+  const forward = portForwarder(o, plan.portForward);
   try {
     if (await clusterExists(o.cluster)) console.log(`# kind cluster ${o.cluster} exists: reusing it`);
     else await run(plan.create);
-    for (const command of plan.install) await run(command);
-    await withPortForward(o, plan.portForward, () => checks(o, plan, id));
-    console.log(`# ok: Switchboard works on kind cluster ${o.cluster} (image ${plan.image})`);
+    for (const command of plan.load) await run(command);
+    const env: ScenarioEnv = {
+      where: "kind",
+      clusterName: o.cluster,
+      images: plan.images,
+      kubectlArgv: plan.kubectlArgv,
+      helmArgv: plan.helmArgv,
+      load: { rate: 200, seconds: 10 },
+      gatewayUrl: forward.url,
+      note: (line) => console.log(`#   ${line}`),
+    };
+    for (const scenario of plan.scenarios) {
+      console.log(`# scenario ${scenario.name}: ${scenario.summary}`);
+      await scenario.run(env);
+      console.log(`# ok: ${scenario.name}`);
+    }
+    console.log(`# ok: Switchboard works on kind cluster ${o.cluster}`);
   } finally {
+    await forward.stop();
     if (values.delete) await run(plan.deleteCluster);
     else console.log(`# the cluster stays up; remove it with: kind delete cluster --name ${o.cluster}`);
   }

@@ -48,6 +48,8 @@ export interface NodeInfo {
 export interface LocalNode extends NodeInfo {
   /** Builds `spec` as an OCI image and imports it into the node's containerd (pods use it with `imagePullPolicy: Never`). */
   importImage(spec: ImageSpec): Promise<void>;
+  /** Imports an OCI image archive (e.g. `npm run image`'s) into the node's containerd, under the name it carries. Throws ctr's error. */
+  importArchive(file: string): Promise<void>;
   /** Stops every process of the node and removes everything it made; idempotent. Throws what it could not remove. */
   stop(): Promise<void>;
 }
@@ -158,7 +160,17 @@ export const startNode = async (cluster: Cluster, { dir }: StartNodeOptions = {}
     await waitHealthy(exits, `http://127.0.0.1:${KUBELET_HEALTHZ_PORT}/healthz`, "kubelet");
     await waitHealthy(exits, `http://${PROXY_HEALTHZ}/healthz`, "kube-proxy");
     await waitHealthy(exits, COREDNS_READY, "coredns");
-    return { name: NODE_NAME, ip: NODE_IP, podCidr: POD_CIDR, dnsIp: DNS_IP, dir: root, importImage, stop };
+    const importArchive = (file: string): Promise<void> => runtime.importImage(file);
+    return {
+      name: NODE_NAME,
+      ip: NODE_IP,
+      podCidr: POD_CIDR,
+      dnsIp: DNS_IP,
+      dir: root,
+      importImage,
+      importArchive,
+      stop,
+    };
   } catch (err) {
     await stop().catch((teardown: unknown) => {
       throw new AggregateError([err, teardown], "the node failed to start and its teardown was incomplete");

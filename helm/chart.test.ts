@@ -531,6 +531,21 @@ test("all features: bundled etcd (trial image), NetworkPolicies, monitors, alert
   assert.equal(get(json, "uid"), "switchboard");
 });
 
+test("the bundled etcd's StatefulSet is governed by a headless Service; clients use the ClusterIP one", () => {
+  const etcd = find(allFeatures, "StatefulSet", "-etcd");
+  const headless = find(allFeatures, "Service", "-etcd-headless");
+  assert.equal(get(etcd.doc, "spec", "serviceName"), headless.name);
+  assert.equal(get(headless.doc, "spec", "clusterIP"), "None");
+  assert.equal(get(headless.doc, "spec", "publishNotReadyAddresses"), true);
+  assert.deepEqual(get(headless.doc, "spec", "selector"), get(etcd.doc, "spec", "selector", "matchLabels"));
+  const client = find(allFeatures, "Service", "-etcd");
+  assert.notEqual(
+    get(client.doc, "spec", "clusterIP"),
+    "None",
+    "the endpoint programs use stays a ClusterIP",
+  );
+});
+
 test("the bundled etcd is only reachable from the operator and the gateways (shared and injected) when NetworkPolicies are on", () => {
   const policy = find(allFeatures, "NetworkPolicy", "-etcd");
   const from = list(policy.doc, "spec", "ingress", 0, "from");

@@ -62,6 +62,7 @@ const main = async (): Promise<number> => {
     retryPeriodMs: config.retryPeriodMs,
     heartbeatTtlSeconds: config.heartbeatTtlSeconds,
     resyncPeriodMs: config.resyncPeriodMs,
+    etcdEndpoints: config.etcd,
     metrics,
     log,
     egress: operatorEgressPolicy({

@@ -17,6 +17,7 @@ import { createRegistryWatcher } from "../registry/watcher/index.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
 import { createInformers, type Informers, worldOver } from "./kube/informers.ts";
 import { runLeaderElection } from "./kube/leader.ts";
+import { waitingFor } from "./kube/readiness.ts";
 import { kubeWriter } from "./kube/writes.ts";
 import type { OperatorMetrics } from "./metrics.ts";
 import {
@@ -42,6 +43,8 @@ export const DEFAULT_RESYNC_PERIOD_MS = 5 * 60_000;
 export interface OperatorOptions {
   kc: KubeConfig;
   etcd: Etcd3;
+  /** The etcd endpoints `etcd` connects to, named in its failures. */
+  etcdEndpoints?: readonly string[];
   cluster: string;
   identity: string;
   leaseNamespace: string;
@@ -165,6 +168,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   };
   const registryWatcher = createRegistryWatcher({
     client: etcd3RegistryClient(etcd),
+    endpoints: opts.etcdEndpoints ?? [],
     // The watcher and the heartbeat bind their own `component`; a second binding would repeat the key.
     log,
     ...(keyring === undefined ? {} : { keyring }),
@@ -177,6 +181,9 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   });
   world = worldOver(informers, (vpn, namespace, name) => remote.get(`${vpn}/${namespace}/${name}`) ?? []);
   const all = Object.values(informers);
+  const pending = new Set(Object.keys(informers));
+  for (const [name, informer] of Object.entries(informers))
+    void informer.synced.then(() => pending.delete(name));
   let synced = false;
   /** Why the leader campaign cannot proceed (its Lease namespace is missing); undefined when it can. */
   let campaignBlocked: string | undefined;
@@ -263,7 +270,15 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   };
 
   return {
-    notReady: () => (synced ? campaignBlocked : "informer caches are not synced yet"),
+    notReady: () =>
+      synced
+        ? campaignBlocked
+        : (waitingFor(
+            Object.entries(informers)
+              .filter(([name]) => pending.has(name))
+              .map(([name, informer]) => ({ name, lastError: informer.lastError() })),
+            { listed: registryWatcher.current() !== undefined, failing: registryWatcher.status().failing },
+          ) ?? "starting the leader election"),
     view: () => (synced ? world : undefined),
     run: async (signal) => {
       const watching = [...all.map((i) => i.run(signal)), registryWatcher.run(signal)];

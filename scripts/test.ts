@@ -15,7 +15,7 @@ import { repoRoot } from "../e2e/tools.ts";
 const STAGES = ["typecheck", "lint", "unit", "integration", "node"] as const;
 type Stage = (typeof STAGES)[number];
 /** Test files that start a real node (e2e/node.ts); each starts its own cluster, one at a time. */
-const NODE_FILES = ["e2e/node.e2e.test.ts", "scripts/docs.node.e2e.test.ts"];
+const NODE_FILES = ["e2e/node.e2e.test.ts", "e2e/chart-on-node.e2e.test.ts", "scripts/docs.node.e2e.test.ts"];
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
 

@@ -75,6 +75,7 @@ const EGRESS_REFRESH_MS = 30_000;
 export const createGateway = ({ config, registry, metrics, log, wal, keyring }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: registry,
+    endpoints: config.etcd,
     log,
     ...(keyring === undefined ? {} : { keyring }),
     onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),
@@ -188,7 +189,10 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
     table: () => table,
     notReady: () => {
       if (draining) return "shutting down";
-      if (!table) return "the first registry snapshot has not been loaded";
+      if (!table) {
+        const failing = watcher.status().failing;
+        return `the first registry snapshot has not been loaded${failing === undefined ? "" : ` (${failing})`}`;
+      }
       const health = wal?.health();
       return health?.state === "failing"
         ? `the delivery log cannot be written (${health.detail})`

@@ -105,9 +105,12 @@ const main = async (): Promise<number> => {
       ingress: async (signal) => {
         await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
         const closed = ingress.close();
+        const drainStarted = performance.now();
         const abandoned = await gateway.drain(config.drainTimeoutMs);
+        const drainMs = Math.round(performance.now() - drainStarted);
         if (abandoned > 0)
-          log.warn({ abandoned }, "events still awaiting delivery were abandoned at shutdown");
+          log.warn({ abandoned, drainMs }, "events still awaiting delivery were abandoned at shutdown");
+        else log.info({ drainMs }, "drained: no accepted event awaits delivery; stopping");
         await closed;
         await admin.close();
       },

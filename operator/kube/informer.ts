@@ -10,9 +10,9 @@ import {
   type KubernetesObject,
   makeInformer,
 } from "@kubernetes/client-node";
-import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import type { OperatorMetrics } from "../metrics.ts";
+import { apiErrorMessage } from "./api-error.ts";
 
 export type ChangeKind = "add" | "update" | "delete";
 
@@ -23,6 +23,8 @@ export interface Watched<T extends KubernetesObject> {
   list(namespace?: string): readonly T[];
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
+  /** The last error that stopped it, until it next starts cleanly (one line: apiErrorMessage). */
+  lastError(): string | undefined;
   /** Watches until `signal` aborts, restarting after errors and stalls. */
   run(signal: AbortSignal): Promise<void>;
 }
@@ -49,6 +51,7 @@ export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>)
   const informer = makeInformer<T>(kc, path, list);
   const synced = Promise.withResolvers<void>();
   let lastActivity = Date.now();
+  let lastError: string | undefined;
   const touch = (): void => {
     lastActivity = Date.now();
   };
@@ -74,6 +77,7 @@ export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>)
       try {
         await informer.start();
         failures = 0;
+        lastError = undefined;
         touch();
         synced.resolve();
       } catch (err) {
@@ -84,9 +88,10 @@ export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>)
       if (signal.aborted || restartTimer) return;
       const delay = Math.min(baseBackoffMs * 2 ** failures, maxBackoffMs) * (1 + Math.random() * 0.2);
       failures++;
+      lastError = apiErrorMessage(err);
       metrics.informerRestarts.inc({ resource });
       log.warn(
-        { resource, err: errorMessage(err), retryInMs: Math.round(delay) },
+        { resource, path, err: lastError, attempt: failures, retryInMs: Math.round(delay) },
         "informer stopped; restarting",
       );
       restartTimer = setTimeout(() => {
@@ -118,6 +123,7 @@ export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>)
     get: (name, namespace) => informer.get(name, namespace),
     list: (namespace) => informer.list(namespace),
     synced: synced.promise,
+    lastError: () => lastError,
     run,
   };
 };

@@ -10,6 +10,7 @@ import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from 
 import { backoffDelay, pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
+import { apiErrorMessage } from "./api-error.ts";
 
 export interface LeaderElectionOptions {
   api: CoordinationV1Api;
@@ -107,12 +108,27 @@ export const runLeaderElection = async (
     return true;
   };
 
+  /** Consecutive failed reads or writes of the Lease (conflicts are not failures). */
+  let failures = 0;
   const attempt = async (): Promise<boolean | "no-namespace"> => {
     try {
-      return await tryAcquireOrRenew();
+      const won = await tryAcquireOrRenew();
+      failures = 0;
+      return won;
     } catch (err) {
       if (err instanceof LeaseNamespaceMissingError) return "no-namespace";
-      if (!isConflict(err)) log.warn({ err: errorMessage(err) }, "lease update failed");
+      if (!isConflict(err)) {
+        failures++;
+        log.warn(
+          {
+            lease: `${namespace}/${name}`,
+            err: apiErrorMessage(err),
+            attempt: failures,
+            retryInMs: retryPeriodMs,
+          },
+          "lease update failed; retrying",
+        );
+      }
       return false;
     }
   };

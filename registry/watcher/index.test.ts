@@ -30,24 +30,39 @@ test("a prefix outside the registry is refused; nothing is listed before run()",
       stalenessMs: 0,
       restarts: 0,
       invalidRecords: 0,
+      failing: undefined,
     });
   } finally {
     await client.close();
   }
 });
 
-test("run() keeps retrying an unreachable etcd, logging once, until aborted; then ready rejects", async () => {
+test("run() keeps retrying an unreachable etcd, logging each attempt with its number, wait and what failed, until aborted; then ready rejects", async () => {
   const client = httpRegistryClient({ endpoints: ["http://127.0.0.1:1"] });
   const { log, entries } = captureLog();
   const watcher = createRegistryWatcher({ client, log, baseBackoffMs: 5, maxBackoffMs: 20 });
   const abort = new AbortController();
   const run = watcher.run(abort.signal);
   await assert.rejects(watcher.run(new AbortController().signal), /already running/);
-  const retries = () => entries().filter((e) => e.msg === "registry re-list attempt failed").length;
-  await waitFor("three failed attempts", async () => (retries() >= 3 ? true : undefined), { intervalMs: 10 });
+  const warnings = () => entries().filter((e) => e.level === 40);
+  await waitFor("three failed attempts", async () => (warnings().length >= 3 ? true : undefined), {
+    intervalMs: 10,
+  });
   abort.abort();
   await run;
-  assert.equal(entries().filter((e) => e.level === 40).length, 1, "one warning for the whole incident");
+  const attempts = warnings().map((e) => e.attempt);
+  assert.deepEqual(
+    attempts,
+    attempts.map((_, i) => i + 1),
+    "every attempt is logged, numbered",
+  );
+  assert.equal(warnings()[0]?.msg, "registry not listed yet; retrying");
+  assert.equal(warnings()[1]?.msg, "registry still unreachable; retrying");
+  for (const w of warnings()) {
+    assert.ok(typeof w.retryInMs === "number" && w.retryInMs <= 20, `backoff within the cap: ${w.retryInMs}`);
+    assert.match(String(w.reason), /^list failed: /);
+  }
+  assert.match(String(watcher.status().failing), /^list failed: /);
   await assert.rejects(watcher.ready, /stopped before listing/);
   assert.equal(watcher.status().connected, false);
   await client.close();

@@ -13,7 +13,7 @@ import { REGISTRY_PREFIX } from "../keys.ts";
 import type { Keyring } from "../seal/index.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryClient } from "./client.ts";
-import { runWatchLoop } from "./loop.ts";
+import { type LoopOptions, runWatchLoop } from "./loop.ts";
 import type { SessionEnd } from "./session.ts";
 import { createRecordStore } from "./store.ts";
 
@@ -39,6 +39,8 @@ export interface WatcherStatus {
   restarts: number;
   /** Invalid records and heartbeats seen (each key and mod_revision counted once); they are never in a snapshot. */
   invalidRecords: number;
+  /** What the last attempt to list or watch ran into while etcd is failing (e.g. `list failed: … ECONNREFUSED …`); undefined once it answers again. */
+  failing: string | undefined;
 }
 
 export interface RegistryWatcher {
@@ -59,6 +61,8 @@ export interface RegistryWatcherOptions {
   log: Logger;
   /** What to list and watch: REGISTRY_PREFIX or a narrower prefix under it. */
   prefix?: string;
+  /** The client's etcd endpoints, named in every failure (the client's own errors often name none, e.g. its circuit breaker's). */
+  endpoints?: readonly string[];
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   /** Called once per resync that replaced a failed watch, with the incident's first failure (or `revision_backwards`). */
@@ -103,6 +107,7 @@ export const createRegistryWatcher = ({
   client,
   log,
   prefix = REGISTRY_PREFIX,
+  endpoints = [],
   baseBackoffMs = 100,
   maxBackoffMs = 10_000,
   onRestart = () => {},
@@ -137,7 +142,12 @@ export const createRegistryWatcher = ({
     keyring,
   });
   const listeners = new Set<(snapshot: RegistrySnapshot) => void>();
-  const health = { connected: false, lastContactAt: 0, restarts: 0 };
+  const health: LoopOptions["health"] = {
+    connected: false,
+    lastContactAt: 0,
+    restarts: 0,
+    failing: undefined,
+  };
   let running = false;
   let settleReady: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const ready = new Promise<void>((resolve, reject) => {
@@ -159,6 +169,7 @@ export const createRegistryWatcher = ({
         client,
         log: wlog,
         prefix,
+        endpoints,
         signal,
         store,
         health,
@@ -194,6 +205,7 @@ export const createRegistryWatcher = ({
       stalenessMs: staleness(health, probeIntervalMs, Date.now()),
       restarts: health.restarts,
       invalidRecords: store.invalidCount(),
+      failing: health.failing,
     }),
     run,
   };

@@ -1,7 +1,8 @@
 // The registry watcher's loop: list, publish, watch until the watch fails, then again, with
 // capped exponential backoff and jitter between failed attempts. An incident (from the first
-// failure to the next successful resync) is logged once when it starts and once when it ends;
-// the attempts in between only at debug level.
+// failure to the next successful resync) is logged when it starts, at every failed attempt (with
+// its number, the wait before the next one and how long etcd has been unreachable — at most one
+// line per maxBackoffMs once the backoff is capped, never silence) and once when it ends.
 import { backoffDelay, pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
@@ -23,10 +24,12 @@ export interface LoopOptions {
   client: RegistryClient;
   log: Logger;
   prefix: string;
+  /** Named in failures: `list failed (etcd http://…): …`. */
+  endpoints: readonly string[];
   signal: AbortSignal;
   store: RecordStore;
-  /** Shared with status(): written here. */
-  health: { connected: boolean; lastContactAt: number; restarts: number };
+  /** Shared with status(): written here. `failing` is the current incident's last failure, undefined while none. */
+  health: { connected: boolean; lastContactAt: number; restarts: number; failing: string | undefined };
   publish: (snapshot: RegistrySnapshot) => void;
   onRestart: (end: SessionEnd) => void;
   onListed: (startedAt: number) => void;
@@ -41,8 +44,11 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
   const contact = (): void => {
     health.lastContactAt = Date.now();
   };
-  const fail = (end: SessionEnd): void => {
+  /** Records a failed attempt; `retryInMs` is the wait before the next one, logged with it. */
+  const fail = (end: SessionEnd, retryInMs: number): void => {
     health.connected = false;
+    health.failing = end.detail;
+    const wait = Math.round(retryInMs);
     if (incident === undefined) {
       incident = { end, since: Date.now(), attempts: 1 };
       const revision = store.snapshot()?.revision;
@@ -50,10 +56,18 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         revision === undefined
           ? "registry not listed yet; retrying"
           : "registry watch interrupted; re-listing";
-      log.warn({ reason: end.detail, revision }, msg);
+      log.warn({ reason: end.detail, revision, attempt: 1, retryInMs: wait }, msg);
     } else {
       incident.attempts++;
-      log.debug({ reason: end.detail, attempt: incident.attempts }, "registry re-list attempt failed");
+      log.warn(
+        {
+          reason: end.detail,
+          attempt: incident.attempts,
+          retryInMs: wait,
+          downMs: Date.now() - incident.since,
+        },
+        "registry still unreachable; retrying",
+      );
     }
   };
 
@@ -72,6 +86,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     const { end: cause, attempts = 0, since = Date.now() } = incident ?? {};
     const downMs = Date.now() - since;
     incident = undefined;
+    health.failing = undefined;
     if (previousRevision === undefined) {
       const { records, clusters } = result.snapshot;
       log.info(
@@ -138,8 +153,8 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
   };
 
   let pageSize = timing.pageSize;
-  /** Lists and publishes; returns the listed revision, or undefined after logging the failure. */
-  const list = async (): Promise<number | undefined> => {
+  /** Lists and publishes; returns the listed revision, or why it failed. */
+  const list = async (): Promise<{ revision: number } | { failed: SessionEnd }> => {
     let step = "list";
     try {
       const startedAt = performance.now();
@@ -149,34 +164,39 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
       resync(listing);
       step = "beforeWatch hook";
       await opts.beforeWatch?.(listing.revision);
-      return listing.revision;
+      return { revision: listing.revision };
     } catch (err) {
-      if (signal.aborted) return undefined;
+      if (signal.aborted) return { failed: { reason: "list_failed", detail: "aborted" } };
       if (err instanceof ListPageTooLargeError && pageSize > 1) {
         pageSize = Math.ceil(pageSize / 2);
         log.warn({ pageSize }, "registry list page over the gRPC receive limit; halving the page size");
       }
-      fail({ reason: "list_failed", detail: `${step} failed: ${errorMessage(err)}` });
-      return undefined;
+      const on = opts.endpoints.length > 0 ? ` (etcd ${opts.endpoints.join(",")})` : "";
+      return { failed: { reason: "list_failed", detail: `${step} failed${on}: ${errorMessage(err)}` } };
     }
   };
 
   let attempt = 0;
+  let wait = 0;
   while (!signal.aborted) {
-    if (attempt > 0) {
-      await pause(backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs), signal);
+    if (wait > 0) {
+      await pause(wait, signal);
       if (signal.aborted) break;
     }
-    const revision = await list();
-    if (revision === undefined) {
+    const listed = await list();
+    if (signal.aborted) break;
+    if ("failed" in listed) {
       attempt++;
+      wait = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
+      fail(listed.failed, wait);
       continue;
     }
-    const { end, connectedAt } = await watch(revision + 1);
+    const { end, connectedAt } = await watch(listed.revision + 1);
     if (signal.aborted) break;
-    fail(end);
     // A watch that held for a while starts a new incident from the shortest backoff.
     const stable = connectedAt !== undefined && Date.now() - connectedAt >= timing.maxBackoffMs;
     attempt = stable ? 1 : attempt + 1;
+    wait = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
+    fail(end, wait);
   }
 };
