@@ -477,6 +477,14 @@ spec: { vpn: ${vpn}, function: fn }
     "subscriptions.switchboard.dev/sub",
   ]);
   await apply(vpnYaml(20));
+  // The edit's record written (status follows the record) before the records are overwritten below,
+  // so that no write of the operator's own races the foreign ones.
+  await cluster.kubectl([
+    "wait",
+    "--for=jsonpath={.status.observedGeneration}=2",
+    "--timeout=60s",
+    `vpn/${vpn}`,
+  ]);
   // Behind the operator's back: its records overwritten in etcd are repaired.
   const own = { vpn, namespace: appNs, cluster: opCluster };
   for (const key of [
@@ -485,11 +493,12 @@ spec: { vpn: ${vpn}, function: fn }
     subscriptionKey({ ...own, name: "sub" }),
   ])
     await etcd.put(key).value("{}");
-  await waitFor("the subscription's record repaired", async () =>
-    ((await operator.metric('switchboard_operator_registry_repairs_total{kind="subscription"}')) ?? 0) > 0
-      ? true
-      : undefined,
-  );
+  for (const kind of ["vpn", "function", "subscription"])
+    await waitFor(`the ${kind}'s record repaired`, async () =>
+      ((await operator.metric(`switchboard_operator_registry_repairs_total{kind="${kind}"}`)) ?? 0) > 0
+        ? true
+        : undefined,
+    );
   await cluster.kubectl([
     "-n",
     appNs,
