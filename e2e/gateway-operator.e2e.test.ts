@@ -8,7 +8,7 @@ import { installCrds } from "../crds/install.ts";
 import { vpnKey } from "../registry/keys.ts";
 import { startFunction } from "./functions.ts";
 import { startGateway } from "./gateway.ts";
-import { cleanup, exclusive, testCluster, testEtcd, uniqueName, waitReady } from "./harness.ts";
+import { cleanup, exclusive, tenantYaml, testCluster, testEtcd, uniqueName, waitReady } from "./harness.ts";
 import { startOperator } from "./operator.ts";
 import { startPod } from "./pods.ts";
 
@@ -26,23 +26,7 @@ test("kubectl apply → operator → registry → gateway → function pod, for 
   cleanup(() => audit.close());
   await cluster.kubectl(
     ["apply", "-f", "-"],
-    `apiVersion: v1
-kind: Namespace
-metadata: { name: ${ns} }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: publisher, namespace: ${ns} }
-stringData: { token: "${token}" }
----
-apiVersion: switchboard.dev/v1alpha1
-kind: VPN
-metadata: { name: ${vpn} }
-spec:
-  namespaces: { names: [${ns}] }
-  publishers: [{ name: ci, tokenSecretRef: { namespace: ${ns}, name: publisher, key: token } }]
----
-apiVersion: v1
+    `${tenantYaml(ns, vpn, token)}apiVersion: v1
 kind: Service
 metadata: { name: items, namespace: ${ns} }
 spec: { selector: { app: items }, ports: [{ name: http, port: 80, targetPort: 8080 }] }

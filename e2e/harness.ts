@@ -91,6 +91,39 @@ export const waitReady = (
 /** A short random suffix for names that must not collide between test files sharing a cluster. */
 export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(3).toString("hex")}`;
 
+/**
+ * YAML for a tenant: namespace `ns`, its Secret `publisher` (key `token`, plus `data`), and VPN
+ * `vpn` of that namespace whose publisher `ci` holds the token. Ends with a document separator, so
+ * the tenant's own objects can follow.
+ */
+export const tenantYaml = (
+  ns: string,
+  vpn: string,
+  token: string,
+  data: Record<string, string> = {},
+): string => {
+  const stringData = Object.entries({ token, ...data })
+    .map(([k, v]) => `${k}: "${v}"`)
+    .join(", ");
+  return `apiVersion: v1
+kind: Namespace
+metadata: { name: ${ns} }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: publisher, namespace: ${ns} }
+stringData: { ${stringData} }
+---
+apiVersion: switchboard.dev/v1alpha1
+kind: VPN
+metadata: { name: ${vpn} }
+spec:
+  namespaces: { names: [${ns}] }
+  publishers: [{ name: ci, tokenSecretRef: { namespace: ${ns}, name: publisher, key: token } }]
+---
+`;
+};
+
 /** Creates a namespace with a unique name for one test file and returns its name. */
 export const testNamespace = async (cluster: Cluster, prefix: string): Promise<string> => {
   const name = uniqueName(prefix);

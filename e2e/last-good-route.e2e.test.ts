@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { installCrds } from "../crds/install.ts";
 import { startFunction } from "./functions.ts";
 import { startGateway } from "./gateway.ts";
-import { cleanup, exclusive, testCluster, testEtcd, uniqueName } from "./harness.ts";
+import { cleanup, exclusive, tenantYaml, testCluster, testEtcd, uniqueName } from "./harness.ts";
 import { startOperator } from "./operator.ts";
 import { waitFor } from "./proc.ts";
 
@@ -43,23 +43,7 @@ test("an invalid edit is reported with its position while the previous generatio
   cleanup(() => sink.close());
   await cluster.kubectl(
     ["apply", "-f", "-"],
-    `apiVersion: v1
-kind: Namespace
-metadata: { name: ${ns} }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: publisher, namespace: ${ns} }
-stringData: { token: "${token}" }
----
-apiVersion: switchboard.dev/v1alpha1
-kind: VPN
-metadata: { name: ${vpn} }
-spec:
-  namespaces: { names: [${ns}] }
-  publishers: [{ name: ci, tokenSecretRef: { namespace: ${ns}, name: publisher, key: token } }]
----
-apiVersion: switchboard.dev/v1alpha1
+    `${tenantYaml(ns, vpn, token)}apiVersion: switchboard.dev/v1alpha1
 kind: Function
 metadata: { name: sink, namespace: ${ns} }
 spec: { vpn: ${vpn}, target: { url: "${sink.url}/in" } }

@@ -15,7 +15,7 @@ import { explainKey, REGISTRY_PREFIX } from "../registry/keys.ts";
 import { parseVpnKeyFile, VPN_KEY_FILE, VPN_KEY_SECRET } from "../registry/seal/files.ts";
 import { startFunction } from "./functions.ts";
 import { startGateway } from "./gateway.ts";
-import { cleanup, exclusive, testCluster, testEtcd, uniqueName } from "./harness.ts";
+import { cleanup, exclusive, tenantYaml, testCluster, testEtcd, uniqueName } from "./harness.ts";
 import { startOperator } from "./operator.ts";
 import { waitFor } from "./proc.ts";
 
@@ -43,23 +43,13 @@ const fnB = await startFunction();
 cleanup(() => fnA.close());
 cleanup(() => fnB.close());
 
-const tenant = (ns: string, vpn: string, token: string, url: string, headers: string) => `apiVersion: v1
-kind: Namespace
-metadata: { name: ${ns} }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: publisher, namespace: ${ns} }
-stringData: { token: "${token}", apikey: "${secretOfB}" }
----
-apiVersion: switchboard.dev/v1alpha1
-kind: VPN
-metadata: { name: ${vpn} }
-spec:
-  namespaces: { names: [${ns}] }
-  publishers: [{ name: ci, tokenSecretRef: { namespace: ${ns}, name: publisher, key: token } }]
----
-apiVersion: switchboard.dev/v1alpha1
+const tenant = (
+  ns: string,
+  vpn: string,
+  token: string,
+  url: string,
+  headers: string,
+) => `${tenantYaml(ns, vpn, token, { apikey: secretOfB })}apiVersion: switchboard.dev/v1alpha1
 kind: Function
 metadata: { name: handler, namespace: ${ns} }
 spec: { vpn: ${vpn}, target: { url: "${url}" }${headers} }
