@@ -8,8 +8,8 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { memoryCgroup } from "../e2e/cgroup.ts";
 import { repoRoot } from "../e2e/tools.ts";
-import { memoryCgroup } from "./cgroup.ts";
 import { benchRegistry, type Row, report, rssMb } from "./lib.ts";
 import { seedSubscriptions } from "./resync-records.ts";
 

@@ -4,7 +4,15 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../e2e/tools.ts";
 
-const benches = ["sync-hop.ts", "durable.ts", "matching.ts", "propagation.ts", "resync.ts", "memory.ts"];
+const benches = [
+  "sync-hop.ts",
+  "queue-memory.ts",
+  "durable.ts",
+  "matching.ts",
+  "propagation.ts",
+  "resync.ts",
+  "memory.ts",
+];
 let failed = 0;
 for (const bench of benches) {
   const res = spawnSync(

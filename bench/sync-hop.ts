@@ -6,11 +6,18 @@
 // loop; the cgroup's working set (usage minus inactive file) idle, at the end of each paced run,
 // at its peak, and 5 s after the closed loop; OOM kills. The goals (docs/architecture.md,
 // "Performance targets") are judged as ratios against the Go proxy of the same run.
-//   node bench/sync-hop.ts [--seconds 5]
+// The gateway runs compiled, as the image runs it (built first, as `npm run build` does).
+//   node bench/sync-hop.ts [--seconds 5] [--limit-mib 128] [--subjects "go proxy,gateway"]
+//     --limit-mib 0: each subject in a cgroup without a limit (the working set is still read)
+//     --subjects: a comma-separated subset of: go proxy, nginx, node forwarder, gateway, gateway (.ts)
+//       (default every subject but "gateway (.ts)", the gateway run from its sources)
+//     --gateway-flags: extra Node flags for the gateway (e.g. "--max-semi-space-size=2")
 
 import { parseArgs } from "node:util";
+import { cgroupsAvailable, type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
 import { startGateway } from "../e2e/gateway.ts";
-import { cgroupsAvailable, type MemoryCgroup, memoryCgroup } from "./cgroup.ts";
+import { programArgs } from "../e2e/programs.ts";
+import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
   benchRoute,
@@ -33,9 +40,18 @@ import {
   startNginx,
 } from "./subjects/index.ts";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    "limit-mib": { type: "string", default: "128" },
+    subjects: { type: "string", default: "go proxy,nginx,node forwarder,gateway" },
+    "gateway-flags": { type: "string", default: "" },
+  },
+});
 const seconds = Number(values.seconds);
-const LIMIT = 128 * 2 ** 20;
+const LIMIT = Number(values["limit-mib"]) * 2 ** 20;
+const wanted = new Set(values.subjects.split(",").map((s) => s.trim()));
+const gatewayFlags = values["gateway-flags"].split(/\s+/).filter(Boolean);
 if (!cgroupsAvailable()) {
   console.error("sync-hop: needs root and a memory cgroup controller (every subject runs in one)");
   process.exit(1);
@@ -59,6 +75,9 @@ interface Measured {
   peakMb: number;
   afterBurstMb: number;
   oomKills: number;
+  /** Major page faults during the closed loop (pages the limit made the kernel reclaim and read back), and the usage then. */
+  closedLoopMajorFaults: number;
+  usageAtPeak: { anonMb: number; fileMb: number };
 }
 
 const run = (
@@ -91,7 +110,9 @@ const measure = async (
         endMb: cgroup.workingSetMb(),
       };
     }
+    const faultsBefore = cgroup.breakdown().majorFaults;
     const closed = await metered(subject.pid, () => run(subject.url, subject.headers, { concurrency: 64 }));
+    const { anonMb, fileMb, majorFaults } = cgroup.breakdown();
     // How far memory comes back after a burst: the working set 5 s after the closed loop.
     await new Promise((r) => setTimeout(r, 5000));
     return {
@@ -102,6 +123,8 @@ const measure = async (
       peakMb: cgroup.peakMb(),
       afterBurstMb: cgroup.workingSetMb(),
       oomKills: cgroup.oomKills(),
+      closedLoopMajorFaults: majorFaults - faultsBefore,
+      usageAtPeak: { anonMb, fileMb },
     };
   } finally {
     await subject.stop();
@@ -111,32 +134,43 @@ const measure = async (
 
 const proxied = (s: Subject) => ({ ...s, url: `http://127.0.0.1:${s.port}/`, headers: ceHeaders });
 const results: Measured[] = [];
-results.push(await measure("go proxy", async (cg) => proxied(await startGoProxy(fnUrl, "0", cg))));
-const nginx = nginxBinary();
+if (wanted.has("go proxy"))
+  results.push(await measure("go proxy", async (cg) => proxied(await startGoProxy(fnUrl, "0", cg))));
+const nginx = wanted.has("nginx") ? nginxBinary() : undefined;
 if (nginx)
   results.push(await measure("nginx", async (cg) => proxied(await startNginx(nginx, fnUrl, "0", cg))));
-else console.error("sync-hop: nginx is not installed and could not be (not root?): left out");
-results.push(await measure("node forwarder", async (cg) => proxied(await startForwarder(fnUrl, "0", cg))));
-results.push(
-  await measure("gateway", async (cg) => {
-    const gateway = await startGateway({
-      etcd: registry.etcd.url,
-      clusterName: registry.cluster,
-      dir: registry.dir,
-      name: "sync-hop",
-      prefix: [...cg.prefix, ...pinned("0")],
-    });
-    await routesLoaded(gateway);
-    return {
-      name: "gateway",
-      port: 0,
-      pid: gateway.proc.pid,
-      stop: () => gateway.proc.stop(),
-      url: `${gateway.url}/`,
-      headers: ceHeaders,
-    };
-  }),
-);
+else if (wanted.has("nginx"))
+  console.error("sync-hop: nginx is not installed and could not be (not root?): left out");
+if (wanted.has("node forwarder"))
+  results.push(await measure("node forwarder", async (cg) => proxied(await startForwarder(fnUrl, "0", cg))));
+const gatewaySubject = (name: string, compiled: boolean) => async (cg: MemoryCgroup) => {
+  const gateway = await startGateway({
+    etcd: registry.etcd.url,
+    clusterName: registry.cluster,
+    dir: registry.dir,
+    name: name.replace(/\W+/g, "-"),
+    compiled,
+    prefix: [...cg.prefix, ...pinned("0")],
+    ...(gatewayFlags.length > 0 && {
+      entry: [process.execPath, ...gatewayFlags, ...programArgs("gateway", compiled)],
+    }),
+  });
+  await routesLoaded(gateway);
+  return {
+    name,
+    port: 0,
+    pid: gateway.proc.pid,
+    stop: () => gateway.proc.stop(),
+    url: `${gateway.url}/`,
+    headers: ceHeaders,
+  };
+};
+if (wanted.has("gateway")) {
+  compile(PROJECTS.programs);
+  results.push(await measure("gateway", gatewaySubject("gateway", true)));
+}
+if (wanted.has("gateway (.ts)"))
+  results.push(await measure("gateway (.ts)", gatewaySubject("gateway (.ts)", false)));
 await fn.stop();
 await registry.close();
 
@@ -147,11 +181,11 @@ const added = (m: Measured, rate: number, q: "p50" | "p99"): number =>
 
 // Every subject side by side.
 const table = [
-  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms) | CPU core-s per 1000 at 1000/s | working set idle / end of 1000/s / end of 5000/s / peak / 5 s after burst (MiB) | OOM kills |",
-  "|---|---|---|---|---|---|---|",
+  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms) | CPU core-s per 1000 at 1000/s | working set idle / end of 1000/s / end of 5000/s / peak / 5 s after burst (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
+  "|---|---|---|---|---|---|---|---|",
   ...results.map(
     (m) =>
-      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${m.oomKills} |`,
+      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
   ),
 ];
 console.log(

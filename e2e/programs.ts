@@ -14,7 +14,8 @@ export const compiledByDefault = (env: NodeJS.ProcessEnv = process.env): boolean
 /** The Node arguments that start `program` (before its flags). Throws naming `npm run build` when the compiled one is missing. */
 export const programArgs = (program: Program, compiled = compiledByDefault()): string[] => {
   const { path, source } = PROGRAMS[program];
-  if (!compiled) return [join(repoRoot, source)];
+  // The image's Node flags (source maps, V8's heap sized from the container's memory) hold for the sources too.
+  if (!compiled) return [...ENTRYPOINT.slice(1), join(repoRoot, source)];
   const file = join(repoRoot, path);
   if (!existsSync(file)) throw new Error(`${path} is not built: run npm run build`);
   return [...ENTRYPOINT.slice(1), file];

@@ -8,9 +8,9 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import type { MemoryCgroup } from "../../e2e/cgroup.ts";
 import { freePort } from "../../e2e/ports.ts";
 import { repoRoot } from "../../e2e/tools.ts";
-import type { MemoryCgroup } from "../cgroup.ts";
 import { pinned } from "../lib.ts";
 
 export interface Subject {

@@ -18,6 +18,8 @@ export interface MemoryCgroup {
   peakMb(): number;
   /** OOM kills inside the cgroup. */
   oomKills(): number;
+  /** What the usage is made of: anonymous memory and file pages (MiB), and major page faults so far. */
+  breakdown(): { anonMb: number; fileMb: number; majorFaults: number };
   /** Removes the cgroup (its processes must have exited); never throws. */
   remove(): void;
 }
@@ -34,12 +36,15 @@ export const cgroupsAvailable = (): boolean =>
   (existsSync(join(V1, "memory.limit_in_bytes")) || existsSync(join(V2, "cgroup.controllers"))) &&
   process.getuid?.() === 0;
 
-/** Creates the memory cgroup `name` limited to `limitBytes`; throws when the machine cannot. */
+/** Creates the memory cgroup `name` limited to `limitBytes` (none when ≤ 0); throws when the machine cannot. */
 export const memoryCgroup = (name: string, limitBytes: number): MemoryCgroup => {
   const v1 = existsSync(join(V1, "memory.limit_in_bytes"));
   const path = join(v1 ? V1 : V2, `switchboard-bench-${name}`);
   mkdirSync(path, { recursive: true });
-  writeFileSync(join(path, v1 ? "memory.limit_in_bytes" : "memory.max"), String(limitBytes));
+  writeFileSync(
+    join(path, v1 ? "memory.limit_in_bytes" : "memory.max"),
+    limitBytes > 0 ? String(limitBytes) : v1 ? "-1" : "max",
+  );
   if (v1) writeFileSync(join(path, "memory.max_usage_in_bytes"), "0");
   const prefix = ["sh", "-c", `echo $$ > ${join(path, "cgroup.procs")} && exec "$@"`, "sh"];
   return {
@@ -56,6 +61,20 @@ export const memoryCgroup = (name: string, limitBytes: number): MemoryCgroup => 
     peakMb: () => {
       if (v1) return mb(Number(read(join(path, "memory.max_usage_in_bytes"))));
       return existsSync(join(path, "memory.peak")) ? mb(Number(read(join(path, "memory.peak")))) : Number.NaN;
+    },
+    breakdown: () => {
+      const stat = read(join(path, "memory.stat"));
+      return v1
+        ? {
+            anonMb: mb(statValue(stat, "total_rss")),
+            fileMb: mb(statValue(stat, "total_cache")),
+            majorFaults: statValue(stat, "total_pgmajfault"),
+          }
+        : {
+            anonMb: mb(statValue(stat, "anon")),
+            fileMb: mb(statValue(stat, "file")),
+            majorFaults: statValue(stat, "pgmajfault"),
+          };
     },
     oomKills: () =>
       v1

@@ -1,0 +1,97 @@
+// A full async queue stays inside the container's memory: a real gateway started in a 128 MiB
+// memory cgroup, with the budgets the injector gives a sidecar of that size (a quarter of it for
+// held events, a quarter for request bodies in progress), is sent events for a function that holds
+// every delivery until released, until it answers 503 queue-full. It is not OOM-killed and does not
+// exit, and once the function answers, every accepted id arrives and no refused one does. Two
+// shapes: events with no data (what a held event costs beyond its data decides) and 16 KiB events
+// (the data decides). bench/queue-memory.ts measures what a held event really retains.
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { cgroupsAvailable, memoryCgroup } from "../../e2e/cgroup.ts";
+import { startGateway } from "../../e2e/gateway.ts";
+import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
+import { waitFor } from "../../e2e/proc.ts";
+import { repoRoot } from "../../e2e/tools.ts";
+import { subscriptionKey } from "../../registry/keys.ts";
+import { openWriter } from "../../registry/writer/index.ts";
+import { fillQueue, gatedTenant, receivedIds } from "../testing/full-queue.ts";
+
+const LIMIT = 128 * 2 ** 20;
+const skip = cgroupsAvailable() ? false : "needs root and a memory cgroup controller";
+
+const etcdUrl = await testEtcd();
+const etcd = new Etcd3({ hosts: etcdUrl });
+const cluster = uniqueName("qmem");
+const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+cleanup(() => {
+  writer.close();
+  etcd.close();
+});
+
+for (const dataBytes of [0, 16 * 1024]) {
+  test(`a full queue of ${dataBytes}-byte events: no OOM kill in ${LIMIT / 2 ** 20} MiB, every accepted id delivered`, {
+    skip,
+  }, async (t) => {
+    const { tenant, server, open } = await gatedTenant(writer, cluster);
+    cleanup(() => server.close());
+    const cgroup = memoryCgroup(uniqueName("qmem"), LIMIT);
+    const quarter = Math.floor(LIMIT / 4);
+    const gw = await startGateway({
+      etcd: etcdUrl,
+      clusterName: cluster,
+      dir: mkdtempSync(join(repoRoot, ".work", "qmem-")),
+      name: uniqueName("qmem"),
+      namespace: tenant.namespace,
+      prefix: cgroup.prefix,
+      extraArgs: [
+        `--queue-max-bytes=${quarter}`,
+        `--max-inflight-bytes=${quarter}`,
+        `--max-inflight-bytes-per-vpn=${quarter}`,
+      ],
+    });
+    let exited = false;
+    void gw.proc.exited.then(() => {
+      exited = true;
+    });
+    cleanup(async () => {
+      await gw.proc.stop();
+      cgroup.remove();
+    });
+    const key = subscriptionKey({ vpn: tenant.vpn, namespace: tenant.namespace, name: "to-fn", cluster });
+    const written = Number((await etcd.get(key).exec()).kvs[0]?.mod_revision ?? 0);
+    await waitFor("the gateway to load the subscription", async () =>
+      ((await gw.metric("switchboard_gateway_config_revision")) ?? 0) >= written ? true : undefined,
+    );
+
+    const { accepted, refused, other } = await fillQueue(gw, tenant, dataBytes);
+    assert.deepEqual(other, [], "every answer is 202 or 503 queue-full");
+    assert.ok(accepted.size > 0 && refused.size >= 200 * 16);
+    const full = { workingSetMb: cgroup.workingSetMb(), peakMb: cgroup.peakMb() };
+    assert.equal(cgroup.oomKills(), 0, `no OOM kill with the queue full (${JSON.stringify(full)})`);
+    assert.equal(exited, false, "the gateway is still running");
+
+    open();
+    await waitFor(
+      `${accepted.size} accepted events to arrive`,
+      async () => (receivedIds(server).size >= accepted.size ? true : undefined),
+      { timeoutMs: 120_000 },
+    );
+    await waitFor("the queue to empty", async () =>
+      (await gw.metric("switchboard_gateway_queue_events")) === 0 ? true : undefined,
+    );
+    const arrived = receivedIds(server);
+    assert.deepEqual(
+      [...arrived].filter((id) => !accepted.has(id)),
+      [],
+      "no refused or unknown id arrives",
+    );
+    assert.equal(arrived.size, accepted.size, "every accepted id arrives");
+    assert.equal(cgroup.oomKills(), 0);
+    t.diagnostic(
+      `accepted ${accepted.size}, working set at full ${full.workingSetMb.toFixed(1)} MiB, peak ${full.peakMb.toFixed(1)} MiB`,
+    );
+  });
+}
