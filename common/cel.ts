@@ -1,11 +1,23 @@
 // CEL filters over CloudEvents: `event` is a map of the event's attributes (context attributes
 // and extensions), `data` is the payload (parsed JSON, or a string). The operator compiles at
 // reconcile time and refuses what does not compile; the gateway evaluates the same programs.
-import { Environment } from "@marcbachmann/cel-js";
+import { createRequire } from "node:module";
+import type { Environment } from "@marcbachmann/cel-js";
 
-/** The variables a filter may use, as declared to the type checker. */
-export const celEnvironment = (): Environment =>
-  new Environment().registerVariable("event", "map<string, dyn>").registerVariable("data", "dyn");
+type CelLibrary = typeof import("@marcbachmann/cel-js");
+let library: CelLibrary | undefined;
+
+/**
+ * The variables a filter may use, as declared to the type checker. The CEL library is loaded at the
+ * first call, synchronously (Node 24 requires ES modules): a gateway whose subscriptions have no CEL
+ * never loads it (4 MiB of working set, docs/benchmarks.md).
+ */
+export const celEnvironment = (): Environment => {
+  library ??= createRequire(import.meta.url)("@marcbachmann/cel-js") as CelLibrary;
+  return new library.Environment()
+    .registerVariable("event", "map<string, dyn>")
+    .registerVariable("data", "dyn");
+};
 
 export type CelCheck = { ok: true } | { ok: false; message: string };
 

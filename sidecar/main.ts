@@ -3,13 +3,12 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
 import { versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
-import { etcdClient } from "../common/etcd.ts";
 import { ConfigError } from "../common/flags.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
 import type { Keyring } from "../registry/seal/index.ts";
-import { etcd3RegistryClient } from "../registry/watcher/clients/etcd3.ts";
+import { type GrpcRegistryClient, grpcRegistryClient } from "../registry/watcher/clients/grpc/index.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { openWal } from "./durable/wal.ts";
 import { createGateway } from "./gateway.ts";
@@ -45,9 +44,16 @@ const main = async (): Promise<number> => {
     console.error(`switchboard-gateway: ${errorMessage(err)}`);
     return 2;
   }
-  // etcd3 (gRPC), not the lighter HTTP client: etcd's HTTP gateway cannot authenticate users by
-  // client certificate, which a registry with RBAC needs (docs/architecture.md, "Registry contract").
-  const etcd = etcdClient(config);
+  // etcd's gRPC API on node:http2 with a few messages coded by hand: client certificates that etcd's
+  // RBAC accepts (its HTTP gateway cannot authenticate them), without loading etcd3, gRPC and
+  // protobufjs (docs/architecture.md, "The registry contract").
+  let etcd: GrpcRegistryClient;
+  try {
+    etcd = grpcRegistryClient({ endpoints: config.etcd, tls: config.etcdTls });
+  } catch (err) {
+    console.error(`switchboard-gateway: ${errorMessage(err)}`);
+    return 2;
+  }
   const wal = config.dataDir
     ? await openWal({
         dir: config.dataDir,
@@ -64,7 +70,7 @@ const main = async (): Promise<number> => {
     );
   const gateway = createGateway({
     config,
-    registry: etcd3RegistryClient(etcd),
+    registry: etcd,
     metrics,
     log,
     keyring,
@@ -118,7 +124,7 @@ const main = async (): Promise<number> => {
     log,
     config.drainTimeoutMs + 5_000,
   );
-  etcd.close();
+  await etcd.close();
   return code;
 };
 

@@ -4,8 +4,8 @@
 // tests are in ./faults.ts.
 //
 // The watcher reads etcd through the registry client SWITCHBOARD_TEST_REGISTRY_CLIENT names:
-// `etcd3` (the default: what both programs use) or `http` (over etcd's HTTP gateway), so that the
-// same watcher tests run against both.
+// `grpc` (the default: the gateway's), `etcd3` (the operator's) or `http` (over etcd's HTTP
+// gateway), so that the same watcher tests run against each.
 import { Writable } from "node:stream";
 import { isDeepStrictEqual } from "node:util";
 import { Etcd3 } from "etcd3";
@@ -19,6 +19,7 @@ import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryRecord } from "../types.ts";
 import type { RegistryClient } from "../watcher/client.ts";
 import { etcd3RegistryClient } from "../watcher/clients/etcd3.ts";
+import { grpcRegistryClient } from "../watcher/clients/grpc/index.ts";
 import { httpRegistryClient } from "../watcher/clients/http/index.ts";
 import {
   createRegistryWatcher,
@@ -41,20 +42,21 @@ export const clientOf = (url: string): Etcd3 => {
   return client;
 };
 
-export type RegistryClientKind = "http" | "etcd3";
+export type RegistryClientKind = "grpc" | "http" | "etcd3";
 
-/** The registry client kind the watcher tests use (SWITCHBOARD_TEST_REGISTRY_CLIENT, default etcd3); throws on another value. */
+/** The registry client kind the watcher tests use (SWITCHBOARD_TEST_REGISTRY_CLIENT, default grpc, the gateway's); throws on another value. */
 export const registryClientKind = (): RegistryClientKind => {
-  const kind = process.env.SWITCHBOARD_TEST_REGISTRY_CLIENT ?? "etcd3";
-  if (kind !== "http" && kind !== "etcd3")
-    throw new Error(`SWITCHBOARD_TEST_REGISTRY_CLIENT=${kind}: expected http or etcd3`);
+  const kind = process.env.SWITCHBOARD_TEST_REGISTRY_CLIENT ?? "grpc";
+  if (kind !== "grpc" && kind !== "http" && kind !== "etcd3")
+    throw new Error(`SWITCHBOARD_TEST_REGISTRY_CLIENT=${kind}: expected grpc, http or etcd3`);
   return kind;
 };
 
 /** A registry client of `kind` for `url`, closed when the test file ends. */
 export const registryClientOf = (url: string, kind = registryClientKind()): RegistryClient => {
   if (kind === "etcd3") return etcd3RegistryClient(clientOf(url));
-  const client = httpRegistryClient({ endpoints: [url] });
+  const client =
+    kind === "grpc" ? grpcRegistryClient({ endpoints: [url] }) : httpRegistryClient({ endpoints: [url] });
   cleanup(() => client.close());
   return client;
 };

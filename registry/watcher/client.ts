@@ -1,8 +1,10 @@
 // The registry watcher's whole view of etcd, typed narrowly: a paged range read at one revision,
-// one watch from a revision, and a point read for liveness probes. Two implementations: over the
-// etcd3 package (./clients/etcd3.ts, the operator's) and over etcd's gRPC-gateway HTTP/JSON API
-// with undici (./clients/http/index.ts, the gateway's: it does not load gRPC at all). Both pass one
-// contract suite against a real etcd (../testing/client-contract.ts).
+// one watch from a revision, and a point read for liveness probes. Three implementations: over the
+// etcd3 package (./clients/etcd3.ts, the operator's), over etcd's gRPC API on node:http2 with the
+// few messages coded by hand (./clients/grpc/, the gateway's: it loads neither etcd3 nor gRPC), and
+// over etcd's gRPC-gateway HTTP/JSON API with undici (./clients/http/, which cannot authenticate
+// certificate users once etcd's auth is on). All pass one contract suite against a real etcd
+// (../testing/client-contract.ts).
 import type { StoredValue, WatchEvent } from "./store.ts";
 
 /** One page of a range read: keys in [start, end) in key order, at most `limit` of them. */

@@ -94,7 +94,8 @@ const vpnRoutes = (entries: MatchEntry[]): VpnRoutes => {
 };
 
 const groupEntries = (merged: MergedRegistry, options: RoutingTableOptions): Map<string, MatchEntry[]> => {
-  const compileCel = celCompiler(options.celEnvironment ?? celEnvironment());
+  const given = options.celEnvironment;
+  const compileCel = celCompiler(given ? () => given : celEnvironment);
   const byVpn = new Map<string, MatchEntry[]>();
   for (const source of merged.subscriptions) {
     const route = toRoute(merged, source);

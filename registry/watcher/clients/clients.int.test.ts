@@ -10,11 +10,19 @@ import { REGISTRY_ROOT, startSecureEtcd } from "../../../e2e/secure-etcd.ts";
 import { repoRoot } from "../../../e2e/tools.ts";
 import { REGISTRY_PREFIX } from "../../keys.ts";
 import { registryClientContract } from "../../testing/client-contract.ts";
+import { prefixEnd } from "../client.ts";
 import { etcd3RegistryClient } from "./etcd3.ts";
+import { grpcRegistryClient } from "./grpc/index.ts";
 import { httpRegistryClient } from "./http/index.ts";
 
 registryClientContract("http", ({ endpoints, tls = {} }) => {
   const client = httpRegistryClient({ endpoints, tls });
+  cleanup(() => client.close());
+  return client;
+});
+
+registryClientContract("grpc", ({ endpoints, tls = {} }) => {
+  const client = grpcRegistryClient({ endpoints, tls });
   cleanup(() => client.close());
   return client;
 });
@@ -25,19 +33,23 @@ registryClientContract("etcd3", ({ endpoints, tls = {} }) => {
   return etcd3RegistryClient(etcd);
 });
 
-test("http: an endpoint that cannot be reached is skipped for the next one", async () => {
-  const url = await testEtcd();
-  const client = httpRegistryClient({ endpoints: ["http://127.0.0.1:1", url] });
-  cleanup(() => client.close());
-  const first = await client.read(REGISTRY_PREFIX, 5_000);
-  const second = await client.read(REGISTRY_PREFIX, 5_000);
-  assert.equal(second.clusterId, first.clusterId);
-});
+for (const [name, make] of [
+  ["http", httpRegistryClient],
+  ["grpc", grpcRegistryClient],
+] as const)
+  test(`${name}: an endpoint that cannot be reached is skipped for the next one`, async () => {
+    const url = await testEtcd();
+    const client = make({ endpoints: ["http://127.0.0.1:1", url] });
+    cleanup(() => client.close());
+    const first = await client.read(REGISTRY_PREFIX, 5_000);
+    const second = await client.read(REGISTRY_PREFIX, 5_000);
+    assert.equal(second.clusterId, first.clusterId);
+  });
 
 // etcd's HTTP gateway proxies through its own gRPC connection, so it cannot authenticate by the
 // client certificate's CN: with auth on, every request is refused. A registry with RBAC by
-// certificate (docs/multi-cluster.md) therefore needs the etcd3 client.
-test("http: with etcd auth on, etcd's gateway refuses certificate (CN) users", async () => {
+// certificate (docs/multi-cluster.md) therefore needs a gRPC client: etcd3, or the gateway's own.
+test("with etcd auth on, etcd's HTTP gateway refuses certificate (CN) users; the gRPC clients are authenticated", async () => {
   mkdirSync(join(repoRoot, ".work"), { recursive: true });
   const dir = mkdtempSync(join(repoRoot, ".work", "clients-auth-"));
   const secure = await startSecureEtcd(dir, []);
@@ -54,4 +66,14 @@ test("http: with etcd auth on, etcd's gateway refuses certificate (CN) users", a
   cleanup(() => etcd.close());
   const header = await etcd3RegistryClient(etcd).read(REGISTRY_ROOT, 5_000);
   assert.ok(header.revision > 0, "the same certificate works over gRPC");
+  const grpc = grpcRegistryClient({ endpoints: [secure.url], tls });
+  cleanup(() => grpc.close());
+  assert.ok((await grpc.read(REGISTRY_ROOT, 5_000)).revision > 0, "and over the gateway's gRPC client");
+  const page = await grpc.range({
+    start: Buffer.from(REGISTRY_ROOT),
+    end: prefixEnd(Buffer.from(REGISTRY_ROOT)),
+    limit: 10,
+    timeoutMs: 5_000,
+  });
+  assert.ok(page.revision >= header.revision, "ranges too");
 });

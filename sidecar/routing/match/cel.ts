@@ -42,12 +42,16 @@ const compile = (env: Environment, expression: string): CelProgram => {
   }
 };
 
-/** A compiler that returns one shared program per distinct expression; never throws (failures are programs too). */
-export const celCompiler = (env: Environment = celEnvironment()): ((expression: string) => CelProgram) => {
+/** A compiler that returns one shared program per distinct expression; never throws (failures are programs too). The environment is made at the first expression. */
+export const celCompiler = (
+  makeEnv: () => Environment = celEnvironment,
+): ((expression: string) => CelProgram) => {
   const programs = new Map<string, CelProgram>();
+  let env: Environment | undefined;
   return (expression) => {
     let program = programs.get(expression);
     if (program === undefined) {
+      env ??= makeEnv();
       program = compile(env, expression);
       programs.set(expression, program);
     }

@@ -1,5 +1,6 @@
 // The registry client over etcd's gRPC-gateway HTTP/JSON API (POST /v3/kv/range, streaming
-// POST /v3/watch) with undici: what the gateway uses, so that it loads neither etcd3 nor gRPC.
+// POST /v3/watch) with undici. Lighter than etcd3, but etcd's HTTP gateway cannot authenticate a
+// client certificate's user once auth is on, so the gateway uses ../grpc/ instead.
 // Several endpoints (the next one when one cannot be reached), a deadline per request, TLS with
 // client certificates. A list page's answer is limited to `maxResponseBytes` of JSON (base64
 // values: about 3 MiB of records in 4 MiB), like gRPC's default receive limit.

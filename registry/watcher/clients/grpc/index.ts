@@ -1,0 +1,125 @@
+// The registry client over etcd's own gRPC API (KV.Range, Watch.Watch) on node:http2, with the few
+// protobuf messages encoded by hand (./proto.ts): what the gateway uses. It keeps everything the
+// etcd3 package gives the watcher (client-certificate auth that etcd's RBAC accepts, several
+// endpoints, a deadline per call, watches from a revision with compaction reported) without
+// loading etcd3, gRPC and protobufjs (bench/registry-client.ts measures the difference). A list
+// page's answer is limited to `maxMessageBytes`, gRPC's default receive limit.
+import { readFileSync } from "node:fs";
+import { errorMessage } from "../../../../common/errors.ts";
+import { ListPageTooLargeError, prefixEnd, type RegistryClient, type WatchStream } from "../../client.ts";
+import { decodeRangeResponse, decodeWatchResponse, encodeRangeRequest, encodeWatchCreate } from "./proto.ts";
+import { createGrpcTransport, MessageTooLargeError } from "./transport.ts";
+
+export { ProtoError } from "./proto.ts";
+export { GrpcStatusError } from "./transport.ts";
+
+export interface GrpcRegistryClientOptions {
+  /** etcd client URLs (http:// or https://). */
+  endpoints: readonly string[];
+  /** Paths of PEM files: the CA that signed etcd's certificate, this client's certificate and key. */
+  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
+  /** Largest list page answer accepted, in bytes. */
+  maxMessageBytes?: number;
+}
+
+export interface GrpcRegistryClient extends RegistryClient {
+  /** Closes every connection (watches in flight end). */
+  close(): Promise<void>;
+}
+
+/** Point reads are one key, keys only: their answers are small. */
+const READ_BYTES = 1024 * 1024;
+
+/** A client of `endpoints`; reads the TLS files now (throws if they are missing) and throws TypeError on a non-http(s) URL. */
+export const grpcRegistryClient = ({
+  endpoints,
+  tls = {},
+  maxMessageBytes = 4 * 1024 * 1024,
+}: GrpcRegistryClientOptions): GrpcRegistryClient => {
+  const transport = createGrpcTransport({
+    endpoints,
+    tls: {
+      ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+      ...(tls.cert ? { cert: readFileSync(tls.cert) } : {}),
+      ...(tls.key ? { key: readFileSync(tls.key) } : {}),
+    },
+  });
+  return {
+    range: async ({ start, end, limit, revision, timeoutMs }) => {
+      const request = encodeRangeRequest({
+        key: start,
+        rangeEnd: end,
+        limit,
+        ...(revision === undefined ? {} : { revision }),
+      });
+      const answer = await transport
+        .unary("/etcdserverpb.KV/Range", request, { timeoutMs, maxBytes: maxMessageBytes })
+        .catch((err: unknown) => {
+          throw err instanceof MessageTooLargeError ? new ListPageTooLargeError(limit, err) : err;
+        });
+      const { clusterId, revision: at, kvs, more } = decodeRangeResponse(answer);
+      return { revision: at, clusterId, kvs, more };
+    },
+    read: async (key, timeoutMs) => {
+      const request = encodeRangeRequest({ key: Buffer.from(key), keysOnly: true });
+      const { clusterId, revision } = decodeRangeResponse(
+        await transport.unary("/etcdserverpb.KV/Range", request, { timeoutMs, maxBytes: READ_BYTES }),
+      );
+      return { revision, clusterId };
+    },
+    watch: ({ prefix, fromRevision }, handlers): WatchStream => {
+      let done = false;
+      const end = (reason: "watch_error" | "watch_ended", detail: string): void => {
+        if (done) return;
+        done = true;
+        cancel();
+        handlers.onEnd({ reason, detail });
+      };
+      const key = Buffer.from(prefix);
+      let cancel: () => void = () => {};
+      // Never synchronously: handlers run only after watch() has returned.
+      queueMicrotask(() => {
+        if (done) return;
+        cancel = transport.stream(
+          "/etcdserverpb.Watch/Watch",
+          encodeWatchCreate(key, prefixEnd(key), fromRevision),
+          {
+            onMessage: (message) => {
+              if (done) return;
+              let res: ReturnType<typeof decodeWatchResponse>;
+              try {
+                res = decodeWatchResponse(message);
+              } catch (err) {
+                return end("watch_error", `watcher error: ${errorMessage(err)}`);
+              }
+              if (res.canceled) {
+                const why =
+                  res.cancelReason ||
+                  (res.compactRevision > 0
+                    ? `revision ${fromRevision} is compacted (compact revision ${res.compactRevision})`
+                    : "no reason given");
+                return end("watch_error", `watcher error: Watcher canceled: ${why}`);
+              }
+              if (res.fragment)
+                return end("watch_error", "watcher error: fragmented watch response (never requested)");
+              if (res.created) handlers.onCreated(res.revision);
+              else handlers.onResponse(res.events, res.revision);
+            },
+            onEnd: (err) =>
+              err === undefined
+                ? end("watch_ended", "watch ended")
+                : end("watch_error", `watch disconnected: ${errorMessage(err)}`),
+          },
+        );
+      });
+      return {
+        cancel: async () => {
+          done = true;
+          cancel();
+          return "";
+        },
+      };
+    },
+    close: () => transport.close(),
+  };
+};
