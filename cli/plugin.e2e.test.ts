@@ -22,9 +22,11 @@ import {
   waitReady,
 } from "../e2e/harness.ts";
 import { startOperator } from "../e2e/operator.ts";
+import { startPod } from "../e2e/pods.ts";
 import { repoRoot, toolPath } from "../e2e/tools.ts";
 import { DEADLETTERS_UNAVAILABLE } from "./commands/deadletters.ts";
 import { GATEWAYS_NOT_REPORTED } from "./commands/status.ts";
+import { GATEWAY_SELECTOR } from "./support/gateway.ts";
 
 const cluster = await testCluster();
 await exclusive(cluster, "operator");
@@ -192,10 +194,14 @@ spec: { vpn: ${vpn}, function: missing, mode: async }
   const res = await sb(["status", "-n", ns]);
   const lines = res.stdout.split("\n");
   assert.equal(lines[0], `1 of 7 objects in namespace ${ns} not Ready (listed first)`);
-  assert.match(
-    lines[3] ?? "",
-    new RegExp(`^Subscription\\s+${ns}\\s+orphan\\s+False\\s+FunctionNotFound\\s+\\S`),
-  );
+  assert.deepEqual(lines[3]?.split(/\s{2,}/), [
+    "Subscription",
+    ns,
+    "orphan",
+    "False",
+    "FunctionNotFound",
+    `function ${ns}/missing does not exist in VPN ${vpn} in any cluster`,
+  ]);
 });
 
 test("publish sends an async event: 202 and the function receives it; --sync gets the function's answer", async () => {
@@ -322,12 +328,6 @@ test("publish prints the status and problem details when the gateway refuses, an
     down.stderr,
     /^kubectl switchboard publish: gateway unreachable at http:\/\/127\.0\.0\.1:1 \(/,
   );
-  const noService = await sb(["publish", "--vpn", vpn, "--type", "com.x"]);
-  assert.equal(noService.code, 1);
-  assert.match(
-    noService.stderr,
-    /no gateway Service found \(labels app\.kubernetes\.io\/name=switchboard,app\.kubernetes\.io\/component=gateway\): install the chart/,
-  );
   const noConfig = await run(kubectl, ["switchboard", "status"], { env: { ...env, KUBECONFIG: "" } });
   assert.equal(noConfig.code, 1);
   assert.match(
@@ -339,6 +339,41 @@ test("publish prints the status and problem details when the gateway refuses, an
   assert.equal(
     usage.stderr,
     "kubectl switchboard publish: --type is required (or --file FILE with a whole event)\n",
+  );
+});
+
+test("without --url the plugin port-forwards to the gateway Service, and says what to do when it cannot", async () => {
+  const missing = await sb(["publish", "--vpn", vpn, "--type", "com.x", "--gateway", `${ns}/nope`]);
+  assert.equal(missing.code, 1);
+  assert.equal(
+    missing.stderr,
+    `kubectl switchboard publish: no gateway Service ${ns}/nope (with labels ${GATEWAY_SELECTOR}); kubectl get svc -A -l ${GATEWAY_SELECTOR} lists them\n`,
+  );
+  // A gateway Service as the chart labels it, in front of a simulated pod: the local cluster has
+  // no kubelet, so kubectl finds the pod and the forward itself fails.
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    `apiVersion: v1
+kind: Service
+metadata:
+  name: gw
+  namespace: ${ns}
+  labels: { app.kubernetes.io/name: switchboard, app.kubernetes.io/component: gateway }
+spec:
+  selector: { app: cli-gw }
+  ports: [{ name: http, port: 80, targetPort: 8080 }, { name: metrics, port: 9090, targetPort: 9090 }]
+`,
+  );
+  const pod = await startPod(cluster, { namespace: ns, name: "gw-0", labels: { app: "cli-gw" } });
+  cleanup(() => pod.stop());
+  const res = await sb(["explain", "--vpn", vpn, "--type", "com.x", "--gateway", `${ns}/gw`]);
+  assert.equal(res.code, 1);
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `^kubectl switchboard explain: cannot port-forward to gateway Service ${ns}/gw: error: error upgrading connection: .+; check its pods \\(kubectl -n ${ns} get pods -l ${GATEWAY_SELECTOR}\\) or pass --url/--admin-url\n$`,
+      "s",
+    ),
   );
 });
 
@@ -372,9 +407,14 @@ test("explain names the subscription the event reaches and why the others do not
       ["no", `${ns}/quote`, "sync"],
     ],
   );
-  assert.match(rows[0]?.[3] ?? "", /prefix type 'com\.example\.order\.'/);
-  assert.match(rows[1]?.[3] ?? "", /prefix type 'com\.example\.payment\.'/);
-  assert.match(rows[2]?.[3] ?? "", /exact type/);
+  assert.deepEqual(
+    rows.map((r) => r[3]),
+    [
+      "prefix type 'com.example.order.' matched",
+      "prefix type 'com.example.payment.' did not match 'com.example.order.created'",
+      "exact type = 'com.example.quote.requested' did not match 'com.example.order.created'",
+    ],
+  );
 
   const json = await sb([
     "explain",
