@@ -469,6 +469,42 @@ test("tail shows a delivery published while it follows", async () => {
   );
 });
 
+test("tail says what is wrong: an unknown Subscription, a token the gateway refuses", async () => {
+  const missing = await sb(["tail", "nope", "-n", ns, "--admin-url", gateway.adminUrl]);
+  assert.equal(missing.code, 1);
+  assert.equal(
+    missing.stderr,
+    `kubectl switchboard tail: Subscription ${ns}/nope not found: kubectl get subscriptions.switchboard.dev -n ${ns} lists them\n`,
+  );
+  const refused = await sb(["tail", `${ns}/audit`, "--token", "nope", "--admin-url", gateway.adminUrl]);
+  assert.equal(refused.code, 1);
+  assert.equal(
+    refused.stderr,
+    "kubectl switchboard tail: HTTP 401 Unauthorized\ntype: https://switchboard.dev/problems/unauthorized\ntitle: Unauthorized\ndetail: the bearer token is not a publisher token of any VPN\n",
+  );
+});
+
+test("a VPN whose publisher Secret is missing: publish names the Secret and how to create it", async (t) => {
+  const other = uniqueName("cli-nosecret");
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    `apiVersion: switchboard.dev/v1alpha1
+kind: VPN
+metadata: { name: ${other} }
+spec:
+  namespaces: { names: [${other}] }
+  publishers: [{ name: ci, tokenSecretRef: { namespace: ${ns}, name: ${other}, key: token } }]
+`,
+  );
+  t.after(() => cluster.kubectl(["delete", "vpn", other]));
+  const res = await sb(["publish", "--vpn", other, "--type", "com.x", "--url", gateway.url]);
+  assert.equal(res.code, 1);
+  assert.equal(
+    res.stderr,
+    `kubectl switchboard publish: Secret ${ns}/${other} (publisher ci of VPN ${other}) not found: create it, e.g. kubectl -n ${ns} create secret generic ${other} --from-literal=token=TOKEN\n`,
+  );
+});
+
 test("deadletters exits with its message: dead letters need --durability jetstream", async () => {
   for (const sub of ["list", "redrive"]) {
     const res = await sb(["deadletters", sub]);
