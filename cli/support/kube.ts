@@ -39,6 +39,17 @@ const record = (v: unknown): Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
+/** Runs `load` for kubeconfig `file`; a file that cannot be read, parsed or merged is a CliError naming it. */
+const readKubeconfig = (file: string, load: () => void): void => {
+  try {
+    load();
+  } catch (err) {
+    throw new CliError(
+      `cannot use kubeconfig ${file}: ${err instanceof Error ? err.message : String(err)} (kubectl config view --kubeconfig ${file} shows what kubectl reads)`,
+    );
+  }
+};
+
 /** The kubeconfig kubectl would use: --kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster; throws CliError saying how to give one. */
 export const loadKubeConfig = (
   opts: KubeOptions,
@@ -47,15 +58,27 @@ export const loadKubeConfig = (
   const kc = new KubeConfig();
   const home = env.HOME ?? homedir();
   if (opts.kubeconfig !== undefined) {
-    if (!existsSync(opts.kubeconfig)) throw new CliError(`kubeconfig ${opts.kubeconfig} does not exist`);
-    kc.loadFromFile(opts.kubeconfig);
+    const file = opts.kubeconfig;
+    if (!existsSync(file)) throw new CliError(`kubeconfig ${file} does not exist`);
+    readKubeconfig(file, () => kc.loadFromFile(file));
   } else if (env.KUBECONFIG) {
-    const files = env.KUBECONFIG.split(":").filter((f) => f !== "" && existsSync(f));
-    if (files.length === 0)
+    // As kubectl (and client-node's loadFromDefault, which reads process.env itself): the files
+    // merged, the first one's current context winning; files that do not exist are skipped.
+    const [first, ...rest] = env.KUBECONFIG.split(":").filter((f) => f !== "" && existsSync(f));
+    if (first === undefined)
       throw new CliError(`no kubeconfig: none of the files in KUBECONFIG (${env.KUBECONFIG}) exists`);
-    kc.loadFromDefault();
-  } else if (existsSync(join(home, ".kube", "config"))) kc.loadFromFile(join(home, ".kube", "config"));
-  else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    readKubeconfig(first, () => kc.loadFromFile(first));
+    for (const file of rest) {
+      const more = new KubeConfig();
+      readKubeconfig(file, () => {
+        more.loadFromFile(file);
+        kc.mergeConfig(more, true);
+      });
+    }
+  } else if (existsSync(join(home, ".kube", "config"))) {
+    const file = join(home, ".kube", "config");
+    readKubeconfig(file, () => kc.loadFromFile(file));
+  } else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else
     throw new CliError(
       "no kubeconfig: set KUBECONFIG, pass --kubeconfig FILE, or write ~/.kube/config (kubectl config view shows what kubectl uses)",
@@ -114,8 +137,9 @@ export const toKubeObject = (kind: Kind, raw: unknown): KubeObject => {
   const obj = record(raw);
   const meta = record(obj.metadata);
   const status = record(obj.status);
-  const conditions = (Array.isArray(status.conditions) ? status.conditions : []).map((c: unknown) => {
+  const conditions = (Array.isArray(status.conditions) ? status.conditions : []).flatMap((c: unknown) => {
     const r = record(c);
+    if (typeof r.type !== "string") return [];
     return {
       type: str(r.type),
       status: str(r.status),
