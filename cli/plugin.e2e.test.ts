@@ -435,15 +435,11 @@ test("explain names the subscription the event reaches and why the others do not
 });
 
 test("tail shows a delivery published while it follows", async () => {
-  let following: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    following = resolve;
-  });
-  const tail = sb(["tail", "audit", "-n", ns, "--admin-url", gateway.adminUrl, "--count", "1"], (stderr) => {
-    if (stderr.includes(`following deliveries of ${ns}/audit on the gateway at ${gateway.adminUrl}`))
-      following();
-  });
-  await Promise.race([ready, tail.then((r) => assert.fail(`tail ended early: ${r.stderr}`))]);
+  const tail = startTail(
+    ["audit", "-n", ns, "--admin-url", gateway.adminUrl, "--count", "1"],
+    gateway.adminUrl,
+  );
+  await tail.following;
   const published = await sb([
     "publish",
     "--vpn",
@@ -459,13 +455,40 @@ test("tail shows a delivery published while it follows", async () => {
   ]);
   assert.equal(published.code, 0, published.stderr);
   auditExpected++;
-  const res = await tail;
+  const res = await tail.done;
   assert.equal(res.code, 0, res.stderr);
   assert.match(
     res.stdout,
     new RegExp(
       `^\\S+Z  delivered  200  id=tail-1  type=com\\.example\\.order\\.tailed  source=/tail  attempts=1  function=${ns}/audit  url=${audit.url}/audit\\n$`,
     ),
+  );
+});
+
+/** Starts `kubectl switchboard tail ARGS...`; `following` resolves once it follows (and fails if it ends first). */
+const startTail = (args: readonly string[], admin: string) => {
+  let resolve: () => void = () => {};
+  const ready = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const done = sb(["tail", ...args], (stderr) => {
+    if (stderr.includes(`on the gateway at ${admin} (Ctrl-C stops)`)) resolve();
+  });
+  const following = Promise.race([ready, done.then((r) => assert.fail(`tail ended early: ${r.stderr}`))]);
+  return { following, done };
+};
+
+test("tail ends, saying so, when its gateway shuts down; the gateway's drain is not held up by the stream", async () => {
+  const second = await startGateway({ etcd: etcdUrl, clusterName, dir: cluster.dir, name: "cli-2" });
+  const tail = startTail([`${ns}/audit`, "--admin-url", second.adminUrl], second.adminUrl);
+  await tail.following;
+  await second.proc.stop(60_000);
+  assert.equal(await second.proc.exited, 0, second.proc.tail());
+  const res = await tail.done;
+  assert.equal(res.code, 1);
+  assert.match(
+    res.stderr,
+    /the gateway ended the stream \(it is shutting down\); run tail again to follow another gateway\n$/,
   );
 });
 

@@ -44,15 +44,15 @@ export interface DeliveryFeed {
   observe(route: Route, fn: FunctionView | undefined, event: CloudEvent, final: Final): void;
   /**
    * Registers `listener` for subscription `namespace/name` of `vpn`; `end` is called if the feed
-   * closes first. Returns the removal, or undefined when MAX_FOLLOWERS already follow.
+   * closes first. Returns the removal, or why not: MAX_FOLLOWERS already follow, or it closed.
    */
   follow(
     vpn: string,
     subscription: string,
     listener: (record: DeliveryRecord) => void,
     end: () => void,
-  ): (() => void) | undefined;
-  /** Ends every stream (shutdown: an open stream would hold the admin server open). */
+  ): (() => void) | "full" | "closed";
+  /** Ends every stream, and refuses new ones (shutdown: an open stream would hold the admin server open). */
   close(): void;
 }
 
@@ -91,6 +91,7 @@ const recordOf = (
 export const createDeliveryFeed = (): DeliveryFeed => {
   const followers = new Map<string, Set<Follower>>();
   let count = 0;
+  let closed = false;
   return {
     observe: (route, fn, event, final) => {
       if (count === 0) return;
@@ -100,7 +101,8 @@ export const createDeliveryFeed = (): DeliveryFeed => {
       for (const follower of set) follower.listener(record);
     },
     follow: (vpn, subscription, listener, end) => {
-      if (count >= MAX_FOLLOWERS) return undefined;
+      if (closed) return "closed";
+      if (count >= MAX_FOLLOWERS) return "full";
       const key = followKey(vpn, subscription);
       const set = followers.get(key) ?? new Set<Follower>();
       followers.set(key, set);
@@ -114,6 +116,7 @@ export const createDeliveryFeed = (): DeliveryFeed => {
       };
     },
     close: () => {
+      closed = true;
       const all = [...followers.values()].flatMap((set) => [...set]);
       followers.clear();
       count = 0;
@@ -153,10 +156,10 @@ export const deliveriesRoutes =
       const encoder = new TextEncoder();
       let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
       let missed = 0;
-      let remove: (() => void) | undefined;
+      let remove: (() => void) | "full" | "closed" | undefined;
       const send = (line: unknown): void => controller?.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
       const end = (): void => {
-        remove?.();
+        if (typeof remove === "function") remove();
         incoming.socket.off("close", end);
         const c = controller;
         controller = undefined;
@@ -180,7 +183,8 @@ export const deliveriesRoutes =
         },
         end,
       );
-      if (remove === undefined) throw unavailable(`at most ${MAX_FOLLOWERS} delivery streams per gateway`, 5);
+      if (remove === "full") throw unavailable(`at most ${MAX_FOLLOWERS} delivery streams per gateway`, 5);
+      if (remove === "closed") throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
       const stream = new ReadableStream<Uint8Array>(
         {
           start: (c) => {
