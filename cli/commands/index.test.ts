@@ -25,6 +25,15 @@ test("without a command: the list of commands and exit 2; --help: the same and e
     assert.match(help.out(), new RegExp(`^  ${c.name}\\s+${c.summary.slice(0, 20)}`, "m"));
 });
 
+test("--version: one line with the package version and this Node", async () => {
+  const r = io();
+  assert.equal(await runCli(["--version"], r.io), 0);
+  assert.match(
+    r.out(),
+    new RegExp(`^kubectl-switchboard \\d+\\.\\d+\\.\\d+ \\(\\w+, node ${process.version}\\)\\n$`),
+  );
+});
+
 test("every command's --help has one line per flag", async () => {
   for (const c of COMMANDS) {
     const h = io();

@@ -1,5 +1,6 @@
 // The commands of `kubectl switchboard`, and running one: help, usage errors (exit 2), and errors
 // that say what to do (exit 1, or 3 for what this version does not have).
+import { versionLine } from "../../common/build-info.ts";
 import { helpText, parseArgs } from "../support/args.ts";
 import { candidates, NO_FILE_COMPLETION } from "../support/complete.ts";
 import { CliError, type Command, type Io } from "../types.ts";
@@ -27,7 +28,8 @@ usage: kubectl switchboard COMMAND [flags]
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
-kubectl switchboard COMMAND --help lists a command's flags (one line each).
+kubectl switchboard COMMAND --help lists a command's flags (one line each);
+kubectl switchboard --version prints the version, the source revision and the Node.js version.
 `;
 };
 
@@ -38,6 +40,10 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     const words = rest.length === 0 ? [""] : rest;
     const list = COMMANDS.map((c) => ({ ...c, positionals: POSITIONALS[c.name] ?? [] }));
     io.out(`${[...candidates(list, words), `:${NO_FILE_COMPLETION}`].join("\n")}\n`);
+    return 0;
+  }
+  if (name === "--version" || name === "version") {
+    io.out(`${versionLine("kubectl-switchboard")}\n`);
     return 0;
   }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
