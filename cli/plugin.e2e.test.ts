@@ -93,8 +93,10 @@ cleanup(() => rmSync(home, { recursive: true, force: true }));
 const bin = join(home, "bin");
 const install = await run("bash", ["-c", `npm run plugin:install -- --dir ${bin}`], { cwd: repoRoot });
 const kubectl = toolPath("kubectl");
+// This Node (≥ 24) first: the installed plugin runs scripts/node24.sh, which then uses it rather
+// than fetch one into this test's HOME.
 const env = {
-  PATH: `${bin}:${dirname(kubectl)}:${process.env.PATH ?? ""}`,
+  PATH: `${bin}:${dirname(kubectl)}:${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
   HOME: home,
   KUBECONFIG: cluster.kubeconfig,
 };
