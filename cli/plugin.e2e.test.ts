@@ -4,7 +4,7 @@
 // Gateways run as host processes here (no kubelet), so commands reach them with --url/--admin-url;
 // the port-forward path is checked up to its "no gateway Service" error.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
@@ -538,7 +538,7 @@ test("deadletters exits with its message: dead letters need --durability jetstre
   }
 });
 
-test("completion prints scripts that complete commands and flag values", async () => {
+test("completion prints scripts that complete commands and flag values", async (t) => {
   const bash = await sb(["completion", "bash"]);
   assert.equal(bash.code, 0);
   assert.match(bash.stdout, /^complete -o default -F _kubectl_switchboard kubectl-switchboard$/m);
@@ -557,6 +557,22 @@ test("completion prints scripts that complete commands and flag values", async (
   assert.equal((await complete("status -o ''")).stdout, "text json yaml\n");
   const zsh = await sb(["completion", "zsh"]);
   assert.match(zsh.stdout, /^#compdef kubectl-switchboard\n/);
+  if (spawnSync("zsh", ["--version"]).status === 0) {
+    // zsh's completion system needs a terminal: compadd and compdef stand in, printing the candidates.
+    writeFileSync(join(home, "completion.zsh"), zsh.stdout);
+    const zshComplete = (words: string) =>
+      run(
+        "zsh",
+        [
+          "-f",
+          "-c",
+          `compdef() { :; }; compadd() { shift; print -l -- "\${(@P)1}"; }; source ${join(home, "completion.zsh")}; words=(kubectl-switchboard ${words}); CURRENT=\${#words}; _kubectl_switchboard`,
+        ],
+        { env },
+      );
+    assert.equal((await zshComplete("st")).stdout, "status\n");
+    assert.equal((await zshComplete("status -o ''")).stdout, "text\njson\nyaml\n");
+  } else t.diagnostic("zsh is not installed: its script was not run");
   // kubectl's own completion of `kubectl switchboard <TAB>` runs kubectl_complete-switchboard.
   const viaKubectl = await run(kubectl, ["__complete", "switchboard", "dead"], { env });
   assert.match(viaKubectl.stdout, /^deadletters\n/);
