@@ -1,6 +1,6 @@
 // Flags and set-up that several commands share.
 import { type FlagSpec, type Parsed, value, values } from "../support/args.ts";
-import { type Forward, type Port, portForward } from "../support/gateway.ts";
+import { type Forwarded, forwardPods, forwardService, type Port } from "../support/gateway.ts";
 import { createKube, type Kube, loadKubeConfig } from "../support/kube.ts";
 import { FORMATS, type Format } from "../support/output.ts";
 import { publisherToken } from "../support/token.ts";
@@ -42,25 +42,26 @@ export const tokenFor = (args: Parsed, kube: () => Kube, vpn: string): Promise<s
   return token !== undefined ? Promise.resolve(token) : publisherToken(kube(), vpn, value(args, "publisher"));
 };
 
-/** The gateway URLs for `port`: every --url (http) or --admin-url (metrics) given, else one port-forward. */
-export const gatewayUrls = async (
+/**
+ * The gateways to call on `port`: every --url (http) or --admin-url (metrics) given, else a
+ * port-forward to the gateway Service, or with `everyPod` one to each of its Ready pods.
+ */
+export const gatewayTargets = async (
   args: Parsed,
   io: Io,
   kube: () => Kube,
   port: Port,
-): Promise<{ urls: string[]; close: () => void }> => {
+  { everyPod = false }: { everyPod?: boolean } = {},
+): Promise<Forwarded> => {
   const given = values(args, port === "http" ? "url" : "admin-url").map((u) => u.replace(/\/+$/, ""));
-  if (given.length > 0) return { urls: given, close: () => {} };
-  const forward: Forward = await portForward(
-    kube(),
-    {
-      kubeconfig: value(args, "kubeconfig"),
-      context: value(args, "context"),
-      gateway: value(args, "gateway"),
-    },
-    [port],
-    io.signal,
-  );
-  const url = forward.urls[port];
-  return { urls: url === undefined ? [] : [url], close: forward.close };
+  if (given.length > 0)
+    return { targets: given.map((url) => ({ label: `the gateway at ${url}`, url })), close: () => {} };
+  const opts = {
+    kubeconfig: value(args, "kubeconfig"),
+    context: value(args, "context"),
+    gateway: value(args, "gateway"),
+  };
+  return everyPod
+    ? forwardPods(kube(), opts, port, io.signal)
+    : forwardService(kube(), opts, port, io.signal);
 };

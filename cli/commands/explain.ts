@@ -7,7 +7,15 @@ import { GATEWAY_FLAGS } from "../support/gateway.ts";
 import { post, problemLines } from "../support/http.ts";
 import { render, table } from "../support/output.ts";
 import { CliError, type Command, type Io } from "../types.ts";
-import { formatOf, gatewayUrls, HELP_FLAG, KUBE_FLAGS, lazyKube, OUTPUT_FLAG, tokenFor } from "./common.ts";
+import {
+  formatOf,
+  gatewayTargets,
+  HELP_FLAG,
+  KUBE_FLAGS,
+  lazyKube,
+  OUTPUT_FLAG,
+  tokenFor,
+} from "./common.ts";
 
 export interface Explained {
   readonly namespace: string;
@@ -60,9 +68,9 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
   const event = eventRequest(args, (path) => readFileSync(path));
   const kube = lazyKube(args, io);
   const token = await tokenFor(args, kube, vpn);
-  const gateway = await gatewayUrls(args, io, kube, "metrics");
+  const gateway = await gatewayTargets(args, io, kube, "metrics");
   try {
-    const [url] = gateway.urls;
+    const url = gateway.targets[0]?.url;
     if (url === undefined) throw new CliError("no gateway admin URL");
     const answer = await post(
       `${url}/explain?vpn=${encodeURIComponent(vpn)}`,

@@ -7,7 +7,15 @@ import { GATEWAY_FLAGS } from "../support/gateway.ts";
 import { type Answer, post, problemLines, statusLine } from "../support/http.ts";
 import { render } from "../support/output.ts";
 import { CliError, type Command, type Io } from "../types.ts";
-import { formatOf, gatewayUrls, HELP_FLAG, KUBE_FLAGS, lazyKube, OUTPUT_FLAG, tokenFor } from "./common.ts";
+import {
+  formatOf,
+  gatewayTargets,
+  HELP_FLAG,
+  KUBE_FLAGS,
+  lazyKube,
+  OUTPUT_FLAG,
+  tokenFor,
+} from "./common.ts";
 
 export interface PublishResult {
   readonly status: number;
@@ -55,9 +63,9 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
   const event = eventRequest(args, (path) => readFileSync(path));
   const kube = lazyKube(args, io);
   const token = await tokenFor(args, kube, vpn);
-  const gateway = await gatewayUrls(args, io, kube, "http");
+  const gateway = await gatewayTargets(args, io, kube, "http");
   try {
-    const [url] = gateway.urls;
+    const url = gateway.targets[0]?.url;
     if (url === undefined) throw new CliError("no gateway URL");
     const answer = await post(
       `${url}/`,

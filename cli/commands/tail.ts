@@ -4,12 +4,20 @@
 import { createInterface } from "node:readline";
 import { request } from "undici";
 import { type Parsed, value } from "../support/args.ts";
-import { GATEWAY_FLAGS } from "../support/gateway.ts";
+import { GATEWAY_FLAGS, type Target } from "../support/gateway.ts";
 import { type Answer, problemLines, unreachable } from "../support/http.ts";
 import { contextNamespace } from "../support/kube.ts";
 import { type Format, toYaml } from "../support/output.ts";
 import { CliError, type Command, type Io } from "../types.ts";
-import { formatOf, gatewayUrls, HELP_FLAG, KUBE_FLAGS, lazyKube, OUTPUT_FLAG, tokenFor } from "./common.ts";
+import {
+  formatOf,
+  gatewayTargets,
+  HELP_FLAG,
+  KUBE_FLAGS,
+  lazyKube,
+  OUTPUT_FLAG,
+  tokenFor,
+} from "./common.ts";
 
 /** One line of the stream, checked; undefined for lines that are not deliveries. */
 export interface Delivery {
@@ -86,7 +94,7 @@ const subscriptionRef = (args: Parsed, ns: () => string): { namespace: string; n
 
 /** Follows one gateway until the stream ends or `stop` aborts; calls `onDelivery` per delivery. */
 const follow = async (
-  url: string,
+  { label, url }: Target,
   headers: Record<string, string>,
   io: Io,
   stop: AbortSignal,
@@ -115,21 +123,22 @@ const follow = async (
     };
     throw new CliError(problemLines(answer).join("\n"));
   }
-  const origin = new URL(url).origin;
   try {
     for await (const line of createInterface({ input: res.body, crlfDelay: Number.POSITIVE_INFINITY })) {
       const parsed = parseStreamLine(line);
       if (parsed.kind === "following")
-        io.err(`following deliveries of ${parsed.subscription} on the gateway at ${origin} (Ctrl-C stops)\n`);
+        io.err(`following deliveries of ${parsed.subscription} on ${label} (Ctrl-C stops)\n`);
       else if (parsed.kind === "missed")
-        io.err(`${parsed.count} deliveries not shown: this reader fell behind\n`);
+        io.err(`${parsed.count} deliveries on ${label} not shown: this reader fell behind\n`);
       else if (parsed.kind === "delivery") onDelivery(parsed.delivery);
     }
   } catch (err) {
     if (stop.aborted) return "stopped";
     throw unreachable(url, err);
   }
-  return stop.aborted ? "stopped" : "ended";
+  if (stop.aborted) return "stopped";
+  io.err(`${label} ended the stream (it is shutting down)\n`);
+  return "ended";
 };
 
 const run = async (args: Parsed, io: Io): Promise<number> => {
@@ -149,7 +158,7 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
     vpn = typeof sub.spec.vpn === "string" ? sub.spec.vpn : "";
   }
   const token = await tokenFor(args, kube, vpn);
-  const gateway = await gatewayUrls(args, io, kube, "metrics");
+  const gateway = await gatewayTargets(args, io, kube, "metrics", { everyPod: true });
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   io.signal.addEventListener("abort", onAbort, { once: true });
@@ -158,20 +167,26 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
   const query = `vpn=${encodeURIComponent(vpn)}&subscription=${encodeURIComponent(`${ref.namespace}/${ref.name}`)}`;
   try {
     const ends = await Promise.all(
-      gateway.urls.map((url) =>
-        follow(`${url}/deliveries?${query}`, { authorization: `Bearer ${token}` }, io, stop.signal, (d) => {
-          if (limit !== undefined && seen >= limit) return;
-          seen++;
-          io.out(deliveryText(d, format));
-          if (limit !== undefined && seen >= limit) stop.abort();
-        }).catch((err: unknown) => {
+      gateway.targets.map((target) =>
+        follow(
+          { ...target, url: `${target.url}/deliveries?${query}` },
+          { authorization: `Bearer ${token}` },
+          io,
+          stop.signal,
+          (d) => {
+            if (limit !== undefined && seen >= limit) return;
+            seen++;
+            io.out(deliveryText(d, format));
+            if (limit !== undefined && seen >= limit) stop.abort();
+          },
+        ).catch((err: unknown) => {
           stop.abort();
           throw err;
         }),
       ),
     );
     if (ends.every((e) => e === "stopped")) return 0;
-    io.err("the gateway ended the stream (it is shutting down); run tail again to follow another gateway\n");
+    io.err("run tail again to follow the gateways running now\n");
     return 1;
   } finally {
     io.signal.removeEventListener("abort", onAbort);
@@ -194,7 +209,11 @@ export const tail: Command = {
     { name: "vpn", value: "NAME", help: "the Subscription's VPN (default: read from the Subscription)" },
     ...GATEWAY_FLAGS.filter((f) => f.name !== "url").map((f) =>
       f.name === "admin-url"
-        ? { ...f, repeat: true, help: `${f.help}; one per gateway to follow several` }
+        ? {
+            ...f,
+            repeat: true,
+            help: "a gateway's admin port, one per gateway to follow (default: a port-forward to each Ready pod of the gateway Service)",
+          }
         : f,
     ),
     { ...OUTPUT_FLAG, help: "output format (default text; json: one object per line)" },

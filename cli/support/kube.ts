@@ -167,10 +167,22 @@ export interface Kube {
   get(kind: Kind, name: string, namespace?: string): Promise<KubeObject | undefined>;
   /** The decoded value of `key` in Secret `namespace/name`; undefined when the Secret or key is missing. */
   secretValue(namespace: string, name: string, key: string): Promise<{ found: boolean; value?: string }>;
-  /** Services matching `labelSelector` (all namespaces), with their named ports. */
-  services(
-    labelSelector: string,
-  ): Promise<{ namespace: string; name: string; ports: { name: string; port: number }[] }[]>;
+  /** Services matching `labelSelector` (all namespaces), with their pod selector and ports. */
+  services(labelSelector: string): Promise<ServiceInfo[]>;
+  /** The pods of `namespace` matching `selector` that are Ready and not being deleted, with their container ports. */
+  readyPods(namespace: string, selector: Readonly<Record<string, string>>): Promise<PodInfo[]>;
+}
+
+export interface ServiceInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly ports: readonly { name: string; port: number; targetPort: number | string }[];
+}
+
+export interface PodInfo {
+  readonly name: string;
+  readonly ports: readonly { name: string; port: number }[];
 }
 
 /** Reads through `kc`; every failure is a CliError saying what to do. */
@@ -234,10 +246,38 @@ export const createKube = (kc: KubeConfig): Kube => {
         return list.items.map((s) => ({
           namespace: s.metadata?.namespace ?? "",
           name: s.metadata?.name ?? "",
-          ports: (s.spec?.ports ?? []).map((p) => ({ name: p.name ?? "", port: p.port })),
+          selector: s.spec?.selector ?? {},
+          ports: (s.spec?.ports ?? []).map((p) => ({
+            name: p.name ?? "",
+            port: p.port,
+            // A Service port without targetPort targets the same number.
+            targetPort: p.targetPort ?? p.port,
+          })),
         }));
       } catch (err) {
         throw apiFailure(kc, "listing the gateway Services", err);
+      }
+    },
+    readyPods: async (namespace, selector) => {
+      const labelSelector = Object.entries(selector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+      try {
+        const list = await core.listNamespacedPod({ namespace, labelSelector });
+        return list.items
+          .filter(
+            (p) =>
+              p.metadata?.deletionTimestamp === undefined &&
+              (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+          )
+          .map((p) => ({
+            name: p.metadata?.name ?? "",
+            ports: (p.spec?.containers ?? []).flatMap((c) =>
+              (c.ports ?? []).map((port) => ({ name: port.name ?? "", port: port.containerPort })),
+            ),
+          }));
+      } catch (err) {
+        throw apiFailure(kc, `listing the pods of ${namespace} (${labelSelector})`, err);
       }
     },
   };
