@@ -1,8 +1,9 @@
 // `kubectl switchboard` end to end: the plugin installed the documented way (npm run
 // plugin:install) into a directory on the PATH this test gives kubectl, then each command run as
 // kubectl runs it, against the local control plane, the real operator and a real gateway.
-// Gateways run as host processes here (no kubelet), so commands reach them with --url/--admin-url;
-// the port-forward path is checked up to its "no gateway Service" error.
+// Gateways run as host processes here, so commands reach them with --url/--admin-url; the
+// port-forward path (the default) is checked as far as the local cluster allows: the gateway
+// Service and its pods are found, and kubectl's forward to a simulated pod fails (no kubelet).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
