@@ -9,9 +9,10 @@ import { test } from "node:test";
 import { runtimeImports } from "../e2e/imports.ts";
 import { repoRoot } from "../e2e/tools.ts";
 
-/** Every program a user runs: the two binaries, dev mode, the demo and the local cluster. */
+/** Every program a user runs: the two binaries, the kubectl plugin, dev mode, the demo and the local cluster. */
 const PROGRAMS = [
   "operator/main.ts",
+  "cli/main.ts",
   "sidecar/main.ts",
   "scripts/dev.ts",
   "scripts/demo.ts",
@@ -39,6 +40,7 @@ test("the top of each program's folder holds only its entry points and shared ty
     "types.ts",
   ]);
   assert.deepEqual(top("operator"), ["config.ts", "main.ts", "metrics.ts", "operator.ts"]);
+  assert.deepEqual(top("cli"), ["main.ts", "types.ts"]);
   assert.deepEqual(top("registry"), [
     "codec.ts",
     "errors.ts",

@@ -6,15 +6,22 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "../e2e/tools.ts";
 
-test("the README's quick start is two commands: the demo and the tests, each a real npm script", () => {
+test("the README's quick start is two commands, the demo and the tests, then the kubectl plugin, each a real npm script", () => {
   const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
   const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Documentation"));
   const commands = [...quick.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => (m[1] ?? "").trim());
-  assert.deepEqual(commands, ["npm run demo", "npm ci && npm test"]);
+  assert.deepEqual(commands.slice(0, 2), ["npm run demo", "npm ci && npm test"]);
+  assert.equal(commands.length, 3);
+  const plugin = (commands[2] ?? "").split("\n").map((l) => l.replace(/\s+#.*$/, ""));
+  assert.equal(plugin[0], "npm run plugin:install");
+  assert.deepEqual(
+    plugin.slice(1).map((l) => l.split(" ").slice(0, 3).join(" ")),
+    ["kubectl switchboard status", "kubectl switchboard publish"],
+  );
   const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
   };
-  for (const script of ["demo", "test", "dev", "bench", "cluster", "bootstrap"])
+  for (const script of ["demo", "test", "dev", "bench", "cluster", "bootstrap", "plugin:install"])
     assert.ok(pkg.scripts[script], script);
   const ci = readFileSync(join(repoRoot, ".ci/run"), "utf8");
   assert.ok(ci.includes("\nnpm ci && npm test\n"), ".ci/run runs exactly the README's test command");

@@ -45,7 +45,7 @@ const tally = (out: string): void => {
 
 const testFiles = (kind: "unit" | "integration" | "node"): string[] => {
   const all = globSync(
-    "{common,operator,sidecar,registry,crds,e2e,bench,scripts,examples,helm}/**/*.test.ts",
+    "{common,operator,sidecar,registry,crds,cli,e2e,bench,scripts,examples,helm}/**/*.test.ts",
     {
       cwd: repoRoot,
     },

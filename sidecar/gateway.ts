@@ -14,6 +14,7 @@ import { boundAddresses, createEgress, type ProtectedEndpoint } from "./delivery
 import { createDeliverer } from "./delivery/index.ts";
 import type { Wal } from "./durable/wal.ts";
 import { createBodyBudget } from "./ingress/budget.ts";
+import { createDeliveryFeed, deliveriesRoutes } from "./ingress/deliveries.ts";
 import { explainRoutes } from "./ingress/explain.ts";
 import { createIngress, type Ingress } from "./ingress/index.ts";
 import { createVpnLimiter } from "./ingress/vpn-limits.ts";
@@ -23,7 +24,7 @@ import { buildRoutingTable, type RoutingTable } from "./routing/index.ts";
 export interface Gateway {
   /** The ingress handler (serve it with serveIngress). */
   readonly ingress: Ingress;
-  /** Admin routes: POST /explain?vpn=NAME with a CloudEvent, for that VPN's publishers only. */
+  /** Admin routes for a VPN's publishers only: POST /explain?vpn=NAME with a CloudEvent, GET /deliveries (a subscription's live deliveries). */
   readonly admin: (app: AdminApp) => void;
   table(): RoutingTable | undefined;
   notReady(): string | undefined;
@@ -149,6 +150,7 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
     protect: infrastructureEndpoints(config),
     log,
   });
+  const feed = createDeliveryFeed();
   const deliverer = createDeliverer({
     dispatcher: (vpn) => egress.dispatcher(table?.vpn(vpn)?.egressAllow ?? []),
     balancer,
@@ -157,6 +159,7 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
     metrics,
     log,
     isClusterAvailable,
+    onFinished: feed.observe,
   });
   const engine = createAsyncEngine({
     deliverer,
@@ -185,7 +188,10 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
 
   return {
     ingress,
-    admin: explainRoutes({ table: () => table, config, ownVpn: keyring?.onlyVpn }),
+    admin: (app) => {
+      explainRoutes({ table: () => table, config, ownVpn: keyring?.onlyVpn })(app);
+      deliveriesRoutes({ table: () => table, config, feed })(app);
+    },
     table: () => table,
     notReady: () => {
       if (draining) return "shutting down";
@@ -220,6 +226,7 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
     },
     drain: async (graceMs) => {
       draining = true;
+      feed.close();
       const abandoned = await engine.drain(graceMs);
       await egress.close();
       return abandoned;

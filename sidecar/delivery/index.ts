@@ -24,6 +24,8 @@ export interface DeliveryDeps {
   deliveryLog?: DeliveryLog;
   isClusterAvailable?: (cluster: string) => boolean;
   random?: () => number;
+  /** Told of each finished delivery, after its retries (the admin delivery stream, ingress/deliveries.ts). */
+  onFinished?: (route: Route, fn: FunctionView | undefined, event: CloudEvent, final: Final) => void;
 }
 
 export interface Final extends AttemptResult {
@@ -126,8 +128,11 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       n++;
       last = await attempt(fn, event, d.timeoutMs, keepBody);
       const outcome: Outcome = last.outcome;
-      if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted)
-        return { ...last, attempts: n };
+      if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted) {
+        const final = { ...last, attempts: n };
+        deps.onFinished?.(route, fn, event, final);
+        return final;
+      }
       const retryAfter = "status" in outcome ? outcome.retryAfterMs : undefined;
       const delay = retryDelayMs(
         n,

@@ -1,0 +1,203 @@
+// GET /deliveries?vpn=NAME&subscription=NS/NAME on the admin port: a live stream of the
+// deliveries this gateway makes for one subscription (`kubectl switchboard tail`). Successful
+// deliveries are not logged (one line per event would cost the hot path), so the stream is the
+// only place they can be followed. Authenticated as /explain is (auth.ts): the VPN's publisher
+// token, or in sidecar placement loopback for the pod's namespace's VPN; a caller without the
+// VPN's credential gets 403 whether or not the VPN exists. The answer is NDJSON: first
+// `{"following": "NS/NAME"}` once the listener is registered, then one line per finished delivery
+// (after its retries). Nothing is kept: a follower sees deliveries that finish while it follows.
+// Bounded: at most MAX_FOLLOWERS streams per gateway, and a follower that does not read loses
+// lines (counted in a `{"missed": n}` line) instead of growing the gateway's memory.
+import type { AdminApp } from "../../common/admin.ts";
+import type { GatewayConfig } from "../config.ts";
+import type { Final } from "../delivery/index.ts";
+import { outcomeLabel, succeeded } from "../delivery/retry.ts";
+import { badRequest, forbidden, unavailable } from "../problem.ts";
+import type { RoutingTable } from "../routing/index.ts";
+import type { CloudEvent, FunctionView, Route } from "../types.ts";
+import { authenticate } from "./auth.ts";
+
+/** Streams open at once on one gateway. */
+const MAX_FOLLOWERS = 32;
+/** Lines queued for one slow follower before further lines are dropped and counted. */
+const MAX_QUEUED_LINES = 256;
+
+/** One finished delivery as a follower sees it. */
+export interface DeliveryRecord {
+  readonly time: string;
+  readonly subscription: string;
+  readonly function: string;
+  readonly id: string;
+  readonly type: string;
+  readonly source: string;
+  /** The last attempt's status code, or `timeout`, `network`, `no-endpoints`, `overloaded`, `egress-denied`. */
+  readonly outcome: string;
+  readonly delivered: boolean;
+  readonly attempts: number;
+  readonly url?: string;
+  /** The copy sent to the dead-letter function (it carries `deadletter*` extensions). */
+  readonly deadLetter: boolean;
+}
+
+export interface DeliveryFeed {
+  /** Called by the deliverer once per finished delivery; costs one comparison when nobody follows. */
+  observe(route: Route, fn: FunctionView | undefined, event: CloudEvent, final: Final): void;
+  /**
+   * Registers `listener` for subscription `namespace/name` of `vpn`; `end` is called if the feed
+   * closes first. Returns the removal, or why not: MAX_FOLLOWERS already follow, or it closed.
+   */
+  follow(
+    vpn: string,
+    subscription: string,
+    listener: (record: DeliveryRecord) => void,
+    end: () => void,
+  ): (() => void) | "full" | "closed";
+  /** Ends every stream, and refuses new ones (shutdown: an open stream would hold the admin server open). */
+  close(): void;
+}
+
+interface Follower {
+  readonly listener: (record: DeliveryRecord) => void;
+  readonly end: () => void;
+}
+
+const followKey = (vpn: string, subscription: string): string => `${vpn}/${subscription}`;
+
+/** What a follower is told about one finished delivery. */
+const recordOf = (
+  route: Route,
+  fn: FunctionView | undefined,
+  event: CloudEvent,
+  final: Final,
+): DeliveryRecord => {
+  const a = event.attributes;
+  const target = fn ?? route.subscription.function;
+  return {
+    time: new Date().toISOString(),
+    subscription: `${route.namespace}/${route.name}`,
+    function: `${target.namespace}/${target.name}`,
+    id: String(a.id),
+    type: String(a.type),
+    source: String(a.source),
+    outcome: outcomeLabel(final.outcome),
+    delivered: succeeded(final.outcome),
+    attempts: final.attempts,
+    ...(final.endpoint === undefined ? {} : { url: final.endpoint.url }),
+    deadLetter: a.deadletterroute !== undefined,
+  };
+};
+
+/** The feed of one gateway. */
+export const createDeliveryFeed = (): DeliveryFeed => {
+  const followers = new Map<string, Set<Follower>>();
+  let count = 0;
+  let closed = false;
+  return {
+    observe: (route, fn, event, final) => {
+      if (count === 0) return;
+      const set = followers.get(followKey(route.vpn, `${route.namespace}/${route.name}`));
+      if (set === undefined) return;
+      const record = recordOf(route, fn, event, final);
+      for (const follower of set) follower.listener(record);
+    },
+    follow: (vpn, subscription, listener, end) => {
+      if (closed) return "closed";
+      if (count >= MAX_FOLLOWERS) return "full";
+      const key = followKey(vpn, subscription);
+      const set = followers.get(key) ?? new Set<Follower>();
+      followers.set(key, set);
+      const follower = { listener, end };
+      set.add(follower);
+      count++;
+      return () => {
+        if (!set.delete(follower)) return;
+        count--;
+        if (set.size === 0 && followers.get(key) === set) followers.delete(key);
+      };
+    },
+    close: () => {
+      closed = true;
+      const all = [...followers.values()].flatMap((set) => [...set]);
+      followers.clear();
+      count = 0;
+      for (const follower of all) follower.end();
+    },
+  };
+};
+
+export interface DeliveriesDeps {
+  table: () => RoutingTable | undefined;
+  config: Pick<GatewayConfig, "namespace">;
+  feed: DeliveryFeed;
+}
+
+const SUBSCRIPTION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+
+/** The admin route GET /deliveries (errors are mapped by the admin app's onError, explain.ts). */
+export const deliveriesRoutes =
+  ({ table, config, feed }: DeliveriesDeps) =>
+  (app: AdminApp): void => {
+    app.get("/deliveries", (c) => {
+      const vpn = c.req.query("vpn");
+      const subscription = c.req.query("subscription");
+      if (!vpn || !subscription || !SUBSCRIPTION.test(subscription))
+        throw badRequest("the query must be: GET /deliveries?vpn=NAME&subscription=NAMESPACE/NAME");
+      const current = table();
+      if (!current)
+        throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
+      const incoming = c.env.incoming;
+      const caller = authenticate(
+        current,
+        c.req.header("authorization"),
+        incoming.socket.remoteAddress,
+        config.namespace,
+      );
+      if (caller.name !== vpn) throw forbidden(`the credential is not a publisher credential of VPN ${vpn}`);
+      const encoder = new TextEncoder();
+      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let missed = 0;
+      let remove: (() => void) | "full" | "closed" | undefined;
+      const send = (line: unknown): void => controller?.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+      const end = (): void => {
+        if (typeof remove === "function") remove();
+        incoming.socket.off("close", end);
+        const c = controller;
+        controller = undefined;
+        try {
+          c?.close();
+        } catch {
+          // already cancelled by the client's disconnect
+        }
+      };
+      remove = feed.follow(
+        vpn,
+        subscription,
+        (record) => {
+          if ((controller?.desiredSize ?? 0) <= 0) {
+            missed++;
+            return;
+          }
+          if (missed > 0) send({ missed });
+          missed = 0;
+          send(record);
+        },
+        end,
+      );
+      if (remove === "full") throw unavailable(`at most ${MAX_FOLLOWERS} delivery streams per gateway`, 5);
+      if (remove === "closed") throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
+      const stream = new ReadableStream<Uint8Array>(
+        {
+          start: (c) => {
+            controller = c;
+          },
+          cancel: end,
+        },
+        { highWaterMark: MAX_QUEUED_LINES },
+      );
+      incoming.socket.once("close", end);
+      send({ following: subscription, vpn });
+      return new Response(stream, {
+        headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" },
+      });
+    });
+  };
