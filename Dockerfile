@@ -44,5 +44,5 @@ COPY --from=build /app/dist ./dist
 USER 10001:10001
 # Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags).
 EXPOSE 8080 9090
-ENTRYPOINT ["node", "--enable-source-maps", "--max-old-space-size-percentage=50"]
+ENTRYPOINT ["node", "--enable-source-maps", "--max-old-space-size-percentage=50", "--max-semi-space-size=4"]
 CMD ["dist/operator/main.js"]

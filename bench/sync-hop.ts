@@ -69,6 +69,8 @@ const ceHeaders = eventHeaders("bench.event", { id: "b" });
 interface Measured {
   name: string;
   idleMb: number;
+  /** Share of a core used with no requests. */
+  idleCores: number;
   /** Per rate: the subject's latency, and a direct call's measured just before it (drift between subjects cancels out). */
   paced: Record<number, { latency: LoadResult; direct: LoadResult; coresPer1000: number; endMb: number }>;
   closedLoop: { rate: number; cores: number };
@@ -98,6 +100,8 @@ const measure = async (
   const subject = await start(cgroup);
   try {
     const idleMb = cgroup.workingSetMb();
+    // Idle CPU: 10 s with no requests (timers, the registry watch, keep-alives, metrics).
+    const idle = await metered(subject.pid, () => new Promise((r) => setTimeout(r, 10_000)));
     await run(subject.url, subject.headers, { ratePerSecond: 1000 }); // warm-up: JIT, connections
     const paced: Measured["paced"] = {};
     for (const rate of [1000, 5000]) {
@@ -118,6 +122,7 @@ const measure = async (
     return {
       name,
       idleMb,
+      idleCores: idle.cores,
       paced,
       closedLoop: { rate: closed.result.rate, cores: closed.cores },
       peakMb: cgroup.peakMb(),
@@ -181,11 +186,11 @@ const added = (m: Measured, rate: number, q: "p50" | "p99"): number =>
 
 // Every subject side by side.
 const table = [
-  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms) | CPU core-s per 1000 at 1000/s | working set idle / end of 1000/s / end of 5000/s / peak / 5 s after burst (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
-  "|---|---|---|---|---|---|---|---|",
+  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms) | CPU core-s per 1000 at 1000/s | idle CPU % | working set idle / end of 1000/s / end of 5000/s / peak / 5 s after burst (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
+  "|---|---|---|---|---|---|---|---|---|",
   ...results.map(
     (m) =>
-      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
+      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
   ),
 ];
 console.log(
@@ -252,6 +257,14 @@ if (gw && go) {
     ratio: f(gw.afterBurstMb / gw.idleMb),
     target: "≤ 1.1 × idle",
     verdict: verdict(gw.afterBurstMb <= 1.1 * gw.idleMb),
+  });
+  rows.push({
+    figure: "idle CPU, % of a core (10 s without requests)",
+    value: f(gw.idleCores * 100, 2),
+    baseline: `Go proxy ${f(go.idleCores * 100, 2)}`,
+    ratio: "—",
+    target: "≤ 0.5",
+    verdict: verdict(gw.idleCores * 100 <= 0.5),
   });
   rows.push({
     figure: "OOM kills during the run",

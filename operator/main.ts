@@ -7,6 +7,7 @@ import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
+import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
 import { readMasterKey } from "../registry/seal/files.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { createOperatorMetrics } from "./metrics.ts";
@@ -36,7 +37,7 @@ const main = async (): Promise<number> => {
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const metrics = createOperatorMetrics(registry);
   let masterKey: Buffer | undefined;
   try {

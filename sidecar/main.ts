@@ -6,6 +6,7 @@ import { errorMessage } from "../common/errors.ts";
 import { ConfigError } from "../common/flags.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
+import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
 import type { Keyring } from "../registry/seal/index.ts";
 import { type GrpcRegistryClient, grpcRegistryClient } from "../registry/watcher/clients/grpc/index.ts";
@@ -35,7 +36,7 @@ const main = async (): Promise<number> => {
   }
   const log = createLogger("switchboard-gateway", config.logLevel);
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const metrics = createGatewayMetrics(registry);
   let keyring: Keyring | undefined;
   try {

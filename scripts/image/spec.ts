@@ -25,9 +25,19 @@ export const PROGRAMS = {
  * alone, Node 24 gives V8 a heap limit of about 259 MiB in a container of 128, 192 or 512 MiB (4 GiB on a 24 GiB
  * host), so in a 128–192 MiB container the kernel's OOM killer would act before V8 collects in
  * earnest. Half the limit leaves the other half to Node itself, sockets and request bodies
- * (external memory, bounded by --max-inflight-bytes). The program is the CMD (default the operator).
+ * (external memory, bounded by --max-inflight-bytes). With an old generation that small, V8 keeps
+ * its young generation at 1 MiB per semi-space and scavenges every few dozen requests: the gateway
+ * served 0.55× the requests per second in a 128 MiB cgroup that it served without a limit
+ * (bench/sync-hop.ts --limit-mib 0; docs/benchmarks.md). 4 MiB semi-spaces got back most of it
+ * for 8 MiB more under load; 8 MiB semi-spaces were OOM-killed in 128 MiB with the async queue
+ * full (sidecar/delivery/queue-memory.int.test.ts). The program is the CMD (default the operator).
  */
-export const ENTRYPOINT = ["node", "--enable-source-maps", "--max-old-space-size-percentage=50"];
+export const ENTRYPOINT = [
+  "node",
+  "--enable-source-maps",
+  "--max-old-space-size-percentage=50",
+  "--max-semi-space-size=4",
+];
 export const CMD = [PROGRAMS.operator.path];
 export const ENV: Readonly<Record<string, string>> = { NODE_ENV: "production" };
 /** Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags). */

@@ -13,7 +13,7 @@ import { Etcd3 } from "etcd3";
 import { cgroupsAvailable, memoryCgroup } from "../../e2e/cgroup.ts";
 import { startGateway } from "../../e2e/gateway.ts";
 import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
-import { waitFor } from "../../e2e/proc.ts";
+import { GiveUp, waitFor } from "../../e2e/proc.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { subscriptionKey } from "../../registry/keys.ts";
 import { openWriter } from "../../registry/writer/index.ts";
@@ -52,10 +52,15 @@ for (const dataBytes of [0, 16 * 1024]) {
         `--max-inflight-bytes-per-vpn=${quarter}`,
       ],
     });
-    let exited = false;
-    void gw.proc.exited.then(() => {
-      exited = true;
+    let exited: number | string | undefined;
+    void gw.proc.exited.then((code) => {
+      exited = code;
     });
+    /** Fails the wait at once when the gateway has ended (an OOM kill shows in the cgroup's count). */
+    const alive = (): void => {
+      if (exited !== undefined)
+        throw new GiveUp(`the gateway ended (${exited}); OOM kills in its cgroup: ${cgroup.oomKills()}`);
+    };
     cleanup(async () => {
       await gw.proc.stop();
       cgroup.remove();
@@ -71,12 +76,15 @@ for (const dataBytes of [0, 16 * 1024]) {
     assert.ok(accepted.size > 0 && refused.size >= 200 * 16);
     const full = { workingSetMb: cgroup.workingSetMb(), peakMb: cgroup.peakMb() };
     assert.equal(cgroup.oomKills(), 0, `no OOM kill with the queue full (${JSON.stringify(full)})`);
-    assert.equal(exited, false, "the gateway is still running");
+    assert.equal(exited, undefined, "the gateway is still running");
 
     open();
     await waitFor(
       `${accepted.size} accepted events to arrive`,
-      async () => (receivedIds(server).size >= accepted.size ? true : undefined),
+      async () => {
+        alive();
+        return receivedIds(server).size >= accepted.size ? true : undefined;
+      },
       { timeoutMs: 120_000 },
     );
     await waitFor("the queue to empty", async () =>
