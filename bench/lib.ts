@@ -233,7 +233,7 @@ export const rssMb = (pid: number): number => {
 };
 
 /** CPU seconds (user + system) process `pid` has used; /proc reports clock ticks of 1/100 s (USER_HZ on Linux). */
-const cpuSeconds = (pid: number): number => {
+export const cpuSeconds = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces), in parentheses: utime is field 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

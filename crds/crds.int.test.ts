@@ -7,13 +7,15 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseAllDocuments, stringify } from "yaml";
 import { errorMessage } from "../common/errors.ts";
-import { cleanup, testCluster, testNamespace, uniqueName } from "../e2e/harness.ts";
+import { cleanup, exclusive, testCluster, testNamespace, uniqueName } from "../e2e/harness.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { applyCrds, installCrds } from "./install.ts";
 import { INVALID_CASES, type Kind } from "./invalid-cases.ts";
 import { validFunction, validHttpSubscription, validSubscription, validVpn } from "./testdata.ts";
 
 const cluster = await testCluster();
+// Statuses are written by hand here: no operator of another test file may reconcile them meanwhile.
+await exclusive(cluster, "operator");
 await installCrds(cluster);
 const namespace = await testNamespace(cluster, "crds");
 const vpnName = uniqueName("crds");

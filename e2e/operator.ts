@@ -29,15 +29,19 @@ export interface OperatorOptions {
   kubeconfig?: string;
   /** Run dist/operator/main.js (npm run build) instead of the source; default SWITCHBOARD_E2E_PROGRAMS=dist. */
   compiled?: boolean;
+  /** A command prefix, such as a memory cgroup's (bench/scale.ts). */
+  prefix?: string[];
 }
 
 /** Starts an operator with short leader-election timings and waits until its admin server answers. */
 export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Promise<OperatorProcess> => {
   const log = join(cluster.dir, `operator-${opts.id}.log`);
+  const [command = process.execPath, ...prefixArgs] = [...(opts.prefix ?? []), process.execPath];
   const proc = start({
     name: `operator ${opts.id}`,
-    command: process.execPath,
+    command,
     args: [
+      ...prefixArgs,
       ...programArgs("operator", opts.compiled),
       `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfig}`,
       `--etcd=${opts.etcd}`,

@@ -1,0 +1,220 @@
+// The control plane at scale: N Subscriptions (each with a prefix filter and a CEL expression, one
+// VPN, one Function) applied at once with `kubectl apply --server-side` to a fresh local control
+// plane, with the operator (compiled, as the image runs it) started inside a memory cgroup with the
+// chart's limit. For each N: apply → all Ready, the operator's CPU and working set (peak, at the
+// end, OOM kills), its CPU in the 10 s after (steady state), and writes per Subscription: registry
+// revisions (the registry etcd's) and API server writes (the cluster etcd's revisions, which also
+// count the creates themselves, Leases and Events).
+//   node bench/scale.ts [--subscriptions 1000,5000,10000] [--limit-mib 512]
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Etcd3 } from "etcd3";
+import { installCrds } from "../crds/install.ts";
+import { cgroupsAvailable, memoryCgroup } from "../e2e/cgroup.ts";
+import { startCluster } from "../e2e/cluster.ts";
+import { startEtcd } from "../e2e/etcd.ts";
+import { startOperator } from "../e2e/operator.ts";
+import { waitFor } from "../e2e/proc.ts";
+import { compile, PROJECTS } from "../scripts/image/compile.ts";
+import { cpuSeconds, type Row, report } from "./lib.ts";
+
+const { values } = parseArgs({
+  options: {
+    subscriptions: { type: "string", default: "1000,5000,10000" },
+    "limit-mib": { type: "string", default: "512" },
+  },
+});
+const sizes = values.subscriptions.split(",").map(Number);
+const LIMIT = Number(values["limit-mib"]) * 2 ** 20;
+if (!cgroupsAvailable()) {
+  console.error("scale: needs root and a memory cgroup controller (the operator runs in one)");
+  process.exit(1);
+}
+compile(PROJECTS.programs);
+
+const NS = "scale";
+const setupYaml = `apiVersion: v1
+kind: Namespace
+metadata: { name: ${NS} }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: publisher, namespace: ${NS} }
+stringData: { token: "scale-token" }
+---
+apiVersion: switchboard.dev/v1alpha1
+kind: VPN
+metadata: { name: scale }
+spec:
+  namespaces: { names: [${NS}] }
+  publishers: [{ name: bench, tokenSecretRef: { namespace: ${NS}, name: publisher, key: token } }]
+---
+apiVersion: switchboard.dev/v1alpha1
+kind: Function
+metadata: { name: fn, namespace: ${NS} }
+spec: { vpn: scale, target: { url: "http://10.0.0.1:8080/" } }
+`;
+
+const subscriptions = (n: number): string =>
+  Array.from(
+    { length: n },
+    (_, i) => `apiVersion: switchboard.dev/v1alpha1
+kind: Subscription
+metadata: { name: s-${i}, namespace: ${NS} }
+spec:
+  vpn: scale
+  function: fn
+  mode: async
+  filters: [{ prefix: { type: "com.scale.t${i}." } }]
+  cel: 'event.source == "/orders/${i}" && data.amount > ${i}'
+`,
+  ).join("---\n");
+
+const revision = async (url: string): Promise<number> => {
+  const client = new Etcd3({ hosts: url });
+  try {
+    return Number((await client.get("/none").exec()).header.revision);
+  } finally {
+    client.close();
+  }
+};
+
+interface Sample {
+  subscriptions: number;
+  readySeconds: number;
+  perSecond: number;
+  operatorCoreSeconds: number;
+  steadyCores: number;
+  workingSetPeakMiB: number;
+  workingSetEndMiB: number;
+  oomKills: number;
+  registryWritesPerObject: number;
+  apiWritesPerObject: number;
+  /** Ready when the bench gave up or the operator died. */
+  ready: number;
+  exited?: string;
+}
+
+const measure = async (n: number): Promise<Sample> => {
+  const cluster = await startCluster({ name: `scale-${n}` });
+  const cgroup = memoryCgroup(`scale-${process.pid}-${n}`, LIMIT);
+  const stopAll: (() => Promise<void>)[] = [];
+  try {
+    await installCrds(cluster);
+    const registry = await startEtcd(cluster.dir, { name: "registry" });
+    stopAll.push(() => registry.stop());
+    await cluster.kubectl(["apply", "-f", "-"], setupYaml);
+    const operator = await startOperator(cluster, {
+      clusterName: "scale",
+      id: "scale-op",
+      etcd: registry.url,
+      leaseNamespace: NS,
+      compiled: true,
+      prefix: cgroup.prefix,
+    });
+    stopAll.unshift(() => operator.proc.stop());
+    let exited: string | undefined;
+    void operator.proc.exited.then((code) => {
+      exited = String(code);
+    });
+    await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", "vpn/scale"]);
+    await cluster.kubectl([
+      "wait",
+      "--for=condition=Ready",
+      "--timeout=60s",
+      "-n",
+      NS,
+      "functions.switchboard.dev/fn",
+    ]);
+    const file = join(cluster.dir, "subscriptions.yaml");
+    writeFileSync(file, subscriptions(n));
+    const [reg0, api0, cpu0] = [
+      await revision(registry.url),
+      await revision(cluster.etcd),
+      cpuSeconds(operator.proc.pid),
+    ];
+    const t0 = performance.now();
+    await cluster.kubectl(["apply", "--server-side", "-f", file]);
+    let ready = 0;
+    const countReady = async (): Promise<number> => {
+      const out = await cluster.kubectl([
+        "get",
+        "subscriptions.switchboard.dev",
+        "-n",
+        NS,
+        "-o",
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+      ]);
+      return out.split("\n").filter((l) => l === "True").length;
+    };
+    await waitFor(
+      `${n} Subscriptions to be Ready`,
+      async () => {
+        if (exited !== undefined) return true;
+        ready = await countReady();
+        return ready >= n ? true : undefined;
+      },
+      { timeoutMs: Math.max(120_000, n * 100), intervalMs: 2000 },
+    ).catch(() => undefined);
+    const readySeconds = (performance.now() - t0) / 1000;
+    const operatorCoreSeconds = exited === undefined ? cpuSeconds(operator.proc.pid) - cpu0 : Number.NaN;
+    const [reg1, api1] = [await revision(registry.url), await revision(cluster.etcd)];
+    let steadyCores = Number.NaN;
+    if (exited === undefined) {
+      const c0 = cpuSeconds(operator.proc.pid);
+      await new Promise((r) => setTimeout(r, 10_000));
+      steadyCores = (cpuSeconds(operator.proc.pid) - c0) / 10;
+    }
+    return {
+      subscriptions: n,
+      readySeconds,
+      perSecond: ready / readySeconds,
+      operatorCoreSeconds,
+      steadyCores,
+      workingSetPeakMiB: cgroup.peakMb(),
+      workingSetEndMiB: cgroup.workingSetMb(),
+      oomKills: cgroup.oomKills(),
+      registryWritesPerObject: (reg1 - reg0) / n,
+      apiWritesPerObject: (api1 - api0) / n,
+      ready,
+      ...(exited === undefined ? {} : { exited }),
+    };
+  } finally {
+    for (const stop of stopAll) await stop();
+    await cluster.stop();
+    cgroup.remove();
+  }
+};
+
+const samples: Sample[] = [];
+for (const n of sizes) samples.push(await measure(n));
+
+const f = (x: number, d = 1): string => x.toFixed(d);
+console.log(
+  [
+    `\n### scale: Subscriptions applied at once, the operator in a ${LIMIT / 2 ** 20} MiB memory cgroup\n`,
+    "| Subscriptions | apply → all Ready | per second | operator CPU core-s | steady CPU | working set peak / end (MiB) | OOM kills | registry / API writes per Subscription |",
+    "|---|---|---|---|---|---|---|---|",
+    ...samples.map(
+      (s) =>
+        `| ${s.subscriptions} | ${s.ready < s.subscriptions ? `${s.ready} Ready after ${f(s.readySeconds)} s${s.exited ? ` (operator exited: ${s.exited})` : ""}` : `${f(s.readySeconds)} s`} | ${f(s.perSecond)} | ${f(s.operatorCoreSeconds)} | ${f(s.steadyCores * 100, 2)} % | ${f(s.workingSetPeakMiB)} / ${f(s.workingSetEndMiB)} | ${s.oomKills} | ${f(s.registryWritesPerObject, 2)} / ${f(s.apiWritesPerObject, 2)} |`,
+    ),
+  ].join("\n"),
+);
+const rows: Row[] = samples.map((s) => ({
+  figure: `${s.subscriptions} Subscriptions: apply → all Ready, s (operator working set peak MiB)`,
+  value:
+    s.ready < s.subscriptions ? `${s.ready} Ready` : `${f(s.readySeconds)} (${f(s.workingSetPeakMiB, 0)})`,
+  baseline: "—",
+  ratio: "—",
+  target: s.subscriptions >= 10_000 ? "≤ 60 s, ≤ 256 MiB" : "—",
+  verdict:
+    s.subscriptions >= 10_000
+      ? s.ready >= s.subscriptions && s.readySeconds <= 60 && s.workingSetPeakMiB <= 256
+        ? "met"
+        : "missed"
+      : "—",
+}));
+report("scale", rows, { limitMiB: LIMIT / 2 ** 20, samples });
+process.exit(0);
