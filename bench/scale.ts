@@ -5,7 +5,8 @@
 // end, OOM kills), its CPU in the 10 s after (steady state), and writes per Subscription: registry
 // revisions (the registry etcd's) and API server writes (the cluster etcd's revisions, which also
 // count the creates themselves, Leases and Events).
-//   node bench/scale.ts [--subscriptions 1000,5000,10000] [--limit-mib 512]
+//   node bench/scale.ts [--subscriptions 1000,5000,10000] [--limit-mib 512] [--cpu-prof DIR]
+//     --cpu-prof: the operator writes a CPU profile of its whole run into DIR
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,6 +24,7 @@ const { values } = parseArgs({
   options: {
     subscriptions: { type: "string", default: "1000,5000,10000" },
     "limit-mib": { type: "string", default: "512" },
+    "cpu-prof": { type: "string" },
   },
 });
 const sizes = values.subscriptions.split(",").map(Number);
@@ -112,6 +114,7 @@ const measure = async (n: number): Promise<Sample> => {
       leaseNamespace: NS,
       compiled: true,
       prefix: cgroup.prefix,
+      ...(values["cpu-prof"] && { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] }),
     });
     stopAll.unshift(() => operator.proc.stop());
     let exited: string | undefined;

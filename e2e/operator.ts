@@ -31,6 +31,8 @@ export interface OperatorOptions {
   compiled?: boolean;
   /** A command prefix, such as a memory cgroup's (bench/scale.ts). */
   prefix?: string[];
+  /** Node flags before the program (e.g. --cpu-prof). */
+  nodeFlags?: string[];
 }
 
 /** Starts an operator with short leader-election timings and waits until its admin server answers. */
@@ -42,6 +44,7 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
     command,
     args: [
       ...prefixArgs,
+      ...(opts.nodeFlags ?? []),
       ...programArgs("operator", opts.compiled),
       `--kubeconfig=${opts.kubeconfig ?? cluster.kubeconfig}`,
       `--etcd=${opts.etcd}`,

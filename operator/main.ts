@@ -10,6 +10,7 @@ import { createLogger } from "../common/log.ts";
 import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
 import { readMasterKey } from "../registry/seal/files.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
+import { pooledKubeConfig } from "./kube/pooled.ts";
 import { createOperatorMetrics } from "./metrics.ts";
 import { createOperator } from "./operator.ts";
 import { operatorEgressPolicy } from "./plan/egress.ts";
@@ -33,7 +34,8 @@ const main = async (): Promise<number> => {
     return 2;
   }
   const log = createLogger("switchboard-operator", config.logLevel);
-  const kc = new KubeConfig();
+  // One connection pool per cluster and user (client-node opens a connection per request: pooled.ts).
+  const kc = pooledKubeConfig(new KubeConfig());
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   const registry = new Registry();
