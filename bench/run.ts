@@ -12,6 +12,7 @@ const benches = [
   "propagation.ts",
   "resync.ts",
   "memory.ts",
+  "scale.ts",
 ];
 let failed = 0;
 for (const bench of benches) {
