@@ -2,6 +2,7 @@
 // and what only one of them does.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync } from "node:fs";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { etcdClient } from "../../../common/etcd.ts";
@@ -76,4 +77,42 @@ test("with etcd auth on, etcd's HTTP gateway refuses certificate (CN) users; the
     timeoutMs: 5_000,
   });
   assert.ok(page.revision >= header.revision, "ranges too");
+});
+
+test("grpc: after two calls time out on a connection that went silent, the next call connects afresh", async () => {
+  const url = new URL(await testEtcd());
+  // A proxy whose open connections can be frozen: bytes stop flowing both ways, nothing is closed
+  // (as across a network partition); connections made after the freeze flow again.
+  const frozen: Socket[] = [];
+  const open = new Set<Socket>();
+  const proxy = createServer((downstream) => {
+    const upstream = connect(Number(url.port), url.hostname);
+    open.add(downstream);
+    downstream.on("close", () => open.delete(downstream));
+    for (const s of [upstream, downstream]) s.on("error", () => s.destroy());
+    downstream.on("data", (b) => {
+      if (!frozen.includes(downstream)) upstream.write(b);
+    });
+    upstream.on("data", (b) => {
+      if (!frozen.includes(downstream)) downstream.write(b);
+    });
+    upstream.on("close", () => downstream.destroy());
+    downstream.on("close", () => upstream.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  cleanup(() => {
+    for (const s of open) s.destroy();
+    proxy.close();
+  });
+  const client = grpcRegistryClient({
+    endpoints: [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`],
+  });
+  cleanup(() => client.close());
+  const first = await client.read(REGISTRY_PREFIX, 5_000);
+  frozen.push(...open);
+  // One slow answer is not enough to drop a connection; two in a row are.
+  await assert.rejects(client.read(REGISTRY_PREFIX, 500), { name: "TimeoutError" });
+  await assert.rejects(client.read(REGISTRY_PREFIX, 500), { name: "TimeoutError" });
+  const again = await client.read(REGISTRY_PREFIX, 5_000);
+  assert.equal(again.clusterId, first.clusterId);
 });

@@ -8,6 +8,7 @@ import {
   type ClientHttp2Stream,
   connect,
   constants,
+  type Http2Session,
   type IncomingHttpHeaders,
 } from "node:http2";
 import { errorMessage } from "../../../../common/errors.ts";
@@ -63,6 +64,9 @@ export class Deframer {
     return out;
   }
 }
+
+/** Timed-out calls in a row after which a session is taken for dead and dropped. */
+const SILENT_TIMEOUTS = 2;
 
 /** Errors that say the endpoint could not be reached at all, so that another may be tried. */
 const UNREACHABLE = new Set([
@@ -129,6 +133,8 @@ export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOption
     return url.origin;
   });
   const sessions = new Map<string, ClientHttp2Session>();
+  /** Calls timed out in a row on each session since its last answer. */
+  const timeouts = new WeakMap<Http2Session, number>();
   let preferred = 0;
   let closed = false;
 
@@ -140,13 +146,12 @@ export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOption
       ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
     });
     // Errors reach the streams; a session that failed is replaced at the next call.
-    s.on("error", () => sessions.delete(origin));
-    s.on("close", () => {
+    const forget = (): void => {
       if (sessions.get(origin) === s) sessions.delete(origin);
-    });
-    s.on("goaway", () => {
-      if (sessions.get(origin) === s) sessions.delete(origin);
-    });
+    };
+    s.on("error", forget);
+    s.on("close", forget);
+    s.on("goaway", forget);
     sessions.set(origin, s);
     return s;
   };
@@ -178,13 +183,27 @@ export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOption
           if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
           reject(err);
         } else if (answer === undefined) reject(connectionLost(origin));
-        else resolve(answer);
+        else {
+          if (stream.session) timeouts.delete(stream.session);
+          resolve(answer);
+        }
       };
-      const timer = setTimeout(
-        () =>
-          finish(new DOMException(`etcd ${origin} did not answer within ${timeoutMs} ms`, "TimeoutError")),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        finish(new DOMException(`etcd ${origin} did not answer within ${timeoutMs} ms`, "TimeoutError"));
+        // A connection on which calls keep timing out may be dead without having closed (a network
+        // partition drops packets and sends no FIN). After the second timeout in a row it is
+        // dropped: the next call connects afresh, and a watch on it ends. One slow answer is not
+        // enough, as for the watcher's liveness probe (registry/watcher/session.ts).
+        const s = stream.session;
+        if (!s) return;
+        const count = (timeouts.get(s) ?? 0) + 1;
+        timeouts.set(s, count);
+        // After the caller has seen the timeout: a watcher counting its failed probes restarts
+        // for that reason rather than for the watch the dropped connection ends.
+        if (count < SILENT_TIMEOUTS) return;
+        if (sessions.get(origin) === s) sessions.delete(origin);
+        setImmediate(() => s.destroy());
+      }, timeoutMs);
       stream.on("response", (headers) => {
         const status = headers[":status"];
         if (status !== 200) finish(new GrpcStatusError(origin, 14, `HTTP status ${String(status)}`));
