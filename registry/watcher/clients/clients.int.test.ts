@@ -116,3 +116,32 @@ test("grpc: after two calls time out on a connection that went silent, the next 
   const again = await client.read(REGISTRY_PREFIX, 5_000);
   assert.equal(again.clusterId, first.clusterId);
 });
+
+test("grpc: an endpoint that never completes its TLS handshake is left for the next one after a timeout", async () => {
+  mkdirSync(join(repoRoot, ".work"), { recursive: true });
+  const secure = await startSecureEtcd(mkdtempSync(join(repoRoot, ".work", "clients-silent-")), [], {
+    auth: false,
+  });
+  cleanup(() => secure.stop());
+  const pair = await secure.credentials("gateway");
+  // Accepts connections and never answers: a TLS session to it stays connecting.
+  const held: Socket[] = [];
+  const silent = createServer((socket) => {
+    held.push(socket);
+  });
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  cleanup(() => {
+    for (const s of held) s.destroy();
+    silent.close();
+  });
+  const client = grpcRegistryClient({
+    endpoints: [`https://127.0.0.1:${(silent.address() as AddressInfo).port}`, secure.url],
+    tls: { ca: secure.ca.cert, cert: pair.cert, key: pair.key },
+  });
+  cleanup(() => client.close());
+  await assert.rejects(client.read(REGISTRY_ROOT, 500), { name: "TimeoutError" });
+  assert.ok(
+    (await client.read(REGISTRY_ROOT, 5_000)).revision > 0,
+    "the next call goes to the next endpoint",
+  );
+});

@@ -172,6 +172,7 @@ export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOption
   const call = (origin: string, path: string, request: Buffer, timeoutMs: number, maxBytes: number) =>
     new Promise<Buffer>((resolve, reject) => {
       const stream = open(origin, path, timeoutMs);
+      const owner = stream.session;
       const deframer = new Deframer();
       let answer: Buffer | undefined;
       let settled = false;
@@ -184,7 +185,7 @@ export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOption
           reject(err);
         } else if (answer === undefined) reject(connectionLost(origin));
         else {
-          if (stream.session) timeouts.delete(stream.session);
+          if (owner) timeouts.delete(owner);
           resolve(answer);
         }
       };
@@ -194,14 +195,17 @@ export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOption
         // partition drops packets and sends no FIN). After the second timeout in a row it is
         // dropped: the next call connects afresh, and a watch on it ends. One slow answer is not
         // enough, as for the watcher's liveness probe (registry/watcher/session.ts).
-        const s = stream.session;
+        // A session still connecting never reached the endpoint (a black-holed address): it is
+        // dropped at once and the next call starts with the next endpoint.
+        const s = owner;
         if (!s) return;
-        const count = (timeouts.get(s) ?? 0) + 1;
+        const count = s.connecting ? SILENT_TIMEOUTS : (timeouts.get(s) ?? 0) + 1;
         timeouts.set(s, count);
+        if (count < SILENT_TIMEOUTS) return;
+        if (s.connecting) preferred = (origins.indexOf(origin) + 1) % origins.length;
+        if (sessions.get(origin) === s) sessions.delete(origin);
         // After the caller has seen the timeout: a watcher counting its failed probes restarts
         // for that reason rather than for the watch the dropped connection ends.
-        if (count < SILENT_TIMEOUTS) return;
-        if (sessions.get(origin) === s) sessions.delete(origin);
         setImmediate(() => s.destroy());
       }, timeoutMs);
       stream.on("response", (headers) => {
