@@ -7,6 +7,7 @@
 // count the creates themselves, Leases and Events).
 //   node bench/scale.ts [--subscriptions 1000,5000,10000] [--limit-mib 512] [--cpu-prof DIR]
 //     --cpu-prof: the operator writes a CPU profile of its whole run into DIR
+//     --workers N: the operator's --workers (default: its own default)
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     subscriptions: { type: "string", default: "1000,5000,10000" },
     "limit-mib": { type: "string", default: "512" },
     "cpu-prof": { type: "string" },
+    workers: { type: "string" },
   },
 });
 const sizes = values.subscriptions.split(",").map(Number);
@@ -114,6 +116,7 @@ const measure = async (n: number): Promise<Sample> => {
       leaseNamespace: NS,
       compiled: true,
       prefix: cgroup.prefix,
+      ...(values.workers && { extraArgs: [`--workers=${values.workers}`] }),
       ...(values["cpu-prof"] && { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] }),
     });
     stopAll.unshift(() => operator.proc.stop());

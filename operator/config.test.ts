@@ -13,6 +13,8 @@ test("flags parse into a frozen config with defaults", () => {
   assert.equal(c.kubeconfig, undefined, "in-cluster config when absent");
   assert.equal(c.leaderElectionNamespace, "switchboard-system");
   assert.equal(c.resyncPeriodMs, 300_000, "drift repair audits every 5 minutes by default");
+  assert.equal(c.workers, 8, "8 reconcile workers per kind by default");
+  assert.equal(parseOperatorConfig([...base, "--workers", "32"], {}).workers, 32);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -39,6 +41,7 @@ test("bad or missing flags give one clear line", () => {
     [[...base, "--lease-duration", "soon"], /--lease-duration: invalid duration "soon"/],
     [[...base, "--resync-period", "0s"], /--resync-period: must be positive/],
     [[...base, "--bogus", "1"], /Unknown option '--bogus'/],
+    [[...base, "--workers", "0"], /--workers must be an integer from 1 to 256, got "0"/],
     [[...base, "--etcd-cert", "c.pem"], /--etcd-cert and --etcd-key go together/],
   ];
   for (const [argv, message] of cases) {

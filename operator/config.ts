@@ -12,6 +12,7 @@ import {
   etcdFlags,
   type FlagHelp,
   helpText,
+  intFlag,
   logLevelFlag,
   parseHostPort,
   readFlags,
@@ -40,6 +41,8 @@ export interface OperatorConfig {
   readonly registryKeyFile: string | undefined;
   /** How often the leader lists its registry subtree and restores records changed behind its back. */
   readonly resyncPeriodMs: number;
+  /** Reconcile workers per kind (one key is never reconciled by two at once). */
+  readonly workers: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
   /** The gateways' --egress-allow, so Function status reports what the gateways will refuse. */
@@ -62,6 +65,7 @@ const FLAGS = {
   "heartbeat-ttl": "SWITCHBOARD_HEARTBEAT_TTL",
   "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
   "resync-period": "SWITCHBOARD_RESYNC_PERIOD",
+  workers: "SWITCHBOARD_WORKERS",
   ...WEBHOOK_FLAGS,
   "egress-allow": "SWITCHBOARD_EGRESS_ALLOW",
   "egress-deny": "SWITCHBOARD_EGRESS_DENY",
@@ -90,6 +94,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     help: "the cluster heartbeat's lease in etcd, at least 2s (default 15s)",
   },
   "registry-key-file": { value: "FILE", help: "master key: seal every record and hand each VPN its key" },
+  workers: {
+    value: "N",
+    help: "reconcile workers per kind, each key by one at a time (default 8)",
+  },
   "resync-period": {
     value: "DURATION",
     help: "how often the leader audits its registry subtree (default 5m)",
@@ -111,6 +119,13 @@ The Switchboard operator. Each flag has an environment twin, in parentheses; a f
   FLAGS,
   HELP,
 );
+
+/**
+ * Reconcile workers per kind. Each reconcile waits on the API server and etcd more than it computes:
+ * with 2 workers the operator made about 40 objects Ready a second while using half a core
+ * (bench/scale.ts; docs/benchmarks.md, "The control plane at scale").
+ */
+export const DEFAULT_WORKERS = 8;
 
 /** The heartbeat lease TTL in whole seconds (rounded up); throws ConfigError below 2 s (etcd leases need time to be kept alive). */
 const heartbeatTtl = (value: string): number => {
@@ -144,6 +159,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
     heartbeatTtlSeconds: heartbeatTtl(get("heartbeat-ttl") ?? "15s"),
     registryKeyFile: get("registry-key-file"),
     resyncPeriodMs: durationFlag("resync-period", get("resync-period") ?? "5m"),
+    workers: intFlag("workers", get("workers") ?? String(DEFAULT_WORKERS), 256),
     webhook: parseWebhookConfig(get, {
       clusterName,
       etcd,

@@ -65,6 +65,7 @@ const main = async (): Promise<number> => {
     retryPeriodMs: config.retryPeriodMs,
     heartbeatTtlSeconds: config.heartbeatTtlSeconds,
     resyncPeriodMs: config.resyncPeriodMs,
+    workers: config.workers,
     etcdEndpoints: config.etcd,
     metrics,
     log,

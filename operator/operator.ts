@@ -56,6 +56,8 @@ export interface OperatorOptions {
   heartbeatTtlSeconds?: number;
   /** How often the leader compares the registry with what it wrote (drift repair); 5 minutes by default. */
   resyncPeriodMs?: number;
+  /** Reconcile workers per kind (default 2). */
+  workers?: number;
   version?: string;
   /** The registry's master key: records are sealed, and each VPN's namespaces get its key. Undefined: records in clear. */
   masterKey?: Buffer | undefined;
@@ -216,6 +218,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
             queue,
             metrics,
             log,
+            ...(opts.workers === undefined ? {} : { workers: opts.workers }),
             reconcile: makeReconciler({ handler, world: w(), writer, kube, cluster, metrics, log }),
           },
           signal,
