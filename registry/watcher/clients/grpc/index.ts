@@ -4,9 +4,9 @@
 // endpoints, a deadline per call, watches from a revision with compaction reported) without
 // loading etcd3, gRPC and protobufjs (bench/registry-client.ts measures the difference). A list
 // page's answer is limited to `maxMessageBytes`, gRPC's default receive limit.
-import { readFileSync } from "node:fs";
 import { errorMessage } from "../../../../common/errors.ts";
 import { ListPageTooLargeError, prefixEnd, type RegistryClient, type WatchStream } from "../../client.ts";
+import { readTlsFiles, type TlsFiles } from "../endpoints.ts";
 import { decodeRangeResponse, decodeWatchResponse, encodeRangeRequest, encodeWatchCreate } from "./proto.ts";
 import { createGrpcTransport, MessageTooLargeError } from "./transport.ts";
 
@@ -17,7 +17,7 @@ export interface GrpcRegistryClientOptions {
   /** etcd client URLs (http:// or https://). */
   endpoints: readonly string[];
   /** Paths of PEM files: the CA that signed etcd's certificate, this client's certificate and key. */
-  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
+  tls?: TlsFiles;
   /** Largest list page answer accepted, in bytes. */
   maxMessageBytes?: number;
 }
@@ -38,11 +38,7 @@ export const grpcRegistryClient = ({
 }: GrpcRegistryClientOptions): GrpcRegistryClient => {
   const transport = createGrpcTransport({
     endpoints,
-    tls: {
-      ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-      ...(tls.cert ? { cert: readFileSync(tls.cert) } : {}),
-      ...(tls.key ? { key: readFileSync(tls.key) } : {}),
-    },
+    tls: readTlsFiles(tls),
   });
   return {
     range: async ({ start, end, limit, revision, timeoutMs }) => {

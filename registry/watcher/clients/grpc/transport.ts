@@ -12,6 +12,7 @@ import {
   type IncomingHttpHeaders,
 } from "node:http2";
 import { errorMessage } from "../../../../common/errors.ts";
+import { endpointOrigins, UNREACHABLE_CODES } from "../endpoints.ts";
 
 export interface GrpcTransportOptions {
   /** etcd client URLs (http:// or https://), tried in order. */
@@ -69,13 +70,8 @@ export class Deframer {
 const SILENT_TIMEOUTS = 2;
 
 /** Errors that say the endpoint could not be reached at all, so that another may be tried. */
-const UNREACHABLE = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
+const UNREACHABLE = new Set<string>([
+  ...UNREACHABLE_CODES,
   "ETIMEDOUT",
   "ERR_HTTP2_GOAWAY_SESSION",
   "ERR_HTTP2_SESSION_ERROR",
@@ -125,13 +121,7 @@ export interface GrpcTransport {
 
 /** A transport to `endpoints`; throws TypeError on a URL that is not http(s). */
 export const createGrpcTransport = ({ endpoints, tls = {} }: GrpcTransportOptions): GrpcTransport => {
-  if (endpoints.length === 0) throw new TypeError("no etcd endpoint");
-  const origins = endpoints.map((endpoint) => {
-    const url = new URL(endpoint);
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw new TypeError(`etcd endpoint ${endpoint} is not http:// or https://`);
-    return url.origin;
-  });
+  const origins = endpointOrigins(endpoints);
   const sessions = new Map<string, ClientHttp2Session>();
   /** Calls timed out in a row on each session since its last answer. */
   const timeouts = new WeakMap<Http2Session, number>();

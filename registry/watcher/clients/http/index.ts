@@ -4,8 +4,9 @@
 // Several endpoints (the next one when one cannot be reached), a deadline per request, TLS with
 // client certificates. A list page's answer is limited to `maxResponseBytes` of JSON (base64
 // values: about 3 MiB of records in 4 MiB), like gRPC's default receive limit.
-import { readFileSync } from "node:fs";
+
 import { ListPageTooLargeError, type RegistryClient } from "../../client.ts";
+import { readTlsFiles, type TlsFiles } from "../endpoints.ts";
 import { decodeHeader, decodeRange } from "./decode.ts";
 import { createTransport, ResponseTooLargeError } from "./transport.ts";
 import { httpWatch } from "./watch.ts";
@@ -17,7 +18,7 @@ export interface HttpRegistryClientOptions {
   /** etcd client URLs (http:// or https://). */
   endpoints: readonly string[];
   /** Paths of PEM files: the CA that signed etcd's certificate, this client's certificate and key. */
-  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
+  tls?: TlsFiles;
   /** Largest list page answer accepted, in bytes of JSON. */
   maxResponseBytes?: number;
 }
@@ -38,11 +39,7 @@ export const httpRegistryClient = ({
 }: HttpRegistryClientOptions): HttpRegistryClient => {
   const transport = createTransport({
     endpoints,
-    tls: {
-      ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-      ...(tls.cert ? { cert: readFileSync(tls.cert) } : {}),
-      ...(tls.key ? { key: readFileSync(tls.key) } : {}),
-    },
+    tls: readTlsFiles(tls),
   });
   return {
     range: async ({ start, end, limit, revision, timeoutMs }) => {

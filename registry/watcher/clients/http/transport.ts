@@ -4,6 +4,7 @@
 // presents the client certificate `cert`/`key`, as etcd's --client-cert-auth requires.
 import { Agent, type Dispatcher, request } from "undici";
 import { errorMessage } from "../../../../common/errors.ts";
+import { endpointOrigins, UNREACHABLE_CODES } from "../endpoints.ts";
 import { errorText } from "./decode.ts";
 
 export interface TransportOptions {
@@ -39,16 +40,7 @@ export interface Transport {
 }
 
 /** Errors that say the endpoint could not be reached at all, so that another may be tried. */
-const UNREACHABLE = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_SOCKET",
-]);
+const UNREACHABLE = new Set<string>([...UNREACHABLE_CODES, "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET"]);
 
 const unreachable = (err: unknown): boolean =>
   err instanceof Error && "code" in err && typeof err.code === "string" && UNREACHABLE.has(err.code);
@@ -74,13 +66,7 @@ const ERROR_BYTES = 64 * 1024;
 
 /** A transport to `endpoints`; throws TypeError on a URL that is not http(s). */
 export const createTransport = ({ endpoints, tls = {} }: TransportOptions): Transport => {
-  if (endpoints.length === 0) throw new TypeError("no etcd endpoint");
-  const origins = endpoints.map((endpoint) => {
-    const url = new URL(endpoint);
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw new TypeError(`etcd endpoint ${endpoint} is not http:// or https://`);
-    return url.origin;
-  });
+  const origins = endpointOrigins(endpoints);
   const agent = new Agent({
     connect: {
       ...(tls.ca ? { ca: tls.ca } : {}),
