@@ -1,7 +1,7 @@
 // Runs the real gateway (sidecar/main.ts) as a process.
 import { join } from "node:path";
 import { type Proc, start, waitFor } from "./proc.ts";
-import { programArgs } from "./programs.ts";
+import { programArgs, programEnv } from "./programs.ts";
 import { readMetric, startedLine } from "./started.ts";
 
 export interface GatewayProcess {
@@ -69,6 +69,7 @@ export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess
       ...(opts.extraArgs ?? []),
     ],
     log,
+    env: programEnv(),
   });
   const started = await startedLine(proc, "gateway started");
   const url = `http://${String(started.listen)}`;

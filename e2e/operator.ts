@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
 import { egressArgs, TEST_EGRESS_ALLOW } from "./gateway.ts";
 import { type Proc, start } from "./proc.ts";
-import { programArgs } from "./programs.ts";
+import { programArgs, programEnv } from "./programs.ts";
 import { readMetric, startedLine } from "./started.ts";
 
 export interface OperatorProcess {
@@ -59,6 +59,7 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
       ...(opts.extraArgs ?? []),
     ],
     log,
+    env: programEnv(),
   });
   const started = await startedLine(proc, "operator started");
   const adminUrl = `http://${String(started.metrics)}`;

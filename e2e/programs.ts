@@ -2,7 +2,7 @@
 // compiled JavaScript the image ships (`npm run build`), run as the image runs it.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ENTRYPOINT, PROGRAMS } from "../scripts/image/spec.ts";
+import { ENTRYPOINT, ENV, PROGRAMS } from "../scripts/image/spec.ts";
 import { repoRoot } from "./tools.ts";
 
 export type Program = keyof typeof PROGRAMS;
@@ -20,3 +20,6 @@ export const programArgs = (program: Program, compiled = compiledByDefault()): s
   if (!existsSync(file)) throw new Error(`${path} is not built: run npm run build`);
   return [...ENTRYPOINT.slice(1), file];
 };
+
+/** The environment a program runs with: this process's, plus the image's (scripts/image/spec.ts ENV). */
+export const programEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({ ...env, ...ENV });

@@ -39,7 +39,15 @@ export const ENTRYPOINT = [
   "--max-semi-space-size=4",
 ];
 export const CMD = [PROGRAMS.operator.path];
-export const ENV: Readonly<Record<string, string>> = { NODE_ENV: "production" };
+/**
+ * The programs' environment. MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's
+ * and libuv's workers) its own malloc arena, and memory freed in one is not reused by another nor
+ * returned to the system while a live block sits above it. With the async queue full of 16 KiB
+ * events in a 128 MiB cgroup, the gateway's anonymous memory peaked at 103 MiB while the queue
+ * drained with the default arenas, 96.5 MiB with two (compiled gateway,
+ * sidecar/delivery/queue-memory.int.test.ts), with V8's heap and external memory the same.
+ */
+export const ENV: Readonly<Record<string, string>> = { NODE_ENV: "production", MALLOC_ARENA_MAX: "2" };
 /** Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags). */
 export const PORTS = [8080, 9090];
 
