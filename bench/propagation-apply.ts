@@ -1,5 +1,8 @@
 // Part 2 of bench/propagation.ts: `kubectl apply` of a new Subscription → the real operator writes
-// its record → a gateway routes its event type, beside the time the same `kubectl apply` takes.
+// its record → a gateway routes its event type, beside the time the same `kubectl apply` takes;
+// and → the Subscription is Ready, which waits for every gateway (two here) to report it applied
+// (the Propagated condition), seen by a watch on the API server.
+import { Watch } from "@kubernetes/client-node";
 import { installCrds } from "../crds/install.ts";
 import { type Cluster, startCluster } from "../e2e/cluster.ts";
 import { startEtcd } from "../e2e/etcd.ts";
@@ -18,6 +21,8 @@ const CLUSTER = "apply";
 export interface ApplyRounds {
   /** Per round: from starting `kubectl apply` to the gateway routing the new type, ms. */
   routable: number[];
+  /** Per round: from starting `kubectl apply` to the API server's watch showing Ready=True (both gateways applied it), ms. */
+  ready: number[];
   /** Per round: from starting `kubectl apply` to it exiting, ms. */
   apply: number[];
   /** Per round: the round trip of the last poll (the resolution), ms. */
@@ -89,6 +94,43 @@ export const measureApply = async ({
     name: "apply",
     prefix: pinned("0"),
   });
+  // A second gateway: Ready waits for both (Propagated 2/2).
+  const second = await startGateway({
+    etcd: registry.url,
+    clusterName: CLUSTER,
+    dir: cluster.dir,
+    name: "apply-2",
+    prefix: pinned("0"),
+  });
+  /** When each Subscription was first seen Ready=True with 2/2 gateways. */
+  const readyAt = new Map<string, number>();
+  const readyWaiters = new Map<string, () => void>();
+  const watch = await new Watch(cluster.kubeConfig()).watch(
+    `/apis/switchboard.dev/v1alpha1/namespaces/${NS}/subscriptions`,
+    {},
+    (
+      _type,
+      obj: {
+        metadata?: { name?: string };
+        status?: { conditions?: { type: string; status: string; message?: string }[] };
+      },
+    ) => {
+      const name = obj.metadata?.name ?? "";
+      const conditions = obj.status?.conditions ?? [];
+      const ready = conditions.find((c) => c.type === "Ready")?.status === "True";
+      const both = conditions.find((c) => c.type === "Propagated")?.message === "2/2 gateways";
+      if (!ready || !both || readyAt.has(name)) return;
+      readyAt.set(name, performance.now());
+      readyWaiters.get(name)?.();
+    },
+    () => {},
+  );
+  const readyOf = (name: string): Promise<number> =>
+    new Promise((resolve) => {
+      const at = readyAt.get(name);
+      if (at !== undefined) return resolve(at);
+      readyWaiters.set(name, () => resolve(readyAt.get(name) ?? Number.NaN));
+    });
   const poll = poller(gateway.url, { gapMs, timeoutMs: 30_000 });
   // The VPN is loaded once an unknown type gets 404 (no-route) rather than 401.
   await waitFor("the gateway to load the VPN", async () => {
@@ -102,7 +144,7 @@ export const measureApply = async ({
   });
   const setupSeconds = (performance.now() - started) / 1000;
 
-  const out: ApplyRounds = { routable: [], apply: [], lastRtt: [], setupSeconds };
+  const out: ApplyRounds = { routable: [], ready: [], apply: [], lastRtt: [], setupSeconds };
   for (let i = -warmup; i < rounds; i++) {
     const name = `prop-${i + warmup}`;
     const type = `bench.apply.r${i + warmup}`;
@@ -113,14 +155,18 @@ export const measureApply = async ({
       .then(() => performance.now());
     const routed = await poll.until(type, t0);
     const applyMs = (await applied) - t0;
+    const readyMs = (await readyOf(name)) - t0;
     await new Promise((r) => setTimeout(r, 50));
     if (i < 0) continue;
     out.routable.push(routed.ms);
+    out.ready.push(readyMs);
     out.apply.push(applyMs);
     out.lastRtt.push(routed.lastRttMs);
   }
 
   await poll.close();
+  watch.abort();
+  await second.proc.stop();
   await gateway.proc.stop();
   await operator.proc.stop();
   await fn.close();

@@ -95,6 +95,13 @@ export const crd = (c: CrdSpec): Crd => ({
           },
           ...c.columns,
           {
+            name: "Gateways",
+            type: "string",
+            jsonPath: '.status.conditions[?(@.type=="Propagated")].message',
+            description:
+              "How many of the gateways that should route it have applied it, and which are behind.",
+          },
+          {
             name: "Age",
             type: "date",
             jsonPath: ".metadata.creationTimestamp",

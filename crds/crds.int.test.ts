@@ -212,22 +212,27 @@ test("functions and subscriptions can be selected by spec.vpn", async () => {
   assert.equal(await byVpn("fn", "elsewhere"), "");
 });
 
-test("printer columns show Ready, Reason and the kind's fields, Age last", async () => {
+test("printer columns show Ready, Reason, the kind's fields and the gateways that applied it, Age last", async () => {
   await patchStatus("function/orders", {
     observedGeneration: 1,
     endpoints: 2,
     target: "svc/orders:80/events",
-    conditions: [ready("True", "EndpointsReady")],
+    conditions: [
+      { ...ready("True", "Propagated"), type: "Propagated", message: "3/3 gateways" },
+      ready("True", "EndpointsReady"),
+    ],
   });
   const [header, row] = await columns("fn", "orders", "-n", namespace);
-  assert.deepEqual(header, ["NAME", "READY", "REASON", "VPN", "TARGET", "ENDPOINTS", "AGE"]);
-  assert.deepEqual(row?.slice(0, 6), [
+  assert.deepEqual(header, ["NAME", "READY", "REASON", "VPN", "TARGET", "ENDPOINTS", "GATEWAYS", "AGE"]);
+  assert.deepEqual(row?.slice(0, 8), [
     "orders",
     "True",
     "EndpointsReady",
     vpnName,
     "svc/orders:80/events",
     "2",
+    "3/3",
+    "gateways",
   ]);
   assert.deepEqual((await columns("sub", "-n", namespace))[0], [
     "NAME",
@@ -236,6 +241,7 @@ test("printer columns show Ready, Reason and the kind's fields, Age last", async
     "VPN",
     "FUNCTION",
     "MODE",
+    "GATEWAYS",
     "AGE",
   ]);
   assert.deepEqual((await columns("sbvpn", vpnName))[0], [
@@ -244,6 +250,7 @@ test("printer columns show Ready, Reason and the kind's fields, Age last", async
     "REASON",
     "NAMESPACES",
     "PUBLISHERS",
+    "GATEWAYS",
     "AGE",
   ]);
 });

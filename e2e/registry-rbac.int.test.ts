@@ -1,9 +1,11 @@
 // The registry etcd's access control, as docs/multi-cluster.md sets it up: a cluster's
-// credentials write its own subtree only; gateways only read.
+// credentials write its own subtree only and read its gateways' presence reports; gateways only
+// read the registry and write presence reports.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { presenceKey } from "../registry/keys.ts";
 import { cleanup } from "./harness.ts";
 import { clusterSubtree, startSecureEtcd } from "./secure-etcd.ts";
 import { repoRoot } from "./tools.ts";
@@ -54,7 +56,15 @@ test("a cluster's credentials cannot write or delete another cluster's keys, nor
   assert.equal(await west.get(`${clusterSubtree("west")}vpns/shop`).string(), "{}");
 });
 
-test("gateway credentials read the registry and write nothing", async () => {
+test("gateway credentials write presence reports; a cluster reads its own gateways' reports only", async () => {
+  await gateway.put(presenceKey("east", "gw-1")).value("{}").exec();
+  await gateway.put(presenceKey("west", "gw-2")).value("{}").exec();
+  assert.equal(await east.get(presenceKey("east", "gw-1")).string(), "{}");
+  await assert.rejects(east.get(presenceKey("west", "gw-2")).string(), /permission denied/i);
+  await assert.rejects(east.put(presenceKey("east", "gw-1")).value("x").exec(), /permission denied/i);
+});
+
+test("gateway credentials read the registry and write no record", async () => {
   assert.equal(await gateway.get(`${clusterSubtree("east")}vpns/shop`).string(), "{}");
   await assert.rejects(
     gateway

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Etcd3, Range } from "etcd3";
+import { PRESENCE_PREFIX, presencePrefix } from "../registry/keys.ts";
 import { createCa, createCert, type KeyPair } from "./pki.ts";
 import { freePort } from "./ports.ts";
 import { type Proc, start, waitFor } from "./proc.ts";
@@ -100,12 +101,16 @@ export const startSecureEtcd = async (
       await role.grant([
         { permission: "Readwrite", range: Range.prefix(clusterSubtree(cluster)) },
         { permission: "Read", range: Range.prefix(REGISTRY_ROOT) },
+        { permission: "Read", range: Range.prefix(presencePrefix(cluster)) },
       ]);
       await root.user(cluster).create(`unused-${Math.random()}`);
       await root.user(cluster).addRole(cluster);
     }
     const gatewayRole = await root.role("gateway").create();
-    await gatewayRole.grant({ permission: "Read", range: Range.prefix(REGISTRY_ROOT) });
+    await gatewayRole.grant([
+      { permission: "Read", range: Range.prefix(REGISTRY_ROOT) },
+      { permission: "Readwrite", range: Range.prefix(PRESENCE_PREFIX) },
+    ]);
     await root.user("gateway").create(`unused-${Math.random()}`);
     await root.user("gateway").addRole("gateway");
     if (auth) await root.auth.authEnable();

@@ -33,6 +33,7 @@ import { planSubscription } from "./plan/subscription.ts";
 import { planVpn } from "./plan/vpn.ts";
 import type { World } from "./plan/world.ts";
 import { runController } from "./reconcile/controller.ts";
+import { createPropagation } from "./reconcile/propagation.ts";
 import { createQueue, type WorkQueue } from "./reconcile/queue.ts";
 import { type KindHandler, keyOf, makeReconciler, type ReconciledObject } from "./reconcile/reconciler.ts";
 import { runRepair } from "./reconcile/repair.ts";
@@ -124,6 +125,12 @@ export const createOperator = (opts: OperatorOptions): Operator => {
     for (const k of keys.functions) queues.function.add(k);
     for (const k of keys.subscriptions) queues.subscription.add(k);
   };
+  const propagation = createPropagation({
+    etcd,
+    cluster,
+    enqueue: (kind, key) => queues[kind].add(key),
+    log: log.child({ component: "propagation" }),
+  });
   let world: World | undefined;
   const w = (): World => {
     if (!world) throw new Error("informers not created");
@@ -219,7 +226,16 @@ export const createOperator = (opts: OperatorOptions): Operator => {
             metrics,
             log,
             ...(opts.workers === undefined ? {} : { workers: opts.workers }),
-            reconcile: makeReconciler({ handler, world: w(), writer, kube, cluster, metrics, log }),
+            reconcile: makeReconciler({
+              handler,
+              world: w(),
+              writer,
+              kube,
+              cluster,
+              metrics,
+              log,
+              propagation,
+            }),
           },
           signal,
         );
@@ -284,7 +300,11 @@ export const createOperator = (opts: OperatorOptions): Operator => {
           ) ?? "starting the leader election"),
     view: () => (synced ? world : undefined),
     run: async (signal) => {
-      const watching = [...all.map((i) => i.run(signal)), registryWatcher.run(signal)];
+      const watching = [
+        ...all.map((i) => i.run(signal)),
+        registryWatcher.run(signal),
+        propagation.run(signal),
+      ];
       await Promise.race([
         Promise.all([...all.map((i) => i.synced), registryWatcher.ready]),
         new Promise((r) => signal.addEventListener("abort", r, { once: true })),

@@ -8,7 +8,12 @@
 //   /switchboard/v1/clusters/<cluster>/vpns/<vpn>                       VPN record
 //   /switchboard/v1/clusters/<cluster>/functions/<vpn>/<ns>/<name>      Function record
 //   /switchboard/v1/clusters/<cluster>/subscriptions/<vpn>/<ns>/<name>  Subscription record
-//   /switchboard/v1/clusters/<cluster>/gateways/<id>                    lease-bound gateway heartbeat (reserved)
+//   /switchboard/v1/clusters/<cluster>/gateways/<id>                    reserved (ignored by readers)
+//
+// Gateways report what they have applied outside that tree, so that no gateway's watch carries
+// another's reports (registry/heartbeat/presence.ts):
+//
+//   /switchboard/presence/v1/<cluster>/<id>                             lease-bound gateway presence
 import { RegistryKeyError } from "./errors.ts";
 import type { RecordKind, RegistryRecord } from "./types.ts";
 
@@ -59,13 +64,24 @@ const segment = (role: SegmentRole, value: string): string => {
 /** The subtree of `cluster`, ending in "/" (so that "east" never covers "east-2"); throws RegistryKeyError on a non-DNS name. */
 export const clusterPrefix = (cluster: string): string => `${CLUSTERS_PREFIX}${segment("cluster", cluster)}/`;
 
+/** Where gateways' presence records live: `${PRESENCE_PREFIX}<cluster>/<id>`; outside REGISTRY_PREFIX, which gateways watch. */
+export const PRESENCE_PREFIX = "/switchboard/presence/v1/";
+
+/** The presence records of `cluster`'s gateways, ending in "/"; throws RegistryKeyError on a non-DNS name. */
+export const presencePrefix = (cluster: string): string =>
+  `${PRESENCE_PREFIX}${segment("cluster", cluster)}/`;
+
+/** The presence record key of gateway `id` in `cluster`; throws RegistryKeyError on a non-DNS name. */
+export const presenceKey = (cluster: string, id: string): string =>
+  `${presencePrefix(cluster)}${segment("gateway id", id)}`;
+
 /** The lease-bound heartbeat key of `cluster`; throws RegistryKeyError on a non-DNS name. */
 export const heartbeatKey = (cluster: string): string => `${clusterPrefix(cluster)}heartbeat`;
 
 /** The fencing key of the operator leader of `cluster`; throws RegistryKeyError on a non-DNS name. */
 export const leaderKey = (cluster: string): string => `${clusterPrefix(cluster)}leader`;
 
-/** The heartbeat key of gateway `id` in `cluster` (reserved); throws RegistryKeyError on a non-DNS name. */
+/** A reserved key of gateway `id` in `cluster` (readers ignore it; presence is at presenceKey); throws RegistryKeyError on a non-DNS name. */
 export const gatewayKey = (cluster: string, id: string): string =>
   `${clusterPrefix(cluster)}gateways/${segment("gateway id", id)}`;
 

@@ -42,6 +42,8 @@ export interface GatewayConfig {
   readonly queueMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** The lease of this gateway's presence record, in whole seconds (registry/heartbeat/presence.ts). */
+  readonly presenceTtlSeconds: number;
   readonly logLevel: LogLevel;
   /** Where accepted async events are logged before 202; undefined: memory only. */
   readonly dataDir: string | undefined;
@@ -76,6 +78,7 @@ const FLAGS = {
   "queue-max-bytes": "SWITCHBOARD_QUEUE_MAX_BYTES",
   "request-timeout": "SWITCHBOARD_REQUEST_TIMEOUT",
   "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
+  "presence-ttl": "SWITCHBOARD_PRESENCE_TTL",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "data-dir": "SWITCHBOARD_DATA_DIR",
   durability: "SWITCHBOARD_DURABILITY",
@@ -86,6 +89,14 @@ const FLAGS = {
   "egress-deny": "SWITCHBOARD_EGRESS_DENY",
   "api-server": "SWITCHBOARD_API_SERVER",
 } as const;
+
+/** --presence-ttl in whole seconds, from 3 s (renewed every third) to an hour. */
+const presenceTtl = (value: string): number => {
+  const ms = durationFlag("presence-ttl", value);
+  if (ms % 1000 !== 0 || ms < 3000 || ms > 3_600_000)
+    throw new ConfigError(`--presence-ttl must be whole seconds from 3s to 1h, got "${value}"`);
+  return ms / 1000;
+};
 
 const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   ...COMMON_HELP,
@@ -114,6 +125,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   "drain-timeout": {
     value: "DURATION",
     help: "on SIGTERM, how long in-flight deliveries may finish (default 25s)",
+  },
+  "presence-ttl": {
+    value: "DURATION",
+    help: "lease of this gateway's presence record: gone this long after it stops reporting (default 30s)",
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
@@ -214,6 +229,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     queueMaxBytes: intFlag("queue-max-bytes", get("queue-max-bytes") ?? String(64 * 1024 * 1024)),
     requestTimeoutMs: durationFlag("request-timeout", get("request-timeout") ?? "30s"),
     drainTimeoutMs: durationFlag("drain-timeout", get("drain-timeout") ?? "25s"),
+    presenceTtlSeconds: presenceTtl(get("presence-ttl") ?? "30s"),
     logLevel,
     dataDir,
     durability,

@@ -27,6 +27,10 @@ export interface Gateway {
   /** Admin routes for a VPN's publishers only: POST /explain?vpn=NAME with a CloudEvent, GET /deliveries (a subscription's live deliveries). */
   readonly admin: (app: AdminApp) => void;
   table(): RoutingTable | undefined;
+  /** The etcd revision up to which every registry change is in the routing table (0 before the first), and when it was applied. */
+  applied(): { revision: number; at: Date };
+  /** Calls `listener` after each applied revision. */
+  onApplied(listener: () => void): void;
   notReady(): string | undefined;
   /** Watches the registry until `signal` aborts. */
   watch(signal: AbortSignal): Promise<void>;
@@ -93,11 +97,17 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
   let restored = false;
   /** When the full listing whose snapshot awaits its table started (performance.now()). */
   let listedAt: number | undefined;
+  let applied = { revision: 0, at: new Date() };
+  const appliedListeners: (() => void)[] = [];
   const rebuild = (): void => {
     const snapshot = pending;
     pending = undefined;
     // Same records object: nothing changed (a re-list that found no difference reuses it).
     if (snapshot && snapshot.records !== built) swap(snapshot);
+    if (snapshot && snapshot.revision > applied.revision) {
+      applied = { revision: snapshot.revision, at: new Date() };
+      for (const listener of appliedListeners) listener();
+    }
     if (listedAt !== undefined) metrics.registrySyncSeconds.observe((performance.now() - listedAt) / 1000);
     listedAt = undefined;
   };
@@ -193,6 +203,10 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
       deliveriesRoutes({ table: () => table, config, feed })(app);
     },
     table: () => table,
+    applied: () => applied,
+    onApplied: (listener) => {
+      appliedListeners.push(listener);
+    },
     notReady: () => {
       if (draining) return "shutting down";
       if (!table) {

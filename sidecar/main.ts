@@ -1,12 +1,13 @@
 // node sidecar/main.ts --etcd URL --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
-import { versionLine } from "../common/build-info.ts";
+import { buildInfo, versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { ConfigError } from "../common/flags.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
+import { presenceKey } from "../registry/keys.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
 import type { Keyring } from "../registry/seal/index.ts";
 import { type GrpcRegistryClient, grpcRegistryClient } from "../registry/watcher/clients/grpc/index.ts";
@@ -16,6 +17,7 @@ import { createGateway } from "./gateway.ts";
 import { adminTooLarge } from "./ingress/explain.ts";
 import { serveIngress } from "./ingress/server.ts";
 import { createGatewayMetrics } from "./metrics.ts";
+import { createPresence } from "./routing/presence.ts";
 
 const main = async (): Promise<number> => {
   if (process.argv.includes("--version")) {
@@ -32,6 +34,13 @@ const main = async (): Promise<number> => {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`switchboard-gateway: ${err.message} (--help for usage)`);
+    return 2;
+  }
+  let ownKey: string;
+  try {
+    ownKey = presenceKey(config.clusterName, config.id);
+  } catch (err) {
+    console.error(`switchboard-gateway: --id: ${errorMessage(err)} (--help for usage)`);
     return 2;
   }
   const log = createLogger("switchboard-gateway", config.logLevel);
@@ -95,6 +104,29 @@ const main = async (): Promise<number> => {
     maxBodyBytes: config.maxBodyBytes,
     tooLarge: adminTooLarge,
   });
+  const startedAt = new Date().toISOString();
+  const { version } = buildInfo();
+  const presence = createPresence({
+    client: etcd,
+    key: ownKey,
+    ttlSeconds: config.presenceTtlSeconds,
+    log,
+    current: () => {
+      const { revision, at } = gateway.applied();
+      const notReady = gateway.notReady();
+      return {
+        id: config.id,
+        cluster: config.clusterName,
+        version,
+        ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
+        appliedRevision: revision,
+        appliedAt: at.toISOString(),
+        ...(notReady === undefined ? {} : { notReady }),
+        startedAt,
+      };
+    },
+  });
+  gateway.onApplied(presence.changed);
   gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
   log.info(
     {
@@ -109,6 +141,7 @@ const main = async (): Promise<number> => {
   const code = await runAll(
     {
       registry: (signal) => gateway.watch(signal),
+      presence: (signal) => presence.run(signal),
       ingress: async (signal) => {
         await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
         const closed = ingress.close();

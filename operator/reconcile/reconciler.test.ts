@@ -26,6 +26,7 @@ const setup = (obj: SwitchboardFunction, ips: string[]) => {
     sync: async () => "unchanged",
     objects: () => [],
     recorded: () => undefined,
+    revision: () => undefined,
     observe: async () => undefined,
     audit: async () => [],
     close: () => {},

@@ -14,6 +14,7 @@ import { type ConditionInput, findCondition, mergeConditions } from "../plan/con
 import type { Plan } from "../plan/plan.ts";
 import type { World } from "../plan/world.ts";
 import type { Reconciler } from "./controller.ts";
+import type { Propagation } from "./propagation.ts";
 
 export const FINALIZER = "switchboard.dev/registry";
 
@@ -46,6 +47,8 @@ export interface ReconcilerDeps<T extends ReconciledObject> {
   cluster: string;
   metrics: OperatorMetrics;
   log: Logger;
+  /** The gateways' applied revisions: Ready waits for Propagated. Without it, Ready once the record is written. */
+  propagation?: Propagation;
 }
 
 /** Splits a queue key into namespace and name. */
@@ -96,7 +99,33 @@ export const keptConditions = (
 
 /** Builds the reconciler for one kind. Throws (retry with backoff) when etcd or the API server fails. */
 export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<T>): Reconciler => {
-  const { handler, world, writer, kube, cluster, metrics, log } = deps;
+  const { handler, world, writer, kube, cluster, metrics, log, propagation } = deps;
+
+  /** Adds Propagated before Ready; Ready is False until every gateway that should route the record has applied it. */
+  const withPropagation = (
+    key: string,
+    ref: ObjectRef,
+    record: RegistryRecord | undefined,
+    conditions: ConditionInput[],
+  ): ConditionInput[] => {
+    const revision = writer.revision(ref);
+    if (!propagation || record === undefined || revision === undefined) return conditions;
+    const { condition, done } = propagation.check(handler.recordKind, key, record.vpn, revision, world);
+    const out: ConditionInput[] = [];
+    for (const c of conditions) {
+      if (c.type !== "Ready") {
+        out.push(c);
+        continue;
+      }
+      out.push(condition);
+      out.push(
+        c.status === "True" && !done
+          ? { type: "Ready", status: "False", reason: "NotPropagated", message: condition.message }
+          : c,
+      );
+    }
+    return out;
+  };
 
   const sync = async (ref: ObjectRef, record: RegistryRecord | undefined): Promise<void> => {
     try {
@@ -129,6 +158,8 @@ export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<
     const ready = conditions.find((c) => c.type === "Ready");
     const before = findCondition(previous, "Ready");
     if (!ready || (before?.status === ready.status && before.reason === ready.reason)) return;
+    // Waiting for the gateways is the normal way to Ready, not a warning; Ready itself is reported.
+    if (ready.reason === "NotPropagated") return;
     const type = ready.status === "True" ? "Normal" : "Warning";
     await kube.event(handler, obj.metadata, type, ready.reason, ready.message || `${handler.kind} is ready`);
   };
@@ -174,7 +205,7 @@ export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<
       await writeStatus(obj, conditions, plan.status).catch(() => {});
       throw err;
     }
-    await writeStatus(obj, plan.conditions, plan.status);
+    await writeStatus(obj, withPropagation(key, ref, plan.record, plan.conditions), plan.status);
     return undefined;
   };
 };

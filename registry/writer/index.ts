@@ -47,6 +47,8 @@ export interface RegistryWriter {
   objects(): ObjectRef[];
   /** The record this cluster holds for `ref` (from the writer's index), or undefined when none or unreadable. */
   recorded(ref: ObjectRef): RegistryRecord | undefined;
+  /** The etcd revision at which this cluster's record for `ref` was last written (from the writer's index), or undefined when none. */
+  revision(ref: ObjectRef): number | undefined;
   /**
    * Checks one key as a watch saw it against the index (./drift.ts), after any sync of the same
    * object in flight: a change the writer did not make is taken into the index, so that the next
@@ -203,6 +205,10 @@ const createWriter = (
       return serial(objectId(ref), () => attempt(ref, desired, false));
     },
     objects: () => index.refs(),
+    revision: (ref) => {
+      const [entry] = index.entries(ref);
+      return entry === undefined ? undefined : Number(entry.modRevision);
+    },
     recorded: (ref) => {
       const [entry] = index.entries(ref);
       if (entry === undefined) return undefined;

@@ -7,7 +7,17 @@
 import { errorMessage } from "../../../../common/errors.ts";
 import { ListPageTooLargeError, prefixEnd, type RegistryClient, type WatchStream } from "../../client.ts";
 import { readTlsFiles, type TlsFiles } from "../endpoints.ts";
-import { decodeRangeResponse, decodeWatchResponse, encodeRangeRequest, encodeWatchCreate } from "./proto.ts";
+import {
+  decodeHeaderOnly,
+  decodeLeaseResponse,
+  decodeRangeResponse,
+  decodeWatchResponse,
+  encodeLeaseGrant,
+  encodeLeaseId,
+  encodePutRequest,
+  encodeRangeRequest,
+  encodeWatchCreate,
+} from "./proto.ts";
 import { createGrpcTransport, MessageTooLargeError } from "./transport.ts";
 
 export { ProtoError } from "./proto.ts";
@@ -22,7 +32,19 @@ export interface GrpcRegistryClientOptions {
   maxMessageBytes?: number;
 }
 
-export interface GrpcRegistryClient extends RegistryClient {
+/** The writes of a gateway's presence record (sidecar/routing/presence.ts): one key bound to one lease. */
+export interface PresenceWrites {
+  /** A lease of `ttlSeconds`; its id. */
+  grantLease(ttlSeconds: number, timeoutMs: number): Promise<bigint>;
+  /** Renews the lease; the seconds it has left, 0 or less when it no longer exists. */
+  keepAlive(lease: bigint, timeoutMs: number): Promise<number>;
+  /** Ends the lease, deleting the keys bound to it. */
+  revokeLease(lease: bigint, timeoutMs: number): Promise<void>;
+  /** Writes `value` at `key` bound to `lease`; the revision of the write. */
+  put(key: string, value: Buffer, lease: bigint, timeoutMs: number): Promise<number>;
+}
+
+export interface GrpcRegistryClient extends RegistryClient, PresenceWrites {
   /** Closes every connection (watches in flight end). */
   close(): Promise<void>;
 }
@@ -116,6 +138,38 @@ export const grpcRegistryClient = ({
         },
       };
     },
+    grantLease: async (ttlSeconds, timeoutMs) => {
+      const answer = decodeLeaseResponse(
+        await transport.unary("/etcdserverpb.Lease/LeaseGrant", encodeLeaseGrant(ttlSeconds), {
+          timeoutMs,
+          maxBytes: READ_BYTES,
+        }),
+      );
+      if (answer.error !== "") throw new Error(`etcd refused a lease: ${answer.error}`);
+      return answer.id;
+    },
+    // LeaseKeepAlive is a bidirectional stream; one request and the end of the sending side get one
+    // answer, then etcd ends the call: a unary call in all but name.
+    keepAlive: async (lease, timeoutMs) =>
+      decodeLeaseResponse(
+        await transport.unary("/etcdserverpb.Lease/LeaseKeepAlive", encodeLeaseId(lease), {
+          timeoutMs,
+          maxBytes: READ_BYTES,
+        }),
+      ).ttl,
+    revokeLease: async (lease, timeoutMs) => {
+      await transport.unary("/etcdserverpb.Lease/LeaseRevoke", encodeLeaseId(lease), {
+        timeoutMs,
+        maxBytes: READ_BYTES,
+      });
+    },
+    put: async (key, value, lease, timeoutMs) =>
+      decodeHeaderOnly(
+        await transport.unary("/etcdserverpb.KV/Put", encodePutRequest(Buffer.from(key), value, lease), {
+          timeoutMs,
+          maxBytes: READ_BYTES,
+        }),
+      ).revision,
     close: () => transport.close(),
   };
 };

@@ -1,6 +1,7 @@
 // The few etcd v3 protobuf messages the registry client reads and writes, encoded and decoded by
-// hand (etcd's rpc.proto and kv.proto field numbers): RangeRequest/RangeResponse, and
-// WatchRequest(create)/WatchResponse. Loading protobufjs and gRPC for these would cost the gateway
+// hand (etcd's rpc.proto and kv.proto field numbers): RangeRequest/RangeResponse,
+// WatchRequest(create)/WatchResponse, and for the gateway's presence record PutRequest and the
+// lease messages (LeaseGrant, LeaseKeepAlive, LeaseRevoke). Loading protobufjs and gRPC for these would cost the gateway
 // more memory than everything else it reads (docs/benchmarks.md, "Where the gateway's memory goes").
 // Unknown fields are skipped, as protobuf requires; int64 revisions fit a double (< 2^53), and the
 // uint64 cluster id is kept as its decimal string.
@@ -25,10 +26,10 @@ const varint = (value: number | bigint): number[] => {
 };
 
 /** Field `field` as a varint (int64, bool, enum); nothing when zero, as proto3 writes it. */
-const varintField = (field: number, value: number | boolean): Buffer =>
-  value === 0 || value === false
+const varintField = (field: number, value: number | bigint | boolean): Buffer =>
+  value === 0 || value === 0n || value === false
     ? Buffer.alloc(0)
-    : Buffer.from([...varint(field << 3), ...varint(Number(value))]);
+    : Buffer.from([...varint(field << 3), ...varint(typeof value === "boolean" ? Number(value) : value)]);
 
 /** Field `field` as length-delimited bytes (bytes, string, message); nothing when empty. */
 const bytesField = (field: number, value: Buffer): Buffer =>
@@ -65,6 +66,16 @@ export const encodeWatchCreate = (key: Buffer, rangeEnd: Buffer, startRevision: 
       varintField(4, true),
     ]),
   );
+
+/** etcdserverpb.PutRequest: `value` at `key`, bound to `lease` (0n: none). */
+export const encodePutRequest = (key: Buffer, value: Buffer, lease: bigint): Buffer =>
+  Buffer.concat([bytesField(1, key), bytesField(2, value), varintField(3, lease)]);
+
+/** etcdserverpb.LeaseGrantRequest for a lease of `ttlSeconds` (etcd picks the id). */
+export const encodeLeaseGrant = (ttlSeconds: number): Buffer => varintField(1, ttlSeconds);
+
+/** etcdserverpb.LeaseKeepAliveRequest and LeaseRevokeRequest: both hold only the lease id. */
+export const encodeLeaseId = (id: bigint): Buffer => varintField(1, id);
 
 // --- decoding -----------------------------------------------------------------------------------
 
@@ -238,4 +249,39 @@ export const decodeWatchResponse = (buf: Buffer): WatchResponse => {
     return true;
   });
   return w;
+};
+
+/** etcdserverpb.PutResponse and LeaseRevokeResponse: their header. */
+export const decodeHeaderOnly = (buf: Buffer): Header => {
+  let header: Header = { clusterId: "0", revision: 0 };
+  const r = new Reader(buf);
+  r.fields((field, wire) => {
+    if (field === 1 && wire === 2) header = decodeHeader(r.bytes());
+    else return false;
+    return true;
+  });
+  return header;
+};
+
+export interface LeaseResponse {
+  /** The lease id (int64, kept whole). */
+  id: bigint;
+  /** Seconds left; 0 or less when the lease does not exist (expired or revoked). */
+  ttl: number;
+  /** LeaseGrantResponse.error, "" when granted. */
+  error: string;
+}
+
+/** etcdserverpb.LeaseGrantResponse and LeaseKeepAliveResponse (same field numbers for id and TTL). */
+export const decodeLeaseResponse = (buf: Buffer): LeaseResponse => {
+  const lease: LeaseResponse = { id: 0n, ttl: 0, error: "" };
+  const r = new Reader(buf);
+  r.fields((field, wire) => {
+    if (field === 2 && wire === 0) lease.id = BigInt.asIntN(64, r.big());
+    else if (field === 3 && wire === 0) lease.ttl = Number(BigInt.asIntN(64, r.big()));
+    else if (field === 4 && wire === 2) lease.error = r.bytes().toString();
+    else return false;
+    return true;
+  });
+  return lease;
 };

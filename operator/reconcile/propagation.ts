@@ -1,0 +1,217 @@
+// Whether an object's record has reached the gateways that should route it: the Propagated
+// condition. The operator reads its cluster's gateway presence records (registry/heartbeat/presence.ts; each
+// gateway reports the registry revision it has applied, bound to a lease) and compares them with
+// the revision at which the object's record was written. A shared gateway routes every VPN; a
+// sidecar routes the VPN holding its namespace. An object not yet propagated is re-queued when a
+// gateway reports again or goes (its lease ended), so Ready follows without polling. Messages
+// carry times, never ages, so a status stays the same until something changes.
+import type { Etcd3, IKeyValue } from "etcd3";
+import { errorMessage } from "../../common/errors.ts";
+import type { Logger } from "../../common/log.ts";
+import { decodePresence, type GatewayPresence } from "../../registry/heartbeat/presence.ts";
+import { presencePrefix } from "../../registry/keys.ts";
+import type { RecordKind } from "../../registry/types.ts";
+import { type ConditionInput, isFalse, isTrue } from "../plan/conditions.ts";
+import { holders } from "../plan/membership.ts";
+import type { World } from "../plan/world.ts";
+
+/** How many lagging gateways a message names; the rest are counted. */
+const NAMED = 3;
+
+export interface PropagationResult {
+  condition: ConditionInput;
+  /** Every gateway that should route the object has applied its record. */
+  done: boolean;
+}
+
+export interface Propagation {
+  /** The Propagated condition of a record of `vpn` written at `revision`; when not done, the key is re-queued at the next gateway report. */
+  check(kind: RecordKind, key: string, vpn: string, revision: number, world: World): PropagationResult;
+  /** The gateways as last reported, by id. */
+  gateways(): ReadonlyMap<string, GatewayPresence>;
+  /** Lists and watches the presence records until `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface PropagationOptions {
+  etcd: Etcd3;
+  cluster: string;
+  /** Re-queues an object of `kind`. */
+  enqueue: (kind: RecordKind, key: string) => void;
+  log: Logger;
+  /** A full re-list every this often, besides the watch. */
+  relistMs?: number;
+}
+
+/** The Propagated condition of a record at `revision` in `vpn` given the live `gateways`. */
+export const propagatedCondition = (
+  gateways: Iterable<GatewayPresence>,
+  vpn: string,
+  revision: number,
+  routesVpn: (namespace: string) => boolean,
+): PropagationResult => {
+  const routing = [...gateways].filter((g) => g.namespace === undefined || routesVpn(g.namespace));
+  if (routing.length === 0)
+    return {
+      condition: isTrue("Propagated", "NoGateways", `no live gateway routes VPN ${vpn}`),
+      done: true,
+    };
+  const behind = routing
+    .filter((g) => g.appliedRevision < revision)
+    .sort((a, b) => a.appliedRevision - b.appliedRevision || a.id.localeCompare(b.id));
+  const counts = `${routing.length - behind.length}/${routing.length} gateways`;
+  if (behind.length === 0) return { condition: isTrue("Propagated", "Propagated", counts), done: true };
+  const named = behind
+    .slice(0, NAMED)
+    .map((g) => `${g.id} (applied revision ${g.appliedRevision} at ${g.appliedAt})`)
+    .join(", ");
+  const more = behind.length > NAMED ? ` and ${behind.length - NAMED} more` : "";
+  return {
+    condition: isFalse(
+      "Propagated",
+      "GatewaysBehind",
+      `${counts}; record at revision ${revision} not yet applied by ${named}${more}`,
+    ),
+    done: false,
+  };
+};
+
+/** The propagation tracker of `cluster`. */
+export const createPropagation = ({
+  etcd,
+  cluster,
+  enqueue,
+  log,
+  relistMs = 30_000,
+}: PropagationOptions): Propagation => {
+  const prefix = presencePrefix(cluster);
+  let gateways = new Map<string, GatewayPresence>();
+  let listed = false;
+  let readError: string | undefined;
+  const waiting = new Map<string, { kind: RecordKind; key: string }>();
+  const invalid = new Set<string>();
+  let flush: NodeJS.Timeout | undefined;
+
+  /** After a change, re-queues every waiting object (once per burst of reports). */
+  const changed = (): void => {
+    if (flush !== undefined || waiting.size === 0) return;
+    flush = setTimeout(() => {
+      flush = undefined;
+      const all = [...waiting.values()];
+      waiting.clear();
+      for (const { kind, key } of all) enqueue(kind, key);
+    }, 50);
+  };
+
+  const parse = (kv: IKeyValue): GatewayPresence | undefined => {
+    const key = kv.key.toString();
+    const id = key.slice(prefix.length);
+    try {
+      const p = decodePresence(kv.value, id);
+      invalid.delete(key);
+      return p;
+    } catch (err) {
+      if (!invalid.has(key))
+        log.warn({ key, err: errorMessage(err) }, "ignoring an unreadable gateway presence record");
+      invalid.add(key);
+      return undefined;
+    }
+  };
+
+  const relist = async (): Promise<string> => {
+    const res = await etcd.getAll().prefix(prefix).exec();
+    const next = new Map<string, GatewayPresence>();
+    for (const kv of res.kvs) {
+      const p = parse(kv);
+      if (p) next.set(p.id, p);
+    }
+    gateways = next;
+    listed = true;
+    readError = undefined;
+    changed();
+    return res.header.revision;
+  };
+
+  return {
+    check: (kind, key, vpn, revision, world) => {
+      if (!listed && readError !== undefined)
+        // Without the presence records (etcd RBAC without read on them) Ready means written, as before.
+        return {
+          condition: {
+            type: "Propagated",
+            status: "Unknown",
+            reason: "PresenceUnreadable",
+            message: `the gateways' presence records cannot be read: ${readError}`,
+          },
+          done: true,
+        };
+      if (!listed) {
+        waiting.set(`${kind}:${key}`, { kind, key });
+        return {
+          condition: {
+            type: "Propagated",
+            status: "Unknown",
+            reason: "WaitingForGateways",
+            message: "the gateways' presence records have not been read yet",
+          },
+          done: false,
+        };
+      }
+      let members: Set<string> | undefined;
+      const result = propagatedCondition(gateways.values(), vpn, revision, (namespace) => {
+        members ??= new Set(
+          [...holders(world)].filter(([, holder]) => holder.metadata.name === vpn).map(([ns]) => ns),
+        );
+        return members.has(namespace);
+      });
+      if (result.done) waiting.delete(`${kind}:${key}`);
+      else waiting.set(`${kind}:${key}`, { kind, key });
+      return result;
+    },
+    gateways: () => gateways,
+    run: async (signal) => {
+      while (!signal.aborted) {
+        try {
+          const revision = await relist();
+          const watcher = await etcd
+            .watch()
+            .prefix(prefix)
+            .startRevision(String(Number(revision) + 1))
+            .create();
+          watcher.on("put", (kv) => {
+            const p = parse(kv);
+            if (p) gateways = new Map(gateways).set(p.id, p);
+            changed();
+          });
+          watcher.on("delete", (kv) => {
+            const next = new Map(gateways);
+            next.delete(kv.key.toString().slice(prefix.length));
+            gateways = next;
+            changed();
+          });
+          // A re-list now and then, besides the watch: a missed event cannot last.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, relistMs);
+            signal.addEventListener(
+              "abort",
+              () => {
+                clearTimeout(timer);
+                resolve();
+              },
+              { once: true },
+            );
+          });
+          await watcher.cancel();
+        } catch (err) {
+          if (readError === undefined)
+            log.warn({ err: errorMessage(err) }, "cannot read gateway presence records; retrying");
+          readError = errorMessage(err);
+          listed = false;
+          changed();
+          await new Promise((r) => setTimeout(r, 1000).unref());
+        }
+      }
+      clearTimeout(flush);
+    },
+  };
+};
