@@ -132,7 +132,7 @@ export const measureApply = async ({
       readyWaiters.set(name, () => resolve(readyAt.get(name) ?? Number.NaN));
     });
   const poll = poller(gateway.url, { gapMs, timeoutMs: 30_000 });
-  // The VPN is loaded once an unknown type gets 404 (no-route) rather than 401.
+  // The VPN is loaded once an event of an unknown type is accepted (202, no delivery) rather than 401.
   await waitFor("the gateway to load the VPN", async () => {
     const res = await fetch(`${gateway.url}/`, {
       method: "POST",
@@ -140,7 +140,7 @@ export const measureApply = async ({
       body: "{}",
     });
     await res.text();
-    return res.status === 404 ? true : undefined;
+    return res.status === 202 ? true : undefined;
   });
   const setupSeconds = (performance.now() - started) / 1000;
 

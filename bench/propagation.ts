@@ -5,8 +5,9 @@
 //   2. `kubectl apply` of a new Subscription on a real control plane → the real operator writes
 //      the record → a gateway routes its type; beside it, the time that `kubectl apply` takes;
 //      and → the Subscription is Ready once both of two gateways report it applied.
-// "Routes" is observed by publishing events of the new type until one is accepted (404 no-route
-// → 202): that overstates each figure by up to one request round trip (bench/propagation-poll.ts).
+// "Routes" is observed by publishing events of the new type until one is routed (202 with no
+// delivery → 202 with one): that overstates each figure by up to one request round trip
+// (bench/propagation-poll.ts). Ready is seen by a watch on the API server.
 //   node bench/propagation.ts [--rounds 30] [--apply-rounds 20] [--gateways 3] [--poll-gap-ms 0]
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
