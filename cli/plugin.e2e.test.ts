@@ -26,8 +26,7 @@ import { startOperator } from "../e2e/operator.ts";
 import { startPod } from "../e2e/pods.ts";
 import { repoRoot, toolPath } from "../e2e/tools.ts";
 import { DEADLETTERS_UNAVAILABLE } from "./commands/deadletters.ts";
-import { GATEWAYS_NOT_REPORTED } from "./commands/status.ts";
-import { GATEWAY_SELECTOR } from "./support/gateway.ts";
+import { GATEWAY_SELECTOR, OPERATOR_SELECTOR } from "./support/gateway.ts";
 
 const cluster = await testCluster();
 await exclusive(cluster, "operator");
@@ -150,7 +149,7 @@ test("npm run plugin:install writes the plugin where kubectl finds it", async ()
   assert.match(list.stdout, /^kubectl-switchboard$/m);
 });
 
-test("status lists the namespace's VPN, Functions and Subscriptions, all Ready, and says gateway presence is not reported", async () => {
+test("status lists the namespace's VPN, Functions and Subscriptions, all Ready, and the gateways the operator knows", async () => {
   const text = await sb(["status", "-n", ns]);
   assert.equal(text.code, 0, text.stderr);
   const lines = text.stdout.split("\n");
@@ -165,7 +164,20 @@ test("status lists the namespace's VPN, Functions and Subscriptions, all Ready, 
     `Subscription ${ns} payments True`,
     `Subscription ${ns} quote True`,
   ]);
-  assert.deepEqual(lines.slice(9), ["", "GATEWAYS", GATEWAYS_NOT_REPORTED, ""]);
+  assert.deepEqual(lines.slice(9), [
+    "",
+    "GATEWAYS",
+    `gateways unknown: no operator Service found (labels ${OPERATOR_SELECTOR}); pass --operator-url`,
+    "",
+  ]);
+
+  // With the operator's admin port: the gateway, shared, at the newest revision, ready.
+  const withGateways = await sb(["status", "-n", ns, "--operator-url", operator.adminUrl]);
+  assert.equal(withGateways.code, 0, withGateways.stderr);
+  const section = withGateways.stdout.split("\nGATEWAYS\n")[1]?.split("\n") ?? [];
+  assert.equal(section[0], `1 gateway in cluster ${clusterName}, all at the newest revision`);
+  assert.match(section[1] ?? "", /^ID\s+NAMESPACE\s+VERSION\s+REVISION\s+APPLIED\s+READY$/);
+  assert.match(section[2] ?? "", /^cli\s+\(shared\)\s+\S+\s+\d+\s+\d+s\s+True$/);
 
   const json = await sb(["status", "-n", ns, "-o", "json"]);
   const report = JSON.parse(json.stdout) as { objects: { name: string; ready: string }[]; notReady: number };

@@ -102,6 +102,11 @@ const main = async (): Promise<number> => {
     port: config.metricsPort,
     registry,
     notReady: operator.notReady,
+    // What the gateways of this cluster report (kubectl switchboard status): ids, placement,
+    // applied revisions; no routing or tenant data.
+    extend: (app) => {
+      app.get("/gateways", (c) => c.json({ cluster: config.clusterName, gateways: operator.gateways() }));
+    },
   });
   log.info(
     {

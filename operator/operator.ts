@@ -8,6 +8,7 @@ import type { EgressPolicy } from "../common/egress/policy.ts";
 import type { Logger } from "../common/log.ts";
 import type { Subscription, SwitchboardFunction, Vpn } from "../crds/types.ts";
 import { runHeartbeat } from "../registry/heartbeat/index.ts";
+import type { GatewayPresence } from "../registry/heartbeat/presence.ts";
 import { VPN_KEY_SECRET } from "../registry/seal/files.ts";
 import { masterKeyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
@@ -73,6 +74,8 @@ export interface Operator {
   notReady(): string | undefined;
   /** The informer caches' view once synced (on every replica; the webhook's claim check reads it), else undefined. */
   view(): World | undefined;
+  /** This cluster's gateways as their presence records last said, sorted by id (GET /gateways). */
+  gateways(): GatewayPresence[];
 }
 
 const vpnHandler = (i: Informers): KindHandler<Vpn> => ({
@@ -299,6 +302,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
             { listed: registryWatcher.current() !== undefined, failing: registryWatcher.status().failing },
           ) ?? "starting the leader election"),
     view: () => (synced ? world : undefined),
+    gateways: () => [...propagation.gateways().values()].sort((a, b) => a.id.localeCompare(b.id)),
     run: async (signal) => {
       const watching = [
         ...all.map((i) => i.run(signal)),

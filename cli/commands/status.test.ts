@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { toKubeObject } from "../support/kube.ts";
-import { GATEWAYS_NOT_REPORTED, objectStatus, statusReport, statusText } from "./status.ts";
+import { type GatewaysSection, gatewaysText, objectStatus, statusReport, statusText } from "./status.ts";
+
+const UNKNOWN: GatewaysSection = { reported: false, message: "gateways unknown: no operator Service found" };
 
 const obj = (
   kind: "VPN" | "Function" | "Subscription",
@@ -49,13 +51,14 @@ test("objects not Ready come first, then by kind, namespace and name; the text s
       }),
     ],
     "shop",
+    UNKNOWN,
   );
   assert.deepEqual(
     report.objects.map((o) => `${o.kind}/${o.name}`),
     ["Subscription/a", "VPN/v", "Subscription/b"],
   );
   assert.equal(report.notReady, 1);
-  assert.deepEqual(report.gateways, { reported: false, message: GATEWAYS_NOT_REPORTED });
+  assert.deepEqual(report.gateways, UNKNOWN);
   assert.equal(
     statusText(report),
     `1 of 3 objects in namespace shop not Ready (listed first)
@@ -66,11 +69,45 @@ VPN           -          v     True   Registered        the VPN is in the regist
 Subscription  shop       b     True   RouteRegistered   the route is in the registry
 
 GATEWAYS
-${GATEWAYS_NOT_REPORTED}
+gateways unknown: no operator Service found
 `,
   );
   assert.equal(
-    statusText(statusReport([])),
-    `no VPN, Function or Subscription in all namespaces\n\nGATEWAYS\n${GATEWAYS_NOT_REPORTED}\n`,
+    statusText(statusReport([], undefined, UNKNOWN)),
+    "no VPN, Function or Subscription in all namespaces\n\nGATEWAYS\ngateways unknown: no operator Service found\n",
+  );
+});
+
+test("gateways: one row each, shared or the sidecar's namespace, how long ago each applied, those behind marked", () => {
+  const now = Date.parse("2026-11-30T01:00:00Z");
+  const text = gatewaysText(
+    {
+      reported: true,
+      cluster: "east",
+      gateways: [
+        { id: "gw-a", version: "1.2.0", appliedRevision: 40, appliedAt: "2026-11-30T00:59:55Z" },
+        {
+          id: "orders-7f9c",
+          namespace: "shop",
+          version: "1.2.0",
+          appliedRevision: 31,
+          appliedAt: "2026-11-30T00:50:00Z",
+          notReady: "the delivery log cannot be written (ENOSPC)",
+        },
+      ],
+    },
+    now,
+  );
+  assert.equal(
+    text,
+    `2 gateways in cluster east, 1 behind revision 40
+ID           NAMESPACE  VERSION  REVISION  APPLIED  READY
+gw-a         (shared)   1.2.0    40        5s       True
+orders-7f9c  shop       1.2.0    31        10m      False: the delivery log cannot be written (ENOSPC)  behind
+`,
+  );
+  assert.equal(
+    gatewaysText({ reported: true, cluster: "east", gateways: [] }, now),
+    "no live gateway in cluster east\n",
   );
 });

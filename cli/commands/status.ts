@@ -1,13 +1,29 @@
 // `kubectl switchboard status [-n NS]`: every VPN, Function and Subscription with its Ready
-// condition, those not Ready first with why, and what is known of the gateways.
+// condition, those not Ready first with why, and the gateways as their presence records say (read
+// from the operator's /gateways: a port-forward to the operator Service, or --operator-url).
+import { request } from "undici";
 import { type Parsed, value } from "../support/args.ts";
-import type { Kind, KubeObject } from "../support/kube.ts";
+import { forwardOperator } from "../support/gateway.ts";
+import type { Kind, Kube, KubeObject } from "../support/kube.ts";
 import { render, table } from "../support/output.ts";
 import type { Command, Io } from "../types.ts";
 import { formatOf, HELP_FLAG, KUBE_FLAGS, lazyKube, OUTPUT_FLAG } from "./common.ts";
 
-/** What status says of the gateways while the registry's gateway records are reserved, not written. */
-export const GATEWAYS_NOT_REPORTED = "gateway presence not reported by this version";
+/** One gateway as its presence record says (registry/heartbeat/presence.ts), as the operator serves it. */
+export interface GatewayRow {
+  readonly id: string;
+  /** A sidecar's namespace; undefined for a shared gateway. */
+  readonly namespace?: string;
+  readonly version: string;
+  readonly appliedRevision: number;
+  readonly appliedAt: string;
+  readonly notReady?: string;
+}
+
+/** The gateways section: the list when the operator answered, else why there is none. */
+export type GatewaysSection =
+  | { readonly reported: true; readonly cluster: string; readonly gateways: readonly GatewayRow[] }
+  | { readonly reported: false; readonly message: string };
 
 export interface ObjectStatus {
   readonly kind: Kind;
@@ -23,7 +39,7 @@ export interface StatusReport {
   readonly namespace?: string;
   readonly objects: readonly ObjectStatus[];
   readonly notReady: number;
-  readonly gateways: { readonly reported: boolean; readonly message: string };
+  readonly gateways: GatewaysSection;
 }
 
 const ORDER: readonly Kind[] = ["VPN", "Function", "Subscription"];
@@ -55,7 +71,11 @@ export const objectStatus = (o: KubeObject): ObjectStatus => {
 };
 
 /** The report: not-Ready objects first, then by kind, namespace and name. */
-export const statusReport = (objects: readonly KubeObject[], namespace?: string): StatusReport => {
+export const statusReport = (
+  objects: readonly KubeObject[],
+  namespace: string | undefined,
+  gateways: GatewaysSection,
+): StatusReport => {
   const rank = (s: ObjectStatus): number => (s.ready === "True" ? 1 : 0);
   const statuses = objects
     .map(objectStatus)
@@ -70,8 +90,41 @@ export const statusReport = (objects: readonly KubeObject[], namespace?: string)
     ...(namespace === undefined ? {} : { namespace }),
     objects: statuses,
     notReady: statuses.filter((s) => s.ready !== "True").length,
-    gateways: { reported: false, message: GATEWAYS_NOT_REPORTED },
+    gateways,
   };
+};
+
+/** `12s`, `5m`, `3h`, `2d`: how long ago `iso` was, from `now`. */
+const ago = (iso: string, now: number): string => {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (Number.isNaN(s)) return "?";
+  return s < 120
+    ? `${s}s`
+    : s < 7200
+      ? `${Math.round(s / 60)}m`
+      : s < 172_800
+        ? `${Math.round(s / 3600)}h`
+        : `${Math.round(s / 86_400)}d`;
+};
+
+/** The gateways section as text: one row each, those behind the newest applied revision marked. */
+export const gatewaysText = (g: GatewaysSection, now = Date.now()): string => {
+  if (!g.reported) return `${g.message}\n`;
+  if (g.gateways.length === 0) return `no live gateway in cluster ${g.cluster}\n`;
+  const newest = Math.max(...g.gateways.map((r) => r.appliedRevision));
+  const behind = g.gateways.filter((r) => r.appliedRevision < newest).length;
+  const rows = g.gateways.map((r) => [
+    r.id,
+    r.namespace ?? "(shared)",
+    r.version,
+    String(r.appliedRevision),
+    ago(r.appliedAt, now),
+    r.notReady === undefined ? "True" : `False: ${r.notReady}`,
+    r.appliedRevision < newest ? "behind" : "",
+  ]);
+  const n = g.gateways.length;
+  const head = `${n} gateway${n === 1 ? "" : "s"} in cluster ${g.cluster}${behind === 0 ? ", all at the newest revision" : `, ${behind} behind revision ${newest}`}`;
+  return `${head}\n${table(["ID", "NAMESPACE", "VERSION", "REVISION", "APPLIED", "READY", ""], rows)}`;
 };
 
 /** The report as text: a summary line, the table, the gateways section. */
@@ -86,7 +139,42 @@ export const statusText = (r: StatusReport): string => {
   const rows = r.objects.map((o) => [o.kind, o.namespace ?? "-", o.name, o.ready, o.reason, o.message]);
   return `${summary}\n${
     rows.length === 0 ? "" : `\n${table(["KIND", "NAMESPACE", "NAME", "READY", "REASON", "MESSAGE"], rows)}`
-  }\nGATEWAYS\n${r.gateways.message}\n`;
+  }\nGATEWAYS\n${gatewaysText(r.gateways)}`;
+};
+
+/** What the operator's /gateways says, or why it could not be read (never throws). */
+const readGateways = async (args: Parsed, io: Io, kube: () => Kube): Promise<GatewaysSection> => {
+  const given = value(args, "operator-url")?.replace(/\/+$/, "");
+  let close = (): void => {};
+  try {
+    let url = given;
+    if (url === undefined) {
+      const f = await forwardOperator(
+        kube(),
+        { kubeconfig: value(args, "kubeconfig"), context: value(args, "context") },
+        value(args, "operator"),
+        io.signal,
+      );
+      close = f.close;
+      url = f.targets[0]?.url ?? "";
+    }
+    const res = await request(`${url}/gateways`, { signal: io.signal, headersTimeout: 10_000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200)
+      return {
+        reported: false,
+        message: `the operator at ${url} answered ${res.statusCode} to /gateways: is it this version?`,
+      };
+    const body = JSON.parse(text) as { cluster: string; gateways: GatewayRow[] };
+    return { reported: true, cluster: body.cluster, gateways: body.gateways };
+  } catch (err) {
+    return {
+      reported: false,
+      message: `gateways unknown: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  } finally {
+    close();
+  }
 };
 
 /** VPNs shown for a namespace: those it is a member of by name, and those its objects name. */
@@ -100,7 +188,8 @@ const vpnsFor = (vpns: readonly KubeObject[], namespace: string, named: Readonly
   });
 
 const run = async (args: Parsed, io: Io): Promise<number> => {
-  const kube = lazyKube(args, io)();
+  const lazy = lazyKube(args, io);
+  const kube = lazy();
   const namespace = args.bools.has("all-namespaces") ? undefined : value(args, "namespace");
   const [vpns, fns, subs] = await Promise.all([
     kube.list("VPN"),
@@ -109,15 +198,17 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
   ]);
   const named = new Set([...fns, ...subs].map((o) => (typeof o.spec.vpn === "string" ? o.spec.vpn : "")));
   const shownVpns = namespace === undefined ? vpns : vpnsFor(vpns, namespace, named);
-  const report = statusReport([...shownVpns, ...fns, ...subs], namespace);
+  const gateways = await readGateways(args, io, lazy);
+  const report = statusReport([...shownVpns, ...fns, ...subs], namespace, gateways);
   io.out(render(formatOf(args), report, () => statusText(report)));
   return 0;
 };
 
 export const status: Command = {
   name: "status",
-  summary: "every VPN, Function and Subscription with its Ready condition; those not Ready first, with why",
-  usage: "status [-n NAMESPACE | -A] [-o text|json|yaml]",
+  summary:
+    "every VPN, Function and Subscription with its Ready condition, those not Ready first with why; the gateways and the revision each has applied",
+  usage: "status [-n NAMESPACE | -A] [--operator-url URL | --operator NAMESPACE/SERVICE] [-o text|json|yaml]",
   flags: [
     {
       name: "namespace",
@@ -126,6 +217,16 @@ export const status: Command = {
       help: "only this namespace (and its VPNs) (default: all)",
     },
     { name: "all-namespaces", short: "A", help: "every namespace (the default)" },
+    {
+      name: "operator-url",
+      value: "URL",
+      help: "the operator's metrics port, for the gateways (default: a port-forward to the operator Service)",
+    },
+    {
+      name: "operator",
+      value: "NAMESPACE/SERVICE",
+      help: "the operator Service to port-forward to (default: the one labelled app.kubernetes.io/component=operator)",
+    },
     OUTPUT_FLAG,
     ...KUBE_FLAGS,
     HELP_FLAG,

@@ -8,6 +8,8 @@ import type { FlagSpec } from "./args.ts";
 import type { Kube, KubeOptions, PodInfo, ServiceInfo } from "./kube.ts";
 
 export const GATEWAY_SELECTOR = "app.kubernetes.io/name=switchboard,app.kubernetes.io/component=gateway";
+/** The chart's operator Service (port `metrics`: /metrics, /healthz and /gateways). */
+export const OPERATOR_SELECTOR = "app.kubernetes.io/name=switchboard,app.kubernetes.io/component=operator";
 
 export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   {
@@ -97,6 +99,7 @@ const forward = async (
   remote: number,
   what: string,
   signal: AbortSignal,
+  hint = `check its pods (kubectl -n ${namespace} get pods -l ${GATEWAY_SELECTOR}) or pass --url/--admin-url`,
 ): Promise<{ port: number; close: () => void }> => {
   const args = [
     ...(opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : []),
@@ -118,11 +121,7 @@ const forward = async (
   let err = "";
   const port = await new Promise<number>((resolve, reject) => {
     const fail = (why: string): void =>
-      reject(
-        new CliError(
-          `cannot port-forward to ${what}: ${why.trim()}; check its pods (kubectl -n ${namespace} get pods -l ${GATEWAY_SELECTOR}) or pass --url/--admin-url`,
-        ),
-      );
+      reject(new CliError(`cannot port-forward to ${what}: ${why.trim()}; ${hint}`));
     child.on("error", (e) => fail(`kubectl could not be started (${e.message}): is kubectl on PATH?`));
     child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
@@ -196,4 +195,45 @@ export const forwardPods = async (
     close();
     throw err;
   }
+};
+
+/**
+ * Forwards the `metrics` port of the operator Service (`chosen` NAMESPACE/SERVICE, or the only one
+ * with the operator labels): what status reads /gateways from.
+ */
+export const forwardOperator = async (
+  kube: Kube,
+  opts: ForwardOptions,
+  chosen: string | undefined,
+  signal: AbortSignal,
+): Promise<Forwarded> => {
+  const all = await kube.services(OPERATOR_SELECTOR);
+  const [namespace = "", name = ""] = chosen?.split("/") ?? [];
+  const candidates =
+    chosen === undefined ? all : all.filter((s) => s.namespace === namespace && s.name === name);
+  const [svc, second] = candidates;
+  if (svc === undefined)
+    throw new CliError(
+      chosen === undefined
+        ? `no operator Service found (labels ${OPERATOR_SELECTOR}); pass --operator-url`
+        : `no operator Service ${chosen} (with labels ${OPERATOR_SELECTOR})`,
+    );
+  if (second !== undefined)
+    throw new CliError(
+      `several operator Services (${candidates.map((s) => `${s.namespace}/${s.name}`).join(", ")}): choose one with --operator NAMESPACE/SERVICE`,
+    );
+  const port = svc.ports.find((p) => p.name === "metrics");
+  if (port === undefined)
+    throw new CliError(`operator Service ${svc.namespace}/${svc.name} has no port named metrics`);
+  const what = `operator Service ${svc.namespace}/${svc.name}`;
+  const f = await forward(
+    opts,
+    svc.namespace,
+    `svc/${svc.name}`,
+    port.port,
+    what,
+    signal,
+    `check its pods (kubectl -n ${svc.namespace} get pods -l ${OPERATOR_SELECTOR}) or pass --operator-url`,
+  );
+  return { targets: [{ label: what, url: `http://127.0.0.1:${f.port}` }], close: f.close };
 };
