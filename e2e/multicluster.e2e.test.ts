@@ -1,11 +1,12 @@
 // Two clusters, east and west, each with its own control plane, operator, gateway and pods, and
 // one shared registry etcd with TLS client certificates and a role per cluster.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { installCrds } from "../crds/install.ts";
 import { type Cluster, startCluster } from "./cluster.ts";
+import { startFunction } from "./functions.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { cleanup } from "./harness.ts";
 import { type OperatorProcess, startOperator } from "./operator.ts";
@@ -271,6 +272,55 @@ test("each operator writes only its own keys: restarting both leaves the other's
   );
   assert.deepEqual(await subtree("east"), before.east);
   assert.deepEqual(await subtree("west"), before.west);
+});
+
+test("examples/two-clusters as written: west's gateway delivers to the function only east declares, at its external URL", async () => {
+  const bookings = await startFunction();
+  cleanup(() => bookings.close());
+  // Only the function's addresses change: in-cluster and external, both to this test's server.
+  const example = (file: string): string =>
+    readFileSync(join(repoRoot, "examples", "two-clusters", file), "utf8")
+      .replace("http://bookings.travel.svc.cluster.local:8080/events", `${bookings.url}/internal`)
+      .replace("https://bookings.east.example.com/events", `${bookings.url}/external`);
+  await apply("east", example("east.yaml"));
+  await apply("west", example("west.yaml"));
+  await clusters.west.kubectl([
+    "wait",
+    "--for=condition=Ready",
+    "--timeout=60s",
+    "-n",
+    "travel",
+    "subscription/book-trips",
+  ]);
+  const found = await clusters.west.kubectl([
+    "get",
+    "subscription",
+    "book-trips",
+    "-n",
+    "travel",
+    "-o",
+    'jsonpath={.status.conditions[?(@.type=="FunctionFound")].reason}',
+  ]);
+  assert.equal(found, "FoundInOtherCluster");
+  const res = await fetch(`${westGw.url}/`, {
+    method: "POST",
+    headers: {
+      authorization: "Bearer travel-example-token",
+      "ce-specversion": "1.0",
+      "ce-id": "trip-1",
+      "ce-source": "/examples",
+      "ce-type": "com.example.trip.booked",
+      "content-type": "application/json",
+    },
+    body: '{"trip":"LIS-OSL"}',
+  });
+  assert.deepEqual(
+    { status: res.status, body: await res.text() },
+    { status: 202, body: '{"accepted":1,"deliveries":1}' },
+  );
+  const [got] = await bookings.waitFor(1);
+  assert.equal(got?.path, "/external");
+  assert.equal(got?.headers["ce-id"], "trip-1");
 });
 
 test("a cluster whose operator is gone longer than the heartbeat lease is marked unavailable", async () => {

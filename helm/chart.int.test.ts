@@ -109,12 +109,15 @@ test("helm install creates every object; the controllers' pods pass restricted a
     ...VALUES,
   ]);
   assert.equal(out.code, 0, out.stderr);
-  // The notes tell how to publish, explain, see status and upgrade the CRDs, with this release's names.
+  // The notes tell how to publish, explain, see status and upgrade the CRDs, with this release's
+  // names, and where the kubectl plugin comes from.
   for (const line of [
     `kubectl -n ${releaseNs} port-forward svc/${release}-switchboard-gateway 8080:`,
     "/explain?vpn=<vpn>",
     "kubectl get switchboard -A",
     "kubectl apply --server-side -f helm/switchboard/crds/",
+    "npm run plugin:install",
+    "kubectl switchboard status",
   ])
     assert.ok(out.stdout.includes(line), `NOTES lack: ${line}\n${out.stdout}`);
   cleanup(async () => {
