@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
 import { egressArgs, TEST_EGRESS_ALLOW } from "./gateway.ts";
-import { type Proc, start } from "./proc.ts";
+import { type Proc, start, waitFor } from "./proc.ts";
 import { programArgs, programEnv } from "./programs.ts";
 import { readMetric, startedLine } from "./started.ts";
 
@@ -15,6 +15,8 @@ export interface OperatorProcess {
   metric(name: string): Promise<number | undefined>;
   /** Whether this replica currently holds the leader Lease. */
   isLeader(): Promise<boolean>;
+  /** Resolves once the gateways it knows of (GET /gateways) are exactly `ids`: before applying what a test will publish to them, so Ready waits for them. */
+  knowsGateways(ids: readonly string[]): Promise<true>;
 }
 
 export interface OperatorOptions {
@@ -70,5 +72,13 @@ export const startOperator = async (cluster: Cluster, opts: OperatorOptions): Pr
     adminUrl,
     metric,
     isLeader: async () => (await metric("switchboard_operator_leader")) === 1,
+    knowsGateways: (ids) => {
+      const wanted = [...ids].sort().join(",");
+      return waitFor(`operator ${opts.id} to know gateways ${wanted}`, async () => {
+        const res = await fetch(`${adminUrl}/gateways`);
+        const { gateways } = (await res.json()) as { gateways: { id: string }[] };
+        return gateways.map((g) => g.id).join(",") === wanted ? true : undefined;
+      });
+    },
   };
 };

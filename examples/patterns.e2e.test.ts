@@ -61,6 +61,8 @@ const operator = await startOperator(cluster, {
 cleanup(() => operator.proc.stop());
 const gateway = await startGateway({ etcd: etcdUrl, clusterName, dir: cluster.dir, name: "examples" });
 cleanup(() => gateway.proc.stop());
+// Ready then means this gateway routes it.
+await operator.knowsGateways(["examples"]);
 
 /** Publishes a binary-mode CloudEvent; the gateway's answer. */
 const publish = async (
