@@ -10,7 +10,7 @@
 // a reader limited to one VPN skips every other VPN's record unread. Unsealed records stay
 // readable by everyone (dev mode, or a registry written before sealing was turned on: the operator
 // rewrites them sealed on its next sync).
-import type { z } from "zod";
+import * as v from "valibot";
 import { errorMessage } from "../common/errors.ts";
 import { InvalidRecordError, NotThisReadersVpnError, RegistryDecodeError } from "./errors.ts";
 import { explainKey, isRecordKey, type ParsedKey, type RecordKeyParts, recordKey } from "./keys.ts";
@@ -44,21 +44,20 @@ const pathOf = (path: readonly PropertyKey[]): string =>
     })
     .join("");
 
-const firstIssue = (error: z.ZodError): { path: string; detail: string } => {
-  const [issue] = error.issues;
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : "";
-  // zod reports a bad map key (e.g. a header name) as "Invalid key in record"; say why instead.
-  const inner = issue?.code === "invalid_key" ? issue.issues[0]?.message : undefined;
-  return { path: pathOf(issue?.path ?? []), detail: `${inner ?? issue?.message ?? "invalid"}${more}` };
+const firstIssue = (issues: readonly v.BaseIssue<unknown>[]): { path: string; detail: string } => {
+  const [issue] = issues;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  const path = (issue?.path ?? []).map((item) => item.key as PropertyKey);
+  return { path: pathOf(path), detail: `${issue?.message ?? "invalid"}${more}` };
 };
 
-const encodeWith = <T>(schema: z.ZodType<T>, value: T): string => {
-  const parsed = schema.safeParse(value);
+const encodeWith = <T>(schema: v.GenericSchema<unknown, T>, value: T): string => {
+  const parsed = v.safeParse(schema, value);
   if (!parsed.success) {
-    const { path, detail } = firstIssue(parsed.error);
+    const { path, detail } = firstIssue(parsed.issues);
     throw new InvalidRecordError(path, detail);
   }
-  const json = canonicalJson(parsed.data);
+  const json = canonicalJson(parsed.output);
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_RECORD_BYTES)
     throw new InvalidRecordError("", `${bytes} bytes, more than ${MAX_RECORD_BYTES}`);
@@ -176,13 +175,13 @@ export const decodeRecord = (key: string, value: string | Buffer, keyring?: Keyr
   checkVersion(key, raw);
   checkObject(key, raw);
   const json = opened(key, parts.vpn, raw, keyring);
-  const parsed = recordSchema.safeParse(json);
+  const parsed = v.safeParse(recordSchema, json);
   if (!parsed.success) {
-    const { path, detail } = firstIssue(parsed.error);
+    const { path, detail } = firstIssue(parsed.issues);
     throw new RegistryDecodeError(key, path, detail);
   }
-  checkAgreement(key, parts, parsed.data);
-  return parsed.data;
+  checkAgreement(key, parts, parsed.output);
+  return parsed.output;
 };
 
 /** The heartbeat stored at `key` (a heartbeat key); throws RegistryDecodeError naming the key and field when anything is invalid. */
@@ -193,14 +192,14 @@ export const decodeHeartbeat = (key: string, value: string | Buffer): HeartbeatR
   }
   const json = parseJson(key, value);
   checkObject(key, json);
-  const heartbeat = heartbeatSchema.safeParse(json);
+  const heartbeat = v.safeParse(heartbeatSchema, json);
   if (!heartbeat.success) {
-    const { path, detail } = firstIssue(heartbeat.error);
+    const { path, detail } = firstIssue(heartbeat.issues);
     throw new RegistryDecodeError(key, path, detail);
   }
-  if (heartbeat.data.cluster !== parsed.cluster) {
-    const detail = `is ${JSON.stringify(heartbeat.data.cluster)} but the key says ${JSON.stringify(parsed.cluster)}`;
+  if (heartbeat.output.cluster !== parsed.cluster) {
+    const detail = `is ${JSON.stringify(heartbeat.output.cluster)} but the key says ${JSON.stringify(parsed.cluster)}`;
     throw new RegistryDecodeError(key, "cluster", detail);
   }
-  return heartbeat.data;
+  return heartbeat.output;
 };

@@ -1,7 +1,7 @@
 // The registry contract (schema version 1): what the operator writes to etcd and the gateway
 // reads. One key per object and cluster; every record names its owner; each cluster's operator
 // also keeps a lease-bound heartbeat (HeartbeatRecord, ./heartbeat/index.ts). Keys are in ./keys.ts,
-// the zod schemas (every range below, enforced on write and on read) in ./schema.ts, which a
+// the valibot schemas (every range below, enforced on write and on read) in ./schema.ts, which a
 // compile-time check keeps identical to these types, and the codecs in ./codec.ts. Names are
 // DNS-1123 (namespaces labels, everything else subdomains); durations are integer milliseconds
 // up to one day.

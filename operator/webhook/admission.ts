@@ -1,28 +1,28 @@
 // The admission.k8s.io/v1 AdmissionReview envelope both webhook paths share: the request as the
 // API server sends it (validated at this edge) and the allow/deny answers.
-import { z } from "zod";
+import * as v from "valibot";
 
 /** The request body is not an AdmissionReview this webhook can answer; the server replies 400. */
 export class BadReview extends Error {
   override name = "BadReview";
 }
 
-const reviewSchema = z.object({
-  apiVersion: z.literal("admission.k8s.io/v1"),
-  kind: z.literal("AdmissionReview"),
-  request: z.object({
-    uid: z.string().min(1),
-    resource: z.object({ group: z.string(), version: z.string(), resource: z.string() }),
-    subResource: z.string().optional(),
-    operation: z.string(),
-    namespace: z.string().optional(),
-    name: z.string().optional(),
-    object: z.unknown(),
-    oldObject: z.unknown().optional(),
+const reviewSchema = v.object({
+  apiVersion: v.literal("admission.k8s.io/v1"),
+  kind: v.literal("AdmissionReview"),
+  request: v.object({
+    uid: v.pipe(v.string(), v.minLength(1)),
+    resource: v.object({ group: v.string(), version: v.string(), resource: v.string() }),
+    subResource: v.optional(v.string()),
+    operation: v.string(),
+    namespace: v.optional(v.string()),
+    name: v.optional(v.string()),
+    object: v.unknown(),
+    oldObject: v.optional(v.unknown()),
   }),
 });
 
-export type AdmissionRequest = z.infer<typeof reviewSchema>["request"];
+export type AdmissionRequest = v.InferOutput<typeof reviewSchema>["request"];
 
 export interface AdmissionReviewResponse {
   readonly apiVersion: "admission.k8s.io/v1";
@@ -42,18 +42,20 @@ export interface AdmissionReviewResponse {
   };
 }
 
-/** The first problem of a zod error, as "path: message". */
-export const issue = (error: z.ZodError): string => {
-  const [first] = error.issues;
-  return first ? `${first.path.join(".") || "(root)"}: ${first.message}` : "invalid";
+/** The first of a validation's issues, as "path: message". */
+export const issue = (issues: readonly v.BaseIssue<unknown>[]): string => {
+  const [first] = issues;
+  return first
+    ? `${(first.path ?? []).map((p) => String(p.key)).join(".") || "(root)"}: ${first.message}`
+    : "invalid";
 };
 
 /** The request of an AdmissionReview (parsed JSON); throws BadReview when the body is not one. */
 export const admissionRequest = (body: unknown): AdmissionRequest => {
-  const parsed = reviewSchema.safeParse(body);
+  const parsed = v.safeParse(reviewSchema, body);
   if (!parsed.success)
-    throw new BadReview(`not an admission.k8s.io/v1 AdmissionReview: ${issue(parsed.error)}`);
-  return parsed.data.request;
+    throw new BadReview(`not an admission.k8s.io/v1 AdmissionReview: ${issue(parsed.issues)}`);
+  return parsed.output.request;
 };
 
 const base = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" } as const;

@@ -1,6 +1,6 @@
 // admission.k8s.io/v1 AdmissionReview in and out: validates what the API server sends (the edge),
 // asks the planner, and phrases its answer. Pure; the HTTP server around it is server.ts.
-import { z } from "zod";
+import * as v from "valibot";
 import {
   type AdmissionReviewResponse,
   admissionRequest,
@@ -11,22 +11,22 @@ import {
 } from "./admission.ts";
 import { type InjectorSettings, type PodView, planInjection } from "./plan.ts";
 
-const ports = z.array(z.object({ containerPort: z.number(), name: z.string().optional() })).optional();
-const container = z.object({ name: z.string(), ports });
+const ports = v.optional(v.array(v.object({ containerPort: v.number(), name: v.optional(v.string()) })));
+const container = v.object({ name: v.string(), ports });
 
-const podSchema = z.object({
-  metadata: z
-    .object({
-      annotations: z.record(z.string(), z.string()).optional(),
-      labels: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-  spec: z.object({
-    containers: z.array(container),
-    initContainers: z.array(container).optional(),
-    volumes: z.array(z.object({ name: z.string() })).optional(),
-    hostNetwork: z.boolean().optional(),
-    terminationGracePeriodSeconds: z.number().optional(),
+const podSchema = v.object({
+  metadata: v.optional(
+    v.object({
+      annotations: v.optional(v.record(v.string(), v.string())),
+      labels: v.optional(v.record(v.string(), v.string())),
+    }),
+  ),
+  spec: v.object({
+    containers: v.array(container),
+    initContainers: v.optional(v.array(container)),
+    volumes: v.optional(v.array(v.object({ name: v.string() }))),
+    hostNetwork: v.optional(v.boolean()),
+    terminationGracePeriodSeconds: v.optional(v.number()),
   }),
 });
 
@@ -43,16 +43,16 @@ export interface Reviewed {
 
 /** The PodView of a pod object; throws BadReview when it is not a pod. */
 export const podView = (object: unknown): PodView => {
-  const parsed = podSchema.safeParse(object);
-  if (!parsed.success) throw new BadReview(`request.object is not a Pod: ${issue(parsed.error)}`);
-  const { metadata, spec } = parsed.data;
-  const view = (c: z.infer<typeof container>) => ({ name: c.name, ports: c.ports ?? [] });
+  const parsed = v.safeParse(podSchema, object);
+  if (!parsed.success) throw new BadReview(`request.object is not a Pod: ${issue(parsed.issues)}`);
+  const { metadata, spec } = parsed.output;
+  const view = (c: v.InferOutput<typeof container>) => ({ name: c.name, ports: c.ports ?? [] });
   return {
     annotations: metadata?.annotations ?? {},
     hasLabels: metadata?.labels !== undefined,
     containers: spec.containers.map(view),
     initContainers: (spec.initContainers ?? []).map(view),
-    volumeNames: spec.volumes?.map((v) => v.name),
+    volumeNames: spec.volumes?.map((volume) => volume.name),
     hostNetwork: spec.hostNetwork ?? false,
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
   };

@@ -4,7 +4,7 @@
 // in the expression it is. The operator's planner applies the same check (plan/subscription.ts:
 // FilterValid=False, the previous generation keeps serving), so the webhook is a convenience, not
 // the only guard, and the chart registers it with failurePolicy Ignore. Pure.
-import { z } from "zod";
+import * as v from "valibot";
 import { checkCel } from "../../common/cel.ts";
 import {
   type AdmissionReviewResponse,
@@ -25,9 +25,9 @@ export interface SubscriptionReviewed {
   readonly detail: string | undefined;
 }
 
-const subscriptionSchema = z.object({
-  metadata: z.object({ name: z.string().optional(), namespace: z.string().optional() }),
-  spec: z.object({ cel: z.string().optional() }),
+const subscriptionSchema = v.object({
+  metadata: v.object({ name: v.optional(v.string()), namespace: v.optional(v.string()) }),
+  spec: v.object({ cel: v.optional(v.string()) }),
 });
 
 /** The problems the gateways would find in a Subscription's spec, one line each (empty: none). */
@@ -51,10 +51,10 @@ export const reviewSubscription = (body: unknown): SubscriptionReviewed => {
       subscription: "",
       detail: `not a Subscription CREATE or UPDATE (${resource.resource} ${operation})`,
     };
-  const parsed = subscriptionSchema.safeParse(object);
-  if (!parsed.success) throw new BadReview(`request.object is not a Subscription: ${issue(parsed.error)}`);
-  const name = `${parsed.data.metadata.namespace ?? namespace ?? ""}/${parsed.data.metadata.name ?? ""}`;
-  const problems = subscriptionProblems(parsed.data.spec);
+  const parsed = v.safeParse(subscriptionSchema, object);
+  if (!parsed.success) throw new BadReview(`request.object is not a Subscription: ${issue(parsed.issues)}`);
+  const name = `${parsed.output.metadata.namespace ?? namespace ?? ""}/${parsed.output.metadata.name ?? ""}`;
+  const problems = subscriptionProblems(parsed.output.spec);
   if (problems.length === 0)
     return { review: allow(uid), outcome: "allowed", subscription: name, detail: undefined };
   const message = `Subscription ${name} refused: ${problems.join("; ")}`;

@@ -4,7 +4,7 @@
 // caches. The planner's rule holds without this check (the older claim wins), so while the
 // caches are not synced the request is allowed with a warning, and the chart registers the
 // webhook with failurePolicy Ignore. Pure; the HTTP server around it is server.ts.
-import { z } from "zod";
+import * as v from "valibot";
 import { API_VERSION, type LabelSelector, type Vpn } from "../../crds/types.ts";
 import { refusedClaims } from "../plan/membership.ts";
 import type { World } from "../plan/world.ts";
@@ -31,31 +31,31 @@ export interface VpnReviewed {
   readonly detail: string | undefined;
 }
 
-const selector = z.object({
-  matchLabels: z.record(z.string(), z.string()).optional(),
-  matchExpressions: z
-    .array(
-      z.object({
-        key: z.string(),
-        operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
-        values: z.array(z.string()).optional(),
+const selector = v.object({
+  matchLabels: v.optional(v.record(v.string(), v.string())),
+  matchExpressions: v.optional(
+    v.array(
+      v.object({
+        key: v.string(),
+        operator: v.picklist(["In", "NotIn", "Exists", "DoesNotExist"]),
+        values: v.optional(v.array(v.string())),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
-const vpnSchema = z.object({
-  metadata: z.object({
-    name: z.string().min(1),
-    creationTimestamp: z.string().optional(),
-    deletionTimestamp: z.string().optional(),
+const vpnSchema = v.object({
+  metadata: v.object({
+    name: v.pipe(v.string(), v.minLength(1)),
+    creationTimestamp: v.optional(v.string()),
+    deletionTimestamp: v.optional(v.string()),
   }),
-  spec: z.object({
-    namespaces: z.object({ names: z.array(z.string()).optional(), selector: selector.optional() }),
+  spec: v.object({
+    namespaces: v.object({ names: v.optional(v.array(v.string())), selector: v.optional(selector) }),
   }),
 });
 
-type SelectorInput = z.infer<typeof selector>;
+type SelectorInput = v.InferOutput<typeof selector>;
 
 const labelSelector = ({ matchLabels, matchExpressions }: SelectorInput): LabelSelector => ({
   ...(matchLabels === undefined ? {} : { matchLabels }),
@@ -72,10 +72,10 @@ const labelSelector = ({ matchLabels, matchExpressions }: SelectorInput): LabelS
 
 /** The VPN in `object` (as much as claims need); throws BadReview when it is not one. */
 const vpnOf = (object: unknown, field: string): Vpn => {
-  const parsed = vpnSchema.safeParse(object);
-  if (!parsed.success) throw new BadReview(`request.${field} is not a VPN: ${issue(parsed.error)}`);
-  const { name, creationTimestamp, deletionTimestamp } = parsed.data.metadata;
-  const { names, selector: sel } = parsed.data.spec.namespaces;
+  const parsed = v.safeParse(vpnSchema, object);
+  if (!parsed.success) throw new BadReview(`request.${field} is not a VPN: ${issue(parsed.issues)}`);
+  const { name, creationTimestamp, deletionTimestamp } = parsed.output.metadata;
+  const { names, selector: sel } = parsed.output.spec.namespaces;
   return {
     apiVersion: API_VERSION,
     kind: "VPN",

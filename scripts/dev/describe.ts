@@ -1,27 +1,27 @@
 // What dev mode says about one Switchboard object's status: Ready, or the failing condition's
 // type, status, reason and message (the operator's Ready carries the first failing one's reason;
 // docs/architecture.md, "The operator"), or that the operator has not reported on it yet.
-import { z } from "zod";
+import * as v from "valibot";
 
-const condition = z.object({
-  type: z.string(),
-  status: z.string(),
-  reason: z.string().default(""),
-  message: z.string().default(""),
-  observedGeneration: z.number().optional(),
+const condition = v.object({
+  type: v.string(),
+  status: v.string(),
+  reason: v.optional(v.string(), ""),
+  message: v.optional(v.string(), ""),
+  observedGeneration: v.optional(v.number()),
 });
 
 /** The part of a VPN, Function or Subscription dev mode reads. */
-export const statusObject = z.object({
-  kind: z.string(),
-  metadata: z.object({
-    name: z.string(),
-    namespace: z.string().optional(),
-    generation: z.number().optional(),
+export const statusObject = v.object({
+  kind: v.string(),
+  metadata: v.object({
+    name: v.string(),
+    namespace: v.optional(v.string()),
+    generation: v.optional(v.number()),
   }),
-  status: z.object({ conditions: z.array(condition).optional() }).optional(),
+  status: v.optional(v.object({ conditions: v.optional(v.array(condition)) })),
 });
-export type StatusObject = z.infer<typeof statusObject>;
+export type StatusObject = v.InferOutput<typeof statusObject>;
 
 export type Verdict =
   | { readonly state: "ready"; readonly text: string }

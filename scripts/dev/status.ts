@@ -2,6 +2,7 @@
 // what the operator wrote, so "Ready" in dev mode's output means a request works now.
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { Etcd3 } from "etcd3";
+import * as v from "valibot";
 import { GROUP, VERSION } from "../../crds/types.ts";
 import type { Cluster } from "../../e2e/cluster.ts";
 import { waitFor } from "../../e2e/proc.ts";
@@ -18,9 +19,9 @@ export const readVerdicts = async (api: CustomObjectsApi): Promise<Map<string, V
     const list: unknown = await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
     const items = typeof list === "object" && list !== null && "items" in list ? list.items : [];
     for (const item of Array.isArray(items) ? items : []) {
-      const parsed = statusObject.safeParse(item);
+      const parsed = v.safeParse(statusObject, item);
       if (!parsed.success) continue;
-      const o: StatusObject = parsed.data;
+      const o: StatusObject = parsed.output;
       verdicts.set(
         idOf({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }),
         describeStatus(o),
