@@ -23,8 +23,9 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # `npm install` with the lockfile rather than `npm ci` (npm/cli#9846); production dependencies
-# only, without what nothing loads at run time (type declarations, sources, maps, docs, .bin).
-RUN npm install --omit=dev --no-audit --no-fund \
+# only (typescript, an optional peer of valibot, is optional: scripts/image/deps.ts), without what
+# nothing loads at run time (type declarations, sources, maps, docs, .bin).
+RUN npm install --omit=dev --omit=optional --no-audit --no-fund \
  && find node_modules -depth -type d -name .bin -exec rm -rf {} + \
  && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.md' \) -delete \
  && npm cache clean --force

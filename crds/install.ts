@@ -38,12 +38,23 @@ export const applyCrds = async (cluster: Cluster): Promise<void> => {
       await new Promise((r) => setTimeout(r, 200 * attempt));
     }
   }
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    ...names.map((n) => `crd/${n}`),
-  ]);
+  // Read rather than `kubectl wait --for=condition=Established`: right after the create, a CRD has
+  // no status.conditions yet and kubectl 1.34 fails at once (".status.conditions accessor error:
+  // <nil> is of the type <nil>") instead of waiting.
+  await waitFor(
+    "the CRDs to be Established",
+    async () => {
+      const out = await cluster.kubectl([
+        "get",
+        ...names.map((n) => `crd/${n}`),
+        "-o",
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+      ]);
+      const states = out.split("\n").filter(Boolean);
+      return states.length === names.length && states.every((st) => st === "True") ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
   // Established means the API server serves them. `api-resources` re-reads discovery and
   // refreshes kubectl's discovery cache, which later `kubectl get switchboard` or `get fn` use.
   const plurals = crds().map((crd) => crd.spec.names.plural);

@@ -121,7 +121,7 @@ test("the build stage copies every source the programs' compilation reads, and .
   );
 });
 
-test("the production dependencies are exactly the packages the programs import (npm install --omit=dev)", () => {
+test("the production dependencies are exactly the packages the programs import (npm install --omit=dev --omit=optional)", () => {
   const pkg: unknown = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
   const deps =
     typeof pkg === "object" && pkg !== null && "dependencies" in pkg && typeof pkg.dependencies === "object"

@@ -1,5 +1,8 @@
-// The production dependencies: `npm install --omit=dev` from the lockfile into a staging folder
-// (what the Dockerfile runs), pruned of what nothing loads (spec.ts), as layer entries under app/.
+// The production dependencies: `npm install --omit=dev --omit=optional` from the lockfile into a
+// staging folder (what the Dockerfile runs), pruned of what nothing loads (spec.ts), as layer
+// entries under app/. `--omit=optional` because valibot names typescript as an optional peer:
+// npm then marks typescript "devOptional" and installs it, with its platform binary (24 MiB), under
+// --omit=dev alone. No production package needs an optional dependency.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +12,7 @@ import { APP_DIR, PRUNED_DIRS, PRUNED_SUFFIXES, pruned } from "./spec.ts";
 import type { Entry } from "./tar.ts";
 
 /** The flags of the production install, the same in the Dockerfile (helm/dockerfile.test.ts). */
-export const NPM_INSTALL = ["install", "--omit=dev", "--no-audit", "--no-fund"];
+export const NPM_INSTALL = ["install", "--omit=dev", "--omit=optional", "--no-audit", "--no-fund"];
 
 /** The hash that names the dependency layer: package.json, the lockfile, the install flags and the pruning rules. */
 export const dependenciesKey = (): string =>

@@ -135,7 +135,7 @@ const dependencyLayer = async (cache: string, layersDir: string): Promise<BuiltL
     return await cachedLayer(
       layersDir,
       dependenciesKey(),
-      "production node_modules (npm install --omit=dev)",
+      "production node_modules (npm install --omit=dev --omit=optional)",
       deps,
     );
   } finally {
