@@ -33,7 +33,7 @@ spec:
       schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
 `;
 
-test("an informer started before its resource exists keeps retrying and syncs once it appears", async () => {
+test("an informer started before its resource exists keeps retrying and syncs once it appears; its cache holds no managedFields", async () => {
   const group = `${uniqueName("g")}.test.switchboard.dev`;
   cleanup(async () => {
     await cluster.kubectl(["delete", "crd", `widgets.${group}`, "--ignore-not-found"]);
@@ -73,6 +73,18 @@ test("an informer started before its resource exists keeps retrying and syncs on
       seen.includes("add first") ? true : undefined,
     );
     assert.equal(informer.get("first", namespace)?.metadata?.name, "first");
+    // The API server keeps server-side apply bookkeeping on the object; the cache does not.
+    const manager = await cluster.kubectl([
+      "get",
+      `widgets.${group}`,
+      "first",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.metadata.managedFields[0].manager}",
+    ]);
+    assert.notEqual(manager, "");
+    assert.equal(informer.get("first", namespace)?.metadata?.managedFields, undefined);
 
     // A watch with no traffic for longer than stallMs is restarted, and events flow afterwards.
     const before = await restarts(registry);

@@ -44,6 +44,18 @@ export interface WatchOptions<T extends KubernetesObject> {
   maxBackoffMs?: number;
 }
 
+/**
+ * Drops what no reconciler reads from a cached object, in place (the informer's cache holds this
+ * very object): `metadata.managedFields`, the server-side apply bookkeeping, which for an object
+ * applied with `kubectl apply --server-side` and written by the operator is larger than its spec
+ * and status together. client-node's informers take no transform, so their add and update events,
+ * which hand over the cached object, are where it is done.
+ */
+export const slim = <T extends KubernetesObject>(obj: T): T => {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
+};
+
 /** Creates a self-restarting informer over `path`; nothing happens until `run`. */
 export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>): Watched<T> => {
   const { kc, resource, path, list, onChange, metrics, log } = opts;
@@ -57,11 +69,11 @@ export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>)
   };
   informer.on("add", (o) => {
     touch();
-    onChange(o, "add");
+    onChange(slim(o), "add");
   });
   informer.on("update", (o) => {
     touch();
-    onChange(o, "update");
+    onChange(slim(o), "update");
   });
   informer.on("delete", (o) => {
     touch();
