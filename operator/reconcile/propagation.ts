@@ -85,7 +85,7 @@ export const createPropagation = ({
   relistMs = 30_000,
 }: PropagationOptions): Propagation => {
   const prefix = presencePrefix(cluster);
-  let gateways = new Map<string, GatewayPresence>();
+  const gateways = new Map<string, GatewayPresence>();
   let listed = false;
   let readError: string | undefined;
   const waiting = new Map<string, { kind: RecordKind; key: string }>();
@@ -120,12 +120,11 @@ export const createPropagation = ({
 
   const relist = async (): Promise<string> => {
     const res = await etcd.getAll().prefix(prefix).exec();
-    const next = new Map<string, GatewayPresence>();
+    gateways.clear();
     for (const kv of res.kvs) {
       const p = parse(kv);
-      if (p) next.set(p.id, p);
+      if (p) gateways.set(p.id, p);
     }
-    gateways = next;
     listed = true;
     readError = undefined;
     changed();
@@ -178,36 +177,37 @@ export const createPropagation = ({
             .prefix(prefix)
             .startRevision(String(Number(revision) + 1))
             .create();
+          // Reports arrive one by one (a burst after each registry change): the map is changed in
+          // place, and check() reads it synchronously.
           watcher.on("put", (kv) => {
             const p = parse(kv);
-            if (p) gateways = new Map(gateways).set(p.id, p);
+            if (p) gateways.set(p.id, p);
             changed();
           });
           watcher.on("delete", (kv) => {
-            const next = new Map(gateways);
-            next.delete(kv.key.toString().slice(prefix.length));
-            gateways = next;
+            gateways.delete(kv.key.toString().slice(prefix.length));
             changed();
           });
-          // A re-list now and then, besides the watch: a missed event cannot last.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, relistMs);
-            signal.addEventListener(
-              "abort",
-              () => {
-                clearTimeout(timer);
-                resolve();
-              },
-              { once: true },
-            );
+          // Until the next re-list (a missed event cannot last), the end of the run, or the watch
+          // failing (etcd3 emits "error", for a compaction too, and gives the watcher up): re-list.
+          const failed = await new Promise<string | undefined>((resolve) => {
+            const timer = setTimeout(() => resolve(undefined), relistMs);
+            const stop = (why: string | undefined): void => {
+              clearTimeout(timer);
+              resolve(why);
+            };
+            signal.addEventListener("abort", () => stop(undefined), { once: true });
+            watcher.on("error", (err: Error) => stop(errorMessage(err)));
+            watcher.on("end", () => stop("the watch ended"));
           });
-          await watcher.cancel();
+          await watcher.cancel().catch(() => {});
+          if (failed !== undefined) throw new Error(failed);
         } catch (err) {
+          // The gateways last read stay in use; only an operator that never read them says so.
           if (readError === undefined)
             log.warn({ err: errorMessage(err) }, "cannot read gateway presence records; retrying");
           readError = errorMessage(err);
-          listed = false;
-          changed();
+          if (!listed) changed();
           await new Promise((r) => setTimeout(r, 1000).unref());
         }
       }
