@@ -15,7 +15,7 @@ import { createPropagation } from "./propagation.ts";
 const etcd = new Etcd3({ hosts: await testEtcd() });
 cleanup(() => etcd.close());
 
-test("presence records are listed and watched; a waiting object is re-queued when its gateway catches up", async () => {
+test("presence records are listed and watched; a waiting object is re-queued when its gateway catches up, not at every report", async () => {
   const cluster = uniqueName("presence");
   const report = (id: string, appliedRevision: number): GatewayPresence => ({
     id,
@@ -34,12 +34,14 @@ test("presence records are listed and watched; a waiting object is re-queued whe
     .value("not json")
     .exec();
   const queued: string[] = [];
+  const flushes: number[] = [];
   const propagation = createPropagation({
     etcd,
     cluster,
     enqueue: (kind, key) => queued.push(`${kind} ${key}`),
     log: silentLogger(),
     relistMs: 60_000,
+    onFlushed: (requeued) => flushes.push(requeued),
   });
   const world = worldOf({});
   const before = propagation.check("subscription", "shop/orders", "shop", 10, world);
@@ -64,6 +66,15 @@ test("presence records are listed and watched; a waiting object is re-queued whe
     behind.condition.message,
     /^0\/1 gateways; record at revision 10 not yet applied by gw-a \(applied revision 5 at /,
   );
+
+  // A gateway that moves but stays behind changes nothing the condition says: no reconcile.
+  flushes.length = 0;
+  await etcd
+    .put(presenceKey(cluster, "gw-a"))
+    .value(encodePresence(report("gw-a", 7)))
+    .exec();
+  await waitFor("the report to be looked at", async () => (flushes.length > 0 ? true : undefined));
+  assert.deepEqual([flushes, queued], [[0], []]);
 
   await etcd
     .put(presenceKey(cluster, "gw-a"))

@@ -2,8 +2,9 @@
 // condition. The operator reads its cluster's gateway presence records (registry/heartbeat/presence.ts; each
 // gateway reports the registry revision it has applied, bound to a lease) and compares them with
 // the revision at which the object's record was written. A shared gateway routes every VPN; a
-// sidecar routes the VPN holding its namespace. An object not yet propagated is re-queued when a
-// gateway reports again or goes (its lease ended), so Ready follows without polling. Messages
+// sidecar routes the VPN holding its namespace. An object not yet propagated is re-queued when the
+// reports change what its condition says (done, the count, which gateways are behind), so Ready
+// follows without polling and without a reconcile per report. Messages
 // carry times, never ages, so a status stays the same until something changes.
 import type { Etcd3, IKeyValue } from "etcd3";
 import { errorMessage } from "../../common/errors.ts";
@@ -41,7 +42,34 @@ export interface PropagationOptions {
   log: Logger;
   /** A full re-list every this often, besides the watch. */
   relistMs?: number;
+  /** Called after each look at the waiting objects, with how many were re-queued. */
+  onFlushed?: (requeued: number) => void;
 }
+
+/** The gateways that route a VPN: shared ones, and sidecars in a namespace it holds. */
+const routingGateways = (
+  gateways: Iterable<GatewayPresence>,
+  routesVpn: (namespace: string) => boolean,
+): GatewayPresence[] => [...gateways].filter((g) => g.namespace === undefined || routesVpn(g.namespace));
+
+/** What a waiting object's condition says beyond times and revisions: how many gateways, and which are behind. */
+const behindSignature = (routing: readonly GatewayPresence[], revision: number): string =>
+  `${routing.length}|${routing
+    .filter((g) => g.appliedRevision < revision)
+    .map((g) => g.id)
+    .sort()
+    .join(",")}`;
+
+/** Whether `namespace` is held by VPN `vpn` in `world` (computed once per call of the returned function's first use). */
+const holdsNamespace = (world: World, vpn: string): ((namespace: string) => boolean) => {
+  let members: Set<string> | undefined;
+  return (namespace) => {
+    members ??= new Set(
+      [...holders(world)].filter(([, holder]) => holder.metadata.name === vpn).map(([ns]) => ns),
+    );
+    return members.has(namespace);
+  };
+};
 
 /** The Propagated condition of a record at `revision` in `vpn` given the live `gateways`. */
 export const propagatedCondition = (
@@ -50,7 +78,7 @@ export const propagatedCondition = (
   revision: number,
   routesVpn: (namespace: string) => boolean,
 ): PropagationResult => {
-  const routing = [...gateways].filter((g) => g.namespace === undefined || routesVpn(g.namespace));
+  const routing = routingGateways(gateways, routesVpn);
   if (routing.length === 0)
     return {
       condition: isTrue("Propagated", "NoGateways", `no live gateway routes VPN ${vpn}`),
@@ -83,24 +111,52 @@ export const createPropagation = ({
   enqueue,
   log,
   relistMs = 30_000,
+  onFlushed,
 }: PropagationOptions): Propagation => {
   const prefix = presencePrefix(cluster);
   const gateways = new Map<string, GatewayPresence>();
   let listed = false;
   let readError: string | undefined;
-  const waiting = new Map<string, { kind: RecordKind; key: string }>();
+  /** Objects not yet propagated, with what their condition said (behindSignature); "" before the first listing. */
+  const waiting = new Map<
+    string,
+    { kind: RecordKind; key: string; vpn: string; revision: number; world: World; said: string }
+  >();
   const invalid = new Set<string>();
   let flush: NodeJS.Timeout | undefined;
+  /** The next flush re-queues every waiting object (the first listing, or the records turned unreadable). */
+  let refreshAll = false;
 
-  /** After a change, re-queues every waiting object (once per burst of reports). */
+  /**
+   * After reports (once per burst): re-queues the waiting objects whose condition would say
+   * something new (done, another count, other gateways behind), not those whose gateways moved
+   * but are still behind: a fleet reporting after every registry change would otherwise have
+   * every waiting object reconciled, and its status rewritten, after each report.
+   */
+  const flushWaiting = (): void => {
+    flush = undefined;
+    const all = refreshAll;
+    refreshAll = false;
+    const routingByVpn = new Map<string, GatewayPresence[]>();
+    let requeued = 0;
+    for (const [id, w] of waiting) {
+      if (!all) {
+        let routing = routingByVpn.get(w.vpn);
+        if (routing === undefined) {
+          routing = routingGateways(gateways.values(), holdsNamespace(w.world, w.vpn));
+          routingByVpn.set(w.vpn, routing);
+        }
+        if (behindSignature(routing, w.revision) === w.said) continue;
+      }
+      waiting.delete(id);
+      enqueue(w.kind, w.key);
+      requeued++;
+    }
+    onFlushed?.(requeued);
+  };
   const changed = (): void => {
     if (flush !== undefined || waiting.size === 0) return;
-    flush = setTimeout(() => {
-      flush = undefined;
-      const all = [...waiting.values()];
-      waiting.clear();
-      for (const { kind, key } of all) enqueue(kind, key);
-    }, 50);
+    flush = setTimeout(flushWaiting, 50);
   };
 
   const parse = (kv: IKeyValue): GatewayPresence | undefined => {
@@ -125,6 +181,7 @@ export const createPropagation = ({
       const p = parse(kv);
       if (p) gateways.set(p.id, p);
     }
+    if (!listed) refreshAll = true;
     listed = true;
     readError = undefined;
     changed();
@@ -145,7 +202,7 @@ export const createPropagation = ({
           done: true,
         };
       if (!listed) {
-        waiting.set(`${kind}:${key}`, { kind, key });
+        waiting.set(`${kind}:${key}`, { kind, key, vpn, revision, world, said: "" });
         return {
           condition: {
             type: "Propagated",
@@ -156,15 +213,13 @@ export const createPropagation = ({
           done: false,
         };
       }
-      let members: Set<string> | undefined;
-      const result = propagatedCondition(gateways.values(), vpn, revision, (namespace) => {
-        members ??= new Set(
-          [...holders(world)].filter(([, holder]) => holder.metadata.name === vpn).map(([ns]) => ns),
-        );
-        return members.has(namespace);
-      });
+      const routesVpn = holdsNamespace(world, vpn);
+      const result = propagatedCondition(gateways.values(), vpn, revision, routesVpn);
       if (result.done) waiting.delete(`${kind}:${key}`);
-      else waiting.set(`${kind}:${key}`, { kind, key });
+      else {
+        const said = behindSignature(routingGateways(gateways.values(), routesVpn), revision);
+        waiting.set(`${kind}:${key}`, { kind, key, vpn, revision, world, said });
+      }
       return result;
     },
     gateways: () => gateways,
@@ -207,7 +262,10 @@ export const createPropagation = ({
           if (readError === undefined)
             log.warn({ err: errorMessage(err) }, "cannot read gateway presence records; retrying");
           readError = errorMessage(err);
-          if (!listed) changed();
+          if (!listed) {
+            refreshAll = true;
+            changed();
+          }
           await new Promise((r) => setTimeout(r, 1000).unref());
         }
       }
