@@ -75,6 +75,15 @@ spec: { vpn: ${vpn}, target: { url: "${sink.url}/in" } }
   const cut = await startGateway({ etcd: proxy.url, clusterName, dir: cluster.dir, name: "prop-cut" });
   cleanup(() => cut.proc.stop());
 
+  // Like an injected sidecar: no presence record, so neither known nor counted.
+  const silent = await startGateway({
+    etcd: etcdUrl,
+    clusterName,
+    dir: cluster.dir,
+    name: "prop-silent",
+    extraArgs: ["--presence-ttl=0s"],
+  });
+  cleanup(() => silent.proc.stop());
   // A gateway reports itself once it has started: the operator counts those it has heard of.
   await operator.knowsGateways(["prop-cut", "prop-direct"]);
   await cluster.kubectl(["apply", "-f", "-"], subscription("first"));

@@ -1,6 +1,6 @@
 // The registry etcd's access control, as docs/multi-cluster.md sets it up: a cluster's
-// credentials write its own subtree only and read its gateways' presence reports; gateways only
-// read the registry and write presence reports.
+// credentials write its own subtree only and read its gateways' presence reports; shared gateways
+// read the registry and write presence reports; sidecars only read.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
@@ -15,8 +15,9 @@ const etcd = await startSecureEtcd(dir, ["east", "west", "east-2"]);
 const east = etcd.client("east");
 const west = etcd.client("west");
 const gateway = etcd.client("gateway");
+const sidecar = etcd.client("sidecar");
 cleanup(async () => {
-  for (const c of [east, west, gateway]) c.close();
+  for (const c of [east, west, gateway, sidecar]) c.close();
   await etcd.stop();
 });
 
@@ -62,6 +63,18 @@ test("gateway credentials write presence reports; a cluster reads its own gatewa
   assert.equal(await east.get(presenceKey("east", "gw-1")).string(), "{}");
   await assert.rejects(east.get(presenceKey("west", "gw-2")).string(), /permission denied/i);
   await assert.rejects(east.put(presenceKey("east", "gw-1")).value("x").exec(), /permission denied/i);
+});
+
+test("sidecar credentials (held in tenant namespaces) read the registry and write nothing, not even presence", async () => {
+  assert.equal(await sidecar.get(`${clusterSubtree("east")}vpns/shop`).string(), "{}");
+  await assert.rejects(sidecar.put(presenceKey("east", "pod-1")).value("{}").exec(), /permission denied/i);
+  await assert.rejects(
+    sidecar
+      .put(`${clusterSubtree("east")}vpns/shop`)
+      .value("x")
+      .exec(),
+    /permission denied/i,
+  );
 });
 
 test("gateway credentials read the registry and write no record", async () => {

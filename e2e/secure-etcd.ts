@@ -83,7 +83,7 @@ export const startSecureEtcd = async (
         privateKey: readFileSync(pair.key),
       },
     });
-  for (const user of ["root", "gateway", ...clusters]) await credentials(user);
+  for (const user of ["root", "gateway", "sidecar", ...clusters]) await credentials(user);
   const rootPair = certs.get("root");
   if (!rootPair) throw new Error("no root certificate");
   const root = clientFor(rootPair);
@@ -113,6 +113,10 @@ export const startSecureEtcd = async (
     ]);
     await root.user("gateway").create(`unused-${Math.random()}`);
     await root.user("gateway").addRole("gateway");
+    const sidecarRole = await root.role("sidecar").create();
+    await sidecarRole.grant({ permission: "Read", range: Range.prefix(REGISTRY_ROOT) });
+    await root.user("sidecar").create(`unused-${Math.random()}`);
+    await root.user("sidecar").addRole("sidecar");
     if (auth) await root.auth.authEnable();
   } finally {
     root.close();

@@ -42,7 +42,7 @@ export interface GatewayConfig {
   readonly queueMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
-  /** The lease of this gateway's presence record, in whole seconds (registry/heartbeat/presence.ts). */
+  /** The lease of this gateway's presence record, in whole seconds (registry/heartbeat/presence.ts); 0: no record. */
   readonly presenceTtlSeconds: number;
   readonly logLevel: LogLevel;
   /** Where accepted async events are logged before 202; undefined: memory only. */
@@ -90,11 +90,12 @@ const FLAGS = {
   "api-server": "SWITCHBOARD_API_SERVER",
 } as const;
 
-/** --presence-ttl in whole seconds, from 3 s (renewed every third) to an hour. */
+/** --presence-ttl in whole seconds, from 3 s (renewed every third) to an hour; 0 writes no presence record. */
 const presenceTtl = (value: string): number => {
+  if (value === "0" || value === "0s") return 0;
   const ms = durationFlag("presence-ttl", value);
   if (ms % 1000 !== 0 || ms < 3000 || ms > 3_600_000)
-    throw new ConfigError(`--presence-ttl must be whole seconds from 3s to 1h, got "${value}"`);
+    throw new ConfigError(`--presence-ttl must be 0 or whole seconds from 3s to 1h, got "${value}"`);
   return ms / 1000;
 };
 
@@ -128,7 +129,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   },
   "presence-ttl": {
     value: "DURATION",
-    help: "lease of this gateway's presence record: gone this long after it stops reporting (default 30s)",
+    help: "lease of this gateway's presence record: gone this long after it stops reporting; 0: none (default 30s)",
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },

@@ -126,7 +126,7 @@ const main = async (): Promise<number> => {
       };
     },
   });
-  gateway.onApplied(presence.changed);
+  if (config.presenceTtlSeconds > 0) gateway.onApplied(presence.changed);
   gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
   log.info(
     {
@@ -141,7 +141,7 @@ const main = async (): Promise<number> => {
   const code = await runAll(
     {
       registry: (signal) => gateway.watch(signal),
-      presence: (signal) => presence.run(signal),
+      ...(config.presenceTtlSeconds > 0 ? { presence: (signal: AbortSignal) => presence.run(signal) } : {}),
       ingress: async (signal) => {
         await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
         const closed = ingress.close();

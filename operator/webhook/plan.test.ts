@@ -88,6 +88,7 @@ test("an annotated pod gets the gateway container: image, args, env, ports, prob
     `--max-inflight-bytes=${(192 * 2 ** 20) / 4}`,
     `--max-inflight-bytes-per-vpn=${(192 * 2 ** 20) / 4}`,
     "--drain-timeout=25s",
+    "--presence-ttl=0s",
     "--log-level=info",
   ]);
   assert.deepEqual(c.env?.[0], {

@@ -196,6 +196,10 @@ const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): stri
   `--max-inflight-bytes=${Math.floor(o.memoryBytes / 4)}`,
   `--max-inflight-bytes-per-vpn=${Math.floor(o.memoryBytes / 4)}`,
   `--drain-timeout=${drainSeconds(pod.terminationGracePeriodSeconds)}s`,
+  // No presence record: the etcd credential a sidecar holds sits in the tenant's namespace, where
+  // any pod can mount it, so it must stay read-only (a writable one could fill etcd). Injected
+  // sidecars are not counted in Propagated; shared gateways, with a credential of their own, are.
+  "--presence-ttl=0s",
   `--log-level=${o.logLevel}`,
   ...(s.egressAllow?.length ? [`--egress-allow=${s.egressAllow.join(",")}`] : []),
   ...(s.egressDeny?.length ? [`--egress-deny=${s.egressDeny.join(",")}`] : []),
