@@ -207,6 +207,7 @@ test("an annotated pod gets the switchboard-gateway container, its volumes and l
     `--max-inflight-bytes=${(192 * 2 ** 20) / 4}`,
     `--max-inflight-bytes-per-vpn=${(192 * 2 ** 20) / 4}`,
     "--drain-timeout=25s",
+    "--presence-ttl=0s",
     "--log-level=info",
     "--egress-allow=10.20.0.0/16",
     "--egress-deny=*:9090",
