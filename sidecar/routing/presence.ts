@@ -75,7 +75,10 @@ export const createPresence = ({
           if (value.toString() !== written) {
             await client.put(key, value, lease, timeoutMs);
             written = value.toString();
-          } else if (Date.now() - renewedAt >= renewEveryMs) {
+          }
+          // Renewed on time whether or not the record was just written: a put does not extend a
+          // lease, and a gateway applying changes all the time writes at every pass.
+          if (Date.now() - renewedAt >= renewEveryMs) {
             const left = await client.keepAlive(lease, timeoutMs);
             if (left <= 0) {
               // Expired while etcd was out of reach: a new lease, and the record written again.
@@ -94,6 +97,9 @@ export const createPresence = ({
               "cannot write the presence record; retrying (the operator sees this gateway behind)",
             );
           failing = why;
+          // The lease ended behind this gateway's back (etcd out of reach for longer than it, or
+          // revoked): the next pass takes a new one and writes the record again.
+          if (/lease not found/i.test(why)) lease = undefined;
           await pause(Math.min(renewEveryMs, 2_000), false);
           continue;
         }
