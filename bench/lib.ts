@@ -1,17 +1,19 @@
 // Shared pieces of the benchmarks: real etcd with registry records, gateways pinned to a core,
 // an open- or closed-loop load generator, percentiles, and the results table.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
-import { Pool } from "undici";
 import { type Etcd, startEtcd } from "../e2e/etcd.ts";
 import type { GatewayProcess } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import type { SubscriptionRecord } from "../registry/types.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
+
+const execFileAsync = promisify(execFile);
 
 export const TOKEN = "bench-token";
 
@@ -164,69 +166,40 @@ export interface LoadOptions {
   ratePerSecond?: number;
 }
 
-/** Drives load for `seconds` and measures rate and latency. */
-export const load = async (opts: LoadOptions): Promise<LoadResult> => {
-  const origin = new URL(opts.url);
-  const pool = new Pool(origin.origin, { connections: Math.max(opts.concurrency ?? 64, 16), pipelining: 1 });
-  const latencies: number[] = [];
-  let ok = 0;
-  let errors = 0;
-  const send = async (scheduled: number): Promise<void> => {
-    try {
-      const res = await pool.request({
-        path: origin.pathname,
-        method: "POST",
-        headers: opts.headers,
-        body: opts.body,
-      });
-      await res.body.dump();
-      if (res.statusCode === opts.okStatus) ok++;
-      else errors++;
-    } catch {
-      errors++;
-    }
-    latencies.push(performance.now() - scheduled);
-  };
-  const start = performance.now();
-  const end = start + opts.seconds * 1000;
-  if (opts.ratePerSecond) {
-    const interval = 1000 / opts.ratePerSecond;
-    const inflight = new Set<Promise<void>>();
-    for (let i = 0; ; i++) {
-      const at = start + i * interval;
-      if (at >= end) break;
-      const wait = at - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      // Timers are coarse: a request sent a little early is measured from when it was sent.
-      const p = send(Math.min(at, performance.now())).finally(() => inflight.delete(p));
-      inflight.add(p);
-    }
-    await Promise.all(inflight);
-  } else {
-    const worker = async (): Promise<void> => {
-      while (performance.now() < end) await send(performance.now());
-    };
-    await Promise.all(Array.from({ length: opts.concurrency ?? 64 }, worker));
-  }
-  const seconds = (performance.now() - start) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    ok,
-    errors,
-    seconds,
-    rate: ok / seconds,
-    latencyMs: {
-      p50: percentile(latencies, 0.5),
-      p90: percentile(latencies, 0.9),
-      p99: percentile(latencies, 0.99),
-      p999: percentile(latencies, 0.999),
-    },
-  };
+/**
+ * Where the Go program under bench/subjects/NAME is, built into .work/bin first (Go's build cache
+ * makes a rebuild quick) with the machine's Go.
+ */
+export const goBinary = (name: string): string => {
+  const bin = join(repoRoot, ".work", "bin", name);
+  execFileSync("go", ["build", "-C", join(repoRoot, "bench/subjects", name), "-o", bin, "."], {
+    env: { ...process.env, GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
+    stdio: "inherit",
+  });
+  return bin;
 };
 
-/** Resident set size of process `pid` in MB (VmRSS of /proc/PID/status). */
+/**
+ * Drives load for `seconds` and measures rate and latency, with the Go load generator
+ * (bench/subjects/goload): on the core it shares with the function it costs a fraction of a
+ * Node load generator's CPU and adds far less jitter to the latencies it measures. It runs on the
+ * cores this process runs on.
+ */
+export const load = async (opts: LoadOptions): Promise<LoadResult> => {
+  const args = ["load", "-url", opts.url, "-seconds", String(opts.seconds), "-ok", String(opts.okStatus)];
+  if (opts.ratePerSecond) args.push("-rate", String(opts.ratePerSecond));
+  else args.push("-concurrency", String(opts.concurrency ?? 64));
+  for (const [name, value] of Object.entries(opts.headers)) args.push("-header", `${name}: ${value}`);
+  args.push("-body", opts.body);
+  const { stdout } = await execFileAsync(goload(), args, { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as LoadResult;
+};
+let goloadBin: string | undefined;
+const goload = (): string => {
+  goloadBin ??= goBinary("goload");
+  return goloadBin;
+};
+
 export const rssMb = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;

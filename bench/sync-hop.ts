@@ -1,4 +1,4 @@
-// The sync hop, side by side: the gateway, a bare node:http + undici forwarder, nginx (one worker)
+// The sync hop, side by side: the gateway, bare forwarders (node:http in, undici or node:http out), nginx (one worker)
 // and a minimal Go reverse proxy, each alone on core 0 inside a memory cgroup of its own with the
 // same limit (128 MiB, as a pod), in front of the same function (core 1, with this load generator
 // and etcd), one subject at a time. For each: added latency over a direct call, paced (open loop,
@@ -9,8 +9,9 @@
 // The gateway runs compiled, as the image runs it (built first, as `npm run build` does).
 //   node bench/sync-hop.ts [--seconds 5] [--limit-mib 128] [--subjects "go proxy,gateway"]
 //     --limit-mib 0: each subject in a cgroup without a limit (the working set is still read)
-//     --subjects: a comma-separated subset of: go proxy, nginx, node forwarder, gateway, gateway (.ts)
-//       (default every subject but "gateway (.ts)", the gateway run from its sources)
+//     --subjects: a comma-separated subset of: go proxy, nginx, node forwarder, node:http forwarder,
+//       gateway, gateway (node:http), gateway (.ts) (default every subject but "gateway (.ts)", the
+//       gateway run from its sources; "gateway (node:http)" delivers with --delivery-client=node)
 //     --gateway-flags: extra Node flags for the gateway (e.g. "--max-semi-space-size=2")
 
 import { parseArgs } from "node:util";
@@ -37,6 +38,7 @@ import {
   startBenchFunction,
   startForwarder,
   startGoProxy,
+  startHttpForwarder,
   startNginx,
 } from "./subjects/index.ts";
 
@@ -44,7 +46,10 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "5" },
     "limit-mib": { type: "string", default: "128" },
-    subjects: { type: "string", default: "go proxy,nginx,node forwarder,gateway" },
+    subjects: {
+      type: "string",
+      default: "go proxy,nginx,node forwarder,node:http forwarder,gateway,gateway (node:http)",
+    },
     "gateway-flags": { type: "string", default: "" },
   },
 });
@@ -146,33 +151,49 @@ if (nginx)
   results.push(await measure("nginx", async (cg) => proxied(await startNginx(nginx, fnUrl, "0", cg))));
 else if (wanted.has("nginx"))
   console.error("sync-hop: nginx is not installed and could not be (not root?): left out");
+if (wanted.has("node:http forwarder"))
+  results.push(
+    await measure("node:http forwarder", async (cg) => proxied(await startHttpForwarder(fnUrl, "0", cg))),
+  );
 if (wanted.has("node forwarder"))
   results.push(await measure("node forwarder", async (cg) => proxied(await startForwarder(fnUrl, "0", cg))));
-const gatewaySubject = (name: string, compiled: boolean) => async (cg: MemoryCgroup) => {
-  const gateway = await startGateway({
-    etcd: registry.etcd.url,
-    clusterName: registry.cluster,
-    dir: registry.dir,
-    name: name.replace(/\W+/g, "-"),
-    compiled,
-    prefix: [...cg.prefix, ...pinned("0")],
-    ...(gatewayFlags.length > 0 && {
-      entry: [process.execPath, ...gatewayFlags, ...programArgs("gateway", compiled)],
-    }),
-  });
-  await routesLoaded(gateway);
-  return {
-    name,
-    port: 0,
-    pid: gateway.proc.pid,
-    stop: () => gateway.proc.stop(),
-    url: `${gateway.url}/`,
-    headers: ceHeaders,
+const gatewaySubject =
+  (name: string, compiled: boolean, extraArgs: string[] = []) =>
+  async (cg: MemoryCgroup) => {
+    const gateway = await startGateway({
+      etcd: registry.etcd.url,
+      clusterName: registry.cluster,
+      dir: registry.dir,
+      name: name.replace(/\W+/g, "-").replace(/^-|-$/g, ""),
+      compiled,
+      prefix: [...cg.prefix, ...pinned("0")],
+      extraArgs,
+      ...(gatewayFlags.length > 0 && {
+        entry: [process.execPath, ...gatewayFlags, ...programArgs("gateway", compiled)],
+      }),
+    });
+    await routesLoaded(gateway);
+    return {
+      name,
+      port: 0,
+      pid: gateway.proc.pid,
+      stop: () => gateway.proc.stop(),
+      url: `${gateway.url}/`,
+      headers: ceHeaders,
+    };
   };
-};
 if (wanted.has("gateway")) {
   compile(PROJECTS.programs);
   results.push(await measure("gateway", gatewaySubject("gateway", true)));
+}
+if (wanted.has("gateway (node:http)")) {
+  compile(PROJECTS.programs);
+  results.push(
+    await measure(
+      "gateway (node:http)",
+      gatewaySubject("gateway (node:http)", true, ["--delivery-client=node"]),
+    ),
+  );
 }
 if (wanted.has("gateway (.ts)"))
   results.push(await measure("gateway (.ts)", gatewaySubject("gateway (.ts)", false)));

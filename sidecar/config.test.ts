@@ -11,6 +11,8 @@ test("flags and env twins parse into a frozen config with defaults", () => {
     ["127.0.0.1", 8080, "shop", 7, 1048576, 9090],
   );
   assert.ok(Object.isFrozen(c));
+  assert.equal(c.deliveryClient, "undici", "deliveries use undici unless told otherwise");
+  assert.equal(parseGatewayConfig(base, { SWITCHBOARD_DELIVERY_CLIENT: "node" }).deliveryClient, "node");
 });
 
 test("ingress budgets default to 1024 connections, 32 MiB of bodies in progress and a quarter of it per VPN", () => {
@@ -49,6 +51,7 @@ test("bad or missing flags give one clear line", () => {
     ],
     [[...base, "--egress-deny", "*:0"], /--egress-deny: egress rule "\*:0": port must be from 1 to 65535/],
     [[...base, "--api-server", "10.96.0.1"], /--api-server must be HOST:PORT/],
+    [[...base, "--delivery-client", "fetch"], /--delivery-client must be undici or node, got "fetch"/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(

@@ -48,6 +48,8 @@ export interface GatewayConfig {
   /** Where accepted async events are logged before 202; undefined: memory only. */
   readonly dataDir: string | undefined;
   readonly durability: "fsync" | "none";
+  /** The HTTP client deliveries use (--delivery-client): undici, or Node's node:http. */
+  readonly deliveryClient: "node" | "undici";
   readonly dataMaxBytes: number;
   /** The master key of sealed registry records (shared gateway): opens every VPN's records. */
   readonly registryKeyFile: string | undefined;
@@ -82,6 +84,7 @@ const FLAGS = {
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "data-dir": "SWITCHBOARD_DATA_DIR",
   durability: "SWITCHBOARD_DURABILITY",
+  "delivery-client": "SWITCHBOARD_DELIVERY_CLIENT",
   "data-max-bytes": "SWITCHBOARD_DATA_MAX_BYTES",
   "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
   "vpn-key-file": "SWITCHBOARD_VPN_KEY_FILE",
@@ -133,6 +136,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
+  "delivery-client": {
+    value: "undici|node",
+    help: "the HTTP client of deliveries: undici, or node:http (less memory, slower past one core's capacity) (default undici)",
+  },
   "data-max-bytes": {
     value: "BYTES",
     help: "cap on the log's undelivered events; beyond, 503 log-full (default 1 GiB)",
@@ -206,6 +213,9 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     throw new ConfigError(`--durability must be fsync or none, got "${durability}"`);
   if (durability === "fsync" && !dataDir)
     throw new ConfigError("--durability fsync needs --data-dir (or SWITCHBOARD_DATA_DIR)");
+  const deliveryClient = get("delivery-client") ?? "undici";
+  if (deliveryClient !== "node" && deliveryClient !== "undici")
+    throw new ConfigError(`--delivery-client must be undici or node, got "${deliveryClient}"`);
   const [registryKeyFile, vpnKeyFile] = [get("registry-key-file"), get("vpn-key-file")];
   if (registryKeyFile !== undefined && vpnKeyFile !== undefined)
     throw new ConfigError(
@@ -234,6 +244,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     logLevel,
     dataDir,
     durability,
+    deliveryClient,
     dataMaxBytes: intFlag("data-max-bytes", get("data-max-bytes") ?? String(1024 * 1024 * 1024)),
     registryKeyFile,
     vpnKeyFile,

@@ -10,8 +10,10 @@ import { toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createAsyncEngine } from "./delivery/async-engine.ts";
 import { createBalancer } from "./delivery/balancer.ts";
+import type { PoolFactory } from "./delivery/client.ts";
 import { boundAddresses, createEgress, type ProtectedEndpoint } from "./delivery/egress.ts";
 import { createDeliverer } from "./delivery/index.ts";
+import { undiciPools } from "./delivery/undici-client.ts";
 import type { Wal } from "./durable/wal.ts";
 import { createBodyBudget } from "./ingress/budget.ts";
 import { createDeliveryFeed, deliveriesRoutes } from "./ingress/deliveries.ts";
@@ -50,6 +52,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Opens sealed registry records (the master key, or the one VPN this gateway serves). */
   keyring?: Keyring | undefined;
+  /** The delivery client's pools (--delivery-client): undici unless given. */
+  pools?: PoolFactory;
 }
 
 const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
@@ -77,7 +81,15 @@ export const infrastructureEndpoints = (config: GatewayConfig): ProtectedEndpoin
 const EGRESS_REFRESH_MS = 30_000;
 
 /** Creates the gateway; nothing runs until `watch`. */
-export const createGateway = ({ config, registry, metrics, log, wal, keyring }: GatewayDeps): Gateway => {
+export const createGateway = ({
+  config,
+  registry,
+  metrics,
+  log,
+  wal,
+  keyring,
+  pools = undiciPools,
+}: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: registry,
     endpoints: config.etcd,
@@ -158,11 +170,12 @@ export const createGateway = ({ config, registry, metrics, log, wal, keyring }: 
     allow: config.egressAllow,
     deny: config.egressDeny,
     protect: infrastructureEndpoints(config),
+    pools,
     log,
   });
   const feed = createDeliveryFeed();
   const deliverer = createDeliverer({
-    dispatcher: (vpn) => egress.dispatcher(table?.vpn(vpn)?.egressAllow ?? []),
+    pool: (vpn) => egress.pool(table?.vpn(vpn)?.egressAllow ?? []),
     balancer,
     localCluster: config.clusterName,
     encode: toBinaryHeaders,

@@ -85,6 +85,10 @@ const main = async (): Promise<number> => {
     log,
     keyring,
     ...(wal ? { wal } : {}),
+    // node:http is the lighter client (sidecar/delivery/client.ts has the trade-off).
+    ...(config.deliveryClient === "node"
+      ? { pools: (await import("./delivery/node-client.ts")).nodePools }
+      : {}),
   });
   const ingress = await serveIngress(gateway.ingress, {
     host: config.listenHost,

@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import type { MemoryCgroup } from "../../e2e/cgroup.ts";
 import { freePort } from "../../e2e/ports.ts";
 import { repoRoot } from "../../e2e/tools.ts";
-import { pinned } from "../lib.ts";
+import { ENTRYPOINT } from "../../scripts/image/spec.ts";
+import { goBinary, pinned } from "../lib.ts";
 
 export interface Subject {
   readonly name: string;
@@ -38,31 +39,47 @@ const listening = async (name: string, command: string[], env: Record<string, st
   return { name, port, pid: child.pid ?? 0, stop: () => stopped(child) };
 };
 
-/** The function every subject forwards to (bench/fixtures/function.ts), pinned, outside any cgroup. */
+/**
+ * The function every subject forwards to: `goload serve` (bench/subjects/goload), answering 200
+ * with a small JSON body, pinned, outside any cgroup.
+ */
 export const startBenchFunction = (cores: string): Promise<Subject> =>
-  listening(
-    "function",
-    [...pinned(cores), process.execPath, join(repoRoot, "bench/fixtures/function.ts")],
-    {},
-  );
+  listening("function", [...pinned(cores), goBinary("goload"), "serve"], { PORT: "0" });
 
-/** The node:http + undici forwarder to `target`. */
+/** The node:http + undici forwarder to `target`, with the Node flags the image runs the gateway with. */
 export const startForwarder = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
   listening(
     "forwarder",
-    [...cgroup.prefix, ...pinned(cores), process.execPath, join(repoRoot, "bench/fixtures/forwarder.ts")],
+    [
+      ...cgroup.prefix,
+      ...pinned(cores),
+      process.execPath,
+      ...ENTRYPOINT.slice(1),
+      join(repoRoot, "bench/fixtures/forwarder.ts"),
+    ],
     { TARGET: target },
   );
 
-/** The minimal Go reverse proxy to `target`, built into .work/bin first (Go's build cache makes that quick). */
-export const startGoProxy = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> => {
-  const bin = join(repoRoot, ".work", "bin", "goproxy");
-  execFileSync("go", ["build", "-C", join(repoRoot, "bench/subjects/goproxy"), "-o", bin, "."], {
-    env: { ...process.env, GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
-    stdio: "inherit",
+/** The node:http forwarder to `target` (Node's own client), with the gateway's Node flags. */
+export const startHttpForwarder = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
+  listening(
+    "node:http forwarder",
+    [
+      ...cgroup.prefix,
+      ...pinned(cores),
+      process.execPath,
+      ...ENTRYPOINT.slice(1),
+      join(repoRoot, "bench/fixtures/forwarder-http.ts"),
+    ],
+    { TARGET: target },
+  );
+
+/** The minimal Go reverse proxy to `target` (bench/subjects/goproxy). */
+export const startGoProxy = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
+  listening("go proxy", [...cgroup.prefix, ...pinned(cores), goBinary("goproxy")], {
+    TARGET: target,
+    PORT: "0",
   });
-  return listening("go proxy", [...cgroup.prefix, ...pinned(cores), bin], { TARGET: target, PORT: "0" });
-};
 
 /** Where nginx is, installing Debian's package when missing (as root); undefined when it cannot be had. */
 export const nginxBinary = (): string | undefined => {

@@ -1,6 +1,7 @@
 // Egress enforcement against real HTTP servers on loopback: the deliverer with the gateway's
 // connection pools refuses what the policy denies before any byte is sent, tells why, never
 // retries it, keeps each VPN's allow-list to its own connections, and does not follow redirects.
+// Every test runs with both delivery clients (node:http and undici).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Registry } from "prom-client";
@@ -12,8 +13,11 @@ import { toBinaryHeaders } from "../cloudevents/index.ts";
 import { createGatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import { createBalancer } from "./balancer.ts";
+import type { PoolFactory } from "./client.ts";
 import { createEgress, type Egress, resolveHost } from "./egress.ts";
 import { createDeliverer } from "./index.ts";
+import { nodePools } from "./node-client.ts";
+import { undiciPools } from "./undici-client.ts";
 
 const server = await startFunction((req) =>
   req.path === "/redirect" ? { status: 302, headers: { location: "http://169.254.169.254/latest/" } } : {},
@@ -28,17 +32,18 @@ cleanup(() => etcdLike.close());
 const resolve = async (host: string) =>
   host === "rebind.test" ? [{ address: "127.0.0.1" }] : resolveHost(host);
 
-const setup = (allow: string, vpnAllow: Record<string, string[]> = {}) => {
+const setup = (pools: PoolFactory, allow: string, vpnAllow: Record<string, string[]> = {}) => {
   const egress: Egress = createEgress({
     allow: parseEgressList(allow),
     deny: [],
     protect: [{ host: "127.0.0.1", port: etcdPort, reason: "the registry etcd" }],
     resolve,
+    pools,
   });
   cleanup(() => egress.close());
   const registry = new Registry();
   const deliverer = createDeliverer({
-    dispatcher: (vpn) => egress.dispatcher(vpnAllow[vpn] ?? []),
+    pool: (vpn) => egress.pool(vpnAllow[vpn] ?? []),
     balancer: createBalancer(),
     localCluster: "east",
     encode: toBinaryHeaders,
@@ -82,70 +87,75 @@ const event: CloudEvent = {
 const reasonOf = (outcome: { error: string } | { status: number }): string =>
   "error" in outcome && "reason" in outcome && typeof outcome.reason === "string" ? outcome.reason : "";
 
-test("loopback by IP, by localhost, by *.localhost and by a name resolving to it is refused before any request, once, never retried", async () => {
-  const { deliverer, attempts } = setup("");
-  const before = server.received.length;
-  const cases: [string, string][] = [
-    [`http://127.0.0.1:${port}/`, `127.0.0.1:${port} is refused: loopback (egress rule "127.0.0.0/8")`],
-    [`http://[::ffff:127.0.0.1]:${port}/`, `[::ffff:7f00:1]:${port} is refused: loopback`],
-    [`http://localhost:${port}/`, `127.0.0.1:${port} (localhost) is refused: loopback`],
-    [`http://metadata.localhost:${port}/`, `(metadata.localhost) is refused: loopback`],
-    [`http://rebind.test:${port}/`, `127.0.0.1:${port} (rebind.test) is refused: loopback`],
-    ["http://169.254.169.254/latest/meta-data/", `169.254.169.254:80 is refused: link-local`],
-  ];
-  for (const [url, reason] of cases) {
+for (const [kind, pools] of [
+  ["node:http", nodePools],
+  ["undici", undiciPools],
+] as const) {
+  test(`${kind}: loopback by IP, by localhost, by *.localhost and by a name resolving to it is refused before any request, once, never retried`, async () => {
+    const { deliverer, attempts } = setup(pools, "");
+    const before = server.received.length;
+    const cases: [string, string][] = [
+      [`http://127.0.0.1:${port}/`, `127.0.0.1:${port} is refused: loopback (egress rule "127.0.0.0/8")`],
+      [`http://[::ffff:127.0.0.1]:${port}/`, `[::ffff:7f00:1]:${port} is refused: loopback`],
+      [`http://localhost:${port}/`, `127.0.0.1:${port} (localhost) is refused: loopback`],
+      [`http://metadata.localhost:${port}/`, `(metadata.localhost) is refused: loopback`],
+      [`http://rebind.test:${port}/`, `127.0.0.1:${port} (rebind.test) is refused: loopback`],
+      ["http://169.254.169.254/latest/meta-data/", `169.254.169.254:80 is refused: link-local`],
+    ];
+    for (const [url, reason] of cases) {
+      const final = await deliverer.deliver(route(fnAt(url), 3), fnAt(url), event, true);
+      assert.equal("error" in final.outcome && final.outcome.error, "egress-denied", url);
+      assert.ok(reasonOf(final.outcome).includes(reason), `${url}: ${reasonOf(final.outcome)}`);
+      assert.equal(final.attempts, 1, "a refusal is not retried");
+    }
+    assert.equal(server.received.length, before, "nothing reached the server");
+    assert.equal(await attempts("egress-denied"), cases.length);
+  });
+
+  test(`${kind}: an explicit allow entry reaches loopback; the protected etcd port stays refused`, async () => {
+    const { deliverer } = setup(pools, "127.0.0.1");
+    const before = server.received.length;
+    const ok = await deliverer.deliver(route(fnAt(`${server.url}/`), 0), fnAt(`${server.url}/`), event, true);
+    assert.deepEqual(ok.outcome, { status: 200 });
+    assert.equal(server.received.length, before + 1);
+    const viaName = await deliverer.deliver(
+      route(fnAt(`http://localhost:${port}/`), 0),
+      fnAt(`http://localhost:${port}/`),
+      event,
+      true,
+    );
+    assert.deepEqual(viaName.outcome, { status: 200 }, "localhost connects to the allowed 127.0.0.1");
+    const etcd = await deliverer.deliver(
+      route(fnAt(`${etcdLike.url}/v3/kv/range`), 2),
+      fnAt(`${etcdLike.url}/v3/kv/range`),
+      event,
+      true,
+    );
+    assert.equal(
+      reasonOf(etcd.outcome),
+      `127.0.0.1:${etcdPort} is refused: the registry etcd (egress rule "127.0.0.1:${etcdPort}")`,
+    );
+    assert.equal(etcdLike.received.length, 0);
+  });
+
+  test(`${kind}: a VPN's allow-list applies to its own deliveries only, even with its connection open`, async () => {
+    const { deliverer } = setup(pools, "", { a: ["127.0.0.1"] });
+    const url = `${server.url}/`;
+    const before = server.received.length;
+    const a = await deliverer.deliver(route(fnAt(url, "a"), 0), fnAt(url, "a"), event, true);
+    assert.deepEqual(a.outcome, { status: 200 });
+    const b = await deliverer.deliver(route(fnAt(url, "b"), 0), fnAt(url, "b"), event, true);
+    assert.equal("error" in b.outcome && b.outcome.error, "egress-denied");
+    assert.equal(server.received.length, before + 1);
+  });
+
+  test(`${kind}: a redirect to a forbidden address is not followed: the 302 is the outcome`, async () => {
+    const { deliverer } = setup(pools, "127.0.0.1");
+    const url = `${server.url}/redirect`;
+    const before = server.received.length;
     const final = await deliverer.deliver(route(fnAt(url), 3), fnAt(url), event, true);
-    assert.equal("error" in final.outcome && final.outcome.error, "egress-denied", url);
-    assert.ok(reasonOf(final.outcome).includes(reason), `${url}: ${reasonOf(final.outcome)}`);
-    assert.equal(final.attempts, 1, "a refusal is not retried");
-  }
-  assert.equal(server.received.length, before, "nothing reached the server");
-  assert.equal(await attempts("egress-denied"), cases.length);
-});
-
-test("an explicit allow entry reaches loopback; the protected etcd port stays refused", async () => {
-  const { deliverer } = setup("127.0.0.1");
-  const before = server.received.length;
-  const ok = await deliverer.deliver(route(fnAt(`${server.url}/`), 0), fnAt(`${server.url}/`), event, true);
-  assert.deepEqual(ok.outcome, { status: 200 });
-  assert.equal(server.received.length, before + 1);
-  const viaName = await deliverer.deliver(
-    route(fnAt(`http://localhost:${port}/`), 0),
-    fnAt(`http://localhost:${port}/`),
-    event,
-    true,
-  );
-  assert.deepEqual(viaName.outcome, { status: 200 }, "localhost connects to the allowed 127.0.0.1");
-  const etcd = await deliverer.deliver(
-    route(fnAt(`${etcdLike.url}/v3/kv/range`), 2),
-    fnAt(`${etcdLike.url}/v3/kv/range`),
-    event,
-    true,
-  );
-  assert.equal(
-    reasonOf(etcd.outcome),
-    `127.0.0.1:${etcdPort} is refused: the registry etcd (egress rule "127.0.0.1:${etcdPort}")`,
-  );
-  assert.equal(etcdLike.received.length, 0);
-});
-
-test("a VPN's allow-list applies to its own deliveries only, even with its connection open", async () => {
-  const { deliverer } = setup("", { a: ["127.0.0.1"] });
-  const url = `${server.url}/`;
-  const before = server.received.length;
-  const a = await deliverer.deliver(route(fnAt(url, "a"), 0), fnAt(url, "a"), event, true);
-  assert.deepEqual(a.outcome, { status: 200 });
-  const b = await deliverer.deliver(route(fnAt(url, "b"), 0), fnAt(url, "b"), event, true);
-  assert.equal("error" in b.outcome && b.outcome.error, "egress-denied");
-  assert.equal(server.received.length, before + 1);
-});
-
-test("a redirect to a forbidden address is not followed: the 302 is the outcome", async () => {
-  const { deliverer } = setup("127.0.0.1");
-  const url = `${server.url}/redirect`;
-  const before = server.received.length;
-  const final = await deliverer.deliver(route(fnAt(url), 3), fnAt(url), event, true);
-  assert.equal("status" in final.outcome && final.outcome.status, 302);
-  assert.equal(final.attempts, 1);
-  assert.equal(server.received.length, before + 1);
-});
+    assert.equal("status" in final.outcome && final.outcome.status, 302);
+    assert.equal(final.attempts, 1);
+    assert.equal(server.received.length, before + 1);
+  });
+}

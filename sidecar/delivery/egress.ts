@@ -1,13 +1,12 @@
 // Egress enforcement at connect time (docs/architecture.md, "Security model", "Egress policy"):
 // every new delivery connection resolves the URL's host here, checks each address against the
-// policy, and hands undici's connector the chosen address itself, so the address checked is the
-// address connected to (no second lookup, no DNS rebinding between check and connect). Names
+// policy, and hands the client's connector the chosen address itself, so the address checked is
+// the address connected to (no second lookup, no DNS rebinding between check and connect). Names
 // `localhost` and `*.localhost` are loopback without asking DNS (RFC 6761). Connections are pooled
 // per VPN allow-list, so a connection opened under one VPN's allow-list never carries another's.
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
-import { Agent, buildConnector, type Dispatcher } from "undici";
 import {
   type Connection,
   createEgressPolicy,
@@ -18,6 +17,7 @@ import {
 import { type EgressEntry, normaliseHost, parseEgressEntry } from "../../common/egress/rules.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
+import type { Admit, DeliveryPool, PoolFactory } from "./client.ts";
 
 /** A connection the egress policy refused; permanent for that address (never retried). */
 export class EgressDeniedError extends Error {
@@ -56,52 +56,38 @@ export const boundAddresses = (host: string): string[] =>
     : [host];
 
 /**
- * An undici connector that refuses what `decide` denies: resolve, keep the allowed addresses,
- * connect the first of them through `base` (TLS keeps the URL's name for SNI and certificate
- * checks). A refusal reaches the request as an EgressDeniedError.
+ * Where a connection to `host`:`port` may go: resolve, keep the first address `decide` allows;
+ * an EgressDeniedError when it allows none.
  */
-export const egressConnector = (
-  decide: (c: Connection) => ReturnType<EgressPolicy["decide"]>,
-  base: buildConnector.connector,
-  resolve: Resolve = resolveHost,
-): buildConnector.connector => {
-  return (opts, callback) => {
-    const host = normaliseHost(opts.hostname);
-    const port = Number(opts.port) || (opts.protocol === "https:" ? 443 : 80);
-    resolve(host).then(
-      (addresses) => {
-        let refusal: EgressDeniedError | undefined;
-        for (const { address } of addresses) {
-          const connection = { host, address, port };
-          const decision = decide(connection);
-          if (decision.allowed) {
-            const servername = isIP(host) === 0 && opts.protocol === "https:" ? host : undefined;
-            base({ ...opts, hostname: address, ...(servername ? { servername } : {}) }, callback);
-            return;
-          }
-          refusal ??= new EgressDeniedError(decision.message, connection);
-        }
-        callback(refusal ?? new Error(`${host} resolved to no address`), null);
-      },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
-    );
+export const admitBy =
+  (decide: (c: Connection) => ReturnType<EgressPolicy["decide"]>, resolve: Resolve = resolveHost): Admit =>
+  async (host, port) => {
+    const addresses = await resolve(host);
+    let refusal: EgressDeniedError | undefined;
+    for (const { address } of addresses) {
+      const connection = { host, address, port };
+      const decision = decide(connection);
+      if (decision.allowed) return { address };
+      refusal ??= new EgressDeniedError(decision.message, connection);
+    }
+    throw refusal ?? new Error(`${host} resolved to no address`);
   };
-};
 
 export interface EgressOptions {
   readonly allow: readonly EgressEntry[];
   readonly deny: readonly EgressEntry[];
   /** The registry etcd, the API server, this gateway's own ports. */
   readonly protect: readonly ProtectedEndpoint[];
-  readonly agent?: Agent.Options;
+  /** The HTTP client's pools (./node-client.ts nodePools, or ./undici-client.ts undiciPools). */
+  readonly pools: PoolFactory;
   readonly resolve?: Resolve;
   /** Where a protected name that does not resolve is reported. */
   readonly log?: Logger;
 }
 
 export interface Egress {
-  /** The dispatcher for deliveries of a VPN with these allow entries (as in its record). */
-  dispatcher(vpnAllow: readonly string[]): Dispatcher;
+  /** The connection pool for deliveries of a VPN with these allow entries (as in its record). */
+  pool(vpnAllow: readonly string[]): DeliveryPool;
   /** Adds protected endpoints (the gateway's own ports once they are bound). */
   protect(endpoints: readonly ProtectedEndpoint[]): void;
   /** Re-resolves protected host names (their addresses are refused too); never throws. */
@@ -118,7 +104,7 @@ export const createEgress = ({
   allow,
   deny,
   protect: initial,
-  agent = {},
+  pools: factory,
   resolve = resolveHost,
   log,
 }: EgressOptions): Egress => {
@@ -131,30 +117,24 @@ export const createEgress = ({
     return createEgressPolicy({ allow, deny, protect });
   };
   let policy = build();
-  const base = buildConnector({});
-  const pools = new Map<string, Agent>();
+  const pools = new Map<string, DeliveryPool>();
   // The hot path asks with the same array (the routing table's) every time: no join per attempt.
-  const byList = new WeakMap<readonly string[], Agent>();
-  const dispatcher = (vpnAllow: readonly string[]): Dispatcher => {
+  const byList = new WeakMap<readonly string[], DeliveryPool>();
+  const pool = (vpnAllow: readonly string[]): DeliveryPool => {
     const known = byList.get(vpnAllow);
     if (known && !known.closed) return known;
     const key = keyOf(vpnAllow);
-    let pool = pools.get(key);
-    if (!pool) {
+    let found = pools.get(key);
+    if (!found) {
       const entries = vpnAllow.map(parseEgressEntry);
-      pool = new Agent({
-        connections: 256,
-        keepAliveTimeout: 30_000,
-        ...agent,
-        connect: egressConnector((c) => policy.decide(c, entries), base, resolve),
-      });
-      pools.set(key, pool);
+      found = factory(admitBy((c) => policy.decide(c, entries), resolve));
+      pools.set(key, found);
     }
-    byList.set(vpnAllow, pool);
-    return pool;
+    byList.set(vpnAllow, found);
+    return found;
   };
   return {
-    dispatcher,
+    pool,
     protect: (more) => {
       endpoints = [...endpoints, ...more];
       policy = build();
@@ -179,11 +159,11 @@ export const createEgress = ({
     retain: (lists) => {
       const keep = new Set([""]);
       for (const list of lists) keep.add(keyOf(list));
-      for (const [key, pool] of pools)
+      for (const [key, open] of pools)
         if (!keep.has(key)) {
           pools.delete(key);
           // In-flight requests finish first; a pool that fails to close holds nothing more.
-          pool.close().catch(() => undefined);
+          open.close().catch(() => undefined);
         }
     },
     close: async () => {

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Registry } from "prom-client";
-import { Agent } from "undici";
 import { silentLogger } from "../../common/log.ts";
 import { startFunction } from "../../e2e/functions.ts";
 import { cleanup } from "../../e2e/harness.ts";
@@ -11,6 +10,7 @@ import { createGatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView } from "../types.ts";
 import { createBalancer } from "./balancer.ts";
 import { createDeliverer } from "./index.ts";
+import { nodePools } from "./node-client.ts";
 
 test("no more requests are in flight to a function than its concurrency, per gateway", async () => {
   let inFlight = 0;
@@ -23,13 +23,13 @@ test("no more requests are in flight to a function than its concurrency, per gat
     inFlight--;
     return { status: 200 };
   });
-  const agent = new Agent();
+  const pool = nodePools(async (host) => ({ address: host }));
   cleanup(async () => {
     await server.close();
-    await agent.close();
+    await pool.close();
   });
   const deliverer = createDeliverer({
-    dispatcher: () => agent,
+    pool: () => pool,
     balancer: createBalancer(),
     localCluster: "east",
     encode: toBinaryHeaders,

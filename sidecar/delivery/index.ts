@@ -1,19 +1,18 @@
 // Delivering one event to one route: choose an endpoint, send in binary mode, classify the
 // outcome, retry with backoff per the subscription's policy. The per-function concurrency limit
 // is enforced here, per gateway.
-import type { Dispatcher } from "undici";
 import { pause } from "../../common/backoff.ts";
 import type { Logger } from "../../common/log.ts";
 import { attemptLabel, type GatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import type { Balancer, Endpoint } from "./balancer.ts";
+import type { AttemptResult, DeliveryPool } from "./client.ts";
 import { createDeliveryLog, type DeliveryLog } from "./log.ts";
 import { type Outcome, outcomeLabel, retryable, retryDelayMs, succeeded } from "./retry.ts";
-import { type AttemptResult, sendAttempt } from "./send.ts";
 
 export interface DeliveryDeps {
   /** The connection pool for deliveries of a VPN (pools are per VPN allow-list: see ./egress.ts). */
-  dispatcher: (vpn: string) => Dispatcher;
+  pool: (vpn: string) => DeliveryPool;
   balancer: Balancer;
   localCluster: string;
   /** Binary-mode CloudEvents headers for `event`. */
@@ -81,7 +80,7 @@ export interface Deliverer {
 
 /** Creates the deliverer. */
 export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
-  const { dispatcher, balancer, localCluster, encode, metrics, isClusterAvailable } = deps;
+  const { pool, balancer, localCluster, encode, metrics, isClusterAvailable } = deps;
   const limits = createLimits();
   const dlog = deps.deliveryLog ?? createDeliveryLog(deps.log);
 
@@ -100,7 +99,7 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       if (!endpoint) return none("no-endpoints");
       const instance = fn.instances.get(endpoint.cluster);
       const headers = { ...instance?.headers, ...encode(event) };
-      const result = await sendAttempt(dispatcher(fn.vpn), endpoint.url, {
+      const result = await pool(fn.vpn).send(endpoint.url, {
         method: "POST",
         headers,
         body: event.data,

@@ -1,0 +1,3 @@
+module switchboard.dev/bench/goload
+
+go 1.24

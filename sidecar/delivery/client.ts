@@ -1,0 +1,110 @@
+// What one delivery attempt asks of an HTTP client, and what it gets back. Two clients provide it,
+// each with a connection pool per VPN allow-list whose every new connection the egress policy
+// admits first (./egress.ts): undici (./undici-client.ts, the default) and Node's own node:http
+// (./node-client.ts, --delivery-client=node). Both follow no redirects, bound each attempt by
+// one deadline covering connect, headers and body, and cap the response body read back (a sync
+// caller gets it; an async delivery discards it). sidecar/delivery/clients.int.test.ts holds both
+// to the same contract against real servers.
+//
+// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup;
+// docs/benchmarks.md): the gateway on node:http held 34 MiB idle and 45 MiB at 1000 requests/s
+// against 39 and 63 on undici, but paced at 5000/s, beyond one core's capacity, node:http fell
+// behind by seconds where undici kept up (a bare node:http forwarder served 2204/s with a p50 of
+// 815 ms, the undici forwarder 4957/s with 0.69 ms). undici stays the default; node:http suits a
+// sidecar whose rate stays well inside its CPU limit.
+import type { Readable } from "node:stream";
+import { EgressDeniedError } from "./egress.ts";
+import { type Outcome, parseRetryAfter } from "./retry.ts";
+
+export interface AttemptRequest {
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  timeoutMs: number;
+  /** Keep the response body (sync); async deliveries drain it. */
+  keepBody: boolean;
+  maxResponseBytes?: number;
+}
+
+export interface AttemptResult {
+  outcome: Outcome;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | undefined;
+}
+
+/** The response bodies a sync caller gets back are capped at this by default. */
+export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+/** Where a pool may connect for `host`:`port` (the address checked is the address connected to); rejects with EgressDeniedError. */
+export type Admit = (host: string, port: number) => Promise<{ address: string }>;
+
+/** The connections of one VPN allow-list. */
+export interface DeliveryPool {
+  /** Sends one request to `url`; never throws: failures come back as outcomes ("timeout", "network", "egress-denied"). */
+  send(url: string, req: AttemptRequest): Promise<AttemptResult>;
+  /** Requests in flight finish first; then every connection is closed. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** Builds a pool whose every new connection `admit` allows first. */
+export type PoolFactory = (admit: Admit) => DeliveryPool;
+
+/** The whole body of `body`, or a RangeError (and the body destroyed) past `max` bytes. */
+export const readCapped = (body: Readable, max: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        body.destroy();
+        reject(new RangeError(`response body exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.on("end", () => resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size)));
+    body.on("error", reject);
+  });
+
+/** A response's outcome: its status, and how long it asked to wait (Retry-After). */
+export const answered = (
+  status: number,
+  headers: AttemptResult["headers"],
+  body: Buffer | undefined,
+): AttemptResult => {
+  const retryAfter = parseRetryAfter(
+    typeof headers["retry-after"] === "string" ? headers["retry-after"] : undefined,
+  );
+  return {
+    outcome: { status, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) },
+    headers,
+    body,
+  };
+};
+
+/** An attempt that got no response: refused by the egress policy, out of time, or a network failure. */
+export const failed = (err: unknown, timedOut: boolean): AttemptResult => ({
+  outcome:
+    err instanceof EgressDeniedError
+      ? { error: "egress-denied", reason: err.message }
+      : { error: timedOut ? "timeout" : "network" },
+  headers: {},
+  body: undefined,
+});
+
+/** Parsed endpoint URLs, reused across attempts (bounded: cleared when it grows past MAX_TARGETS). */
+const targets = new Map<string, URL>();
+const MAX_TARGETS = 10_000;
+
+/** `url` parsed, from a bounded cache (the same few endpoints are asked for at every attempt). */
+export const parsedTarget = (url: string): URL => {
+  let t = targets.get(url);
+  if (!t) {
+    t = new URL(url);
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+};
