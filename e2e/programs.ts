@@ -2,7 +2,7 @@
 // compiled JavaScript the image ships (`npm run build`), run as the image runs it.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ENTRYPOINT, ENV, PROGRAMS } from "../scripts/image/spec.ts";
+import { ENTRYPOINT, ENV, GATEWAY_NODE_FLAGS, PROGRAMS } from "../scripts/image/spec.ts";
 import { repoRoot } from "./tools.ts";
 
 export type Program = keyof typeof PROGRAMS;
@@ -14,11 +14,13 @@ export const compiledByDefault = (env: NodeJS.ProcessEnv = process.env): boolean
 /** The Node arguments that start `program` (before its flags). Throws naming `npm run build` when the compiled one is missing. */
 export const programArgs = (program: Program, compiled = compiledByDefault()): string[] => {
   const { path, source } = PROGRAMS[program];
-  // The image's Node flags (source maps, V8's heap sized from the container's memory) hold for the sources too.
-  if (!compiled) return [...ENTRYPOINT.slice(1), join(repoRoot, source)];
+  // The image's Node flags (source maps, V8's heap sized from the container's memory) and the
+  // gateway's own, as its containers add them, hold for the sources too.
+  const flags = [...ENTRYPOINT.slice(1), ...(program === "gateway" ? GATEWAY_NODE_FLAGS : [])];
+  if (!compiled) return [...flags, join(repoRoot, source)];
   const file = join(repoRoot, path);
   if (!existsSync(file)) throw new Error(`${path} is not built: run npm run build`);
-  return [...ENTRYPOINT.slice(1), file];
+  return [...flags, file];
 };
 
 /** The environment a program runs with: this process's, plus the image's (scripts/image/spec.ts ENV). */

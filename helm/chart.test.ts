@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "../e2e/tools.ts";
 import { parseOperatorConfig } from "../operator/config.ts";
-import { PROGRAMS } from "../scripts/image/spec.ts";
+import { GATEWAY_NODE_FLAGS, PROGRAMS } from "../scripts/image/spec.ts";
 import { parseGatewayConfig } from "../sidecar/config.ts";
 import {
   ALL_FEATURES,
@@ -181,7 +181,10 @@ test("sealed records by default: a kept master-key Secret mounted into the opera
 test("the gateway: Service with the ingress and metrics ports, cluster name, probes, no data dir by default", () => {
   const gw = find(defaults, "Deployment", "-gateway");
   const args = argsOf(gw, "gateway");
-  assert.equal(args[0], "dist/sidecar/main.js");
+  assert.deepEqual(args.slice(0, GATEWAY_NODE_FLAGS.length + 1), [
+    ...GATEWAY_NODE_FLAGS,
+    "dist/sidecar/main.js",
+  ]);
   for (const flag of [
     "--listen=0.0.0.0:8080",
     "--cluster-name=east",
@@ -228,7 +231,8 @@ test("both programs run from one image, chosen by args: the compiled programs th
   ] as const) {
     const workload = find(defaults, "Deployment", suffix);
     assert.equal(get(podSpec(workload), "containers", 0, "image"), "switchboard:0.1.0");
-    assert.equal(argsOf(workload, name)[0], program.path);
+    const args = argsOf(workload, name);
+    assert.equal(args[name === "gateway" ? GATEWAY_NODE_FLAGS.length : 0], program.path);
     assert.ok(existsSync(join(repoRoot, program.source)), program.source);
   }
 });
@@ -858,7 +862,7 @@ test("egress: gateways and the operator get the same rules; the release's admin 
   // The rendered flags are ones the programs accept.
   const config = parseGatewayConfig(
     argsOf(sts, "gateway")
-      .slice(1)
+      .slice(GATEWAY_NODE_FLAGS.length + 1)
       .map((a) => a.replace("$(POD_NAME)", "gw-0")),
     {
       KUBERNETES_SERVICE_HOST: "10.96.0.1",

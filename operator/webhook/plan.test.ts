@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { V1Container, V1Volume } from "@kubernetes/client-node";
-import { PROGRAMS } from "../../scripts/image/spec.ts";
+import { GATEWAY_NODE_FLAGS, PROGRAMS } from "../../scripts/image/spec.ts";
 import { quantityValue, sidecarOptions } from "./options.ts";
 import {
   CONTAINER_NAME,
@@ -75,6 +75,7 @@ test("an annotated pod gets the gateway container: image, args, env, ports, prob
   assert.equal(c.name, CONTAINER_NAME);
   assert.equal(c.image, settings.image);
   assert.deepEqual(c.args, [
+    ...GATEWAY_NODE_FLAGS,
     PROGRAMS.gateway.path,
     "--listen=127.0.0.1:3580",
     "--cluster-name=east",

@@ -13,6 +13,7 @@ import { startOperator } from "../../e2e/operator.ts";
 import { base64File, createCa, createCert, type KeyPair } from "../../e2e/pki.ts";
 import { waitFor } from "../../e2e/proc.ts";
 import { startedLine } from "../../e2e/started.ts";
+import { GATEWAY_NODE_FLAGS } from "../../scripts/image/spec.ts";
 
 const cluster = await testCluster();
 await exclusive(cluster, "operator");
@@ -194,6 +195,7 @@ test("an annotated pod gets the switchboard-gateway container, its volumes and l
   assert.ok(gw);
   assert.equal(gw.image, IMAGE);
   assert.deepEqual(gw.args, [
+    ...GATEWAY_NODE_FLAGS,
     "dist/sidecar/main.js",
     "--listen=127.0.0.1:3580",
     `--cluster-name=${clusterName}`,
