@@ -222,6 +222,20 @@ export interface Usage<T> {
 }
 
 /** Runs `during` while metering process `pid`: its average CPU use and peak RSS. */
+/**
+ * Resolves once process `pid` has used under 5 % of a core for 500 ms (it has worked off what a
+ * run left it), or after `maxMs`; returns how long that took, in ms.
+ */
+export const settled = async (pid: number, maxMs = 60_000): Promise<number> => {
+  const start = performance.now();
+  for (;;) {
+    const cpu0 = cpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, 500));
+    if (cpuSeconds(pid) - cpu0 < 0.025 || performance.now() - start >= maxMs)
+      return performance.now() - start;
+  }
+};
+
 export const metered = async <T>(pid: number, during: () => Promise<T>): Promise<Usage<T>> => {
   let maxRssMb = rssMb(pid);
   const sampler = setInterval(() => {

@@ -31,6 +31,7 @@ import {
   type Row,
   report,
   routesLoaded,
+  settled,
 } from "./lib.ts";
 import {
   nginxBinary,
@@ -77,7 +78,10 @@ interface Measured {
   /** Share of a core used with no requests. */
   idleCores: number;
   /** Per rate: the subject's latency, and a direct call's measured just before it (drift between subjects cancels out). */
-  paced: Record<number, { latency: LoadResult; direct: LoadResult; coresPer1000: number; endMb: number }>;
+  paced: Record<
+    number,
+    { latency: LoadResult; direct: LoadResult; coresPer1000: number; endMb: number; settledMs: number }
+  >;
   closedLoop: { rate: number; cores: number };
   peakMb: number;
   afterBurstMb: number;
@@ -117,6 +121,8 @@ const measure = async (
         direct,
         coresPer1000: m.cores / (m.result.rate / 1000),
         endMb: cgroup.workingSetMb(),
+        // A subject past its capacity works off its backlog before the next run measures it.
+        settledMs: await settled(subject.pid),
       };
     }
     const faultsBefore = cgroup.breakdown().majorFaults;
@@ -207,11 +213,11 @@ const added = (m: Measured, rate: number, q: "p50" | "p99"): number =>
 
 // Every subject side by side.
 const table = [
-  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms) | CPU core-s per 1000 at 1000/s | idle CPU % | working set idle / end of 1000/s / end of 5000/s / peak / 5 s after burst (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
+  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms), then back to idle in (s) | CPU core-s per 1000 at 1000/s | idle CPU % | working set idle / end of 1000/s / end of 5000/s / peak / 5 s after burst (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
   "|---|---|---|---|---|---|---|---|---|",
   ...results.map(
     (m) =>
-      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
+      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)}, ${f((m.paced[5000]?.settledMs ?? Number.NaN) / 1000, 1)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
   ),
 ];
 console.log(
