@@ -138,7 +138,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
   "delivery-client": {
     value: "undici|node",
-    help: "the HTTP client of deliveries: undici, or node:http (less memory, slower past one core's capacity) (default undici)",
+    help: "the HTTP client of deliveries: undici, or node:http (less memory, fewer requests/s at full load) (default undici)",
   },
   "data-max-bytes": {
     value: "BYTES",

@@ -6,12 +6,11 @@
 // caller gets it; an async delivery discards it). sidecar/delivery/clients.int.test.ts holds both
 // to the same contract against real servers.
 //
-// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup;
-// docs/benchmarks.md): the gateway on node:http held 34 MiB idle and 45 MiB at 1000 requests/s
-// against 39 and 63 on undici, but paced at 5000/s, beyond one core's capacity, node:http fell
-// behind by seconds where undici kept up (a bare node:http forwarder served 2204/s with a p50 of
-// 815 ms, the undici forwarder 4957/s with 0.69 ms). undici stays the default; node:http suits a
-// sidecar whose rate stays well inside its CPU limit.
+// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup, four
+// runs; docs/benchmarks.md): the gateway on node:http held 12–18 MiB less at 1000 requests/s than
+// on undici (e.g. 51 against 64 MiB), but served 20–36 % fewer requests per second in a closed
+// loop (e.g. 6500 against 10136). undici stays the default; node:http suits a sidecar whose rate
+// stays well inside its CPU limit.
 import type { Readable } from "node:stream";
 import { EgressDeniedError } from "./egress.ts";
 import { type Outcome, parseRetryAfter } from "./retry.ts";
