@@ -200,6 +200,7 @@ const goload = (): string => {
   return goloadBin;
 };
 
+/** Resident set size of process `pid` in MB (VmRSS of /proc/PID/status). */
 export const rssMb = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m?.[1] ? Number(m[1]) / 1024 : Number.NaN;
@@ -221,7 +222,6 @@ export interface Usage<T> {
   maxRssMb: number;
 }
 
-/** Runs `during` while metering process `pid`: its average CPU use and peak RSS. */
 /**
  * Resolves once process `pid` has used under 5 % of a core for 500 ms (it has worked off what a
  * run left it), or after `maxMs`; returns how long that took, in ms.
@@ -236,6 +236,7 @@ export const settled = async (pid: number, maxMs = 60_000): Promise<number> => {
   }
 };
 
+/** Runs `during` while metering process `pid`: its average CPU use and peak RSS. */
 export const metered = async <T>(pid: number, during: () => Promise<T>): Promise<Usage<T>> => {
   let maxRssMb = rssMb(pid);
   const sampler = setInterval(() => {

@@ -189,19 +189,15 @@ const gatewaySubject =
       headers: ceHeaders,
     };
   };
-if (wanted.has("gateway")) {
-  compile(PROJECTS.programs);
-  results.push(await measure("gateway", gatewaySubject("gateway", true)));
-}
-if (wanted.has("gateway (node:http)")) {
-  compile(PROJECTS.programs);
+if (wanted.has("gateway") || wanted.has("gateway (node:http)")) compile(PROJECTS.programs);
+if (wanted.has("gateway")) results.push(await measure("gateway", gatewaySubject("gateway", true)));
+if (wanted.has("gateway (node:http)"))
   results.push(
     await measure(
       "gateway (node:http)",
       gatewaySubject("gateway (node:http)", true, ["--delivery-client=node"]),
     ),
   );
-}
 if (wanted.has("gateway (.ts)"))
   results.push(await measure("gateway (.ts)", gatewaySubject("gateway (.ts)", false)));
 await fn.stop();

@@ -46,33 +46,27 @@ const listening = async (name: string, command: string[], env: Record<string, st
 export const startBenchFunction = (cores: string): Promise<Subject> =>
   listening("function", [...pinned(cores), goBinary("goload"), "serve"], { PORT: "0" });
 
-/** The node:http + undici forwarder to `target`, with the Node flags the image runs the gateway with. */
-export const startForwarder = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
-  listening(
-    "forwarder",
-    [
-      ...cgroup.prefix,
-      ...pinned(cores),
-      process.execPath,
-      ...ENTRYPOINT.slice(1),
-      join(repoRoot, "bench/fixtures/forwarder.ts"),
-    ],
-    { TARGET: target },
-  );
+/** A bare Node forwarder (bench/fixtures/FIXTURE) to `target`, with the Node flags the image runs the gateway with. */
+const startNodeForwarder =
+  (name: string, fixture: string) =>
+  (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
+    listening(
+      name,
+      [
+        ...cgroup.prefix,
+        ...pinned(cores),
+        process.execPath,
+        ...ENTRYPOINT.slice(1),
+        join(repoRoot, "bench/fixtures", fixture),
+      ],
+      { TARGET: target },
+    );
 
-/** The node:http forwarder to `target` (Node's own client), with the gateway's Node flags. */
-export const startHttpForwarder = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
-  listening(
-    "node:http forwarder",
-    [
-      ...cgroup.prefix,
-      ...pinned(cores),
-      process.execPath,
-      ...ENTRYPOINT.slice(1),
-      join(repoRoot, "bench/fixtures/forwarder-http.ts"),
-    ],
-    { TARGET: target },
-  );
+/** The node:http + undici forwarder. */
+export const startForwarder = startNodeForwarder("forwarder", "forwarder.ts");
+
+/** The node:http forwarder (Node's own client). */
+export const startHttpForwarder = startNodeForwarder("node:http forwarder", "forwarder-http.ts");
 
 /** The minimal Go reverse proxy to `target` (bench/subjects/goproxy). */
 export const startGoProxy = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>

@@ -77,8 +77,14 @@ export const propagatedCondition = (
   vpn: string,
   revision: number,
   routesVpn: (namespace: string) => boolean,
+): PropagationResult => conditionOf(routingGateways(gateways, routesVpn), vpn, revision);
+
+/** The Propagated condition of a record at `revision` in `vpn` given the gateways that route it. */
+const conditionOf = (
+  routing: readonly GatewayPresence[],
+  vpn: string,
+  revision: number,
 ): PropagationResult => {
-  const routing = routingGateways(gateways, routesVpn);
   if (routing.length === 0)
     return {
       condition: isTrue("Propagated", "NoGateways", `no live gateway routes VPN ${vpn}`),
@@ -213,11 +219,11 @@ export const createPropagation = ({
           done: false,
         };
       }
-      const routesVpn = holdsNamespace(world, vpn);
-      const result = propagatedCondition(gateways.values(), vpn, revision, routesVpn);
+      const routing = routingGateways(gateways.values(), holdsNamespace(world, vpn));
+      const result = conditionOf(routing, vpn, revision);
       if (result.done) waiting.delete(`${kind}:${key}`);
       else {
-        const said = behindSignature(routingGateways(gateways.values(), routesVpn), revision);
+        const said = behindSignature(routing, revision);
         waiting.set(`${kind}:${key}`, { kind, key, vpn, revision, world, said });
       }
       return result;

@@ -7,8 +7,9 @@ import { Agent, buildConnector, type Dispatcher } from "undici";
 import { normaliseHost } from "../../common/egress/rules.ts";
 import {
   type Admit,
+  type AttemptRequest,
+  type AttemptResult,
   answered,
-  type DeliveryPool,
   failed,
   MAX_RESPONSE_BYTES,
   type PoolFactory,
@@ -31,7 +32,7 @@ const admittedConnector = (admit: Admit, base: buildConnector.connector): buildC
   };
 };
 
-const send = async (dispatcher: Dispatcher, url: string, req: Parameters<DeliveryPool["send"]>[1]) => {
+const send = async (dispatcher: Dispatcher, url: string, req: AttemptRequest): Promise<AttemptResult> => {
   // One timer per attempt, cleared when it ends: AbortSignal.timeout keeps its timer (and the
   // signal) alive for the whole timeout even after the request finished, which at thousands of
   // requests per second held hundreds of thousands of timers and tens of MB of heap.
