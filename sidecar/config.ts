@@ -44,6 +44,8 @@ export interface GatewayConfig {
   readonly drainTimeoutMs: number;
   /** The lease of this gateway's presence record, in whole seconds (registry/heartbeat/presence.ts); 0: no record. */
   readonly presenceTtlSeconds: number;
+  /** How long without a request before a heap that grew is collected (common/idle-reclaim.ts); 0: never. */
+  readonly idleReclaimMs: number;
   readonly logLevel: LogLevel;
   /** Where accepted async events are logged before 202; undefined: memory only. */
   readonly dataDir: string | undefined;
@@ -81,6 +83,7 @@ const FLAGS = {
   "request-timeout": "SWITCHBOARD_REQUEST_TIMEOUT",
   "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
   "presence-ttl": "SWITCHBOARD_PRESENCE_TTL",
+  "idle-reclaim": "SWITCHBOARD_IDLE_RECLAIM",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "data-dir": "SWITCHBOARD_DATA_DIR",
   durability: "SWITCHBOARD_DURABILITY",
@@ -100,6 +103,15 @@ const presenceTtl = (value: string): number => {
   if (ms % 1000 !== 0 || ms < 3000 || ms > 3_600_000)
     throw new ConfigError(`--presence-ttl must be 0 or whole seconds from 3s to 1h, got "${value}"`);
   return ms / 1000;
+};
+
+/** --idle-reclaim: 0 (never), or from 1 s to an hour. */
+const idleReclaim = (value: string): number => {
+  if (value === "0" || value === "0s") return 0;
+  const ms = durationFlag("idle-reclaim", value);
+  if (ms < 1000 || ms > 3_600_000)
+    throw new ConfigError(`--idle-reclaim must be 0 or from 1s to 1h, got "${value}"`);
+  return ms;
 };
 
 const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
@@ -133,6 +145,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   "presence-ttl": {
     value: "DURATION",
     help: "lease of this gateway's presence record: gone this long after it stops reporting; 0: none (default 30s)",
+  },
+  "idle-reclaim": {
+    value: "DURATION",
+    help: "after this long without a request, collect a heap that grew by 8 MiB, giving memory back after a burst; needs node --expose-gc; 0: never (default 5s)",
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
@@ -241,6 +257,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     requestTimeoutMs: durationFlag("request-timeout", get("request-timeout") ?? "30s"),
     drainTimeoutMs: durationFlag("drain-timeout", get("drain-timeout") ?? "25s"),
     presenceTtlSeconds: presenceTtl(get("presence-ttl") ?? "30s"),
+    idleReclaimMs: idleReclaim(get("idle-reclaim") ?? "5s"),
     logLevel,
     dataDir,
     durability,

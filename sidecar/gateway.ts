@@ -38,6 +38,8 @@ export interface Gateway {
   watch(signal: AbortSignal): Promise<void>;
   /** Stops accepting, finishes in-flight deliveries within `graceMs`; resolves with the count abandoned. */
   drain(graceMs: number): Promise<number>;
+  /** Delivery attempts started so far (sync and async). */
+  deliveryAttempts(): number;
   /** Refuses deliveries to this gateway's own ingress and admin ports once they are bound. */
   protectOwnPorts(ingress: { host: string; port: number }, admin: { host: string; port: number }): void;
 }
@@ -258,6 +260,7 @@ export const createGateway = ({
       await egress.close();
       return abandoned;
     },
+    deliveryAttempts: () => deliverer.attempts(),
     protectOwnPorts: (ingressAt, adminAt) => {
       const own = (at: { host: string; port: number }, reason: string) =>
         boundAddresses(at.host).map((host) => ({ host, port: at.port, reason }));

@@ -4,6 +4,7 @@ import { serveAdmin } from "../common/admin.ts";
 import { buildInfo, versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { ConfigError } from "../common/flags.ts";
+import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
@@ -132,6 +133,18 @@ const main = async (): Promise<number> => {
   });
   if (config.presenceTtlSeconds > 0) gateway.onApplied(presence.changed);
   gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
+  const gc = exposedGc();
+  const stopReclaim =
+    config.idleReclaimMs > 0 && gc
+      ? createIdleReclaim({
+          activity: () => ingress.requests() + gateway.deliveryAttempts(),
+          gc,
+          onCollect: (before, after) => {
+            metrics.idleCollections.inc();
+            log.debug({ heapBefore: before, heapAfter: after }, "heap collected after a quiet interval");
+          },
+        }).every(config.idleReclaimMs)
+      : undefined;
   log.info(
     {
       cluster: config.clusterName,
@@ -139,6 +152,11 @@ const main = async (): Promise<number> => {
       listen: `${config.listenHost}:${port}`,
       metrics: `${config.metricsHost}:${admin.port}`,
       sealedRecords: keyring === undefined ? "unsealed only" : (keyring.onlyVpn ?? "every VPN"),
+      idleReclaim: stopReclaim
+        ? `after ${config.idleReclaimMs} ms quiet`
+        : config.idleReclaimMs > 0
+          ? "off: node runs without --expose-gc"
+          : "off",
     },
     "gateway started",
   );
@@ -156,6 +174,7 @@ const main = async (): Promise<number> => {
           log.warn({ abandoned, drainMs }, "events still awaiting delivery were abandoned at shutdown");
         else log.info({ drainMs }, "drained: no accepted event awaits delivery; stopping");
         await closed;
+        stopReclaim?.();
         await admin.close();
       },
     },

@@ -23,6 +23,7 @@ export interface GatewayMetrics {
   requestsRefused: Counter<"reason">;
   openConnections: Gauge;
   inflightBodyBytes: Gauge;
+  idleCollections: Counter;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -135,6 +136,11 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     inflightBodyBytes: new Gauge({
       name: "switchboard_gateway_inflight_body_bytes",
       help: "Request-body bytes reserved by requests in progress (--max-inflight-bytes bounds them).",
+      registers,
+    }),
+    idleCollections: new Counter({
+      name: "switchboard_gateway_idle_collections_total",
+      help: "Full garbage collections run because the gateway went quiet after its heap grew (--idle-reclaim).",
       registers,
     }),
   };

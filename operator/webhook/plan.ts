@@ -176,6 +176,7 @@ const drainSeconds = (grace: number | undefined): number => Math.max(1, Math.min
 const sidecarArgs = (o: SidecarOptions, s: InjectorSettings, pod: PodView): string[] => [
   // Node flags of the gateway's (scripts/image/spec.ts GATEWAY_NODE_FLAGS says why), then its path.
   "--single-threaded-gc",
+  "--expose-gc",
   "dist/sidecar/main.js",
   `--listen=127.0.0.1:${o.port}`,
   `--cluster-name=${s.clusterName}`,

@@ -32,6 +32,11 @@ export interface Final extends AttemptResult {
   endpoint: Endpoint | undefined;
 }
 
+const hasKeys = (o: object): boolean => {
+  for (const _ in o) return true;
+  return false;
+};
+
 const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
 
 /** Per-function in-flight limits. `acquire` resolves when a slot is free; undefined when the wait list is full. */
@@ -76,6 +81,8 @@ export interface Deliverer {
     keepBody: boolean,
     signal?: AbortSignal,
   ): Promise<Final>;
+  /** Attempts started so far. */
+  attempts(): number;
 }
 
 /** Creates the deliverer. */
@@ -84,7 +91,9 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
   const limits = createLimits();
   const dlog = deps.deliveryLog ?? createDeliveryLog(deps.log);
 
+  let attempts = 0;
   const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody) => {
+    attempts++;
     // An attempt that found no endpoint or no free slot sends nothing but is an attempt all the same.
     const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => {
       metrics.attempts.inc({ result: error });
@@ -98,7 +107,9 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       const endpoint = balancer.pick(fn, localCluster, isClusterAvailable);
       if (!endpoint) return none("no-endpoints");
       const instance = fn.instances.get(endpoint.cluster);
-      const headers = { ...instance?.headers, ...encode(event) };
+      const encoded = encode(event);
+      const extra = instance?.headers;
+      const headers = extra && hasKeys(extra) ? { ...extra, ...encoded } : encoded;
       const result = await pool(fn.vpn).send(endpoint.url, {
         method: "POST",
         headers,
@@ -144,5 +155,5 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
     }
   };
 
-  return { attempt, deliver };
+  return { attempt, deliver, attempts: () => attempts };
 };

@@ -46,6 +46,7 @@ const holdingDeliverer = () => {
   const deliverer: Deliverer = {
     attempt: async () => ({ ...final }),
     deliver: () => new Promise((resolve) => pending.push(() => resolve(final))),
+    attempts: () => 0,
   };
   return {
     deliverer,

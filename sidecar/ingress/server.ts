@@ -32,6 +32,8 @@ export interface IngressServer {
   readonly server: Server;
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** Requests received so far (refused ones included). */
+  requests(): number;
   /** Stops accepting connections; resolves when the open ones have closed. */
   close(): Promise<void>;
 }
@@ -50,15 +52,19 @@ export const nodeHeaders = (
     return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
   };
   const repeated = distinct ? Object.keys(distinct).filter((name) => (distinct[name]?.length ?? 0) > 1) : [];
+  let entries: [string, string][] | undefined;
   return {
     get,
     repeated,
     has: (name) => raw[name] !== undefined,
+    // Sorted once per request, when first iterated (the ingress and the parser both iterate).
     [Symbol.iterator]() {
-      const entries: [string, string][] = [];
-      for (const name of Object.keys(raw).sort()) {
-        const v = get(name);
-        if (v !== null) entries.push([name, v]);
+      if (!entries) {
+        entries = [];
+        for (const name of Object.keys(raw).sort()) {
+          const v = get(name);
+          if (v !== null) entries.push([name, v]);
+        }
       }
       return entries[Symbol.iterator]();
     },
@@ -128,6 +134,7 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, close = f
 export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Promise<IngressServer> => {
   const { maxConnections = Number.POSITIVE_INFINITY, metrics } = opts;
   let open = 0;
+  let requests = 0;
   /** Connections accepted beyond maxConnections: their requests are refused. */
   const over = new WeakSet<Socket>();
   const server = createServer(
@@ -138,6 +145,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
       keepAliveTimeout: 5_000,
     },
     (req, res) => {
+      requests++;
       if (over.has(req.socket)) {
         metrics?.requestsRefused.inc({ reason: "connections" });
         const refusal = overloaded(`the gateway has ${maxConnections} connections open, its limit`);
@@ -174,6 +182,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
       resolve({
         server,
         port: typeof address === "object" && address ? address.port : opts.port,
+        requests: () => requests,
         close: () => new Promise<void>((done) => server.close(() => done())),
       });
     });
