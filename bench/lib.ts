@@ -2,7 +2,7 @@
 // an open- or closed-loop load generator, percentiles, and the results table.
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
@@ -43,6 +43,7 @@ export const benchRegistry = async (cluster = "bench"): Promise<Registry> => {
       writer.close();
       client.close();
       await etcd.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 };

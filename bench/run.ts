@@ -6,6 +6,7 @@ import { repoRoot } from "../e2e/tools.ts";
 
 const benches = [
   "sync-hop.ts",
+  "allocation.ts",
   "queue-memory.ts",
   "durable.ts",
   "matching.ts",

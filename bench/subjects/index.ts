@@ -46,10 +46,10 @@ const listening = async (name: string, command: string[], env: Record<string, st
 export const startBenchFunction = (cores: string): Promise<Subject> =>
   listening("function", [...pinned(cores), goBinary("goload"), "serve"], { PORT: "0" });
 
-/** A bare Node forwarder (bench/fixtures/FIXTURE) to `target`, with the Node flags the image runs the gateway with. */
+/** A bare Node forwarder (bench/fixtures/FIXTURE) to `target`, with the Node flags the image runs the gateway with (and `flags`). */
 const startNodeForwarder =
   (name: string, fixture: string) =>
-  (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>
+  (target: string, cores: string, cgroup: MemoryCgroup, flags: readonly string[] = []): Promise<Subject> =>
     listening(
       name,
       [
@@ -57,6 +57,7 @@ const startNodeForwarder =
         ...pinned(cores),
         process.execPath,
         ...ENTRYPOINT.slice(1),
+        ...flags,
         join(repoRoot, "bench/fixtures", fixture),
       ],
       { TARGET: target },

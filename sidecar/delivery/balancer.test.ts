@@ -77,3 +77,14 @@ test("an unavailable cluster's instance is chosen only when no other exists", ()
   for (let i = 0; i < 20; i++)
     assert.equal(b.pick(both, "east", (c) => c !== "west")?.url, "https://north.example/fn");
 });
+
+test("a function's endpoints are those of the view picked from: a new routing table's view brings its own", () => {
+  const b = createBalancer();
+  const before = view({ east: spec(["http://old"]), west: spec(["http://w"], "https://west.example/fn") });
+  assert.equal(b.pick(before, "east")?.url, "http://old");
+  const after = view({ east: spec(["http://new"]), west: spec(["http://w"], "https://west.example/fn") });
+  for (let i = 0; i < 10; i++) assert.equal(b.pick(after, "east")?.url, "http://new");
+  // The same view seen from another cluster: there, west's endpoints are local and east has no external URL.
+  assert.equal(b.pick(after, "west")?.url, "http://w");
+  assert.equal(b.pick(before, "east")?.url, "http://old");
+});

@@ -59,6 +59,25 @@ export const createBalancer = ({
     }
     return s;
   };
+  /** A function's endpoints, built once per FunctionView (a routing table builds new views on every change). */
+  const endpoints = new WeakMap<
+    FunctionView,
+    { localCluster: string; local: Endpoint[]; remote: Endpoint[] }
+  >();
+  const endpointsOf = (fn: FunctionView, localCluster: string): { local: Endpoint[]; remote: Endpoint[] } => {
+    const known = endpoints.get(fn);
+    if (known?.localCluster === localCluster) return known;
+    const local: Endpoint[] = [];
+    const remote: Endpoint[] = [];
+    for (const [cluster, spec] of fn.instances) {
+      if (cluster === localCluster)
+        for (const url of spec.endpoints) local.push({ url, cluster, remote: false });
+      else if (spec.externalUrl) remote.push({ url: spec.externalUrl, cluster, remote: true });
+    }
+    const built = { localCluster, local, remote };
+    endpoints.set(fn, built);
+    return built;
+  };
   const p2c = (candidates: Endpoint[]): Endpoint | undefined => {
     if (candidates.length <= 1) return candidates[0];
     const i = Math.floor(random() * candidates.length);
@@ -71,25 +90,20 @@ export const createBalancer = ({
   };
   return {
     pick: (fn, localCluster, isAvailable = () => true, now = Date.now()) => {
-      const local: Endpoint[] = [];
-      const remote: Endpoint[] = [];
-      const unavailable: Endpoint[] = [];
-      for (const [cluster, spec] of fn.instances) {
-        if (cluster === localCluster) {
-          for (const url of spec.endpoints) local.push({ url, cluster, remote: false });
-        } else if (spec.externalUrl) {
-          (isAvailable(cluster) ? remote : unavailable).push({
-            url: spec.externalUrl,
-            cluster,
-            remote: true,
-          });
-        }
-      }
+      const { local, remote } = endpointsOf(fn, localCluster);
       const healthy = (e: Endpoint): boolean => state(e.url).ejectedUntil <= now;
+      // Most picks find every endpoint healthy and no other cluster: they choose from the cached
+      // list itself, allocating nothing.
+      let reachable = remote;
+      let unavailable: Endpoint[] = [];
+      if (remote.length > 0 && !remote.every((e) => isAvailable(e.cluster))) {
+        reachable = remote.filter((e) => isAvailable(e.cluster));
+        unavailable = remote.filter((e) => !isAvailable(e.cluster));
+      }
+      const healthyOf = (list: Endpoint[]): Endpoint[] => (list.every(healthy) ? list : list.filter(healthy));
       // Healthy first (here, then elsewhere), then ejected ones; a cluster whose heartbeat has
       // expired only when no other instance exists.
-      const tiers = [local.filter(healthy), remote.filter(healthy), local, remote, unavailable];
-      for (const tier of tiers) {
+      for (const tier of [healthyOf(local), healthyOf(reachable), local, reachable, unavailable]) {
         const chosen = p2c(tier);
         if (chosen) {
           state(chosen.url).outstanding++;

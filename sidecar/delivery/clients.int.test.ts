@@ -4,7 +4,7 @@
 // URL's name and a certificate check, bad header values, and a close that lets requests finish.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
@@ -216,6 +216,7 @@ for (const [kind, factory] of [
     closers.push(() => {
       server.closeAllConnections();
       server.close();
+      rmSync(dir, { recursive: true, force: true });
     });
     const port = (server.address() as AddressInfo).port;
     // This CA is not one the gateway trusts: the handshake reaches the server with the name, and fails.

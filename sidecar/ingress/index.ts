@@ -58,6 +58,7 @@ const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 /** A CloudEvent request: a CloudEvents content type, or any `ce-*` header (binary mode; parsing says what is missing). */
 const isCloudEvents = (headers: HeaderView): boolean => {
+  if (headers.has("ce-specversion")) return true;
   if ((headers.get("content-type") ?? "").toLowerCase().startsWith("application/cloudevents")) return true;
   for (const [name] of headers) if (name.startsWith("ce-")) return true;
   return false;
