@@ -36,13 +36,17 @@ const EXEMPT: Record<string, string> = {
     "counted during shutdown, after which the admin port closes at once: asserted below through the shutdown log line instead",
   'switchboard_gateway_delivery_log_state{state="failing"}':
     "needs writes of the delivery log to fail (a full disk): sidecar/durable/disk-full.int.test.ts, on a tmpfs",
-  'switchboard_gateway_watch_restarts_total{reason="watch_error"}':
-    "needs the registry etcd killed or compacted under the gateway: registry/watcher/{outage,faults}.int.test.ts on the watcher the gateway runs (the gateway counts its onRestart as is)",
-  'switchboard_gateway_watch_restarts_total{reason="watch_ended"}':
+  'switchboard_gateway_watch_restarts_total{reason="watch_canceled"}':
+    "needs the registry etcd compacted past the revision of a gateway whose watch was down: registry/watcher/{outage,faults}.int.test.ts on the watcher the gateway runs (the gateway counts its onRestart as is)",
+  'switchboard_gateway_watch_restarts_total{reason="apply_failed"}':
+    "only when applying watch events throws, which no registry content does (invalid values are skipped and counted)",
+  'switchboard_gateway_watch_resumes_total{reason="watch_error"}':
+    "needs the registry etcd killed under the gateway: registry/watcher/outage.int.test.ts on the watcher the gateway runs (the gateway counts its onResumed as is)",
+  'switchboard_gateway_watch_resumes_total{reason="watch_ended"}':
     "etcd ends a watch stream only when it shuts the stream down itself; not reproducible on demand",
-  'switchboard_gateway_watch_restarts_total{reason="watch_timeout"}':
+  'switchboard_gateway_watch_resumes_total{reason="watch_timeout"}':
     "needs an etcd that accepts the connection but never establishes the watch for 10 s",
-  'switchboard_gateway_watch_restarts_total{reason="probe_failed"}':
+  'switchboard_gateway_watch_resumes_total{reason="probe_failed"}':
     "needs etcd frozen for two 10 s probe deadlines: registry/watcher/outage.int.test.ts",
   'switchboard_gateway_watch_restarts_total{reason="revision_backwards"}':
     "needs the registry etcd replaced by an emptier one: registry/watcher/faults.int.test.ts",

@@ -98,6 +98,7 @@ export const createGateway = ({
     log,
     ...(keyring === undefined ? {} : { keyring }),
     onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),
+    onResumed: ({ reason }) => metrics.watchResumes.inc({ reason }),
     // The watcher logs each invalid value once; the gateway counts them.
     onInvalid: () => metrics.invalidRecords.inc(),
     onListed: (startedAt) => {

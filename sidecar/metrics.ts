@@ -14,6 +14,7 @@ export interface GatewayMetrics {
   configRevision: Gauge;
   configStaleness: Gauge;
   watchRestarts: Counter<"reason">;
+  watchResumes: Counter<"reason">;
   registrySyncSeconds: Histogram;
   invalidRecords: Counter;
   logCorruptions: Counter;
@@ -85,6 +86,12 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     watchRestarts: new Counter({
       name: "switchboard_gateway_watch_restarts_total",
       help: "Registry watch restarts (re-list and resync) by reason.",
+      labelNames: ["reason"],
+      registers,
+    }),
+    watchResumes: new Counter({
+      name: "switchboard_gateway_watch_resumes_total",
+      help: "Registry watches replaced by a new watch from the last applied revision, without a re-list, by reason.",
       labelNames: ["reason"],
       registers,
     }),

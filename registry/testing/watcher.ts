@@ -148,6 +148,8 @@ export interface Running {
   watcher: RegistryWatcher;
   /** Every onRestart detail, in order. */
   restarts: string[];
+  /** Every onResumed detail, in order. */
+  resumes: string[];
   /** Every key reported through onInvalid, in order. */
   invalid: string[];
   /** Aborts run() and waits for it to end. */
@@ -160,6 +162,7 @@ export const runWatcher = ({
   ...options
 }: Partial<Omit<RegistryWatcherOptions, "client">> & { url: string; log: Logger }): Running => {
   const restarts: string[] = [];
+  const resumes: string[] = [];
   const invalid: string[] = [];
   const watcher = createRegistryWatcher({
     baseBackoffMs: 50,
@@ -167,6 +170,7 @@ export const runWatcher = ({
     probeIntervalMs: 250,
     requestTimeoutMs: 3_000,
     onRestart: (end) => restarts.push(end.detail),
+    onResumed: (end) => resumes.push(end.detail),
     onInvalid: (key) => invalid.push(key),
     ...options,
     client: registryClientOf(url),
@@ -178,5 +182,5 @@ export const runWatcher = ({
     await done;
   };
   cleanup(stop);
-  return { watcher, restarts, invalid, stop };
+  return { watcher, restarts, resumes, invalid, stop };
 };

@@ -32,9 +32,14 @@ export interface ReadHeader {
   clusterId: string;
 }
 
-/** How a watch stream ended by itself: an error (compaction included: etcd cancels the watch) or a clean end. */
+/**
+ * How a watch stream ended by itself: `watch_canceled` when etcd canceled the watch (a compaction
+ * of its start revision included) or answered what the client cannot read, which only a re-list
+ * recovers from; `watch_error` for a failed or broken stream, `watch_ended` for a clean end, after
+ * which a new watch from the last applied revision recovers.
+ */
 export interface WatchStreamEnd {
-  reason: "watch_error" | "watch_ended";
+  reason: "watch_error" | "watch_ended" | "watch_canceled";
   detail: string;
 }
 

@@ -10,9 +10,9 @@ import { runHeartbeat } from "../heartbeat/index.ts";
 import { collectionPrefix, gatewayKey, heartbeatKey, keyRole, leaderKey, recordKey } from "../keys.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import { client, freshCluster } from "../testing/etcd.ts";
-import { startTcpProxy } from "../testing/faults.ts";
+import { ownEtcd, startTcpProxy } from "../testing/faults.ts";
 import { sampleFunction, sampleHeartbeat, sampleSubscription, sampleVpn } from "../testing/records.ts";
-import { holds, ownedBy, runWatcher, view, waitForSnapshot } from "../testing/watcher.ts";
+import { clientOf, holds, ownedBy, runWatcher, view, waitForSnapshot } from "../testing/watcher.ts";
 import type { RegistryRecord } from "../types.ts";
 
 const etcdUrl = await testEtcd();
@@ -193,10 +193,14 @@ test("a cluster is in the snapshots while its heartbeat runs, and leaves them wh
 });
 
 test("onListed tells when each full listing started, before its snapshot is published: the first and a resync", async () => {
+  // An etcd of this test's own: the test compacts its history.
+  const etcd = await ownEtcd();
+  await etcd.start();
+  const own = clientOf(etcd.url);
   const cluster = freshCluster();
   const fn = sampleFunction({ cluster });
-  await write(fn);
-  const proxy = await startTcpProxy(Number(new URL(await testEtcd()).port));
+  await own.put(recordKey(fn)).value(encodeRecord(fn));
+  const proxy = await startTcpProxy(Number(new URL(etcd.url).port));
   cleanup(() => proxy.close());
   const listed: { startedAt: number; current: RegistrySnapshot | undefined }[] = [];
   const begun = performance.now();
@@ -210,11 +214,13 @@ test("onListed tells when each full listing started, before its snapshot is publ
   assert.ok(first !== undefined && first.startedAt >= begun && first.startedAt <= performance.now());
   assert.equal(first.current, undefined, "called before the first snapshot is published");
 
-  // Every connection cut: the watch fails; the subscription written meanwhile comes with the re-list.
+  // Every connection cut: the watch fails; the subscription is written meanwhile and etcd compacts
+  // its history, so a new watch from the revision applied last is canceled: it comes with the re-list.
   const cut = performance.now();
   proxy.block();
   const sub = sampleSubscription({ cluster });
-  await write(sub);
+  const { header } = await own.put(recordKey(sub)).value(encodeRecord(sub)).exec();
+  await own.kv.compact({ revision: header.revision, physical: true });
   proxy.unblock();
   await waitForSnapshot(watcher, holds(view(fn, sub), cluster));
   assert.equal(listed.length, 2, "once more for the resync");

@@ -67,6 +67,8 @@ export interface RegistryWatcherOptions {
   maxBackoffMs?: number;
   /** Called once per resync that replaced a failed watch, with the incident's first failure (or `revision_backwards`). */
   onRestart?: (end: SessionEnd) => void;
+  /** Called once per new watch from the last applied revision that replaced a failed one without a re-list, with the incident's first failure. */
+  onResumed?: (end: SessionEnd) => void;
   /** Called once per invalid record or heartbeat value (key and mod_revision). */
   onInvalid?: (key: string, err: Error) => void;
   /** Called after each full listing (the first and each resync), just before its snapshot is published, with when that listing started (performance.now()). */
@@ -111,6 +113,7 @@ export const createRegistryWatcher = ({
   baseBackoffMs = 100,
   maxBackoffMs = 10_000,
   onRestart = () => {},
+  onResumed = () => {},
   onInvalid = () => {},
   onListed = () => {},
   probeIntervalMs = 2_000,
@@ -175,6 +178,7 @@ export const createRegistryWatcher = ({
         health,
         publish,
         onRestart: guarded("onRestart", onRestart),
+        onResumed: guarded("onResumed", onResumed),
         onListed: guarded("onListed", onListed),
         beforeWatch,
         timing: { baseBackoffMs, maxBackoffMs, probeIntervalMs, requestTimeoutMs, pageSize },

@@ -1,5 +1,10 @@
 // The registry watcher's loop: list, publish, watch until the watch fails, then again, with
-// capped exponential backoff and jitter between failed attempts. An incident (from the first
+// capped exponential backoff and jitter between failed attempts. A watch that failed in a way a
+// new watch recovers from (etcd restarted, a connection broke: RESUMABLE) is followed by a new
+// watch from the revision applied last, once a point read shows the same etcd at a revision no
+// lower than already seen, without listing: after an etcd restart a fleet of gateways re-watches
+// instead of re-listing the whole registry at once. A compaction of that revision, a restored or
+// replaced etcd, or events that could not be applied need the re-list. An incident (from the first
 // failure to the next successful resync) is logged when it starts, at every failed attempt (with
 // its number, the wait before the next one and how long etcd has been unreachable — at most one
 // line per maxBackoffMs once the backoff is capped, never silence) and once when it ends.
@@ -9,7 +14,7 @@ import type { Logger } from "../../common/log.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryClient } from "./client.ts";
 import { ListPageTooLargeError, listPrefix } from "./list.ts";
-import { type SessionEnd, watchSession } from "./session.ts";
+import { RESUMABLE, type SessionEnd, watchSession } from "./session.ts";
 import type { RecordStore, StoreListing } from "./store.ts";
 
 export interface LoopTiming {
@@ -31,7 +36,10 @@ export interface LoopOptions {
   /** Shared with status(): written here. `failing` is the current incident's last failure, undefined while none. */
   health: { connected: boolean; lastContactAt: number; restarts: number; failing: string | undefined };
   publish: (snapshot: RegistrySnapshot) => void;
+  /** After a re-list that replaced a failed watch. */
   onRestart: (end: SessionEnd) => void;
+  /** After a new watch from the last applied revision replaced a failed one, without a re-list. */
+  onResumed: (end: SessionEnd) => void;
   onListed: (startedAt: number) => void;
   beforeWatch: ((listedRevision: number) => Promise<void> | void) | undefined;
   timing: LoopTiming;
@@ -55,7 +63,9 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
       const msg =
         revision === undefined
           ? "registry not listed yet; retrying"
-          : "registry watch interrupted; re-listing";
+          : RESUMABLE.has(end.reason)
+            ? "registry watch interrupted; watching again"
+            : "registry watch interrupted; re-listing";
       log.warn({ reason: end.detail, revision, attempt: 1, retryInMs: wait }, msg);
     } else {
       incident.attempts++;
@@ -113,7 +123,23 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     opts.publish(result.snapshot);
   };
 
-  const watch = async (fromRevision: number): Promise<{ end: SessionEnd; connectedAt?: number }> => {
+  /** Ends the incident a new watch (without a re-list) recovered from. */
+  const resumed = (fromRevision: number): void => {
+    if (incident === undefined) return;
+    const { end, attempts, since } = incident;
+    incident = undefined;
+    health.failing = undefined;
+    opts.onResumed(end);
+    log.info(
+      { reason: end.detail, fromRevision, attempts, downMs: Date.now() - since },
+      "registry watch resumed",
+    );
+  };
+
+  const watch = async (
+    fromRevision: number,
+    resuming: boolean,
+  ): Promise<{ end: SessionEnd; connectedAt?: number }> => {
     let connectedAt: number | undefined;
     const end = await watchSession({
       client,
@@ -129,6 +155,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         health.connected = true;
         store.observe(revision);
         contact();
+        if (resuming) resumed(fromRevision);
       },
       onResponse: (events, revision) => {
         contact();
@@ -176,23 +203,77 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     }
   };
 
+  /** Whether the same etcd answers at a revision no lower than seen: a new watch then loses nothing; why not otherwise. */
+  const canResume = async (): Promise<true | { relist: SessionEnd } | { failed: SessionEnd }> => {
+    try {
+      const header = await client.read(prefix, timing.requestTimeoutMs);
+      contact();
+      if (header.revision < store.highWater())
+        return {
+          relist: {
+            reason: "revision_backwards",
+            detail: `revision went backwards: etcd answered at ${header.revision}, ${store.highWater()} seen`,
+          },
+        };
+      if (header.clusterId !== store.clusterId())
+        return {
+          relist: {
+            reason: "cluster_changed",
+            detail: `etcd cluster id changed from ${store.clusterId()} to ${header.clusterId}`,
+          },
+        };
+      return true;
+    } catch (err) {
+      if (signal.aborted) return { failed: { reason: "aborted", detail: "aborted" } };
+      const on = opts.endpoints.length > 0 ? ` (etcd ${opts.endpoints.join(",")})` : "";
+      return { failed: { reason: "list_failed", detail: `read failed${on}: ${errorMessage(err)}` } };
+    }
+  };
+
   let attempt = 0;
   let wait = 0;
+  /** The last watch ended in a way a new watch from the last applied revision recovers from. */
+  let resumable = false;
   while (!signal.aborted) {
     if (wait > 0) {
       await pause(wait, signal);
       if (signal.aborted) break;
     }
-    const listed = await list();
-    if (signal.aborted) break;
-    if ("failed" in listed) {
-      attempt++;
-      wait = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
-      fail(listed.failed, wait);
-      continue;
+    let from: number;
+    const resuming = resumable && store.snapshot() !== undefined;
+    if (resuming) {
+      const check = await canResume();
+      if (signal.aborted) break;
+      if (check !== true && "failed" in check) {
+        attempt++;
+        wait = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
+        fail(check.failed, wait);
+        continue;
+      }
+      if (check !== true) {
+        // Re-list at once; the incident's cause becomes what the check found.
+        if (incident) incident.end = check.relist;
+        resumable = false;
+        wait = 0;
+        continue;
+      }
+      // From the revision applied last, not the one after: events of one revision that arrived
+      // in part are applied again, which changes nothing.
+      from = store.lastApplied();
+    } else {
+      const listed = await list();
+      if (signal.aborted) break;
+      if ("failed" in listed) {
+        attempt++;
+        wait = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
+        fail(listed.failed, wait);
+        continue;
+      }
+      from = listed.revision + 1;
     }
-    const { end, connectedAt } = await watch(listed.revision + 1);
+    const { end, connectedAt } = await watch(from, resuming);
     if (signal.aborted) break;
+    resumable = RESUMABLE.has(end.reason);
     // A watch that held for a while starts a new incident from the shortest backoff.
     const stable = connectedAt !== undefined && Date.now() - connectedAt >= timing.maxBackoffMs;
     attempt = stable ? 1 : attempt + 1;

@@ -1,6 +1,8 @@
 // The registry watcher while etcd is unreachable, each test with an etcd of its own: etcd
-// restarts, the watcher cut off while etcd changes, and a frozen etcd. The last snapshot is
-// served meanwhile, status() says so, and the watcher converges afterwards, deletions included.
+// restarts, the watcher cut off while etcd changes (with and without a compaction meanwhile),
+// and a frozen etcd. The last snapshot is served meanwhile, status() says so, and the watcher
+// converges afterwards, deletions included: by a new watch from the revision it applied last,
+// or by a re-list when etcd compacted that revision.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cleanup } from "../../e2e/harness.ts";
@@ -43,7 +45,7 @@ test(
     const admin = clientOf(etcd.url);
     await write(admin, vpn, fnA, fnB, sub);
     const { log, entries } = captureLog();
-    const { watcher, restarts } = runWatcher({ url: etcd.url, log });
+    const { watcher, restarts, resumes } = runWatcher({ url: etcd.url, log });
     await watcher.ready;
     const before = watcher.current();
 
@@ -66,53 +68,70 @@ test(
     await waitForSnapshot(watcher, holds(expected));
     const status = await waitForStatus(watcher, "reconnected", (s) => s.connected);
     assert.ok(status.lastContactAt > down.lastContactAt);
-    assert.equal(restarts.length, 1, `one incident: ${restarts.join("; ")}`);
+    assert.equal(resumes.length, 1, `one incident: ${resumes.join("; ")}`);
+    assert.deepEqual(restarts, [], "etcd kept its revisions: watched again, not re-listed");
     assert.equal(
-      logged(entries, "registry watch interrupted; re-listing").length,
+      logged(entries, "registry watch interrupted; watching again").length,
       1,
       "one start of the incident",
     );
+    assert.equal(logged(entries, "registry watch resumed").length, 1, "one end of it");
   },
 );
 
-test(
-  "changes made while the watcher is cut off are found by the re-list, deletions included",
-  TIMEOUT,
-  async () => {
-    const etcd = await started();
-    const admin = clientOf(etcd.url);
-    await write(admin, vpn, fnA, fnB, sub);
-    const proxy = await startTcpProxy(Number(new URL(etcd.url).port));
-    cleanup(() => proxy.close());
-    const { log, entries } = captureLog();
-    const { watcher } = runWatcher({ url: proxy.url, log });
-    await watcher.ready;
-    const before = watcher.current();
+for (const compacted of [false, true])
+  test(
+    compacted
+      ? "changes made while the watcher is cut off and compacted away are found by a re-list, deletions included"
+      : "changes made while the watcher is cut off are found by a new watch, deletions included",
+    TIMEOUT,
+    async () => {
+      const etcd = await started();
+      const admin = clientOf(etcd.url);
+      await write(admin, vpn, fnA, fnB, sub);
+      const proxy = await startTcpProxy(Number(new URL(etcd.url).port));
+      cleanup(() => proxy.close());
+      const { log, entries } = captureLog();
+      const { watcher, restarts, resumes } = runWatcher({ url: proxy.url, log });
+      await watcher.ready;
+      const before = watcher.current();
 
-    // etcd restarts while the watcher cannot reach it; the changes happen before it can again.
-    await etcd.kill();
-    await waitForStatus(watcher, "disconnected", (s) => !s.connected);
-    proxy.block();
-    await etcd.start();
-    const after = clientOf(etcd.url);
-    await after.delete().key(recordKey(fnA));
-    await after.delete().key(recordKey(sub));
-    await write(after, fnC);
-    const failed = logged(entries, "registry still unreachable; retrying").length;
-    await waitForStatus(
-      watcher,
-      "a failed attempt after the changes",
-      () => logged(entries, "registry still unreachable; retrying").length > failed,
-    );
-    assert.equal(watcher.current(), before);
+      // etcd restarts while the watcher cannot reach it; the changes happen before it can again.
+      await etcd.kill();
+      await waitForStatus(watcher, "disconnected", (s) => !s.connected);
+      proxy.block();
+      await etcd.start();
+      const after = clientOf(etcd.url);
+      await after.delete().key(recordKey(fnA));
+      await after.delete().key(recordKey(sub));
+      await write(after, fnC);
+      if (compacted) {
+        const { header } = await after.get(recordKey(fnC)).exec();
+        await after.kv.compact({ revision: header.revision, physical: true });
+      }
+      const failed = logged(entries, "registry still unreachable; retrying").length;
+      await waitForStatus(
+        watcher,
+        "a failed attempt after the changes",
+        () => logged(entries, "registry still unreachable; retrying").length > failed,
+      );
+      assert.equal(watcher.current(), before);
 
-    proxy.unblock();
-    const snapshot = await waitForSnapshot(watcher, holds(view(vpn, fnB, fnC)));
-    assert.deepEqual(ownedBy(snapshot, cluster), view(vpn, fnB, fnC));
-    const [resynced] = logged(entries, "registry resynced");
-    assert.deepEqual([resynced?.added, resynced?.changed, resynced?.deleted], [1, 0, 2]);
-  },
-);
+      proxy.unblock();
+      const snapshot = await waitForSnapshot(watcher, holds(view(vpn, fnB, fnC)));
+      assert.deepEqual(ownedBy(snapshot, cluster), view(vpn, fnB, fnC));
+      if (compacted) {
+        // The new watch asked for a compacted revision; etcd canceled it, and the re-list found all.
+        assert.match(restarts.join("; "), /Watcher canceled/);
+        const [resynced] = logged(entries, "registry resynced");
+        assert.deepEqual([resynced?.added, resynced?.changed, resynced?.deleted], [1, 0, 2]);
+      } else {
+        assert.deepEqual(restarts, [], "no re-list");
+        assert.equal(resumes.length, 1);
+        assert.equal(logged(entries, "registry resynced").length, 0);
+      }
+    },
+  );
 
 test(
   "a hung etcd is noticed by the liveness probe; the watcher recovers when it answers again",
@@ -122,7 +141,7 @@ test(
     const admin = clientOf(etcd.url);
     await write(admin, vpn, fnA);
     const { log, entries } = captureLog();
-    const { watcher, restarts } = runWatcher({ url: etcd.url, log, requestTimeoutMs: 1_000 });
+    const { watcher, resumes } = runWatcher({ url: etcd.url, log, requestTimeoutMs: 1_000 });
     await watcher.ready;
     await waitForStatus(watcher, "connected", (s) => s.connected);
     const before = watcher.current();
@@ -142,6 +161,6 @@ test(
     await write(admin, fnB);
     await waitForSnapshot(watcher, holds(view(vpn, fnA, fnB)));
     await waitForStatus(watcher, "reconnected", (s) => s.connected && s.lastContactAt > stale.lastContactAt);
-    assert.match(restarts.join("; "), /liveness probe failed twice/);
+    assert.match(resumes.join("; "), /liveness probe failed twice/);
   },
 );

@@ -1,6 +1,7 @@
 // One etcd watch of the registry prefix from a given revision, until it fails. A fresh watch per
 // session: the client never resumes a watch itself (a resume can skip events etcd replays); the
-// caller re-lists instead. The session ends at the first of: the watch stream ending (an error, a
+// caller starts a new session from the revision it applied last, or re-lists (./loop.ts). The
+// session ends at the first of: the watch stream ending (an error, a
 // compaction: etcd cancels the watch, a disconnect, or a clean end), no `created` within the
 // request timeout, two liveness probes failing in a row, a probe answering below the revision
 // already seen (a restored etcd) or from another cluster id, or the abort of `signal`.
@@ -19,18 +20,33 @@ import type { RegistryClient } from "./client.ts";
 import type { WatchEvent } from "./store.ts";
 
 /**
- * Why a watch was replaced by a re-list: a closed set, used as a metric label. `detail` says what
- * exactly happened, for logs and tests.
+ * Why a watch session ended: a closed set, used as a metric label. `detail` says what exactly
+ * happened, for logs and tests. RESUMABLE says which a new watch from the last applied revision
+ * recovers from; the others need a re-list.
  */
 export type RestartReason =
   | "watch_error"
   | "watch_ended"
+  | "watch_canceled"
+  | "apply_failed"
   | "watch_timeout"
   | "probe_failed"
   | "revision_backwards"
   | "cluster_changed"
   | "list_failed"
   | "aborted";
+
+/**
+ * Ends after which a new watch from the last applied revision loses nothing: etcd keeps every
+ * revision it has not compacted, and asking for a compacted one ends that watch as
+ * watch_canceled. (etcd restarted, a connection broke, a probe failed, no `created` in time.)
+ */
+export const RESUMABLE: ReadonlySet<RestartReason> = new Set([
+  "watch_error",
+  "watch_ended",
+  "watch_timeout",
+  "probe_failed",
+]);
 
 export interface SessionEnd {
   reason: RestartReason;
@@ -134,7 +150,7 @@ export const watchSession = (opts: SessionOptions): Promise<SessionEnd> =>
             opts.onResponse(events, revision);
           } catch (err) {
             // A client may rethrow a listener's error on a later tick and crash the process.
-            finish("watch_error", `applying watch events failed: ${errorMessage(err)}`);
+            finish("apply_failed", `applying watch events failed: ${errorMessage(err)}`);
           }
         },
         onEnd: (end) => finish(end.reason, end.detail),

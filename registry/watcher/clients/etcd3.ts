@@ -1,12 +1,13 @@
 // The registry client over the etcd3 package (gRPC), for the operator, which holds an Etcd3 for
 // its writer and leases anyway. A fresh etcd3 Watcher per watch: etcd3's own resume (from the
 // last response header's revision + 1) is never used, because it can skip events etcd replays;
-// the watcher re-lists instead. A compaction arrives as a bare "Watcher canceled: " error;
+// the watcher starts a new one from the revision it applied last, or re-lists. A compaction
+// arrives as a bare "Watcher canceled: " error (watch_canceled: the watcher re-lists);
 // `disconnected` (etcd3 emits it twice per broken stream) ends the watch at the first one.
 import { setTimeout as delay } from "node:timers/promises";
 import { type Etcd3, GRPCResourceExhastedError, type IWatchResponse, type Watcher } from "etcd3";
 import { errorMessage } from "../../../common/errors.ts";
-import { ListPageTooLargeError, type RegistryClient } from "../client.ts";
+import { ListPageTooLargeError, type RegistryClient, type WatchStreamEnd } from "../client.ts";
 import type { WatchEvent } from "../store.ts";
 
 /** How long cancel() waits for etcd3 to cancel its watcher before it resolves anyway. */
@@ -75,7 +76,7 @@ export const etcd3RegistryClient = (client: Etcd3): RegistryClient => ({
     // After `error` or `end` etcd3 has already dropped the watcher; cancelling it again would
     // wait forever for an `end` that never comes.
     let detached = false;
-    const end = (reason: "watch_error" | "watch_ended", detail: string): void => {
+    const end = (reason: WatchStreamEnd["reason"], detail: string): void => {
       if (done) return;
       done = true;
       handlers.onEnd({ reason, detail });
@@ -88,7 +89,11 @@ export const etcd3RegistryClient = (client: Etcd3): RegistryClient => ({
     });
     watcher.on("error", (err) => {
       detached = true;
-      end("watch_error", `watcher error: ${err.message}`);
+      // etcd3 reports etcd's cancel (a compaction included) as "Watcher canceled: <reason>".
+      end(
+        /Watcher canceled/.test(err.message) ? "watch_canceled" : "watch_error",
+        `watcher error: ${err.message}`,
+      );
     });
     watcher.on("end", () => {
       detached = true;

@@ -5,7 +5,13 @@
 // loading etcd3, gRPC and protobufjs (bench/registry-client.ts measures the difference). A list
 // page's answer is limited to `maxMessageBytes`, gRPC's default receive limit.
 import { errorMessage } from "../../../../common/errors.ts";
-import { ListPageTooLargeError, prefixEnd, type RegistryClient, type WatchStream } from "../../client.ts";
+import {
+  ListPageTooLargeError,
+  prefixEnd,
+  type RegistryClient,
+  type WatchStream,
+  type WatchStreamEnd,
+} from "../../client.ts";
 import { readTlsFiles, type TlsFiles } from "../endpoints.ts";
 import {
   decodeHeaderOnly,
@@ -87,7 +93,7 @@ export const grpcRegistryClient = ({
     },
     watch: ({ prefix, fromRevision }, handlers): WatchStream => {
       let done = false;
-      const end = (reason: "watch_error" | "watch_ended", detail: string): void => {
+      const end = (reason: WatchStreamEnd["reason"], detail: string): void => {
         if (done) return;
         done = true;
         cancel();
@@ -108,7 +114,7 @@ export const grpcRegistryClient = ({
               try {
                 res = decodeWatchResponse(message);
               } catch (err) {
-                return end("watch_error", `watcher error: ${errorMessage(err)}`);
+                return end("watch_canceled", `watcher error: ${errorMessage(err)}`);
               }
               if (res.canceled) {
                 const why =
@@ -116,10 +122,10 @@ export const grpcRegistryClient = ({
                   (res.compactRevision > 0
                     ? `revision ${fromRevision} is compacted (compact revision ${res.compactRevision})`
                     : "no reason given");
-                return end("watch_error", `watcher error: Watcher canceled: ${why}`);
+                return end("watch_canceled", `watcher error: Watcher canceled: ${why}`);
               }
               if (res.fragment)
-                return end("watch_error", "watcher error: fragmented watch response (never requested)");
+                return end("watch_canceled", "watcher error: fragmented watch response (never requested)");
               if (res.created) handlers.onCreated(res.revision);
               else handlers.onResponse(res.events, res.revision);
             },

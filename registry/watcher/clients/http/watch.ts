@@ -4,7 +4,7 @@
 // stream itself stays open, so the watch ends there). The request body is sent whole, so nothing
 // more can be asked on the stream: etcd 3.6's gateway answers no progress_request.
 import { errorMessage } from "../../../../common/errors.ts";
-import { prefixEnd, type WatchHandlers, type WatchStream } from "../../client.ts";
+import { prefixEnd, type WatchHandlers, type WatchStream, type WatchStreamEnd } from "../../client.ts";
 import { decodeWatchMessage } from "./decode.ts";
 import type { Transport } from "./transport.ts";
 
@@ -34,7 +34,7 @@ export const httpWatch = (
 ): WatchStream => {
   const abort = new AbortController();
   let done = false;
-  const end = (reason: "watch_error" | "watch_ended", detail: string): void => {
+  const end = (reason: WatchStreamEnd["reason"], detail: string): void => {
     if (done) return;
     done = true;
     abort.abort();
@@ -68,7 +68,7 @@ export const httpWatch = (
             (message.compactRevision > 0
               ? `revision ${fromRevision} is compacted (compact revision ${message.compactRevision})`
               : "no reason given");
-          return end("watch_error", `watcher error: Watcher canceled: ${why}`);
+          return end("watch_canceled", `watcher error: Watcher canceled: ${why}`);
         }
         case "error":
           return end("watch_error", `watcher error: ${message.message}`);
