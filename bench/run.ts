@@ -14,6 +14,7 @@ const benches = [
   "resync.ts",
   "memory.ts",
   "scale.ts",
+  "fleet.ts",
 ];
 let failed = 0;
 for (const bench of benches) {

@@ -1,0 +1,238 @@
+// The data plane at fleet scale: WATCHERS registry watchers, each the gateway's own watcher over
+// its own etcd client (gRPC on node:http2, one connection each, liveness probes every 2 s), all in
+// this process, on one etcd holding SUBSCRIPTIONS subscriptions. A gateway's etcd access pattern
+// is its watcher's, so this is the fleet's load on etcd without a thousand Node processes. Measured:
+//   - the fleet's first listing (every watcher started at once) until all are ready;
+//   - a config change (one subscription put), CHANGES times in turn: put → every watcher's
+//     snapshot holds it (p50, p99, max over all watchers and changes);
+//   - an etcd restart (killed, started again on its data): restart → every watcher holds a change
+//     written after it, and how many re-listed (the goal: none; they watch again from the
+//     revision they applied last);
+//   - an etcd replaced (a fresh member with another cluster id, the records written again): every
+//     watcher must re-list: replaced → every watcher holds every record again.
+// Watchers in one process share its event loop: latencies include that loop's turn through all
+// of them (a real fleet spreads it over as many processes), so they are upper bounds; the
+// baseline is as many bare watch streams (same client, nothing applied) in the same process.
+//   node bench/fleet.ts [--watchers 1000] [--subscriptions 100] [--changes 20]
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Etcd3 } from "etcd3";
+import { silentLogger } from "../common/log.ts";
+import { type Etcd, startEtcd } from "../e2e/etcd.ts";
+import { freePort } from "../e2e/ports.ts";
+import { repoRoot } from "../e2e/tools.ts";
+import { encodeRecord } from "../registry/codec.ts";
+import { recordKey } from "../registry/keys.ts";
+import { sampleFunction, sampleSubscription, sampleVpn } from "../registry/testing/records.ts";
+import type { RegistryRecord } from "../registry/types.ts";
+import { grpcRegistryClient } from "../registry/watcher/clients/grpc/index.ts";
+import { createRegistryWatcher, type RegistryWatcher } from "../registry/watcher/index.ts";
+import { percentile, type Row, report } from "./lib.ts";
+
+const { values } = parseArgs({
+  options: {
+    watchers: { type: "string", default: "1000" },
+    subscriptions: { type: "string", default: "100" },
+    changes: { type: "string", default: "20" },
+  },
+});
+const N = Number(values.watchers);
+const S = Number(values.subscriptions);
+const CHANGES = Number(values.changes);
+const GOAL_PROPAGATION_P99_MS = 100;
+const GOAL_RESYNC_S = 30;
+
+const dir = mkdtempSync(join(repoRoot, ".work", "fleet-"));
+const clientPort = await freePort();
+let generation = 0;
+let etcd: Etcd = await startEtcd(join(dir, `gen-${generation}`), { clientPort });
+const url = `http://127.0.0.1:${clientPort}`;
+const admin = new Etcd3({ hosts: url });
+
+const cluster = "fleet";
+const records: RegistryRecord[] = [
+  sampleVpn({ cluster }),
+  sampleFunction({ cluster, name: "invoice" }),
+  ...Array.from({ length: S }, (_, i) => sampleSubscription({ cluster, name: `sub-${i}` })),
+];
+const writeAll = async (): Promise<void> => {
+  for (let i = 0; i < records.length; i += 100)
+    await Promise.all(records.slice(i, i + 100).map((r) => admin.put(recordKey(r)).value(encodeRecord(r))));
+};
+await writeAll();
+
+/**
+ * The baseline: the same number of bare watch streams (the same client, no store, no snapshot),
+ * each only noting when a put arrives; what one process and etcd take to fan a change out.
+ */
+const bareFanOut = async (): Promise<number[]> => {
+  const { header } = await admin.get(recordKey(records[0] as RegistryRecord)).exec();
+  const arrivals: number[] = [];
+  let since = 0;
+  let created = 0;
+  const streams = Array.from({ length: N }, () => {
+    const client = grpcRegistryClient({ endpoints: [url] });
+    const stream = client.watch(
+      { prefix: "/switchboard/v1/", fromRevision: Number(header.revision) + 1 },
+      {
+        onCreated: () => created++,
+        onResponse: (events) => {
+          if (events.length > 0) arrivals.push(performance.now() - since);
+        },
+        onEnd: () => {},
+      },
+    );
+    return { client, stream };
+  });
+  while (created < N) await new Promise((r) => setTimeout(r, 10));
+  const all: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    arrivals.length = 0;
+    const record = sampleSubscription({ cluster, name: `bare-${i}` });
+    since = performance.now();
+    await admin.put(recordKey(record)).value(encodeRecord(record));
+    while (arrivals.length < N) await new Promise((r) => setTimeout(r, 2));
+    all.push(...arrivals);
+  }
+  for (const { client, stream } of streams) {
+    await stream.cancel();
+    await client.close();
+  }
+  return all.sort((a, b) => a - b);
+};
+const bare = await bareFanOut();
+
+let lists = 0;
+let resumes = 0;
+const fleet: { watcher: RegistryWatcher; close: () => Promise<void> }[] = [];
+const abort = new AbortController();
+const startedAt = performance.now();
+for (let i = 0; i < N; i++) {
+  const client = grpcRegistryClient({ endpoints: [url] });
+  const watcher = createRegistryWatcher({
+    client,
+    log: silentLogger(),
+    onListed: () => lists++,
+    onResumed: () => resumes++,
+  });
+  void watcher.run(abort.signal);
+  fleet.push({ watcher, close: () => client.close() });
+}
+await Promise.all(fleet.map((w) => w.watcher.ready));
+const firstListS = (performance.now() - startedAt) / 1000;
+
+/** Resolves with the ms from `since` at which each watcher's snapshot first held `key` (polled every 2 ms). */
+const arrival = async (key: string, since: number, timeoutMs: number): Promise<number[]> => {
+  const at: (number | undefined)[] = fleet.map(() => undefined);
+  const unsubscribe = fleet.map((w, i) =>
+    w.watcher.onSnapshot((snapshot) => {
+      if (at[i] === undefined && snapshot.records.has(key)) at[i] = performance.now() - since;
+    }),
+  );
+  fleet.forEach((w, i) => {
+    if (at[i] === undefined && w.watcher.current()?.records.has(key)) at[i] = performance.now() - since;
+  });
+  while (at.some((x) => x === undefined) && performance.now() - since < timeoutMs)
+    await new Promise((r) => setTimeout(r, 2));
+  for (const off of unsubscribe) off();
+  if (at.some((x) => x === undefined))
+    throw new Error(`${at.filter((x) => x === undefined).length} watchers never saw ${key}`);
+  return at as number[];
+};
+
+const change = async (name: string, timeoutMs = 60_000): Promise<number[]> => {
+  const record = sampleSubscription({ cluster, name });
+  const key = recordKey(record);
+  const since = performance.now();
+  await admin.put(key).value(encodeRecord(record));
+  return arrival(key, since, timeoutMs);
+};
+
+// Config changes, one at a time.
+const propagation: number[] = [];
+for (let i = 0; i < CHANGES; i++) propagation.push(...(await change(`change-${i}`)));
+propagation.sort((a, b) => a - b);
+
+// etcd restarted on its data: the fleet should watch again, not re-list.
+const listsBeforeRestart = lists;
+const resumesBeforeRestart = resumes;
+await etcd.proc.stop(0);
+const restartedAt = performance.now();
+etcd = await startEtcd(join(dir, `gen-${generation}`), { clientPort });
+const afterRestart = await change("after-restart", 120_000);
+const restartS = (performance.now() - restartedAt) / 1000;
+const restartLists = lists - listsBeforeRestart;
+const restartResumes = resumes - resumesBeforeRestart;
+
+// etcd replaced by a fresh member (another cluster id): every watcher must re-list.
+const listsBeforeReplace = lists;
+await etcd.proc.stop(0);
+generation++;
+const replacedAt = performance.now();
+etcd = await startEtcd(join(dir, `gen-${generation}`), { clientPort });
+await writeAll();
+const lastKey = recordKey(records.at(-1) as RegistryRecord);
+const replaced = await arrival(lastKey, replacedAt, 120_000);
+await Promise.all(
+  fleet.map(async (w) => {
+    while ((w.watcher.current()?.records.size ?? 0) < records.length)
+      await new Promise((r) => setTimeout(r, 5));
+  }),
+);
+const replaceS = (performance.now() - replacedAt) / 1000;
+const replaceLists = lists - listsBeforeReplace;
+
+abort.abort();
+await Promise.all(fleet.map((w) => w.close()));
+admin.close();
+await etcd.proc.stop();
+rmSync(dir, { recursive: true, force: true });
+
+const f = (n: number, d = 1): string => n.toFixed(d);
+const p99 = percentile(propagation, 0.99);
+const rows: Row[] = [
+  {
+    figure: `${N} watchers started at once: all ready, s (${records.length} records)`,
+    value: f(firstListS, 2),
+    baseline: "—",
+    ratio: "—",
+    target: "—",
+    verdict: "—",
+  },
+  {
+    figure: `config change → all ${N} watchers, ms p50 / p99 / max (${CHANGES} changes)`,
+    value: `${f(percentile(propagation, 0.5))} / ${f(p99)} / ${f(propagation.at(-1) ?? Number.NaN)}`,
+    baseline: `${N} bare watch streams in this process ${f(percentile(bare, 0.5))} / ${f(percentile(bare, 0.99))} / ${f(bare.at(-1) ?? Number.NaN)}`,
+    ratio: f(p99 / GOAL_PROPAGATION_P99_MS, 2),
+    target: `p99 ≤ ${GOAL_PROPAGATION_P99_MS}`,
+    verdict: p99 <= GOAL_PROPAGATION_P99_MS ? "met" : "missed",
+  },
+  {
+    figure: "etcd restarted: restart → every watcher holds a change written after it, s",
+    value: f(restartS, 2),
+    baseline: `re-lists ${restartLists}, new watches ${restartResumes} (of ${N}); last watcher ${f(Math.max(...afterRestart))} ms after the put`,
+    ratio: f(restartS / GOAL_RESYNC_S, 2),
+    target: `≤ ${GOAL_RESYNC_S}, no re-list`,
+    verdict: restartS <= GOAL_RESYNC_S && restartLists === 0 ? "met" : "missed",
+  },
+  {
+    figure: "etcd replaced (new cluster id, records written again): → every watcher re-listed and whole, s",
+    value: f(replaceS, 2),
+    baseline: `re-lists ${replaceLists} (of ${N}); last watcher saw the last record ${f(Math.max(...replaced))} ms after the replacement started`,
+    ratio: f(replaceS / GOAL_RESYNC_S, 2),
+    target: `≤ ${GOAL_RESYNC_S}`,
+    verdict: replaceS <= GOAL_RESYNC_S ? "met" : "missed",
+  },
+];
+report("fleet", rows, {
+  watchers: N,
+  records: records.length,
+  changes: CHANGES,
+  firstListS,
+  propagationMs: { p50: percentile(propagation, 0.5), p99, max: propagation.at(-1) },
+  bareFanOutMs: { p50: percentile(bare, 0.5), p99: percentile(bare, 0.99), max: bare.at(-1) },
+  restart: { seconds: restartS, lists: restartLists, resumes: restartResumes },
+  replace: { seconds: replaceS, lists: replaceLists },
+});
+process.exit(0);
