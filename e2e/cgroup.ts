@@ -40,6 +40,9 @@ export const cgroupsAvailable = (): boolean =>
 export const memoryCgroup = (name: string, limitBytes: number): MemoryCgroup => {
   const v1 = existsSync(join(V1, "memory.limit_in_bytes"));
   const path = join(v1 ? V1 : V2, `switchboard-bench-${name}`);
+  // One left by a run that died keeps its counters (OOM kills, peak): start from a new one. It
+  // cannot be removed while a process of that run is still in it (EBUSY): then this throws.
+  if (existsSync(path)) rmdirSync(path);
   mkdirSync(path, { recursive: true });
   writeFileSync(
     join(path, v1 ? "memory.limit_in_bytes" : "memory.max"),

@@ -259,6 +259,77 @@ const caughtUp = async (g: GatewayProcess, vpn: string, ns: string, name: string
   );
 };
 
+test("a sync publisher that leaves while waiting for the function's only slot does not take it from the next", async () => {
+  const [vpn, ns, token] = [uniqueName("held"), uniqueName("ns-held"), uniqueName("token-held")];
+  const gates: (() => void)[] = [];
+  const held = await fn(async () => {
+    await new Promise<void>((r) => gates.push(r));
+    return { status: 200 };
+  });
+  await putVpn(vpn, ns, token);
+  const record: FunctionRecord = {
+    schema: 1,
+    kind: "function",
+    vpn,
+    owner: owner("one-slot", ns),
+    spec: { endpoints: [`${held.url}/in`], timeoutMs: 10_000, concurrency: 1, headers: {} },
+  };
+  await writer.sync({ kind: "function", namespace: ns, name: "one-slot" }, record);
+  await putSubscription(vpn, ns, "held-sync", "one-slot", {
+    mode: "sync",
+    retry: 0,
+    filters: [{ exact: { type: "com.test.held" } }],
+  });
+  await caughtUp(gw, vpn, ns, "held-sync");
+  const accepted = async (n: number): Promise<void> => {
+    await waitFor(`${n} events accepted for ${vpn}`, async () =>
+      ((await gw.metric(`switchboard_gateway_events_received_total{vpn="${vpn}",result="accepted"}`)) ?? 0) >=
+      n
+        ? true
+        : undefined,
+    );
+  };
+  const send = (id: string, signal?: AbortSignal) =>
+    fetch(`${gw.url}/`, {
+      method: "POST",
+      headers: {
+        "ce-specversion": "1.0",
+        "ce-id": id,
+        "ce-source": "/tests",
+        "ce-type": "com.test.held",
+        authorization: `Bearer ${token}`,
+      },
+      ...(signal ? { signal } : {}),
+    });
+
+  const first = send("first");
+  await held.waitFor(1);
+  // The second waits for the slot (accepted, then queued for the function), then its publisher leaves.
+  const leaving = new AbortController();
+  const second = send("second", leaving.signal).catch((err: unknown) => err);
+  await accepted(2);
+  const open = (await gw.metric("switchboard_gateway_open_connections")) ?? 0;
+  leaving.abort();
+  await second;
+  await waitFor("the gateway to see the second publisher's connection closed", async () =>
+    ((await gw.metric("switchboard_gateway_open_connections")) ?? 0) < open ? true : undefined,
+  );
+  const third = send("third");
+  await accepted(3);
+
+  gates.shift()?.();
+  assert.equal((await first).status, 200);
+  await held.waitFor(2);
+  gates.shift()?.();
+  assert.equal((await third).status, 200);
+  assert.deepEqual(
+    held.received.map((r) => r.headers["ce-id"]),
+    ["first", "third"],
+    "the function never got the request of the publisher that left",
+  );
+  assert.equal(await gw.metric('switchboard_gateway_deliveries_total{mode="sync",outcome="abandoned"}'), 1);
+});
+
 test("delivery follows the status table: retried until success, 500 ends in the dead-letter function, 400 is not retried", async () => {
   const dead = await fn();
   const flaky = await fn((_r, i) => ({ status: i < 2 ? 503 : 200 }));

@@ -32,6 +32,8 @@ export interface Final extends AttemptResult {
   endpoint: Endpoint | undefined;
 }
 
+const ABANDONED: AttemptResult = { outcome: { error: "abandoned" }, headers: {}, body: undefined };
+
 const hasKeys = (o: object): boolean => {
   for (const _ in o) return true;
   return false;
@@ -39,28 +41,44 @@ const hasKeys = (o: object): boolean => {
 
 const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
 
-/** Per-function in-flight limits. `acquire` resolves when a slot is free; undefined when the wait list is full. */
+/**
+ * Per-function in-flight limits. `acquire` resolves with the slot's release when a slot is free;
+ * "full" when the wait list is full; "gone" when `gone` says, once its turn comes, that the
+ * caller no longer wants it (the slot goes to the next waiter: a publisher that left does not
+ * take the function's capacity from those still waiting).
+ */
 const createLimits = () => {
   const inflight = new Map<string, { n: number; waiters: (() => void)[] }>();
   return {
-    acquire: async (key: string, limit: number, maxWaiters: number): Promise<(() => void) | undefined> => {
+    acquire: async (
+      key: string,
+      limit: number,
+      maxWaiters: number,
+      gone?: () => boolean,
+    ): Promise<(() => void) | "full" | "gone"> => {
       let slot = inflight.get(key);
       if (!slot) {
         slot = { n: 0, waiters: [] };
         inflight.set(key, slot);
       }
       const s = slot;
-      if (s.n >= limit) {
-        if (s.waiters.length >= maxWaiters) return undefined;
-        await new Promise<void>((resolve) => s.waiters.push(resolve));
-      }
-      s.n++;
-      return () => {
+      const release = (): void => {
         s.n--;
         const next = s.waiters.shift();
         if (next) next();
         else if (s.n === 0) inflight.delete(key);
       };
+      if (s.n >= limit) {
+        if (s.waiters.length >= maxWaiters) return "full";
+        await new Promise<void>((resolve) => s.waiters.push(resolve));
+        if (gone?.()) {
+          s.n++;
+          release();
+          return "gone";
+        }
+      }
+      s.n++;
+      return release;
     },
   };
 };
@@ -72,14 +90,20 @@ export interface Deliverer {
     event: CloudEvent,
     timeoutMs: number | undefined,
     keepBody: boolean,
+    gone?: () => boolean,
   ): Promise<AttemptResult & { endpoint: Endpoint | undefined }>;
-  /** Attempts until success, a final failure, or the route's retries run out (waiting between attempts unless `signal` aborts). */
+  /**
+   * Attempts until success, a final failure, or the route's retries run out (waiting between
+   * attempts unless `signal` aborts). A sync delivery passes `gone`, whether its publisher went
+   * away: then no slot is taken and no retry made (outcome `abandoned`).
+   */
   deliver(
     route: Route,
     fn: FunctionView | undefined,
     event: CloudEvent,
     keepBody: boolean,
     signal?: AbortSignal,
+    gone?: () => boolean,
   ): Promise<Final>;
   /** Attempts started so far. */
   attempts(): number;
@@ -92,7 +116,7 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
   const dlog = deps.deliveryLog ?? createDeliveryLog(deps.log);
 
   let attempts = 0;
-  const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody) => {
+  const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody, gone) => {
     attempts++;
     // An attempt that found no endpoint or no free slot sends nothing but is an attempt all the same.
     const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => {
@@ -101,8 +125,10 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
     };
     if (!fn) return none("no-endpoints");
     const local = fn.instances.get(localCluster) ?? fn.instances.values().next().value;
-    const release = await limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000);
-    if (!release) return none("overloaded");
+    const release = await limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000, gone);
+    if (release === "full") return none("overloaded");
+    // Not an attempt: nothing was sent, and the publisher will not read the answer.
+    if (release === "gone") return { ...ABANDONED, endpoint: undefined };
     try {
       const endpoint = balancer.pick(fn, localCluster, isClusterAvailable);
       if (!endpoint) return none("no-endpoints");
@@ -130,16 +156,20 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
     }
   };
 
-  const deliver: Deliverer["deliver"] = async (route, fn, event, keepBody, signal) => {
+  const deliver: Deliverer["deliver"] = async (route, fn, event, keepBody, signal, gone) => {
     const d = route.subscription.delivery;
     let last: AttemptResult & { endpoint: Endpoint | undefined };
     let n = 0;
     for (;;) {
       n++;
-      last = await attempt(fn, event, d.timeoutMs, keepBody);
+      last =
+        n > 1 && gone?.()
+          ? { ...ABANDONED, endpoint: undefined }
+          : await attempt(fn, event, d.timeoutMs, keepBody, gone);
       const outcome: Outcome = last.outcome;
       if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted) {
-        const final = { ...last, attempts: n };
+        const abandoned = "error" in outcome && outcome.error === "abandoned";
+        const final = { ...last, attempts: abandoned ? n - 1 : n };
         deps.onFinished?.(route, fn, event, final);
         return final;
       }

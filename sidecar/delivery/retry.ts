@@ -9,12 +9,14 @@ import { backoffDelay } from "../../common/backoff.ts";
 export type Outcome =
   | { status: number; retryAfterMs?: number }
   | { error: "timeout" | "network" | "no-endpoints" | "overloaded" }
+  /** A sync delivery whose publisher went away while it waited for a slot or a retry: nothing more is sent. */
+  | { error: "abandoned" }
   /** The egress policy refused the connection; `reason` names the address and the rule. */
   | { error: "egress-denied"; reason: string };
 
 /** Whether another attempt may succeed. */
 export const retryable = (outcome: Outcome): boolean => {
-  if ("error" in outcome) return outcome.error !== "egress-denied";
+  if ("error" in outcome) return outcome.error !== "egress-denied" && outcome.error !== "abandoned";
   const s = outcome.status;
   return s === 404 || s === 408 || s === 409 || s === 429 || s >= 500;
 };

@@ -31,6 +31,12 @@ export const syncResponse = (route: Route, final: Final): Reply => {
           slug: "overloaded",
           ...attempts,
         });
+      case "abandoned":
+        // Never read: the publisher is gone.
+        throw unavailable(`the publisher went away before function ${fn} was called`, 1, {
+          slug: "abandoned",
+          ...attempts,
+        });
       case "timeout":
         throw gatewayTimeout(`function ${fn} did not answer in time`, attempts);
       case "network":

@@ -30,6 +30,8 @@ export interface IngressRequest {
   readonly body: () => Promise<Uint8Array>;
   /** The caller's address (the socket's). */
   readonly remoteAddress: string | undefined;
+  /** Whether the caller went away before its answer; a sync delivery then stops waiting for a slot or a retry. */
+  readonly gone?: () => boolean;
 }
 
 /** The ingress handler: never rejects; every failure is a problem details reply. */
@@ -79,7 +81,12 @@ export const createIngress = (deps: IngressDeps): Ingress => {
   const { engine, deliverer, limiter, budget, metrics, log, config } = deps;
   const source = `/switchboard/gateways/${config.clusterName}/${config.id}`;
 
-  const deliverSync = async (table: RoutingTable, route: Route, event: CloudEvent): Promise<Reply> => {
+  const deliverSync = async (
+    table: RoutingTable,
+    route: Route,
+    event: CloudEvent,
+    gone: (() => boolean) | undefined,
+  ): Promise<Reply> => {
     const end = metrics.deliverySeconds.startTimer({ mode: "sync" });
     const sub = route.subscription;
     const final = await deliverer.deliver(
@@ -87,9 +94,15 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       table.fn(route.vpn, sub.function.namespace, sub.function.name),
       event,
       true,
+      undefined,
+      gone,
     );
     end();
-    metrics.deliveries.inc({ mode: "sync", outcome: "error" in final.outcome ? "failed" : "delivered" });
+    const outcome = final.outcome;
+    metrics.deliveries.inc({
+      mode: "sync",
+      outcome: "error" in outcome ? (outcome.error === "abandoned" ? "abandoned" : "failed") : "delivered",
+    });
     return syncResponse(route, final);
   };
 
@@ -140,7 +153,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     if (unrouted > 0) metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" }, unrouted);
     // Accepted and counted: what a sync delivery answers (502/503/504) is the function's outcome.
     counted.events = 0;
-    if (syncRoute && first) return deliverSync(table, syncRoute, first);
+    if (syncRoute && first) return deliverSync(table, syncRoute, first, req.gone);
     return {
       status: 202,
       headers: { ...JSON_HEADERS },
@@ -179,7 +192,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     limiter.admit(vpn, 1);
     metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" });
     counted.events = 0;
-    return deliverSync(table, match.route, event);
+    return deliverSync(table, match.route, event, req.gone);
   };
 
   /** Reserves the body's bytes for `vpn`, or throws 503 overloaded before anything reads it. */

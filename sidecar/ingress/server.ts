@@ -159,6 +159,8 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
         bodyBytes: bodyBytesOf(req, opts.maxBodyBytes),
         body: () => readCapped(req, opts.maxBodyBytes),
         remoteAddress: req.socket.remoteAddress,
+        // Before the answer is written, a destroyed response means the caller closed the connection.
+        gone: () => res.destroyed,
       })
         .then((reply) => send(req, res, reply))
         .catch(() => res.destroy());
