@@ -44,6 +44,8 @@ export interface GatewayConfig {
   readonly drainTimeoutMs: number;
   /** The lease of this gateway's presence record, in whole seconds (registry/heartbeat/presence.ts); 0: no record. */
   readonly presenceTtlSeconds: number;
+  /** The most a re-list of the registry that replaces a watch waits first (a random share of it); 0: none. */
+  readonly relistSpreadMs: number;
   /** How long without a request before a heap that grew is collected (common/idle-reclaim.ts); 0: never. */
   readonly idleReclaimMs: number;
   readonly logLevel: LogLevel;
@@ -84,6 +86,7 @@ const FLAGS = {
   "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
   "presence-ttl": "SWITCHBOARD_PRESENCE_TTL",
   "idle-reclaim": "SWITCHBOARD_IDLE_RECLAIM",
+  "relist-spread": "SWITCHBOARD_RELIST_SPREAD",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "data-dir": "SWITCHBOARD_DATA_DIR",
   durability: "SWITCHBOARD_DURABILITY",
@@ -103,6 +106,14 @@ const presenceTtl = (value: string): number => {
   if (ms % 1000 !== 0 || ms < 3000 || ms > 3_600_000)
     throw new ConfigError(`--presence-ttl must be 0 or whole seconds from 3s to 1h, got "${value}"`);
   return ms / 1000;
+};
+
+/** --relist-spread: 0 (none), or up to 10 minutes. */
+const relistSpread = (value: string): number => {
+  if (value === "0" || value === "0s") return 0;
+  const ms = durationFlag("relist-spread", value);
+  if (ms > 600_000) throw new ConfigError(`--relist-spread must be 0 or at most 10m, got "${value}"`);
+  return ms;
 };
 
 /** --idle-reclaim: 0 (never), or from 1 s to an hour. */
@@ -145,6 +156,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   "presence-ttl": {
     value: "DURATION",
     help: "lease of this gateway's presence record: gone this long after it stops reporting; 0: none (default 30s)",
+  },
+  "relist-spread": {
+    value: "DURATION",
+    help: "before re-listing the registry (etcd compacted past the watch, restored or replaced), wait a random share of this, so a fleet does not list etcd at once; 0: none (default 10s)",
   },
   "idle-reclaim": {
     value: "DURATION",
@@ -258,6 +273,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     drainTimeoutMs: durationFlag("drain-timeout", get("drain-timeout") ?? "25s"),
     presenceTtlSeconds: presenceTtl(get("presence-ttl") ?? "30s"),
     idleReclaimMs: idleReclaim(get("idle-reclaim") ?? "5s"),
+    relistSpreadMs: relistSpread(get("relist-spread") ?? "10s"),
     logLevel,
     dataDir,
     durability,

@@ -96,6 +96,7 @@ export const createGateway = ({
     client: registry,
     endpoints: config.etcd,
     log,
+    relistSpreadMs: config.relistSpreadMs,
     ...(keyring === undefined ? {} : { keyring }),
     onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),
     onResumed: ({ reason }) => metrics.watchResumes.inc({ reason }),

@@ -61,26 +61,37 @@ test("a compaction between the listing and the watch is survived by re-listing",
   await waitForStatus(watcher, "connected", (s) => s.connected);
 });
 
-test("a new etcd with fewer revisions at the same address replaces the snapshot", TIMEOUT, async () => {
-  const etcd = await started();
-  const admin = clientOf(etcd.url);
-  await write(admin, vpn, fnA, fnB);
-  for (let i = 0; i < 30; i++) await admin.put(leaderKey(cluster)).value(`claim ${i}`);
-  const { log, entries } = captureLog();
-  const { watcher, restarts } = runWatcher({ url: etcd.url, log });
-  await watcher.ready;
-  const old = watcher.status().revision;
-  assert.ok(old > 30);
+test(
+  "a new etcd with fewer revisions at the same address replaces the snapshot, after a share of the re-list spread",
+  TIMEOUT,
+  async () => {
+    const etcd = await started();
+    const admin = clientOf(etcd.url);
+    await write(admin, vpn, fnA, fnB);
+    for (let i = 0; i < 30; i++) await admin.put(leaderKey(cluster)).value(`claim ${i}`);
+    const { log, entries } = captureLog();
+    const { watcher, restarts } = runWatcher({
+      url: etcd.url,
+      log,
+      relistSpreadMs: 2000,
+      random: () => 0.25,
+    });
+    await watcher.ready;
+    const old = watcher.status().revision;
+    assert.ok(old > 30);
 
-  await etcd.kill();
-  await waitForStatus(watcher, "disconnected", (s) => !s.connected);
-  await etcd.start(true);
-  await write(clientOf(etcd.url), fnC);
-  const snapshot = await waitForSnapshot(watcher, holds(view(fnC)));
-  assert.ok(snapshot.revision < old, `${snapshot.revision} < ${old}`);
-  assert.ok(restarts.includes("revision went backwards"), restarts.join("; "));
-  assert.equal(logged(entries, "registry revision went backwards; resyncing").length, 1);
-});
+    await etcd.kill();
+    await waitForStatus(watcher, "disconnected", (s) => !s.connected);
+    await etcd.start(true);
+    await write(clientOf(etcd.url), fnC);
+    const snapshot = await waitForSnapshot(watcher, holds(view(fnC)));
+    assert.ok(snapshot.revision < old, `${snapshot.revision} < ${old}`);
+    assert.ok(restarts.includes("revision went backwards"), restarts.join("; "));
+    assert.equal(logged(entries, "registry revision went backwards; resyncing").length, 1);
+    const [relist] = logged(entries, "registry must be re-listed");
+    assert.equal(relist?.retryInMs, 500, "a quarter of the 2 s spread, as the random source says");
+  },
+);
 
 test("list pages over the gRPC receive limit are listed again with smaller pages", TIMEOUT, async () => {
   const etcd = await started();

@@ -86,6 +86,14 @@ export interface RegistryWatcherOptions {
   pageSize?: number;
   /** Opens sealed records; a keyring limited to one VPN keeps only that VPN's records. Undefined: only unsealed records are read. */
   keyring?: Keyring;
+  /**
+   * Before a re-list that replaces a watch (etcd compacted past it, restored or replaced), wait a
+   * random share of this, in ms, so that a fleet of gateways does not list etcd all at once
+   * (default 0: the backoff alone). New watches after a restart are not delayed.
+   */
+  relistSpreadMs?: number;
+  /** Test hook: the random source of the re-list spread. */
+  random?: () => number;
   /** Test hook: runs after each listing, before the watch from its revision + 1 starts. */
   beforeWatch?: (listedRevision: number) => Promise<void> | void;
 }
@@ -119,6 +127,8 @@ export const createRegistryWatcher = ({
   probeIntervalMs = 2_000,
   requestTimeoutMs = 10_000,
   pageSize = 5000,
+  relistSpreadMs = 0,
+  random,
   beforeWatch,
   keyring,
 }: RegistryWatcherOptions): RegistryWatcher => {
@@ -181,7 +191,8 @@ export const createRegistryWatcher = ({
         onResumed: guarded("onResumed", onResumed),
         onListed: guarded("onListed", onListed),
         beforeWatch,
-        timing: { baseBackoffMs, maxBackoffMs, probeIntervalMs, requestTimeoutMs, pageSize },
+        timing: { baseBackoffMs, maxBackoffMs, probeIntervalMs, requestTimeoutMs, pageSize, relistSpreadMs },
+        ...(random ? { random } : {}),
       });
     } finally {
       running = false;

@@ -23,6 +23,8 @@ export interface LoopTiming {
   probeIntervalMs: number;
   requestTimeoutMs: number;
   pageSize: number;
+  /** A re-list that replaces a watch first waits a random share of this (0: the backoff alone). */
+  relistSpreadMs: number;
 }
 
 export interface LoopOptions {
@@ -43,6 +45,8 @@ export interface LoopOptions {
   onListed: (startedAt: number) => void;
   beforeWatch: ((listedRevision: number) => Promise<void> | void) | undefined;
   timing: LoopTiming;
+  /** For the re-list spread (tests fix it). */
+  random?: () => number;
 }
 
 /** Runs the list-watch-resync loop until `signal` aborts; never rejects on etcd errors (it retries them). */
@@ -230,6 +234,11 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     }
   };
 
+  // Every gateway of a fleet loses its watch at the same moment when etcd is restored, replaced or
+  // compacted under them; each waits a random share of the spread before its re-list, so that
+  // etcd serves the fleet's full listings spread over it instead of all at once.
+  const spread = (): number => (opts.random ?? Math.random)() * timing.relistSpreadMs;
+
   let attempt = 0;
   let wait = 0;
   /** The last watch ended in a way a new watch from the last applied revision recovers from. */
@@ -251,10 +260,11 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         continue;
       }
       if (check !== true) {
-        // Re-list at once; the incident's cause becomes what the check found.
+        // Re-list (after a share of the spread); the incident's cause becomes what the check found.
         if (incident) incident.end = check.relist;
         resumable = false;
-        wait = 0;
+        wait = spread();
+        log.warn({ reason: check.relist.detail, retryInMs: Math.round(wait) }, "registry must be re-listed");
         continue;
       }
       // From the revision applied last, not the one after: events of one revision that arrived
@@ -278,6 +288,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     const stable = connectedAt !== undefined && Date.now() - connectedAt >= timing.maxBackoffMs;
     attempt = stable ? 1 : attempt + 1;
     wait = backoffDelay(attempt, timing.baseBackoffMs, timing.maxBackoffMs);
+    if (!resumable) wait = Math.max(wait, spread());
     fail(end, wait);
   }
 };
