@@ -99,30 +99,20 @@ const FLAGS = {
   "api-server": "SWITCHBOARD_API_SERVER",
 } as const;
 
+/** A duration flag that 0 turns off: 0, or ms from `minMs` to `maxMs` (`range` words them for the error). */
+const zeroOrDuration = (flag: string, value: string, minMs: number, maxMs: number, range: string): number => {
+  if (value === "0" || value === "0s") return 0;
+  const ms = durationFlag(flag, value);
+  if (ms < minMs || ms > maxMs) throw new ConfigError(`--${flag} must be 0 or ${range}, got "${value}"`);
+  return ms;
+};
+
 /** --presence-ttl in whole seconds, from 3 s (renewed every third) to an hour; 0 writes no presence record. */
 const presenceTtl = (value: string): number => {
-  if (value === "0" || value === "0s") return 0;
-  const ms = durationFlag("presence-ttl", value);
-  if (ms % 1000 !== 0 || ms < 3000 || ms > 3_600_000)
-    throw new ConfigError(`--presence-ttl must be 0 or whole seconds from 3s to 1h, got "${value}"`);
+  const range = "whole seconds from 3s to 1h";
+  const ms = zeroOrDuration("presence-ttl", value, 3000, 3_600_000, range);
+  if (ms % 1000 !== 0) throw new ConfigError(`--presence-ttl must be 0 or ${range}, got "${value}"`);
   return ms / 1000;
-};
-
-/** --relist-spread: 0 (none), or up to 10 minutes. */
-const relistSpread = (value: string): number => {
-  if (value === "0" || value === "0s") return 0;
-  const ms = durationFlag("relist-spread", value);
-  if (ms > 600_000) throw new ConfigError(`--relist-spread must be 0 or at most 10m, got "${value}"`);
-  return ms;
-};
-
-/** --idle-reclaim: 0 (never), or from 1 s to an hour. */
-const idleReclaim = (value: string): number => {
-  if (value === "0" || value === "0s") return 0;
-  const ms = durationFlag("idle-reclaim", value);
-  if (ms < 1000 || ms > 3_600_000)
-    throw new ConfigError(`--idle-reclaim must be 0 or from 1s to 1h, got "${value}"`);
-  return ms;
 };
 
 const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
@@ -272,8 +262,14 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     requestTimeoutMs: durationFlag("request-timeout", get("request-timeout") ?? "30s"),
     drainTimeoutMs: durationFlag("drain-timeout", get("drain-timeout") ?? "25s"),
     presenceTtlSeconds: presenceTtl(get("presence-ttl") ?? "30s"),
-    idleReclaimMs: idleReclaim(get("idle-reclaim") ?? "5s"),
-    relistSpreadMs: relistSpread(get("relist-spread") ?? "10s"),
+    idleReclaimMs: zeroOrDuration(
+      "idle-reclaim",
+      get("idle-reclaim") ?? "5s",
+      1000,
+      3_600_000,
+      "from 1s to 1h",
+    ),
+    relistSpreadMs: zeroOrDuration("relist-spread", get("relist-spread") ?? "10s", 0, 600_000, "at most 10m"),
     logLevel,
     dataDir,
     durability,

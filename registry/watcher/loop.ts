@@ -14,7 +14,7 @@ import type { Logger } from "../../common/log.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryClient } from "./client.ts";
 import { ListPageTooLargeError, listPrefix } from "./list.ts";
-import { RESUMABLE, type SessionEnd, watchSession } from "./session.ts";
+import { changedEtcd, RESUMABLE, type SessionEnd, watchSession } from "./session.ts";
 import type { RecordStore, StoreListing } from "./store.ts";
 
 export interface LoopTiming {
@@ -183,6 +183,8 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     return connectedAt === undefined ? { end } : { end, connectedAt };
   };
 
+  /** Named in failures: ` (etcd http://…)`. */
+  const onEtcd = opts.endpoints.length > 0 ? ` (etcd ${opts.endpoints.join(",")})` : "";
   let pageSize = timing.pageSize;
   /** Lists and publishes; returns the listed revision, or why it failed. */
   const list = async (): Promise<{ revision: number } | { failed: SessionEnd }> => {
@@ -202,8 +204,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         pageSize = Math.ceil(pageSize / 2);
         log.warn({ pageSize }, "registry list page over the gRPC receive limit; halving the page size");
       }
-      const on = opts.endpoints.length > 0 ? ` (etcd ${opts.endpoints.join(",")})` : "";
-      return { failed: { reason: "list_failed", detail: `${step} failed${on}: ${errorMessage(err)}` } };
+      return { failed: { reason: "list_failed", detail: `${step} failed${onEtcd}: ${errorMessage(err)}` } };
     }
   };
 
@@ -212,25 +213,11 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     try {
       const header = await client.read(prefix, timing.requestTimeoutMs);
       contact();
-      if (header.revision < store.highWater())
-        return {
-          relist: {
-            reason: "revision_backwards",
-            detail: `revision went backwards: etcd answered at ${header.revision}, ${store.highWater()} seen`,
-          },
-        };
-      if (header.clusterId !== store.clusterId())
-        return {
-          relist: {
-            reason: "cluster_changed",
-            detail: `etcd cluster id changed from ${store.clusterId()} to ${header.clusterId}`,
-          },
-        };
-      return true;
+      const changed = changedEtcd(header, store.highWater(), store.clusterId());
+      return changed ? { relist: changed } : true;
     } catch (err) {
       if (signal.aborted) return { failed: { reason: "aborted", detail: "aborted" } };
-      const on = opts.endpoints.length > 0 ? ` (etcd ${opts.endpoints.join(",")})` : "";
-      return { failed: { reason: "list_failed", detail: `read failed${on}: ${errorMessage(err)}` } };
+      return { failed: { reason: "list_failed", detail: `read failed${onEtcd}: ${errorMessage(err)}` } };
     }
   };
 

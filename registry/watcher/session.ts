@@ -82,6 +82,28 @@ interface ProbeOptions {
   end: (reason: RestartReason, detail: string) => void;
 }
 
+/**
+ * Why etcd answering with `header` is not the etcd history seen so far (a revision below
+ * `highWater`: restored; another cluster id: replaced), or undefined when it is.
+ */
+export const changedEtcd = (
+  header: { revision: number; clusterId: string },
+  highWater: number,
+  clusterId: string | undefined,
+): SessionEnd | undefined => {
+  if (header.revision < highWater)
+    return {
+      reason: "revision_backwards",
+      detail: `revision went backwards: etcd answered at ${header.revision}, ${highWater} seen`,
+    };
+  if (clusterId !== undefined && header.clusterId !== clusterId)
+    return {
+      reason: "cluster_changed",
+      detail: `etcd cluster id changed from ${clusterId} to ${header.clusterId}`,
+    };
+  return undefined;
+};
+
 /** Probes etcd every `intervalMs` with a point read of `key`; returns a function that stops probing. */
 const startProbing = (opts: ProbeOptions): (() => void) => {
   let stopped = false;
@@ -93,19 +115,9 @@ const startProbing = (opts: ProbeOptions): (() => void) => {
       const header = await opts.client.read(opts.key, opts.timeoutMs);
       if (stopped) return;
       failures = 0;
-      const revision = header.revision;
-      if (revision < mark)
-        return opts.end(
-          "revision_backwards",
-          `revision went backwards: etcd answered at ${revision}, ${mark} seen`,
-        );
-      if (opts.clusterId !== undefined && header.clusterId !== opts.clusterId) {
-        return opts.end(
-          "cluster_changed",
-          `etcd cluster id changed from ${opts.clusterId} to ${header.clusterId}`,
-        );
-      }
-      opts.onProbe({ revision });
+      const changed = changedEtcd(header, mark, opts.clusterId);
+      if (changed) return opts.end(changed.reason, changed.detail);
+      opts.onProbe({ revision: header.revision });
     } catch (err) {
       if (stopped) return;
       failures++;
