@@ -6,16 +6,17 @@
 // figure is steady between runs where throughput on this machine is not. The gateway's bytes are
 // broken down by owner: its own modules, each package, and Node's own (HTTP, streams, timers).
 //   node bench/allocation.ts [--seconds 4] [--rate 2000]
-import { createServer } from "node:net";
 import { parseArgs } from "node:util";
 import { memoryCgroup } from "../e2e/cgroup.ts";
 import { startGateway } from "../e2e/gateway.ts";
+import { freePort } from "../e2e/ports.ts";
 import { programArgs } from "../e2e/programs.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
   benchRoute,
   eventHeaders,
+  inspectorSession,
   load,
   pin,
   pinned,
@@ -41,16 +42,6 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-
 /** Samples what the process with an inspector on `port` allocates while `during` runs (every object, collected or not). */
 const sampleAllocations = async <T>(
   port: number,
@@ -60,31 +51,15 @@ const sampleAllocations = async <T>(
     webSocketDebuggerUrl: string;
   }[];
   if (!target) throw new Error(`no inspector target on port ${port}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve);
-    ws.addEventListener("error", reject);
-  });
-  let id = 0;
-  const pending = new Map<number, (result: unknown) => void>();
-  ws.addEventListener("message", (e) => {
-    const message = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-  });
-  const call = (method: string, params: object = {}): Promise<unknown> =>
-    new Promise((resolve) => {
-      id++;
-      pending.set(id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const { call, close } = await inspectorSession(target.webSocketDebuggerUrl);
   await call("HeapProfiler.startSampling", {
     samplingInterval: 4096,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
   });
   const result = await during();
-  const { profile } = (await call("HeapProfiler.stopSampling")) as { profile: { head: ProfileNode } };
-  ws.close();
+  const { profile } = await call<{ profile: { head: ProfileNode } }>("HeapProfiler.stopSampling");
+  close();
   return { result, head: profile.head };
 };
 

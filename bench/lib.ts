@@ -281,3 +281,34 @@ export const report = (name: string, rows: Row[], details: Record<string, unknow
   );
   console.log(`written: ${file}`);
 };
+
+/** A DevTools protocol session with the inspector at `url` (ws://…): one call at a time or many, answered by id. */
+export const inspectorSession = async (
+  url: string,
+): Promise<{
+  call: <T = Record<string, unknown>>(method: string, params?: object) => Promise<T>;
+  close: () => void;
+}> => {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve);
+    ws.addEventListener("error", reject);
+  });
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.addEventListener("message", (e) => {
+    const message = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (message.id === undefined) return;
+    pending.get(message.id)?.(message.result ?? {});
+    pending.delete(message.id);
+  });
+  return {
+    call: <T>(method: string, params: object = {}): Promise<T> =>
+      new Promise((resolve) => {
+        id++;
+        pending.set(id, resolve as (result: unknown) => void);
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+};

@@ -16,7 +16,7 @@ import { subscriptionKey } from "../registry/keys.ts";
 import { openWriter } from "../registry/writer/index.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import { fillQueue, gatedTenant } from "../sidecar/testing/full-queue.ts";
-import { benchRegistry, type Row, report } from "./lib.ts";
+import { benchRegistry, inspectorSession, type Row, report } from "./lib.ts";
 
 compile(PROJECTS.programs);
 const registry = await benchRegistry();
@@ -25,27 +25,11 @@ const writer = await openWriter({ client: etcd, cluster: registry.cluster, ident
 
 /** Live memory of the process behind inspector `url` after a full collection: heap used + backing stores, bytes. */
 const liveBytes = async (url: string): Promise<number> => {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const call = (method: string): Promise<Record<string, number>> =>
-    new Promise((resolve) => {
-      const mine = ++id;
-      ws.addEventListener("message", function on(m) {
-        const msg = JSON.parse(String(m.data)) as { id?: number; result?: Record<string, number> };
-        if (msg.id !== mine) return;
-        ws.removeEventListener("message", on);
-        resolve(msg.result ?? {});
-      });
-      ws.send(JSON.stringify({ id: mine, method }));
-    });
+  const { call, close } = await inspectorSession(url);
   await call("HeapProfiler.collectGarbage");
   await call("HeapProfiler.collectGarbage");
-  const usage = await call("Runtime.getHeapUsage");
-  ws.close();
+  const usage = await call<{ usedSize?: number; backingStorageSize?: number }>("Runtime.getHeapUsage");
+  close();
   return (usage.usedSize ?? 0) + (usage.backingStorageSize ?? 0);
 };
 
