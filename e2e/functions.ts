@@ -25,9 +25,10 @@ export interface FunctionServer {
   close(): Promise<void>;
 }
 
-/** Starts a function server; `answer(request, index)` decides each response (default 200 "ok"). */
+/** Starts a function server; `answer(request, index)` decides each response (default 200 "ok"); on a free port unless `port` says (a function back up). */
 export const startFunction = async (
   answer: (req: Received, index: number) => Answer | Promise<Answer> = () => ({}),
+  { port: wanted = 0 }: { port?: number } = {},
 ): Promise<FunctionServer> => {
   const received: Received[] = [];
   const waiters: { n: number; resolve: (r: Received[]) => void }[] = [];
@@ -53,7 +54,7 @@ export const startFunction = async (
       });
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(wanted, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

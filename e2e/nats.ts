@@ -67,7 +67,7 @@ export const startNatsCluster = async ({
       `server_name: ${m.name}
 listen: 127.0.0.1:${m.port}
 http: 127.0.0.1:${m.httpPort}
-jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 1GB }
+jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 4GB }
 ${size > 1 ? `cluster { name: switchboard, listen: 127.0.0.1:${m.clusterPort}, routes: [${routes}] }` : ""}
 `,
     );

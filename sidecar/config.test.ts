@@ -97,3 +97,38 @@ test("egress: rule lists parse; the API server comes from --api-server, else the
   assert.equal(parseGatewayConfig(base, {}).apiServer, undefined);
   assert.deepEqual(parseGatewayConfig(base, {}).egressAllow, []);
 });
+
+test("--durability jetstream takes the NATS servers and stream limits, and refuses what does not fit", () => {
+  const c = parseGatewayConfig(
+    [...base, "--durability=jetstream", "--nats=nats://10.0.0.1:4222,tls://nats.x:4222"],
+    {},
+  );
+  assert.deepEqual(c.nats, {
+    urls: ["nats://10.0.0.1:4222", "tls://nats.x:4222"],
+    credsFile: undefined,
+    tls: {},
+    replicas: 3,
+    maxBytes: 256 * 2 ** 20,
+    deadLetterMaxAgeMs: 168 * 3_600_000,
+    ackWaitMs: 30_000,
+  });
+  assert.equal(parseGatewayConfig(base, {}).nats, undefined, "no NATS without --durability jetstream");
+  const cases: [string[], RegExp][] = [
+    [["--durability=jetstream"], /--durability jetstream needs --nats/],
+    [
+      ["--durability=jetstream", "--nats=http://x:4222"],
+      /--nats: "http:\/\/x:4222" is not nats:\/\/HOST:PORT/,
+    ],
+    [
+      ["--durability=jetstream", "--nats=nats://x:4222", "--nats-replicas=2"],
+      /--nats-replicas must be 1, 3 or 5/,
+    ],
+    [
+      ["--durability=jetstream", "--nats=nats://x:4222", "--nats-cert=c.pem"],
+      /--nats-cert and --nats-key go together/,
+    ],
+    [["--durability=jetstream", "--nats=nats://x:4222", "--data-dir=/d"], /drop --data-dir/],
+    [["--durability=kafka"], /--durability must be fsync, none or jetstream/],
+  ];
+  for (const [args, error] of cases) assert.throws(() => parseGatewayConfig([...base, ...args], {}), error);
+});

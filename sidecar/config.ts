@@ -51,7 +51,10 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   /** Where accepted async events are logged before 202; undefined: memory only. */
   readonly dataDir: string | undefined;
-  readonly durability: "fsync" | "none";
+  /** fsync/none: the local delivery log (--data-dir); jetstream: NATS JetStream (--nats). */
+  readonly durability: "fsync" | "none" | "jetstream";
+  /** The JetStream backend's connection and stream limits (--durability jetstream); undefined otherwise. */
+  readonly nats: NatsConfig | undefined;
   /** The HTTP client deliveries use (--delivery-client): undici, or Node's node:http. */
   readonly deliveryClient: "node" | "undici";
   readonly dataMaxBytes: number;
@@ -65,6 +68,22 @@ export interface GatewayConfig {
   readonly egressDeny: readonly EgressEntry[];
   /** The Kubernetes API server deliveries may not reach; undefined: none known. */
   readonly apiServer: { readonly host: string; readonly port: number } | undefined;
+}
+
+export interface NatsConfig {
+  /** nats://HOST:PORT or tls://HOST:PORT of the cluster's servers. */
+  readonly urls: readonly string[];
+  /** A NATS credentials file (JWT and NKey seed) for this gateway. */
+  readonly credsFile: string | undefined;
+  readonly tls: { ca?: string; cert?: string; key?: string };
+  /** Replicas of each VPN's streams (1, 3 or 5). */
+  readonly replicas: number;
+  /** Cap on each VPN's event stream; beyond it publishing answers 503 stream-full. */
+  readonly maxBytes: number;
+  /** How long a dead letter is kept. */
+  readonly deadLetterMaxAgeMs: number;
+  /** How long a delivery a gateway took and neither finished nor reported waits before another gateway takes it over. */
+  readonly ackWaitMs: number;
 }
 
 const FLAGS = {
@@ -97,6 +116,15 @@ const FLAGS = {
   "egress-allow": "SWITCHBOARD_EGRESS_ALLOW",
   "egress-deny": "SWITCHBOARD_EGRESS_DENY",
   "api-server": "SWITCHBOARD_API_SERVER",
+  nats: "SWITCHBOARD_NATS",
+  "nats-creds": "SWITCHBOARD_NATS_CREDS",
+  "nats-ca": "SWITCHBOARD_NATS_CA",
+  "nats-cert": "SWITCHBOARD_NATS_CERT",
+  "nats-key": "SWITCHBOARD_NATS_KEY",
+  "nats-replicas": "SWITCHBOARD_NATS_REPLICAS",
+  "nats-max-bytes": "SWITCHBOARD_NATS_MAX_BYTES",
+  "dead-letter-max-age": "SWITCHBOARD_DEAD_LETTER_MAX_AGE",
+  "nats-ack-wait": "SWITCHBOARD_NATS_ACK_WAIT",
 } as const;
 
 /** A duration flag that 0 turns off: 0, or ms from `minMs` to `maxMs` (`range` words them for the error). */
@@ -156,7 +184,28 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     help: "after this long without a request, collect a heap that grew by 8 MiB, giving memory back after a burst; needs node --expose-gc; 0: never (default 5s)",
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
-  durability: { value: "fsync|none", help: "fsync the log before 202 (default fsync with --data-dir)" },
+  durability: {
+    value: "fsync|none|jetstream",
+    help: "fsync the log before 202 (default fsync with --data-dir); jetstream: store accepted events in NATS JetStream (--nats)",
+  },
+  nats: {
+    value: "URL,...",
+    help: "--durability jetstream: the NATS servers (nats://HOST:PORT, tls://HOST:PORT)",
+  },
+  "nats-creds": { value: "FILE", help: "this gateway's NATS credentials file (JWT and seed)" },
+  "nats-ca": { value: "FILE", help: "CA bundle that signs the NATS servers' certificates" },
+  "nats-cert": { value: "FILE", help: "client certificate for NATS (with --nats-key)" },
+  "nats-key": { value: "FILE", help: "client key for NATS" },
+  "nats-replicas": { value: "1|3|5", help: "replicas of each VPN's streams (default 3)" },
+  "nats-max-bytes": {
+    value: "BYTES",
+    help: "cap on each VPN's event stream, reserved on the NATS servers; beyond, 503 stream-full (default 256 MiB)",
+  },
+  "dead-letter-max-age": { value: "DURATION", help: "how long dead letters are kept (default 168h)" },
+  "nats-ack-wait": {
+    value: "DURATION",
+    help: "how long a delivery held by a gateway that stopped waits before another gateway takes it over (default 30s)",
+  },
   "delivery-client": {
     value: "undici|node",
     help: "the HTTP client of deliveries: undici, or node:http (less memory, fewer requests/s at full load) (default undici)",
@@ -214,6 +263,38 @@ const ingressBudgets = (
   };
 };
 
+const NATS_URL = /^(nats|tls):\/\/[^/\s]+$/;
+
+/** The JetStream backend's flags; --nats is required. */
+const natsConfig = (get: (flag: keyof typeof FLAGS) => string | undefined): NatsConfig => {
+  const value = get("nats");
+  if (!value)
+    throw new ConfigError("--durability jetstream needs --nats (or SWITCHBOARD_NATS): nats://HOST:PORT,...");
+  const urls = value.split(",").map((u) => u.trim());
+  for (const url of urls)
+    if (!NATS_URL.test(url))
+      throw new ConfigError(`--nats: "${url}" is not nats://HOST:PORT or tls://HOST:PORT`);
+  const replicas = intFlag("nats-replicas", get("nats-replicas") ?? "3", 5);
+  if (replicas !== 1 && replicas !== 3 && replicas !== 5)
+    throw new ConfigError(`--nats-replicas must be 1, 3 or 5, got "${replicas}"`);
+  const [ca, cert, key] = [get("nats-ca"), get("nats-cert"), get("nats-key")];
+  if ((cert === undefined) !== (key === undefined))
+    throw new ConfigError("--nats-cert and --nats-key go together");
+  return {
+    urls,
+    credsFile: get("nats-creds"),
+    tls: {
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
+    },
+    replicas,
+    maxBytes: intFlag("nats-max-bytes", get("nats-max-bytes") ?? String(256 * 1024 * 1024)),
+    deadLetterMaxAgeMs: durationFlag("dead-letter-max-age", get("dead-letter-max-age") ?? "168h"),
+    ackWaitMs: durationFlag("nats-ack-wait", get("nats-ack-wait") ?? "30s"),
+  };
+};
+
 /** Parses argv and env into a frozen GatewayConfig; throws ConfigError with one clear line. */
 export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig => {
   const get = readFlags(FLAGS, argv, env);
@@ -230,10 +311,14 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
   const logLevel = logLevelFlag(get("log-level"));
   const dataDir = get("data-dir");
   const durability = get("durability") ?? (dataDir ? "fsync" : "none");
-  if (durability !== "fsync" && durability !== "none")
-    throw new ConfigError(`--durability must be fsync or none, got "${durability}"`);
+  if (durability !== "fsync" && durability !== "none" && durability !== "jetstream")
+    throw new ConfigError(`--durability must be fsync, none or jetstream, got "${durability}"`);
   if (durability === "fsync" && !dataDir)
     throw new ConfigError("--durability fsync needs --data-dir (or SWITCHBOARD_DATA_DIR)");
+  if (durability === "jetstream" && dataDir)
+    throw new ConfigError(
+      "--durability jetstream stores accepted events in NATS: drop --data-dir (the local log)",
+    );
   const deliveryClient = get("delivery-client") ?? "undici";
   if (deliveryClient !== "node" && deliveryClient !== "undici")
     throw new ConfigError(`--delivery-client must be undici or node, got "${deliveryClient}"`);
@@ -273,6 +358,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
     logLevel,
     dataDir,
     durability,
+    nats: durability === "jetstream" ? natsConfig(get) : undefined,
     deliveryClient,
     dataMaxBytes: intFlag("data-max-bytes", get("data-max-bytes") ?? String(1024 * 1024 * 1024)),
     registryKeyFile,

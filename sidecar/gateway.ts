@@ -8,20 +8,32 @@ import type { RegistryClient } from "../registry/watcher/client.ts";
 import { createRegistryWatcher } from "../registry/watcher/index.ts";
 import { toBinaryHeaders } from "./cloudevents/index.ts";
 import type { GatewayConfig } from "./config.ts";
-import { createAsyncEngine } from "./delivery/async-engine.ts";
+import { type AsyncEngine, createAsyncEngine } from "./delivery/async-engine.ts";
 import { createBalancer } from "./delivery/balancer.ts";
 import type { PoolFactory } from "./delivery/client.ts";
 import { boundAddresses, createEgress, type ProtectedEndpoint } from "./delivery/egress.ts";
-import { createDeliverer } from "./delivery/index.ts";
+import { createDeliverer, type Deliverer, type Final } from "./delivery/index.ts";
+import type { JetStreamEngine } from "./delivery/jetstream.ts";
 import { undiciPools } from "./delivery/undici-client.ts";
 import type { Wal } from "./durable/wal.ts";
 import { createBodyBudget } from "./ingress/budget.ts";
+import { deadLetterRoutes } from "./ingress/dead-letters.ts";
 import { createDeliveryFeed, deliveriesRoutes } from "./ingress/deliveries.ts";
 import { explainRoutes } from "./ingress/explain.ts";
 import { createIngress, type Ingress } from "./ingress/index.ts";
 import { createVpnLimiter } from "./ingress/vpn-limits.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing/index.ts";
+import type { CloudEvent, FunctionView, Route } from "./types.ts";
+
+/** What a replacement async engine is built from (--durability jetstream: delivery/jetstream.ts). */
+export interface EngineParts {
+  deliverer: Deliverer;
+  resolveFn: (vpn: string, namespace: string, name: string) => FunctionView | undefined;
+  metrics: GatewayMetrics;
+  log: Logger;
+  onFinished: (route: Route, fn: FunctionView | undefined, event: CloudEvent, final: Final) => void;
+}
 
 export interface Gateway {
   /** The ingress handler (serve it with serveIngress). */
@@ -56,7 +68,20 @@ export interface GatewayDeps {
   keyring?: Keyring | undefined;
   /** The delivery client's pools (--delivery-client): undici unless given. */
   pools?: PoolFactory;
+  /** Async delivery on JetStream instead of the gateway's own queue (and log). */
+  jetstream?: (parts: EngineParts) => JetStreamEngine;
 }
+
+/** The async subscriptions of a snapshot, as routes of `table` (those the JetStream engine consumes). */
+const asyncRoutes = (snapshot: RegistrySnapshot, table: RoutingTable): Route[] => {
+  const routes: Route[] = [];
+  for (const record of snapshot.records.values()) {
+    if (record.kind !== "subscription" || record.spec.mode !== "async" || !record.owner.namespace) continue;
+    const route = table.route(record.vpn, record.owner.namespace, record.owner.name);
+    if (route) routes.push(route);
+  }
+  return routes;
+};
 
 const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
   const urls = new Set<string>();
@@ -68,13 +93,16 @@ const allUrls = (snapshot: RegistrySnapshot): Set<string> => {
   return urls;
 };
 
-/** The endpoints deliveries may never reach unless --egress-allow names them: the registry etcd and the API server. */
+/** The endpoints deliveries may never reach unless --egress-allow names them: the registry etcd, the NATS servers and the API server. */
 export const infrastructureEndpoints = (config: GatewayConfig): ProtectedEndpoint[] => {
-  const endpoints = config.etcd.map((url) => {
+  const endpoint = (url: string, defaultPort: number, reason: string): ProtectedEndpoint => {
     const u = new URL(url);
-    const port = Number(u.port) || (u.protocol === "https:" ? 443 : 80);
-    return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port, reason: "the registry etcd" };
-  });
+    return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port) || defaultPort, reason };
+  };
+  const endpoints = [
+    ...config.etcd.map((url) => endpoint(url, url.startsWith("https:") ? 443 : 80, "the registry etcd")),
+    ...(config.nats?.urls ?? []).map((url) => endpoint(url, 4222, "the NATS servers")),
+  ];
   if (config.apiServer) endpoints.push({ ...config.apiServer, reason: "the Kubernetes API server" });
   return endpoints;
 };
@@ -91,6 +119,7 @@ export const createGateway = ({
   wal,
   keyring,
   pools = undiciPools,
+  jetstream,
 }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({
     client: registry,
@@ -146,6 +175,7 @@ export const createGateway = ({
       ),
     );
     metrics.configRevision.set(snapshot.revision);
+    shared?.follow(asyncRoutes(snapshot, current));
     if (wal && !restored) {
       restored = true;
       const current = table;
@@ -188,15 +218,20 @@ export const createGateway = ({
     isClusterAvailable,
     onFinished: feed.observe,
   });
-  const engine = createAsyncEngine({
-    deliverer,
-    resolveFn: (vpn, ns, name) => table?.fn(vpn, ns, name),
-    metrics,
-    log,
-    maxEvents: config.queueMaxEvents,
-    maxBytes: config.queueMaxBytes,
-    ...(wal ? { wal } : {}),
-  });
+  const resolveFn = (vpn: string, ns: string, name: string): FunctionView | undefined =>
+    table?.fn(vpn, ns, name);
+  const shared = jetstream?.({ deliverer, resolveFn, metrics, log, onFinished: feed.observe });
+  const engine: AsyncEngine =
+    shared ??
+    createAsyncEngine({
+      deliverer,
+      resolveFn,
+      metrics,
+      log,
+      maxEvents: config.queueMaxEvents,
+      maxBytes: config.queueMaxBytes,
+      ...(wal ? { wal } : {}),
+    });
   let draining = false;
   const ingress = createIngress({
     table: () => table,
@@ -218,6 +253,7 @@ export const createGateway = ({
     admin: (app) => {
       explainRoutes({ table: () => table, config, ownVpn: keyring?.onlyVpn })(app);
       deliveriesRoutes({ table: () => table, config, feed })(app);
+      deadLetterRoutes({ table: () => table, config, store: shared })(app);
     },
     table: () => table,
     applied: () => applied,
@@ -231,9 +267,8 @@ export const createGateway = ({
         return `the first registry snapshot has not been loaded${failing === undefined ? "" : ` (${failing})`}`;
       }
       const health = wal?.health();
-      return health?.state === "failing"
-        ? `the delivery log cannot be written (${health.detail})`
-        : undefined;
+      if (health?.state === "failing") return `the delivery log cannot be written (${health.detail})`;
+      return shared?.notReady();
     },
     watch: async (signal) => {
       await egress.refresh();

@@ -14,7 +14,7 @@ import type { Keyring } from "../registry/seal/index.ts";
 import { type GrpcRegistryClient, grpcRegistryClient } from "../registry/watcher/clients/grpc/index.ts";
 import { type GatewayConfig, parseGatewayConfig, USAGE } from "./config.ts";
 import { openWal } from "./durable/wal.ts";
-import { createGateway } from "./gateway.ts";
+import { createGateway, type GatewayDeps } from "./gateway.ts";
 import { adminTooLarge } from "./ingress/explain.ts";
 import { serveIngress } from "./ingress/server.ts";
 import { createGatewayMetrics } from "./metrics.ts";
@@ -68,7 +68,7 @@ const main = async (): Promise<number> => {
   const wal = config.dataDir
     ? await openWal({
         dir: config.dataDir,
-        durability: config.durability,
+        durability: config.durability === "fsync" ? "fsync" : "none",
         maxBytes: config.dataMaxBytes,
         log,
         onCorruption: () => metrics.logCorruptions.inc(),
@@ -79,6 +79,24 @@ const main = async (): Promise<number> => {
       { dataDir: config.dataDir, durability: config.durability, recovered: wal.recovered.length },
       "delivery log opened",
     );
+  // JetStream's clients load only with --durability jetstream (the embedded queue needs none of them).
+  let jetstream: GatewayDeps["jetstream"];
+  let nats: { close(): Promise<void> } | undefined;
+  if (config.nats) {
+    const { openJetStream, createJetStreamEngine } = await import("./delivery/jetstream.ts");
+    let backend: Awaited<ReturnType<typeof openJetStream>>;
+    try {
+      backend = await openJetStream(config.nats, `switchboard-gateway ${config.id}`);
+    } catch (err) {
+      console.error(
+        `switchboard-gateway: cannot connect to NATS (${config.nats.urls.join(",")}): ${errorMessage(err)}`,
+      );
+      return 1;
+    }
+    nats = backend.nc;
+    jetstream = (parts) => createJetStreamEngine({ backend, ...parts });
+    log.info({ nats: config.nats.urls, replicas: config.nats.replicas }, "async delivery on JetStream");
+  }
   const gateway = createGateway({
     config,
     registry: etcd,
@@ -86,6 +104,7 @@ const main = async (): Promise<number> => {
     log,
     keyring,
     ...(wal ? { wal } : {}),
+    ...(jetstream ? { jetstream } : {}),
     // node:http is the lighter client (sidecar/delivery/client.ts has the trade-off).
     ...(config.deliveryClient === "node"
       ? { pools: (await import("./delivery/node-client.ts")).nodePools }
@@ -182,6 +201,7 @@ const main = async (): Promise<number> => {
     config.drainTimeoutMs + 5_000,
   );
   await etcd.close();
+  await nats?.close().catch(() => undefined);
   return code;
 };
 

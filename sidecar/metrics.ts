@@ -8,6 +8,7 @@ export interface GatewayMetrics {
   deliveries: Counter<"mode" | "outcome">;
   attempts: Counter<"result">;
   deadLetters: Counter<"outcome">;
+  deadLetterBacklog: Gauge<"vpn">;
   deliverySeconds: Histogram<"mode">;
   queueEvents: Gauge;
   queueBytes: Gauge;
@@ -52,8 +53,14 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     }),
     deadLetters: new Counter({
       name: "switchboard_gateway_dead_letters_total",
-      help: "Events whose retries ran out, by what happened next (delivered, failed, dropped: no dead-letter function).",
+      help: "Events whose retries ran out, by what happened next (delivered, failed: to the dead-letter function; dropped: no dead-letter function; kept: in the JetStream dead-letter stream only).",
       labelNames: ["outcome"],
+      registers,
+    }),
+    deadLetterBacklog: new Gauge({
+      name: "switchboard_gateway_dead_letter_backlog",
+      help: "Dead letters kept in a VPN's JetStream dead-letter stream (--durability jetstream), awaiting a redrive or their age limit; every gateway reports the same stream.",
+      labelNames: ["vpn"],
       registers,
     }),
     deliverySeconds: new Histogram({

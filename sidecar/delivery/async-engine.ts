@@ -18,7 +18,13 @@ export interface AsyncJob {
 }
 
 /** What became of an offer: all jobs accepted, or none and why. */
-export type OfferResult = "accepted" | "full" | "log-full" | "log-failed";
+export type OfferResult =
+  | "accepted"
+  | "full"
+  | "log-full"
+  | "log-failed"
+  | "stream-full"
+  | "stream-unavailable";
 
 export interface AsyncEngine {
   /** Accepts all jobs or none: held in memory, and first written to the delivery log when there is one. */

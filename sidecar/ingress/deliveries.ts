@@ -131,7 +131,7 @@ export interface DeliveriesDeps {
   feed: DeliveryFeed;
 }
 
-const SUBSCRIPTION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+export const SUBSCRIPTION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
 
 /** The admin route GET /deliveries (errors are mapped by the admin app's onError, explain.ts). */
 export const deliveriesRoutes =

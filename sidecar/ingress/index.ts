@@ -54,6 +54,8 @@ const REFUSED = {
   full: "the gateway's delivery queue is full",
   "log-full": "the gateway's delivery log is at its size cap",
   "log-failed": "the gateway could not write its delivery log",
+  "stream-full": "the VPN's JetStream event stream is at its size cap (--nats-max-bytes)",
+  "stream-unavailable": "JetStream did not acknowledge the events in time",
 } as const;
 
 const JSON_HEADERS = { "content-type": "application/json" } as const;
@@ -144,9 +146,13 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     const offered = jobs.length > 0 ? await engine.offer(jobs) : "accepted";
     if (offered !== "accepted") {
       refund();
-      throw unavailable(REFUSED[offered], offered === "log-failed" ? 5 : 1, {
-        slug: offered === "full" ? "queue-full" : offered,
-      });
+      throw unavailable(
+        REFUSED[offered],
+        offered === "log-failed" || offered === "stream-unavailable" ? 5 : 1,
+        {
+          slug: offered === "full" ? "queue-full" : offered,
+        },
+      );
     }
     if (events.length > unrouted)
       metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" }, events.length - unrouted);
