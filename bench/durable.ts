@@ -1,13 +1,16 @@
-// Durable async accept: the gateway with the delivery log (fsync, group commit) against the same
-// gateway holding events in memory, in one run on this machine: the accept rate, the rate at which
-// accepted events reach the function, and the ack latency when paced at 80 % of the accept rate.
-// The gateway is pinned to core 0; this process (load generator and the function) and etcd to core 1.
+// Durable async accept: the gateway with the delivery log (fsync, group commit) and on NATS
+// JetStream (one server, R1; three servers, R3) against the same gateway holding events in memory,
+// in one run on this machine: the accept rate, the rate at which accepted events reach the
+// function, and the ack latency when paced at 80 % of the accept rate. The gateway is pinned to
+// core 0; this process (load generator and the function) and etcd to core 1; the NATS servers are
+// not pinned (they share both cores with the rest).
 //   node bench/durable.ts [--seconds 5]
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
+import { type NatsCluster, startNatsCluster } from "../e2e/nats.ts";
 import { benchRegistry, benchRoute, eventHeaders, load, pin, pinned, report, routesLoaded } from "./lib.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
@@ -19,7 +22,15 @@ await benchRoute(registry, `${fn.url}/`, "async");
 const headers = eventHeaders();
 const body = JSON.stringify({ order: 42, items: ["a", "b"], note: "x".repeat(200) });
 
-const measure = async (mode: "memory" | "fsync") => {
+type Mode = "memory" | "fsync" | "jetstream-r1" | "jetstream-r3";
+
+const backend = (mode: Mode, dir: string, nats: NatsCluster | undefined): string[] => {
+  if (mode === "fsync") return [`--data-dir=${dir}/log`, "--durability=fsync"];
+  if (!nats) return [];
+  return ["--durability=jetstream", `--nats=${nats.urls.join(",")}`, `--nats-replicas=${nats.urls.length}`];
+};
+
+const measure = async (mode: Mode, nats?: NatsCluster) => {
   const dir = mkdtempSync(join(registry.dir, `${mode}-`));
   const gw = await startGateway({
     etcd: registry.etcd.url,
@@ -27,26 +38,26 @@ const measure = async (mode: "memory" | "fsync") => {
     dir,
     name: mode,
     prefix: pinned("0"),
-    extraArgs:
-      mode === "fsync"
-        ? [
-            `--data-dir=${dir}/log`,
-            "--durability=fsync",
-            "--queue-max-events=1000000",
-            "--queue-max-bytes=4000000000",
-          ]
-        : ["--queue-max-events=1000000", "--queue-max-bytes=4000000000"],
+    extraArgs: [...backend(mode, dir, nats), "--queue-max-events=1000000", "--queue-max-bytes=4000000000"],
   });
   await routesLoaded(gw);
   const url = `${gw.url}/`;
   const before = fn.received.length;
-  const warm = await load({ url, headers, body, okStatus: 202, seconds: 1, concurrency: 64 });
+  const warm = await load({
+    url,
+    headers,
+    body,
+    okStatus: 202,
+    uniqueIds: true,
+    seconds: 1,
+    concurrency: 64,
+  });
   let expected = before + warm.ok;
   await fn.waitFor(expected, 120_000);
   // Accept and deliver: every event accepted in the closed loop delivered to the function (this
   // process), timed from the first request to the last delivery.
   const start = Date.now();
-  const closed = await load({ url, headers, body, okStatus: 202, seconds, concurrency: 64 });
+  const closed = await load({ url, headers, body, okStatus: 202, uniqueIds: true, seconds, concurrency: 64 });
   expected += closed.ok;
   const delivered = await fn.waitFor(expected, 120_000);
   const deliverRate = closed.ok / (((delivered.at(-1)?.at ?? start) - start) / 1000);
@@ -55,6 +66,7 @@ const measure = async (mode: "memory" | "fsync") => {
     headers,
     body,
     okStatus: 202,
+    uniqueIds: true,
     seconds,
     ratePerSecond: Math.floor(closed.rate * 0.8),
   });
@@ -63,8 +75,20 @@ const measure = async (mode: "memory" | "fsync") => {
   return { closed, deliverRate, paced };
 };
 
+/** The gateway on a JetStream cluster of `size` servers started for this measure alone. */
+const onJetStream = async (size: 1 | 3) => {
+  const nats = await startNatsCluster({ dir: mkdtempSync(join(registry.dir, `nats-r${size}-`)), size });
+  try {
+    return await measure(size === 1 ? "jetstream-r1" : "jetstream-r3", nats);
+  } finally {
+    await nats.stop();
+  }
+};
+
 const memory = await measure("memory");
 const fsync = await measure("fsync");
+const r1 = await onJetStream(1);
+const r3 = await onJetStream(3);
 await fn.close();
 await registry.close();
 
@@ -96,6 +120,29 @@ report(
       target: "p99 ≤ 5 ms",
       verdict: fsync.paced.latencyMs.p99 <= 5 ? "met" : "missed",
     },
+    ...(
+      [
+        ["R1, one server", r1],
+        ["R3, three servers", r3],
+      ] as const
+    ).flatMap(([name, js]) => [
+      {
+        figure: `async accept rate on JetStream ${name}, closed loop (64 in flight), events/s`,
+        value: f(js.closed.rate),
+        baseline: `${f(fsync.closed.rate)} (local log, fsync)`,
+        ratio: f(js.closed.rate / fsync.closed.rate, 2),
+        target: "— (reported beside the local log)",
+        verdict: "—" as const,
+      },
+      {
+        figure: `ack latency p50 / p99 on JetStream ${name} at 80 % of its rate, ms`,
+        value: `${f(js.paced.latencyMs.p50, 2)} / ${f(js.paced.latencyMs.p99, 2)}`,
+        baseline: `${f(fsync.paced.latencyMs.p50, 2)} / ${f(fsync.paced.latencyMs.p99, 2)} (local log, fsync)`,
+        ratio: f(js.paced.latencyMs.p99 / fsync.paced.latencyMs.p99, 2),
+        target: "— (reported beside the local log)",
+        verdict: "—" as const,
+      },
+    ]),
   ],
   {
     cores: {
@@ -105,6 +152,8 @@ report(
     seconds,
     memory,
     fsync,
+    jetstreamR1: r1,
+    jetstreamR3: r3,
   },
 );
 process.exit(0);

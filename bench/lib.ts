@@ -165,6 +165,8 @@ export interface LoadOptions {
   concurrency?: number;
   /** Open loop: requests started at this uniform rate, whatever the answers (latency from the scheduled start). */
   ratePerSecond?: number;
+  /** A distinct ce-id per request (its header value, the run's start and a counter): a store that deduplicates on source and id keeps every one. */
+  uniqueIds?: boolean;
 }
 
 /**
@@ -189,6 +191,7 @@ export const goBinary = (name: string): string => {
 export const load = async (opts: LoadOptions): Promise<LoadResult> => {
   const args = ["load", "-url", opts.url, "-seconds", String(opts.seconds), "-ok", String(opts.okStatus)];
   if (opts.ratePerSecond) args.push("-rate", String(opts.ratePerSecond));
+  if (opts.uniqueIds) args.push("-unique-ids");
   else args.push("-concurrency", String(opts.concurrency ?? 64));
   for (const [name, value] of Object.entries(opts.headers)) args.push("-header", `${name}: ${value}`);
   args.push("-body", opts.body);

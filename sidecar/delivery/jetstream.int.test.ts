@@ -147,7 +147,11 @@ const admin = (g: GatewayProcess, path: string, init: RequestInit = {}) =>
 test("steady load through two gateways: one killed for good, a NATS member killed and back, the function down 60 s; every accepted id arrives", {
   timeout: 240_000,
 }, async (t) => {
-  const answer = () => ({ status: 200 });
+  // 50 ms per event: each gateway always has deliveries in flight, so the one killed leaves some.
+  const answer = async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    return { status: 200 };
+  };
   let fn = await startFunction(answer);
   const received: Received[] = [];
   const port = Number(new URL(fn.url).port);
@@ -183,6 +187,7 @@ test("steady load through two gateways: one killed for good, a NATS member kille
   const atLeast = (n: number) =>
     waitFor(`${n} accepted`, async () => (accepted.size >= n ? true : undefined));
   await atLeast(200);
+  const heldByB = (await b.metric("switchboard_gateway_queue_events")) ?? 0;
   b.proc.stop(0); // SIGKILL, never restarted: what it held unacknowledged is delivered by a
   await b.proc.exited;
   await atLeast(400);
@@ -220,7 +225,7 @@ test("steady load through two gateways: one killed for good, a NATS member kille
   const all = counts([...received, ...fn.received]);
   const duplicates = [...all.values()].reduce((n, c) => n + c - 1, 0);
   t.diagnostic(
-    `accepted ${accepted.size}, refused ${refused}, deliveries ${[...all.values()].reduce((n, c) => n + c, 0)}, duplicates ${duplicates}`,
+    `accepted ${accepted.size}, refused ${refused}, in flight on the gateway killed ${heldByB}, deliveries ${[...all.values()].reduce((n, c) => n + c, 0)}, duplicates ${duplicates}`,
   );
   for (const id of accepted) assert.ok((all.get(id) ?? 0) >= 1, `${id} arrived`);
   // Nothing arrives that was not published.

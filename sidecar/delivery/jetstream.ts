@@ -175,6 +175,9 @@ export const openJetStream = async (config: NatsConfig, name: string): Promise<J
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // Without it the client captures a stack trace (an Error) for every request, JetStream
+    // publishes included: 5 % of the gateway's CPU at full async load (bench/durable.ts profile).
+    noAsyncTraces: true,
     ...(config.credsFile === undefined
       ? {}
       : { authenticator: credsAuthenticator(readFileSync(config.credsFile)) }),
@@ -288,6 +291,24 @@ export const createJetStreamEngine = ({
     return ready;
   };
 
+  // The publishes and acknowledgements of one turn of the event loop are sent together, so the
+  // client writes them to the socket at once (it flushes once per microtask checkpoint): one write
+  // for many requests' events instead of one each. Measured with bench/durable.ts's closed loop on
+  // one server: 1586 → 2974 accepted events/s for the publishes alone.
+  let turn: (() => void)[] | undefined;
+  const inTurn = (send: () => void): void => {
+    if (!turn) {
+      const sends: (() => void)[] = [];
+      turn = sends;
+      setImmediate(() => {
+        turn = undefined;
+        for (const s of sends) s();
+      });
+    }
+    turn.push(send);
+  };
+  const nextTurn = (): Promise<void> => new Promise((resolve) => inTurn(resolve));
+
   /** Publishes until acknowledged or out of patience; the same `msgID` is stored once. */
   const publish = async (
     subject: string,
@@ -295,6 +316,7 @@ export const createJetStreamEngine = ({
     opts: { msgID: string; streamName: string; headers?: MsgHdrs },
   ): Promise<void> => {
     const deadline = Date.now() + PUBLISH_PATIENCE_MS;
+    await nextTurn();
     for (;;) {
       try {
         await js.publish(subject, payload, {
@@ -395,7 +417,7 @@ export const createJetStreamEngine = ({
       }
       const final: Final = { ...result, attempts: n };
       if (succeeded(result.outcome)) {
-        m.ack();
+        inTurn(() => m.ack());
         firstFailure.delete(key);
         metrics.deliveries.inc({ mode: "async", outcome: "delivered" });
         onFinished?.(route, fn, event, final);
@@ -410,7 +432,7 @@ export const createJetStreamEngine = ({
           retryAfter,
         );
         dlog.retry(route, fn, event, final, delay);
-        m.nak(delay);
+        inTurn(() => m.nak(delay));
         return;
       }
       if (stop.signal.aborted && retryable(result.outcome) && n <= d.retry) {

@@ -96,6 +96,7 @@ func load(args []string) {
 	concurrency := fs.Int("concurrency", 64, "closed loop: requests in flight")
 	body := fs.String("body", "", "request body")
 	okStatus := fs.Int("ok", 200, "the status that counts as success")
+	uniqueIDs := fs.Bool("unique-ids", false, "append this run's start time and a request counter to the ce-id header: every event distinct, across runs too")
 	var hs headers
 	fs.Var(&hs, "header", `a request header, "name: value" (repeatable)`)
 	_ = fs.Parse(args)
@@ -113,12 +114,16 @@ func load(args []string) {
 	}}
 	payload := []byte(*body)
 
-	var ok, errors atomic.Int64
+	var ok, errors, sent atomic.Int64
+	baseID := fmt.Sprintf("%s-%x", header.Get("ce-id"), time.Now().UnixNano())
 	var mu sync.Mutex
 	latencies := make([]float64, 0, 1<<16)
 	send := func(scheduled time.Time) {
 		req, _ := http.NewRequest(http.MethodPost, *url, bytes.NewReader(payload))
 		req.Header = header.Clone()
+		if *uniqueIDs {
+			req.Header.Set("ce-id", fmt.Sprintf("%s-%d", baseID, sent.Add(1)))
+		}
 		req.ContentLength = int64(len(payload))
 		res, err := client.Do(req)
 		if err == nil {
