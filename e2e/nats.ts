@@ -38,14 +38,18 @@ const healthy = (m: Member): Promise<true> =>
     { timeoutMs: 60_000, intervalMs: 200 },
   );
 
-/** Starts a JetStream cluster of `size` members (3 for replicated streams) in `dir`. */
-export const startNatsCluster = async ({
-  dir,
-  size = 3,
-}: {
+export interface NatsOptions {
   dir: string;
+  /** Members: 3 for replicated streams. */
   size?: number;
-}): Promise<NatsCluster> => {
+  /** Clients must connect with TLS to this server certificate (URLs become tls://). */
+  tls?: { cert: string; key: string };
+  /** Clients must authenticate as one of these users. */
+  users?: readonly { user: string; password: string }[];
+}
+
+/** Starts a JetStream cluster of `size` members in `dir`. */
+export const startNatsCluster = async ({ dir, size = 3, tls, users }: NatsOptions): Promise<NatsCluster> => {
   const members: Member[] = [];
   for (let i = 0; i < size; i++)
     members.push({
@@ -68,6 +72,8 @@ export const startNatsCluster = async ({
 listen: 127.0.0.1:${m.port}
 http: 127.0.0.1:${m.httpPort}
 jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 4GB }
+${tls ? `tls { cert_file: "${tls.cert}", key_file: "${tls.key}" }` : ""}
+${users ? `authorization { users: [${users.map((u) => `{ user: "${u.user}", password: "${u.password}" }`).join(", ")}] }` : ""}
 ${size > 1 ? `cluster { name: switchboard, listen: 127.0.0.1:${m.clusterPort}, routes: [${routes}] }` : ""}
 `,
     );
@@ -88,7 +94,7 @@ ${size > 1 ? `cluster { name: switchboard, listen: 127.0.0.1:${m.clusterPort}, r
     return m;
   };
   return {
-    urls: members.map((m) => `nats://127.0.0.1:${m.port}`),
+    urls: members.map((m) => `${tls ? "tls" : "nats"}://127.0.0.1:${m.port}`),
     kill: async (i) => {
       const m = member(i);
       await m.proc?.stop(0);

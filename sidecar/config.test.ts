@@ -106,6 +106,7 @@ test("--durability jetstream takes the NATS servers and stream limits, and refus
   assert.deepEqual(c.nats, {
     urls: ["nats://10.0.0.1:4222", "tls://nats.x:4222"],
     credsFile: undefined,
+    user: undefined,
     tls: {},
     replicas: 3,
     maxBytes: 256 * 2 ** 20,
@@ -128,6 +129,20 @@ test("--durability jetstream takes the NATS servers and stream limits, and refus
       /--nats-cert and --nats-key go together/,
     ],
     [["--durability=jetstream", "--nats=nats://x:4222", "--data-dir=/d"], /drop --data-dir/],
+    [
+      ["--durability=jetstream", "--nats=nats://x:4222", "--nats-user=gw"],
+      /--nats-user and --nats-password-file go together/,
+    ],
+    [
+      [
+        "--durability=jetstream",
+        "--nats=nats://x:4222",
+        "--nats-user=gw",
+        "--nats-password-file=p",
+        "--nats-creds=c",
+      ],
+      /--nats-creds and --nats-user exclude each other/,
+    ],
     [["--durability=kafka"], /--durability must be fsync, none or jetstream/],
   ];
   for (const [args, error] of cases) assert.throws(() => parseGatewayConfig([...base, ...args], {}), error);

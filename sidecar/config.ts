@@ -75,6 +75,8 @@ export interface NatsConfig {
   readonly urls: readonly string[];
   /** A NATS credentials file (JWT and NKey seed) for this gateway. */
   readonly credsFile: string | undefined;
+  /** A NATS user and the file holding its password (a server with an authorization block). */
+  readonly user: { readonly name: string; readonly passwordFile: string } | undefined;
   readonly tls: { ca?: string; cert?: string; key?: string };
   /** Replicas of each VPN's streams (1, 3 or 5). */
   readonly replicas: number;
@@ -118,6 +120,8 @@ const FLAGS = {
   "api-server": "SWITCHBOARD_API_SERVER",
   nats: "SWITCHBOARD_NATS",
   "nats-creds": "SWITCHBOARD_NATS_CREDS",
+  "nats-user": "SWITCHBOARD_NATS_USER",
+  "nats-password-file": "SWITCHBOARD_NATS_PASSWORD_FILE",
   "nats-ca": "SWITCHBOARD_NATS_CA",
   "nats-cert": "SWITCHBOARD_NATS_CERT",
   "nats-key": "SWITCHBOARD_NATS_KEY",
@@ -193,6 +197,8 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     help: "--durability jetstream: the NATS servers (nats://HOST:PORT, tls://HOST:PORT)",
   },
   "nats-creds": { value: "FILE", help: "this gateway's NATS credentials file (JWT and seed)" },
+  "nats-user": { value: "USER", help: "NATS user (with --nats-password-file)" },
+  "nats-password-file": { value: "FILE", help: "file holding the NATS user's password" },
   "nats-ca": { value: "FILE", help: "CA bundle that signs the NATS servers' certificates" },
   "nats-cert": { value: "FILE", help: "client certificate for NATS (with --nats-key)" },
   "nats-key": { value: "FILE", help: "client key for NATS" },
@@ -280,9 +286,15 @@ const natsConfig = (get: (flag: keyof typeof FLAGS) => string | undefined): Nats
   const [ca, cert, key] = [get("nats-ca"), get("nats-cert"), get("nats-key")];
   if ((cert === undefined) !== (key === undefined))
     throw new ConfigError("--nats-cert and --nats-key go together");
+  const [user, passwordFile, credsFile] = [get("nats-user"), get("nats-password-file"), get("nats-creds")];
+  if ((user === undefined) !== (passwordFile === undefined))
+    throw new ConfigError("--nats-user and --nats-password-file go together");
+  if (user !== undefined && credsFile !== undefined)
+    throw new ConfigError("--nats-creds and --nats-user exclude each other: one way to authenticate");
   return {
     urls,
-    credsFile: get("nats-creds"),
+    credsFile,
+    user: user === undefined || passwordFile === undefined ? undefined : { name: user, passwordFile },
     tls: {
       ...(ca === undefined ? {} : { ca }),
       ...(cert === undefined ? {} : { cert }),

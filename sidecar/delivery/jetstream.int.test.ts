@@ -4,7 +4,7 @@
 // and redriven exactly once; a full stream answers 503 and loses nothing it accepted.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Etcd3 } from "etcd3";
@@ -12,7 +12,9 @@ import { type FunctionServer, type Received, startFunction } from "../../e2e/fun
 import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
 import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
 import { startNatsCluster } from "../../e2e/nats.ts";
-import { waitFor } from "../../e2e/proc.ts";
+import { createCa, createCert } from "../../e2e/pki.ts";
+import { start, waitFor } from "../../e2e/proc.ts";
+import { programArgs, programEnv } from "../../e2e/programs.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { subscriptionKey } from "../../registry/keys.ts";
 import type { DeliveryRecord } from "../../registry/types.ts";
@@ -230,6 +232,8 @@ test("steady load through two gateways: one killed for good, a NATS member kille
   for (const id of accepted) assert.ok((all.get(id) ?? 0) >= 1, `${id} arrived`);
   // Nothing arrives that was not published.
   for (const id of all.keys()) assert.match(id, /^[ab]-\d+$/);
+  // Every gateway consumes every subscription: the next tests count on their own gateways only.
+  await a.proc.stop();
 });
 
 test("a function that fails every request: dead letters kept with their context, redriven exactly once, backlog back to 0", {
@@ -251,6 +255,11 @@ test("a function that fails every request: dead letters kept with their context,
   await waitFor("5 dead letters", async () => ((await g.metric(backlog)) === 5 ? true : undefined));
   // Three attempts each (the first and two retries), then kept.
   assert.equal(fn.received.length, 15);
+  assert.equal(await g.metric('switchboard_gateway_dead_letters_total{outcome="kept"}'), 5);
+  assert.equal(
+    await g.metric('switchboard_gateway_deliveries_total{mode="async",outcome="dead_lettered"}'),
+    5,
+  );
   const listed = await admin(g, `/deadletters?vpn=${vpn}&subscription=${ns}/failing`);
   assert.equal(listed.status, 200);
   const body = (await listed.json()) as { deadLetters: Record<string, unknown>[] };
@@ -297,6 +306,7 @@ test("a function that fails every request: dead letters kept with their context,
   });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { detail: string }).detail, /"from" must be an RFC 3339 time/);
+  await g.proc.stop();
 });
 
 test("a full stream answers 503 with Retry-After; every event it accepted is delivered", {
@@ -334,4 +344,75 @@ test("a full stream answers 503 with Retry-After; every event it accepted is del
     const seen = new Set(ids(fn.received));
     return accepted.every((id) => seen.has(id)) ? true : undefined;
   });
+  await g.proc.stop();
+});
+
+test("a NATS that requires TLS and a user: the gateway with the CA and the password delivers; with a wrong password it does not start, and says why", {
+  timeout: 60_000,
+}, async () => {
+  const tlsDir = mkdtempSync(join(dir, "tls-"));
+  const ca = await createCa(tlsDir, "nats-test-ca");
+  const serving = await createCert(tlsDir, ca, {
+    name: "nats",
+    commonName: "nats",
+    dnsNames: ["localhost"],
+    ips: ["127.0.0.1"],
+    usage: "server",
+  });
+  const secured = await startNatsCluster({
+    dir: mkdtempSync(join(dir, "secured-")),
+    size: 1,
+    tls: serving,
+    users: [{ user: "gateway", password: "s3cret" }],
+  });
+  cleanup(() => secured.stop());
+  const password = join(tlsDir, "password");
+  writeFileSync(password, "s3cret\n");
+  const wrong = join(tlsDir, "wrong");
+  writeFileSync(wrong, "guess\n");
+  const fn = await startFunction();
+  servers.push(fn);
+  const name = uniqueName("sec");
+  await route(name, fn.url, { retry: 0, backoffPolicy: "linear", backoffDelayMs: 50, maxBackoffMs: 50 });
+  const flags = (passwordFile: string) => [
+    "--durability=jetstream",
+    `--nats=${secured.urls.join(",")}`,
+    "--nats-replicas=1",
+    `--nats-ca=${ca.cert}`,
+    "--nats-user=gateway",
+    `--nats-password-file=${passwordFile}`,
+  ];
+  const g = await startGateway({
+    etcd: etcdUrl,
+    clusterName: cluster,
+    dir,
+    name: "secured",
+    extraArgs: flags(password),
+  });
+  gateways.push(g);
+  assert.ok(secured.urls[0]?.startsWith("tls://"));
+  await waitFor(
+    "the route loaded",
+    async () => ((await g.metric("switchboard_gateway_config_revision")) ?? 0) > 0 || undefined,
+  );
+  assert.equal((await publish(g, name, "sec-1")).status, 202);
+  await fn.waitFor(1);
+  assert.equal(fn.received[0]?.headers["ce-id"], "sec-1");
+
+  const refused = start({
+    name: "gateway refused by NATS",
+    command: process.execPath,
+    args: [
+      ...programArgs("gateway"),
+      `--etcd=${etcdUrl}`,
+      "--listen=127.0.0.1:0",
+      `--cluster-name=${cluster}`,
+      "--metrics-addr=127.0.0.1:0",
+      ...flags(wrong),
+    ],
+    log: join(dir, "gateway-refused.log"),
+    env: programEnv(),
+  });
+  assert.equal(await refused.exited, 1);
+  assert.match(refused.tail(5), /cannot connect to NATS \(tls:\/\/127\.0\.0\.1:\d+\): .*[Aa]uthorization/);
 });

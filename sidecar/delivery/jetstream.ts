@@ -181,6 +181,9 @@ export const openJetStream = async (config: NatsConfig, name: string): Promise<J
     ...(config.credsFile === undefined
       ? {}
       : { authenticator: credsAuthenticator(readFileSync(config.credsFile)) }),
+    ...(config.user === undefined
+      ? {}
+      : { user: config.user.name, pass: readFileSync(config.user.passwordFile, "utf8").trim() }),
     ...(config.tls.ca || config.tls.cert || config.urls.some((u) => u.startsWith("tls:"))
       ? {
           tls: {
