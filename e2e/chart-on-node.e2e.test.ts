@@ -16,6 +16,7 @@ import { type ClusterWithNode, startCluster } from "./cluster.ts";
 import { BUSYBOX_IMAGE, busyboxImage } from "./node/busybox.ts";
 import { ETCD_REPOSITORY, etcdImage, etcdVersion } from "./node/etcd-image.ts";
 import { writeImageTarball } from "./node/image.ts";
+import { NATS_REPOSITORY, natsImage, natsVersion } from "./node/nats-image.ts";
 import { kubectl, type ScenarioEnv, type ScenarioImages } from "./scenarios/env.ts";
 import { scenariosFor } from "./scenarios/index.ts";
 import { GATEWAY, NAMESPACE } from "./scenarios/install.ts";
@@ -44,6 +45,7 @@ before(async () => {
     notes.push(`imported ${built.name} in ${Math.round(performance.now() - imported)} ms`);
   }
   await node.importArchive(await writeImageTarball(etcdImage(), join(dir, "etcd-image.tar")));
+  await node.importArchive(await writeImageTarball(natsImage(), join(dir, "nats-image.tar")));
   await node.importImage(await busyboxImage());
   const ref = (name: string) => ({
     repository: name.slice(0, name.lastIndexOf(":")),
@@ -54,6 +56,7 @@ before(async () => {
     echo: echo.name,
     busybox: BUSYBOX_IMAGE,
     etcd: { repository: ETCD_REPOSITORY, tag: etcdVersion() },
+    nats: { repository: NATS_REPOSITORY, tag: natsVersion() },
   };
 });
 

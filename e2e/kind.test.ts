@@ -102,7 +102,7 @@ test("--dry-run prints the whole run in order, the scenarios the local node runs
   );
   assert.deepEqual(
     SCENARIOS.filter((s) => s.needs === "node").map((s) => s.name),
-    ["memory limits", "helm upgrade and rollback", "rolling restart"],
+    ["memory limits", "helm upgrade and rollback", "rolling restart", "rolling restart on JetStream"],
   );
 });
 

@@ -30,9 +30,18 @@ const REQUIRED = sets({ clusterName: "east", "etcd.endpoints[0]": "https://regis
 const NAMESPACE = "switchboard-system";
 const defaults = await render(REQUIRED);
 const allFeatures = await render(["-f", ALL_FEATURES]);
+const JETSTREAM = sets({
+  clusterName: "east",
+  "bundledEtcd.enabled": "true",
+  "gateway.jetstream.enabled": "true",
+  "bundledNats.enabled": "true",
+  "networkPolicy.enabled": "true",
+});
+const bundledNats = await render(JETSTREAM);
 const renders: [string, Manifest[]][] = [
   ["default values", defaults],
   ["all-features values", allFeatures],
+  ["JetStream with the bundled NATS", bundledNats],
 ];
 
 test("helm lint --strict passes with the required values and with every feature on", async () => {
@@ -224,6 +233,120 @@ test("durability: --data-dir on an emptyDir with a Deployment, on a PVC per gate
   assert.equal(get(sts.doc, "spec", "serviceName"), find(allFeatures, "Service", "-gateway-headless").name);
 });
 
+/** The gateway's config as it parses the rendered args of `workload`. */
+const gatewayConfigOf = (workload: Manifest) =>
+  parseGatewayConfig(
+    argsOf(workload, "gateway")
+      .slice(GATEWAY_NODE_FLAGS.length + 1)
+      .map((a) => a.replace("$(POD_NAME)", "gw-0")),
+    { KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" },
+  );
+
+/** Where `workload`'s gateway container mounts each volume it mounts, by volume name, with the volume. */
+const mountsOf = (workload: Manifest): Map<string, { path: unknown; volume: unknown }> => {
+  const spec = podSpec(workload);
+  return new Map(
+    list(spec, "containers", 0, "volumeMounts").map((m) => [
+      String(get(m, "name")),
+      {
+        path: get(m, "mountPath"),
+        volume: list(spec, "volumes").find((v) => get(v, "name") === get(m, "name")),
+      },
+    ]),
+  );
+};
+
+test("JetStream with the bundled NATS: three members routed by name on TLS, one gateway user, the gateways' flags and mounts", () => {
+  const gw = find(bundledNats, "Deployment", "-gateway");
+  const config = gatewayConfigOf(gw);
+  assert.equal(config.durability, "jetstream");
+  const members = [0, 1, 2].map(
+    (i) => `sb-switchboard-nats-${i}.sb-switchboard-nats-headless.${NAMESPACE}.svc`,
+  );
+  assert.deepEqual(
+    config.nats?.urls,
+    members.map((m) => `tls://${m}:4222`),
+  );
+  assert.equal(config.nats?.replicas, 3);
+  assert.deepEqual(config.nats?.user, {
+    name: "gateway",
+    passwordFile: "/etc/switchboard/nats-auth/password",
+  });
+  assert.equal(config.nats?.tls.ca, "/etc/switchboard/nats-tls/ca.crt");
+  const mounts = mountsOf(gw);
+  assert.equal(get(mounts.get("nats-tls")?.volume, "secret", "secretName"), "sb-switchboard-nats-tls");
+  assert.deepEqual(get(mounts.get("nats-tls")?.volume, "secret", "items"), [
+    { key: "ca.crt", path: "ca.crt" },
+  ]);
+  assert.equal(get(mounts.get("nats-auth")?.volume, "secret", "secretName"), "sb-switchboard-nats-auth");
+
+  const sts = find(bundledNats, "StatefulSet", "-nats");
+  assert.equal(get(sts.doc, "spec", "replicas"), 3);
+  assert.equal(get(sts.doc, "spec", "podManagementPolicy"), "Parallel");
+  assert.equal(get(sts.doc, "spec", "serviceName"), "sb-switchboard-nats-headless");
+  const conf = String(get(find(bundledNats, "ConfigMap", "-nats-config").doc, "data", "nats.conf"));
+  for (const m of members) assert.ok(conf.includes(`nats-route://${m}:6222`), m);
+  assert.match(conf, /no_advertise: true/);
+  assert.match(conf, /user: gateway\s+password: \$GATEWAY_PASSWORD/);
+  // The members' certificate names every member as the gateways and the routes dial it.
+  const tls = find(bundledNats, "Secret", "-nats-tls");
+  const cert = new X509Certificate(Buffer.from(String(get(tls.doc, "data", "tls.crt")), "base64"));
+  const ca = new X509Certificate(Buffer.from(String(get(tls.doc, "data", "ca.crt")), "base64"));
+  assert.ok(cert.verify(ca.publicKey));
+  for (const m of members) assert.ok(cert.checkHost(m), m);
+  const password = Buffer.from(
+    String(get(find(bundledNats, "Secret", "-nats-auth").doc, "data", "password")),
+    "base64",
+  );
+  assert.equal(password.length, 32);
+
+  // Clients only from the shared gateways, routes only from the members.
+  const policy = find(bundledNats, "NetworkPolicy", "-nats");
+  const from = (port: string) =>
+    list(policy.doc, "spec", "ingress")
+      .find((r) => get(r, "ports", 0, "port") === port)
+      ?.valueOf();
+  assert.equal(
+    get(from("client"), "from", 0, "podSelector", "matchLabels", "app.kubernetes.io/component"),
+    "gateway",
+  );
+  assert.equal(
+    get(from("cluster"), "from", 0, "podSelector", "matchLabels", "app.kubernetes.io/component"),
+    "nats",
+  );
+  assert.equal(list(from("client"), "from").length, 1);
+});
+
+test("JetStream on an existing NATS: its URLs, a credentials file and a client certificate from Secrets; nothing bundled", async () => {
+  const manifests = await render([
+    ...REQUIRED,
+    ...sets({
+      "gateway.jetstream.enabled": "true",
+      "gateway.jetstream.urls[0]": "tls://nats.messaging:4222",
+      "gateway.jetstream.replicas": "5",
+      "gateway.jetstream.credentialsSecret": "gw-nats-creds",
+      "gateway.jetstream.tlsSecret": "gw-nats-tls",
+      "gateway.jetstream.clientCertificate": "true",
+    }),
+  ]);
+  assert.ok(!manifests.some((m) => m.name.includes("-nats")));
+  const gw = find(manifests, "Deployment", "-gateway");
+  const config = gatewayConfigOf(gw);
+  assert.deepEqual(config.nats?.urls, ["tls://nats.messaging:4222"]);
+  assert.equal(config.nats?.replicas, 5);
+  assert.equal(config.nats?.credsFile, "/etc/switchboard/nats-creds/nats.creds");
+  assert.equal(config.nats?.user, undefined);
+  assert.deepEqual(config.nats?.tls, {
+    ca: "/etc/switchboard/nats-tls/ca.crt",
+    cert: "/etc/switchboard/nats-tls/tls.crt",
+    key: "/etc/switchboard/nats-tls/tls.key",
+  });
+  const mounts = mountsOf(gw);
+  assert.equal(get(mounts.get("nats-creds")?.volume, "secret", "secretName"), "gw-nats-creds");
+  assert.equal(get(mounts.get("nats-tls")?.volume, "secret", "secretName"), "gw-nats-tls");
+  assert.equal(get(mounts.get("nats-tls")?.volume, "secret", "items"), undefined);
+});
+
 test("both programs run from one image, chosen by args: the compiled programs the image holds", () => {
   for (const [suffix, name, program] of [
     ["-operator", "operator", PROGRAMS.operator],
@@ -318,6 +441,29 @@ const badValues: [string, string[], RegExp][] = [
       }),
     ],
     /gateway\.durability\.persistentVolume\.enabled needs gateway\.kind=StatefulSet/,
+  ],
+  [
+    "JetStream without a NATS",
+    [...REQUIRED, ...sets({ "gateway.jetstream.enabled": "true" })],
+    /gateway\.jetstream\.enabled needs gateway\.jetstream\.urls .*or bundledNats\.enabled=true/,
+  ],
+  [
+    "JetStream and the local log at once",
+    [...JETSTREAM, ...sets({ "gateway.durability.enabled": "true" })],
+    /gateway\.jetstream\.enabled and gateway\.durability\.enabled exclude each other/,
+  ],
+  [
+    "streams of more replicas than the bundled NATS has members",
+    [...JETSTREAM, ...sets({ "gateway.jetstream.replicas": "5" })],
+    /gateway\.jetstream\.replicas must be at most bundledNats\.replicas/,
+  ],
+  [
+    "a NATS URL that is not nats:// or tls://",
+    [
+      ...REQUIRED,
+      ...sets({ "gateway.jetstream.enabled": "true", "gateway.jetstream.urls[0]": "http://nats:4222" }),
+    ],
+    /at '\/gateway\/jetstream\/urls\/0': 'http:\/\/nats:4222' does not match pattern/,
   ],
   [
     "a VPN's share of the body budget smaller than one body",

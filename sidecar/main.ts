@@ -86,7 +86,7 @@ const main = async (): Promise<number> => {
     const { openJetStream, createJetStreamEngine } = await import("./delivery/jetstream.ts");
     let backend: Awaited<ReturnType<typeof openJetStream>>;
     try {
-      backend = await openJetStream(config.nats, `switchboard-gateway ${config.id}`);
+      backend = await openJetStream(config.nats, `switchboard-gateway ${config.id}`, { log });
     } catch (err) {
       console.error(
         `switchboard-gateway: cannot connect to NATS (${config.nats.urls.join(",")}): ${errorMessage(err)}`,

@@ -18,6 +18,8 @@ export interface ScenarioImages {
   readonly busybox: string;
   /** The bundled etcd's image when the chart's default cannot be pulled (the local node). */
   readonly etcd?: ImageRef;
+  /** The bundled NATS's image when the chart's default cannot be pulled (the local node). */
+  readonly nats?: ImageRef;
 }
 
 export interface Followed {

@@ -5,7 +5,7 @@
 import { injection } from "./injection.ts";
 import { examples, install } from "./main-path.ts";
 import { memory } from "./memory-load.ts";
-import { rollingRestart, upgradeRollback } from "./rollout.ts";
+import { rollingRestart, rollingRestartJetStream, upgradeRollback } from "./rollout.ts";
 import type { Scenario } from "./scenario.ts";
 
 export type { Scenario } from "./scenario.ts";
@@ -17,6 +17,7 @@ export const SCENARIOS: readonly Scenario[] = [
   memory,
   upgradeRollback,
   rollingRestart,
+  rollingRestartJetStream,
 ];
 
 /** The scenarios a cluster of kind `where` runs. */

@@ -103,6 +103,61 @@ export const upgradeRollback: Scenario = {
   },
 };
 
+/** helm upgrade of the release to JetStream on the bundled three-member NATS (gateway.jetstream.enabled=true, bundledNats.enabled=true). */
+const onJetStream = (env: ScenarioEnv): Promise<string> =>
+  helm(env, [
+    ...installArgs(env.clusterName, env.images),
+    ...["--set", "gateway.jetstream.enabled=true", "--set", "bundledNats.enabled=true"],
+    ...(env.images.nats
+      ? [
+          ...["--set-string", `bundledNats.image.repository=${env.images.nats.repository}`],
+          ...["--set-string", `bundledNats.image.tag=${env.images.nats.tag}`],
+        ]
+      : []),
+  ]);
+
+export const rollingRestartJetStream: Scenario = {
+  name: "rolling restart on JetStream",
+  summary:
+    "helm upgrade to JetStream on the bundled three-member NATS (TLS, one gateway user), then kubectl rollout restart of every shared gateway under steady async load: every accepted event id reaches the function",
+  needs: "node",
+  run: async (env) => {
+    await prepare(env);
+    await onJetStream(env);
+    const args = JSON.stringify(
+      JSON.parse(await kubectl(env, ["-n", NAMESPACE, "get", "deployment", GATEWAY, "-o", "json"])),
+    );
+    assert.match(args, /--durability=jetstream/, "the upgrade moved the gateways to JetStream");
+    await kubectl(env, [
+      "-n",
+      NAMESPACE,
+      "rollout",
+      "status",
+      `statefulset/${RELEASE}-nats`,
+      "--timeout=180s",
+    ]);
+    const url = await env.gatewayUrl();
+    const restart = async (): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 2_000));
+      await kubectl(env, ["-n", NAMESPACE, "rollout", "restart", `deployment/${GATEWAY}`]);
+      await kubectl(env, ["-n", NAMESPACE, "rollout", "status", `deployment/${GATEWAY}`, "--timeout=180s"]);
+    };
+    const [run] = await Promise.all([
+      hostLoad({
+        url,
+        rate: 200,
+        seconds: 25,
+        token: LOAD_TOKEN,
+        type: COUNT_TYPE,
+        prefix: `js-restart-${Date.now()}`,
+        listIds: true,
+      }),
+      restart(),
+    ]);
+    await assertDelivered(env, "rollout restart of every shared gateway on JetStream", [run]);
+  },
+};
+
 export const rollingRestart: Scenario = {
   name: "rolling restart",
   summary:

@@ -169,7 +169,27 @@ export interface JetStreamEngineOptions {
 }
 
 /** Opens the connection to the NATS cluster with the gateway's credentials (it reconnects forever). */
-export const openJetStream = async (config: NatsConfig, name: string): Promise<JetStreamBackend> => {
+export const openJetStream = async (
+  config: NatsConfig,
+  name: string,
+  { patienceMs = 45_000, log }: { patienceMs?: number; log?: Logger } = {},
+): Promise<JetStreamBackend> => {
+  // NATS may start with the gateways (a release installed at once): wait for it a while, but not
+  // for credentials it refuses. Below a pod's startup probe (60 s), so a NATS that never comes
+  // shows as a restarting gateway.
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await openOnce(config, name);
+    } catch (err) {
+      if (/authori[sz]ation|authentication/i.test(errorMessage(err)) || Date.now() > deadline) throw err;
+      log?.warn({ nats: config.urls, err: errorMessage(err) }, "waiting for the NATS servers");
+      await pause(1000);
+    }
+  }
+};
+
+const openOnce = async (config: NatsConfig, name: string): Promise<JetStreamBackend> => {
   const nc = await connect({
     servers: [...config.urls],
     name,

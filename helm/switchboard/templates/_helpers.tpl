@@ -22,6 +22,91 @@
 {{- define "switchboard.gateway.name" -}}{{ include "switchboard.fullname" . }}-gateway{{- end }}
 {{- define "switchboard.etcd.name" -}}{{ include "switchboard.fullname" . }}-etcd{{- end }}
 {{- define "switchboard.injector.name" -}}{{ include "switchboard.fullname" . }}-injector{{- end }}
+{{- define "switchboard.nats.name" -}}{{ include "switchboard.fullname" . }}-nats{{- end }}
+
+{{/* The NATS URLs of gateway.jetstream: its urls, else every bundled member by its stable name (TLS). */}}
+{{- define "switchboard.natsUrls" -}}
+{{- $j := .Values.gateway.jetstream }}
+{{- if $j.urls }}
+{{- join "," $j.urls }}
+{{- else }}
+{{- $name := include "switchboard.nats.name" . }}
+{{- $urls := list }}
+{{- range $i := until (int .Values.bundledNats.replicas) }}
+{{- $urls = append $urls (printf "tls://%s-%d.%s-headless.%s.svc:4222" $name $i $name $.Release.Namespace) }}
+{{- end }}
+{{- join "," $urls }}
+{{- end }}
+{{- end }}
+
+{{/* The gateway's JetStream flags (gateway.jetstream.enabled). */}}
+{{- define "switchboard.jetstreamArgs" -}}
+{{- $j := .Values.gateway.jetstream }}
+- --durability=jetstream
+- --nats={{ include "switchboard.natsUrls" . }}
+- --nats-replicas={{ $j.replicas }}
+- --nats-max-bytes={{ int64 $j.maxBytes }}
+- --dead-letter-max-age={{ $j.deadLetterMaxAge }}
+- --nats-ack-wait={{ $j.ackWait }}
+{{- if or $j.tlsSecret (not $j.urls) }}
+- --nats-ca=/etc/switchboard/nats-tls/ca.crt
+{{- end }}
+{{- if and $j.tlsSecret $j.clientCertificate }}
+- --nats-cert=/etc/switchboard/nats-tls/tls.crt
+- --nats-key=/etc/switchboard/nats-tls/tls.key
+{{- end }}
+{{- if $j.credentialsSecret }}
+- --nats-creds=/etc/switchboard/nats-creds/nats.creds
+{{- else if not $j.urls }}
+- --nats-user=gateway
+- --nats-password-file=/etc/switchboard/nats-auth/password
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.jetstreamMounts" -}}
+{{- $j := .Values.gateway.jetstream }}
+{{- if or $j.tlsSecret (not $j.urls) }}
+- name: nats-tls
+  mountPath: /etc/switchboard/nats-tls
+  readOnly: true
+{{- end }}
+{{- if $j.credentialsSecret }}
+- name: nats-creds
+  mountPath: /etc/switchboard/nats-creds
+  readOnly: true
+{{- else if not $j.urls }}
+- name: nats-auth
+  mountPath: /etc/switchboard/nats-auth
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.jetstreamVolumes" -}}
+{{- $j := .Values.gateway.jetstream }}
+{{- $name := include "switchboard.nats.name" . }}
+{{- if or $j.tlsSecret (not $j.urls) }}
+- name: nats-tls
+  secret:
+    secretName: {{ $j.tlsSecret | default (printf "%s-tls" $name) }}
+    {{- if not (and $j.tlsSecret $j.clientCertificate) }}
+    items:
+      - { key: ca.crt, path: ca.crt }
+    {{- end }}
+{{- end }}
+{{- if $j.credentialsSecret }}
+- name: nats-creds
+  secret:
+    secretName: {{ $j.credentialsSecret }}
+    items:
+      - { key: nats.creds, path: nats.creds }
+{{- else if not $j.urls }}
+- name: nats-auth
+  secret:
+    secretName: {{ $name }}-auth
+    items:
+      - { key: password, path: password }
+{{- end }}
+{{- end }}
 
 {{/* The required cluster name, checked again here in case the schema was skipped. */}}
 {{- define "switchboard.clusterName" -}}
@@ -186,6 +271,20 @@ podAntiAffinity:
 {{- $g := .Values.gateway }}
 {{- if and $g.durability.persistentVolume.enabled (ne $g.kind "StatefulSet") }}
 {{- fail "gateway.durability.persistentVolume.enabled needs gateway.kind=StatefulSet (one volume per gateway)" }}
+{{- end }}
+{{- if and $g.jetstream.enabled $g.durability.enabled }}
+{{- fail "gateway.jetstream.enabled and gateway.durability.enabled exclude each other: accepted events are kept in NATS or in the gateway's log" }}
+{{- end }}
+{{- if $g.jetstream.enabled }}
+{{- if and (not $g.jetstream.urls) (not .Values.bundledNats.enabled) }}
+{{- fail "gateway.jetstream.enabled needs gateway.jetstream.urls (an existing NATS cluster), or bundledNats.enabled=true for a trial" }}
+{{- end }}
+{{- if and $g.jetstream.urls .Values.bundledNats.enabled }}
+{{- fail "set gateway.jetstream.urls or bundledNats.enabled, not both: the gateways use one NATS cluster" }}
+{{- end }}
+{{- if and .Values.bundledNats.enabled (gt (int $g.jetstream.replicas) (int .Values.bundledNats.replicas)) }}
+{{- fail "gateway.jetstream.replicas must be at most bundledNats.replicas (a stream's replicas live on different servers)" }}
+{{- end }}
 {{- end }}
 {{- if and $g.durability.persistentVolume.enabled (not $g.durability.enabled) }}
 {{- fail "gateway.durability.persistentVolume.enabled needs gateway.durability.enabled=true" }}
