@@ -22,10 +22,11 @@ import {
   uniqueName,
   waitReady,
 } from "../e2e/harness.ts";
+import { startNatsCluster } from "../e2e/nats.ts";
 import { startOperator } from "../e2e/operator.ts";
 import { startPod } from "../e2e/pods.ts";
+import { waitFor } from "../e2e/proc.ts";
 import { repoRoot, toolPath } from "../e2e/tools.ts";
-import { DEADLETTERS_UNAVAILABLE } from "./commands/deadletters.ts";
 import { GATEWAY_SELECTOR, OPERATOR_SELECTOR } from "./support/gateway.ts";
 
 const cluster = await testCluster();
@@ -571,12 +572,103 @@ spec:
   );
 });
 
-test("deadletters exits with its message: dead letters need --durability jetstream", async () => {
-  for (const sub of ["list", "redrive"]) {
-    const res = await sb(["deadletters", sub]);
-    assert.equal(res.code, 3);
-    assert.equal(res.stderr, `kubectl switchboard deadletters: ${DEADLETTERS_UNAVAILABLE}\n`);
+test("deadletters: a gateway without JetStream keeps none; on JetStream a failing subscription's dead letters are listed, then redriven by id and with --all, each delivered once more", {
+  timeout: 120_000,
+}, async () => {
+  const none = await sb(["deadletters", "list", "audit", "-n", ns, "--admin-url", gateway.adminUrl]);
+  assert.equal(none.code, 1);
+  assert.match(
+    none.stderr,
+    /^HTTP 404 Not Found\ntype: .*no-dead-letters$/m,
+  );
+  assert.match(
+    none.stderr,
+    /detail: this gateway keeps no dead letters: they are kept with --durability jetstream/,
+  );
+
+  const nats = await startNatsCluster({ dir: mkdtempSync(join(home, "nats-")), size: 1 });
+  cleanup(() => nats.stop());
+  let fixed = false;
+  const flaky = await startFunction(() => ({ status: fixed ? 200 : 500 }));
+  cleanup(() => flaky.close());
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    `apiVersion: switchboard.dev/v1alpha1
+kind: Function
+metadata: { name: flaky, namespace: ${ns} }
+spec: { vpn: ${vpn}, target: { url: "${flaky.url}/flaky" } }
+---
+apiVersion: switchboard.dev/v1alpha1
+kind: Subscription
+metadata: { name: flaky, namespace: ${ns} }
+spec:
+  vpn: ${vpn}
+  function: flaky
+  mode: async
+  filters: [{ exact: { type: com.example.flaky } }]
+  delivery: { retry: 1, backoffPolicy: linear, backoffDelay: 10ms, maxBackoff: 10ms }
+`,
+  );
+  await waitReady(cluster, ["function/flaky", "subscription/flaky"], ns);
+  const js = await startGateway({
+    etcd: etcdUrl,
+    clusterName,
+    dir: cluster.dir,
+    name: "cli-js",
+    extraArgs: ["--durability=jetstream", `--nats=${nats.urls.join(",")}`, "--nats-replicas=1"],
+  });
+  cleanup(() => js.proc.stop());
+  const ids = ["flaky-1", "flaky-2"];
+  for (const id of ids) {
+    const res = await sb([
+      "publish",
+      "--vpn",
+      vpn,
+      "--type",
+      "com.example.flaky",
+      "--id",
+      id,
+      "--url",
+      js.url,
+    ]);
+    assert.equal(res.code, 0, res.stderr);
   }
+  const list = ["deadletters", "list", "flaky", "-n", ns, "--admin-url", js.adminUrl];
+  const listed = await waitFor("both dead letters listed", async () => {
+    const res = await sb(list);
+    return res.code === 0 && res.stdout.startsWith("2 dead letters") ? res : undefined;
+  });
+  const lines = listed.stdout.trimEnd().split("\n");
+  assert.equal(lines[0], `2 dead letters for subscription ${ns}/flaky`);
+  assert.match(lines[1] ?? "", /^ID\s+TYPE\s+STATUS\s+ATTEMPTS\s+LAST FAILURE$/);
+  for (const [i, id] of ids.entries())
+    assert.match(lines[i + 2] ?? "", new RegExp(`^${id}\\s+com\\.example\\.flaky\\s+500\\s+2\\s+\\d{4}-`));
+  const json = JSON.parse((await sb([...list, "-o", "json"])).stdout) as { deadLetters: { id: string }[] };
+  assert.deepEqual(
+    json.deadLetters.map((d) => d.id),
+    ids,
+  );
+  // Two attempts each (the first and one retry), both refused.
+  assert.equal(flaky.received.length, 4);
+
+  fixed = true;
+  const redrive = ["deadletters", "redrive", "flaky", "-n", ns, "--admin-url", js.adminUrl];
+  const unchosen = await sb(redrive);
+  assert.equal(unchosen.code, 2);
+  const one = await sb([...redrive, "--id", "flaky-1"]);
+  assert.equal(one.stdout, `redrove 1 dead letter to subscription ${ns}/flaky (same event ids)\n`);
+  const rest = await sb([...redrive, "--all"]);
+  assert.equal(rest.stdout, `redrove 1 dead letter to subscription ${ns}/flaky (same event ids)\n`);
+  const after = await flaky.waitFor(6);
+  assert.deepEqual(
+    after
+      .slice(4)
+      .map((r) => r.headers["ce-id"])
+      .sort(),
+    ids,
+  );
+  assert.equal((await sb(list)).stdout, `no dead letters for subscription ${ns}/flaky\n`);
+  await js.proc.stop();
 });
 
 test("completion prints scripts that complete commands and flag values", async (t) => {
