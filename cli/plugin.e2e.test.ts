@@ -577,10 +577,7 @@ test("deadletters: a gateway without JetStream keeps none; on JetStream a failin
 }, async () => {
   const none = await sb(["deadletters", "list", "audit", "-n", ns, "--admin-url", gateway.adminUrl]);
   assert.equal(none.code, 1);
-  assert.match(
-    none.stderr,
-    /^HTTP 404 Not Found\ntype: .*no-dead-letters$/m,
-  );
+  assert.match(none.stderr, /^HTTP 404 Not Found\ntype: .*no-dead-letters$/m);
   assert.match(
     none.stderr,
     /detail: this gateway keeps no dead letters: they are kept with --durability jetstream/,
