@@ -416,3 +416,24 @@ test("a NATS that requires TLS and a user: the gateway with the CA and the passw
   assert.equal(await refused.exited, 1);
   assert.match(refused.tail(5), /cannot connect to NATS \(tls:\/\/127\.0\.0\.1:\d+\): .*[Aa]uthorization/);
 });
+
+test("a Function URL naming a NATS server is refused by the egress policy: the event ends a dead letter with status egress-denied", {
+  timeout: 60_000,
+}, async () => {
+  const name = uniqueName("sneaky");
+  const natsAddress = (nats.urls[0] ?? "").replace(/^nats:/, "http:");
+  await route(name, natsAddress, { retry: 0, backoffPolicy: "linear", backoffDelayMs: 50, maxBackoffMs: 50 });
+  const g = await gateway("sneaky");
+  assert.equal((await publish(g, name, "sneaky-1")).status, 202);
+  const listed = await waitFor("the refused event kept as a dead letter", async () => {
+    const res = await admin(g, `/deadletters?vpn=${vpn}&subscription=${ns}/${name}`);
+    const body = (await res.json()) as { deadLetters: { id: string; status: string; attempts: number }[] };
+    return body.deadLetters.length > 0 ? body.deadLetters : undefined;
+  });
+  assert.deepEqual(
+    listed.map((d) => [d.id, d.status, d.attempts]),
+    [["sneaky-1", "egress-denied", 1]],
+  );
+  assert.equal(await g.metric('switchboard_gateway_delivery_attempts_total{result="egress-denied"}'), 1);
+  await g.proc.stop();
+});
