@@ -612,7 +612,13 @@ spec:
     clusterName,
     dir: cluster.dir,
     name: "cli-js",
-    extraArgs: ["--durability=jetstream", `--nats=${nats.urls.join(",")}`, "--nats-replicas=1"],
+    // 1 MiB per VPN: the gateway creates streams for every VPN of the registry, which other tests share.
+    extraArgs: [
+      "--durability=jetstream",
+      `--nats=${nats.urls.join(",")}`,
+      "--nats-replicas=1",
+      "--nats-max-bytes=1048576",
+    ],
   });
   cleanup(() => js.proc.stop());
   const ids = ["flaky-1", "flaky-2"];

@@ -6,11 +6,14 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { afterEach, test } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { Etcd3 } from "etcd3";
+import { startEtcd } from "../../e2e/etcd.ts";
 import { type FunctionServer, type Received, startFunction } from "../../e2e/functions.ts";
 import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
-import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
+import { cleanup, uniqueName } from "../../e2e/harness.ts";
 import { startNatsCluster } from "../../e2e/nats.ts";
 import { createCa, createCert } from "../../e2e/pki.ts";
 import { start, waitFor } from "../../e2e/proc.ts";
@@ -19,10 +22,15 @@ import { repoRoot } from "../../e2e/tools.ts";
 import { subscriptionKey } from "../../registry/keys.ts";
 import type { DeliveryRecord } from "../../registry/types.ts";
 import { openWriter } from "../../registry/writer/index.ts";
+import { failuresStream } from "./jetstream.ts";
 
 const dir = mkdtempSync(join(repoRoot, ".work", "jetstream-"));
 const nats = await startNatsCluster({ dir, size: 3 });
-const etcdUrl = await testEtcd();
+// An etcd of its own: every gateway here creates streams for every VPN with an async
+// subscription in the registry it reads, and the shared registry holds every other test's VPNs.
+const privateEtcd = await startEtcd(mkdtempSync(join(dir, "etcd-")));
+cleanup(() => privateEtcd.stop());
+const etcdUrl = privateEtcd.url;
 const etcd = new Etcd3({ hosts: etcdUrl });
 const cluster = uniqueName("js");
 const writer = await openWriter({ client: etcd, cluster, identity: "test" });
@@ -31,6 +39,11 @@ const ns = uniqueName("ns");
 const token = "jetstream-token";
 const gateways: GatewayProcess[] = [];
 const servers: FunctionServer[] = [];
+// Every gateway consumes every subscription: each test counts on its own gateways only, so those
+// of a test stop when it ends, passed or failed.
+afterEach(async () => {
+  for (const g of gateways.splice(0)) await g.proc.stop();
+});
 cleanup(async () => {
   for (const g of gateways) await g.proc.stop();
   for (const s of servers) await s.close();
@@ -232,8 +245,6 @@ test("steady load through two gateways: one killed for good, a NATS member kille
   for (const id of accepted) assert.ok((all.get(id) ?? 0) >= 1, `${id} arrived`);
   // Nothing arrives that was not published.
   for (const id of all.keys()) assert.match(id, /^[ab]-\d+$/);
-  // Every gateway consumes every subscription: the next tests count on their own gateways only.
-  await a.proc.stop();
 });
 
 test("a function that fails every request: dead letters kept with their context, redriven exactly once, backlog back to 0", {
@@ -255,6 +266,13 @@ test("a function that fails every request: dead letters kept with their context,
   await waitFor("5 dead letters", async () => ((await g.metric(backlog)) === 5 ? true : undefined));
   // Three attempts each (the first and two retries), then kept.
   assert.equal(fn.received.length, 15);
+  // Their first failures were recorded for the dead letters, then forgotten.
+  const nc = await connect({ servers: [...nats.urls] });
+  const jsm = await jetstreamManager(nc);
+  await waitFor("the first failures forgotten", async () =>
+    (await jsm.streams.info(failuresStream(vpn))).state.messages === 0 ? true : undefined,
+  );
+  await nc.close();
   assert.equal(await g.metric('switchboard_gateway_dead_letters_total{outcome="kept"}'), 5);
   assert.equal(
     await g.metric('switchboard_gateway_deliveries_total{mode="async",outcome="dead_lettered"}'),
@@ -271,7 +289,8 @@ test("a function that fails every request: dead letters kept with their context,
     assert.equal(d.attempts, 3);
     assert.equal(d.source, "/jetstream");
     assert.ok(Date.parse(String(d.acceptedAt)) <= Date.parse(String(d.firstFailureAt)));
-    assert.ok(Date.parse(String(d.firstFailureAt)) <= Date.parse(String(d.lastFailureAt)));
+    // The first of three attempts failed before the last, two backoffs apart.
+    assert.ok(Date.parse(String(d.firstFailureAt)) < Date.parse(String(d.lastFailureAt)), JSON.stringify(d));
   }
   // Only the VPN's publishers see them.
   const stranger = await fetch(`${g.adminUrl}/deadletters?vpn=${vpn}&subscription=${ns}/failing`, {
@@ -306,7 +325,6 @@ test("a function that fails every request: dead letters kept with their context,
   });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { detail: string }).detail, /"from" must be an RFC 3339 time/);
-  await g.proc.stop();
 });
 
 test("a full stream answers 503 with Retry-After; every event it accepted is delivered", {
@@ -344,7 +362,6 @@ test("a full stream answers 503 with Retry-After; every event it accepted is del
     const seen = new Set(ids(fn.received));
     return accepted.every((id) => seen.has(id)) ? true : undefined;
   });
-  await g.proc.stop();
 });
 
 test("a NATS that requires TLS and a user: the gateway with the CA and the password delivers; with a wrong password it does not start, and says why", {
@@ -435,5 +452,4 @@ test("a Function URL naming a NATS server is refused by the egress policy: the e
     [["sneaky-1", "egress-denied", 1]],
   );
   assert.equal(await g.metric('switchboard_gateway_delivery_attempts_total{result="egress-denied"}'), 1);
-  await g.proc.stop();
 });

@@ -14,6 +14,9 @@
 // Layout per VPN v (names: docs/durability.md):
 //   stream SB_EVENTS_<v>   subjects sb.ev.<v>.<namespace>.<name>  work queue, discard new at --nats-max-bytes
 //   stream SB_DEAD_<v>     subjects sb.dl.<v>.<namespace>.<name>  limits, kept --dead-letter-max-age (no byte cap)
+//   stream SB_FAILURES_<v> subjects sb.ff.<v>.<event's sequence>  when an event being retried first
+//                          failed, one message per subject, removed when the event is final
+//                          (so a dead letter tells its first failure whichever gateway made it)
 //   consumer <namespace>_<name> on SB_EVENTS_<v>, explicit ack, one per subscription
 // A "." of a VPN or subscription name becomes "_" (neither may contain "_"), so names stay unique.
 import { createHash } from "node:crypto";
@@ -62,6 +65,9 @@ const token = (name: string): string => name.replaceAll(".", "_");
 export const eventStream = (vpn: string): string => `SB_EVENTS_${token(vpn)}`;
 /** The stream of a VPN's dead letters. */
 export const deadLetterStream = (vpn: string): string => `SB_DEAD_${token(vpn)}`;
+/** The stream of when a VPN's events being retried first failed (one message per event). */
+export const failuresStream = (vpn: string): string => `SB_FAILURES_${token(vpn)}`;
+const failureSubject = (vpn: string, seq: number): string => `sb.ff.${token(vpn)}.${seq}`;
 const eventSubject = (vpn: string, namespace: string, name: string): string =>
   `sb.ev.${token(vpn)}.${namespace}.${token(name)}`;
 const deadLetterSubject = (vpn: string, namespace: string, name: string): string =>
@@ -117,7 +123,7 @@ export interface DeadLetter {
   status: string;
   attempts: number;
   acceptedAt: string;
-  /** When a gateway first saw it fail; absent when its earlier attempts were made by a gateway that has since stopped. */
+  /** When its first attempt failed; absent only when that could not be recorded (NATS not answering then). */
   firstFailureAt?: string;
   lastFailureAt: string;
 }
@@ -257,8 +263,6 @@ export const createJetStreamEngine = ({
   let inflight = 0;
   let inflightBytes = 0;
   const tasks = new Set<Promise<void>>();
-  /** When this gateway first saw an event fail, by stream and sequence (forgotten once it is final). */
-  const firstFailure = new Map<string, string>();
   const gauge = (): void => {
     metrics.queueEvents.set(inflight);
     metrics.queueBytes.set(inflightBytes);
@@ -303,6 +307,18 @@ export const createJetStreamEngine = ({
           storage: StorageType.File,
           num_replicas: config.replicas,
           // Bounded by age, not bytes: a byte cap is reserved on the servers for every VPN.
+          max_age: nanos(config.deadLetterMaxAgeMs),
+          discard: DiscardPolicy.Old,
+          duplicate_window: nanos(120_000),
+        }),
+        upsert({
+          name: failuresStream(vpn),
+          subjects: [`sb.ff.${t}.>`],
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          num_replicas: config.replicas,
+          max_msgs_per_subject: 1,
+          // What a gateway that stopped left behind goes with age.
           max_age: nanos(config.deadLetterMaxAgeMs),
           discard: DiscardPolicy.Old,
           duplicate_window: nanos(120_000),
@@ -377,9 +393,10 @@ export const createJetStreamEngine = ({
     h.set("Sb-Status", status);
     h.set("Sb-Attempts", String(last.attempts));
     h.set("Sb-Accepted-At", new Date(Number(m.info.timestampNanos) / 1e6).toISOString());
-    const first = firstFailure.get(key);
+    const now = new Date().toISOString();
+    const first = last.attempts === 1 ? now : await firstFailureOf(route.vpn, m.info.streamSequence);
     if (first) h.set("Sb-First-Failure-At", first);
-    h.set("Sb-Last-Failure-At", new Date().toISOString());
+    h.set("Sb-Last-Failure-At", now);
     await publish(deadLetterSubject(route.vpn, route.namespace, route.name), m.data, {
       msgID: `dl-${key}`,
       streamName: deadLetterStream(route.vpn),
@@ -406,6 +423,32 @@ export const createJetStreamEngine = ({
     void backlog(route.vpn);
   };
 
+  /** Records when an event's first attempt failed; a failure to record is logged, not fatal. */
+  const recordFirstFailure = async (vpn: string, seq: number): Promise<void> => {
+    try {
+      await js.publish(failureSubject(vpn, seq), new TextEncoder().encode(new Date().toISOString()), {
+        msgID: `ff-${eventStream(vpn)}-${seq}`,
+        expect: { streamName: failuresStream(vpn) },
+        timeout: PUBLISH_TIMEOUT_MS,
+      });
+    } catch (err) {
+      log.debug({ vpn, seq, err: errorMessage(err) }, "could not record a first failure");
+    }
+  };
+  /** When the event at `seq` first failed, if recorded. */
+  const firstFailureOf = async (vpn: string, seq: number): Promise<string | undefined> => {
+    try {
+      const m = await jsm.streams.getMessage(failuresStream(vpn), { last_by_subj: failureSubject(vpn, seq) });
+      return m ? new TextDecoder().decode(m.data) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Forgets the first failure of an event that is final. */
+  const forgetFailure = (vpn: string, seq: number): void => {
+    void jsm.streams.purge(failuresStream(vpn), { filter: failureSubject(vpn, seq) }).catch(() => undefined);
+  };
+
   /** One JetStream delivery of a subscription's event: one attempt, then ack, nak with the backoff, or dead letter. */
   const handle = async (route: Route, m: JsMsg): Promise<void> => {
     let event: CloudEvent;
@@ -424,30 +467,25 @@ export const createJetStreamEngine = ({
     inflightBytes += size;
     gauge();
     const end = metrics.deliverySeconds.startTimer({ mode: "async" });
-    const key = `${m.info.stream}/${m.info.streamSequence}`;
+    // Tells JetStream the delivery is still being worked on while an attempt, or the dead-letter
+    // function's retries, take longer than the ack wait: no other gateway takes it meanwhile.
+    const beat = setInterval(() => m.working(), Math.max(1000, Math.floor(ackWaitMs / 3)));
     try {
       const sub = route.subscription;
       const d = sub.delivery;
       const n = m.info.deliveryCount;
       const fn = resolveFn(route.vpn, sub.function.namespace, sub.function.name);
-      // Tells JetStream the delivery is still being worked on while one attempt takes long.
-      const beat = setInterval(() => m.working(), Math.max(1000, Math.floor(ackWaitMs / 3)));
-      let result: Awaited<ReturnType<Deliverer["attempt"]>>;
-      try {
-        result = await deliverer.attempt(fn, event, d.timeoutMs, false);
-      } finally {
-        clearInterval(beat);
-      }
+      const result = await deliverer.attempt(fn, event, d.timeoutMs, false);
       const final: Final = { ...result, attempts: n };
       if (succeeded(result.outcome)) {
         inTurn(() => m.ack());
-        firstFailure.delete(key);
+        if (n > 1) forgetFailure(route.vpn, m.info.streamSequence);
         metrics.deliveries.inc({ mode: "async", outcome: "delivered" });
         onFinished?.(route, fn, event, final);
         return;
       }
-      if (!firstFailure.has(key)) firstFailure.set(key, new Date().toISOString());
       if (retryable(result.outcome) && n <= d.retry && !stop.signal.aborted) {
+        if (n === 1) await recordFirstFailure(route.vpn, m.info.streamSequence);
         const retryAfter = "status" in result.outcome ? result.outcome.retryAfterMs : undefined;
         const delay = retryDelayMs(
           n,
@@ -465,7 +503,7 @@ export const createJetStreamEngine = ({
       try {
         await deadLetter(route, event, m, final);
         m.ack();
-        firstFailure.delete(key);
+        if (n > 1) forgetFailure(route.vpn, m.info.streamSequence);
         onFinished?.(route, fn, event, final);
       } catch (err) {
         log.warn(
@@ -475,6 +513,7 @@ export const createJetStreamEngine = ({
         m.nak(1000);
       }
     } finally {
+      clearInterval(beat);
       end();
       inflight--;
       inflightBytes -= size;
