@@ -146,7 +146,15 @@ export const exclusive = async (cluster: Cluster, name: string): Promise<void> =
       break;
     } catch (err) {
       if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
-      const owner = Number(readFileSync(join(lock, "pid"), { encoding: "utf8", flag: "a+" }) || "0");
+      let pid: string;
+      try {
+        pid = readFileSync(join(lock, "pid"), { encoding: "utf8", flag: "a+" });
+      } catch (readErr) {
+        // The owner released the lock (removed its directory) since mkdir saw it: take it now.
+        if (readErr instanceof Error && "code" in readErr && readErr.code === "ENOENT") continue;
+        throw readErr;
+      }
+      const owner = Number(pid || "0");
       if (owner > 0 && !alive(owner)) rmSync(lock, { recursive: true, force: true });
       else await new Promise((r) => setTimeout(r, 200));
     }
