@@ -42,20 +42,34 @@ const hasKeys = (o: object): boolean => {
 const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
 
 /**
- * Per-function in-flight limits. `acquire` resolves with the slot's release when a slot is free;
- * "full" when the wait list is full; "gone" when `gone` says, once its turn comes, that the
+ * Per-function in-flight limits. `acquire` returns the slot's release at once when a slot is free
+ * (no promise: most attempts never wait), "full" when the wait list is full, or else a promise
+ * of the release once a slot frees, or of "gone" when `gone` says, once its turn comes, that the
  * caller no longer wants it (the slot goes to the next waiter: a publisher that left does not
  * take the function's capacity from those still waiting).
  */
 const createLimits = () => {
   const inflight = new Map<string, { n: number; waiters: (() => void)[] }>();
+  const wait = async (
+    s: { n: number; waiters: (() => void)[] },
+    release: () => void,
+    gone?: () => boolean,
+  ): Promise<(() => void) | "gone"> => {
+    await new Promise<void>((resolve) => s.waiters.push(resolve));
+    s.n++;
+    if (gone?.()) {
+      release();
+      return "gone";
+    }
+    return release;
+  };
   return {
-    acquire: async (
+    acquire: (
       key: string,
       limit: number,
       maxWaiters: number,
       gone?: () => boolean,
-    ): Promise<(() => void) | "full" | "gone"> => {
+    ): (() => void) | "full" | Promise<(() => void) | "gone"> => {
       let slot = inflight.get(key);
       if (!slot) {
         slot = { n: 0, waiters: [] };
@@ -68,15 +82,7 @@ const createLimits = () => {
         if (next) next();
         else if (s.n === 0) inflight.delete(key);
       };
-      if (s.n >= limit) {
-        if (s.waiters.length >= maxWaiters) return "full";
-        await new Promise<void>((resolve) => s.waiters.push(resolve));
-        if (gone?.()) {
-          s.n++;
-          release();
-          return "gone";
-        }
-      }
+      if (s.n >= limit) return s.waiters.length >= maxWaiters ? "full" : wait(s, release, gone);
       s.n++;
       return release;
     },
@@ -125,7 +131,8 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
     };
     if (!fn) return none("no-endpoints");
     const local = fn.instances.get(localCluster) ?? fn.instances.values().next().value;
-    const release = await limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000, gone);
+    const slot = limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000, gone);
+    const release = typeof slot === "object" ? await slot : slot;
     if (release === "full") return none("overloaded");
     // Not an attempt: nothing was sent, and the publisher will not read the answer.
     if (release === "gone") return { ...ABANDONED, endpoint: undefined };
