@@ -46,15 +46,23 @@ export interface NatsOptions {
   tls?: { cert: string; key: string };
   /** Clients must authenticate as one of these users. */
   users?: readonly { user: string; password: string }[];
+  /** The members' client ports (default free ones): a server started where a client already waits. */
+  clientPorts?: readonly number[];
 }
 
 /** Starts a JetStream cluster of `size` members in `dir`. */
-export const startNatsCluster = async ({ dir, size = 3, tls, users }: NatsOptions): Promise<NatsCluster> => {
+export const startNatsCluster = async ({
+  dir,
+  size = 3,
+  tls,
+  users,
+  clientPorts,
+}: NatsOptions): Promise<NatsCluster> => {
   const members: Member[] = [];
   for (let i = 0; i < size; i++)
     members.push({
       name: `n${i + 1}`,
-      port: await freePort(),
+      port: clientPorts?.[i] ?? (await freePort()),
       clusterPort: await freePort(),
       httpPort: await freePort(),
       config: join(dir, `nats-n${i + 1}.conf`),

@@ -4,7 +4,7 @@
 // and redriven exactly once; a full stream answers 503 and loses nothing it accepted.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -16,6 +16,7 @@ import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
 import { cleanup, uniqueName } from "../../e2e/harness.ts";
 import { startNatsCluster } from "../../e2e/nats.ts";
 import { createCa, createCert } from "../../e2e/pki.ts";
+import { freePort } from "../../e2e/ports.ts";
 import { start, waitFor } from "../../e2e/proc.ts";
 import { programArgs, programEnv } from "../../e2e/programs.ts";
 import { repoRoot } from "../../e2e/tools.ts";
@@ -452,4 +453,25 @@ test("a Function URL naming a NATS server is refused by the egress policy: the e
     [["sneaky-1", "egress-denied", 1]],
   );
   assert.equal(await g.metric('switchboard_gateway_delivery_attempts_total{result="egress-denied"}'), 1);
+});
+
+test("a gateway started before NATS waits for it, then accepts and delivers", {
+  timeout: 60_000,
+}, async () => {
+  const port = await freePort();
+  const fn = await startFunction();
+  servers.push(fn);
+  const name = uniqueName("late");
+  await route(name, fn.url, { retry: 0, backoffPolicy: "linear", backoffDelayMs: 50, maxBackoffMs: 50 });
+  const starting = gateway("late", [`--nats=nats://127.0.0.1:${port}`, "--nats-replicas=1"]);
+  const log = join(dir, "gateway-late.log");
+  await waitFor("the gateway to wait for NATS", async () =>
+    existsSync(log) && readFileSync(log, "utf8").includes("waiting for the NATS servers") ? true : undefined,
+  );
+  const late = await startNatsCluster({ dir: mkdtempSync(join(dir, "late-")), size: 1, clientPorts: [port] });
+  cleanup(() => late.stop());
+  const g = await starting;
+  assert.equal((await publish(g, name, "late-1")).status, 202);
+  await fn.waitFor(1);
+  assert.equal(fn.received[0]?.headers["ce-id"], "late-1");
 });
