@@ -149,6 +149,9 @@ export interface LoadResult {
   seconds: number;
   rate: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number };
+  /** Answers by status code ("202": n), and requests without an answer by kind (refused, reset, timeout, other). */
+  statuses: Record<string, number>;
+  failures: Record<string, number>;
 }
 
 /** Percentile `p` (0–1) of sorted `values`. */

@@ -83,7 +83,13 @@ interface Measured {
     number,
     { latency: LoadResult; direct: LoadResult; coresPer1000: number; endMb: number; settledMs: number }
   >;
-  closedLoop: { rate: number; cores: number };
+  /** The closed loop's rate of 200s, cores used, and every answer by status and failure by kind (a loop that served nothing says why). */
+  closedLoop: {
+    rate: number;
+    cores: number;
+    statuses: Record<string, number>;
+    failures: Record<string, number>;
+  };
   peakMb: number;
   afterBurstMb: number;
   oomKills: number;
@@ -147,7 +153,12 @@ const measure = async (
       idleMb,
       idleCores: idle.cores,
       paced,
-      closedLoop: { rate: closed.result.rate, cores: closed.cores },
+      closedLoop: {
+        rate: closed.result.rate,
+        cores: closed.cores,
+        statuses: closed.result.statuses,
+        failures: closed.result.failures,
+      },
       peakMb: cgroup.peakMb(),
       afterBurstMb,
       oomKills: cgroup.oomKills(),
@@ -215,6 +226,14 @@ await fn.stop();
 await registry.close();
 
 const f = (n: number, d = 2): string => n.toFixed(d);
+/** What the closed loop got besides 200s, e.g. " (503: 12, reset: 3)"; nothing when every answer was a 200. */
+const answersOtherThanOk = ({ statuses, failures }: Measured["closedLoop"]): string => {
+  const other = [
+    ...Object.entries(statuses ?? {}).filter(([s]) => s !== "200"),
+    ...Object.entries(failures ?? {}),
+  ];
+  return other.length === 0 ? "" : ` (${other.map(([k, n]) => `${k}: ${n}`).join(", ")})`;
+};
 const by = (name: string): Measured | undefined => results.find((r) => r.name === name);
 const added = (m: Measured, rate: number, q: "p50" | "p99"): number =>
   (m.paced[rate]?.latency.latencyMs[q] ?? Number.NaN) - (m.paced[rate]?.direct.latencyMs[q] ?? Number.NaN);
@@ -225,7 +244,7 @@ const table = [
   "|---|---|---|---|---|---|---|---|---|",
   ...results.map(
     (m) =>
-      `| ${m.name} | ${f(m.closedLoop.rate, 0)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)}, ${f((m.paced[5000]?.settledMs ?? Number.NaN) / 1000, 1)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
+      `| ${m.name} | ${f(m.closedLoop.rate, 0)}${answersOtherThanOk(m.closedLoop)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)}, ${f((m.paced[5000]?.settledMs ?? Number.NaN) / 1000, 1)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
   ),
 ];
 console.log(

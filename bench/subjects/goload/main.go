@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,24 @@ type result struct {
 	Seconds   float64   `json:"seconds"`
 	Rate      float64   `json:"rate"`
 	LatencyMs latencyMs `json:"latencyMs"`
+	// Answers by status code, and failures without an answer by kind (refused, reset, timeout, other).
+	Statuses map[string]int64 `json:"statuses"`
+	Failures map[string]int64 `json:"failures"`
+}
+
+// failureKind names a request that got no answer.
+func failureKind(err error) string {
+	text := err.Error()
+	switch {
+	case strings.Contains(text, "connection refused"):
+		return "refused"
+	case strings.Contains(text, "connection reset") || strings.Contains(text, "EOF"):
+		return "reset"
+	case strings.Contains(text, "timeout") || strings.Contains(text, "deadline"):
+		return "timeout"
+	default:
+		return "other"
+	}
 }
 
 func load(args []string) {
@@ -118,6 +137,8 @@ func load(args []string) {
 	baseID := fmt.Sprintf("%s-%x", header.Get("ce-id"), time.Now().UnixNano())
 	var mu sync.Mutex
 	latencies := make([]float64, 0, 1<<16)
+	statuses := map[string]int64{}
+	failures := map[string]int64{}
 	send := func(scheduled time.Time) {
 		req, _ := http.NewRequest(http.MethodPost, *url, bytes.NewReader(payload))
 		req.Header = header.Clone()
@@ -126,6 +147,7 @@ func load(args []string) {
 		}
 		req.ContentLength = int64(len(payload))
 		res, err := client.Do(req)
+		outcome := ""
 		if err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			_ = res.Body.Close()
@@ -134,12 +156,18 @@ func load(args []string) {
 			} else {
 				errors.Add(1)
 			}
+			outcome = strconv.Itoa(res.StatusCode)
 		} else {
 			errors.Add(1)
 		}
 		ms := float64(time.Since(scheduled).Nanoseconds()) / 1e6
 		mu.Lock()
 		latencies = append(latencies, ms)
+		if err == nil {
+			statuses[outcome]++
+		} else {
+			failures[failureKind(err)]++
+		}
 		mu.Unlock()
 	}
 
@@ -186,6 +214,8 @@ func load(args []string) {
 		Seconds:   elapsed,
 		Rate:      float64(ok.Load()) / elapsed,
 		LatencyMs: latencyMs{P50: at(0.5), P90: at(0.9), P99: at(0.99), P999: at(0.999)},
+		Statuses:  statuses,
+		Failures:  failures,
 	})
 	fmt.Println(string(out))
 }
