@@ -40,18 +40,27 @@ export interface IngressServer {
 
 /**
  * A HeaderView over Node's parsed headers (names already lower-case; repeated values joined with
- * ", " as fetch does). `distinct` (IncomingMessage.headersDistinct) tells which names were sent
- * more than once: Node keeps only the first content-type, so the join alone cannot.
+ * ", " as fetch does). `rawLines` (IncomingMessage.rawHeaders.length / 2) and `distinct`
+ * (IncomingMessage.headersDistinct) tell which names were sent more than once: Node keeps only
+ * the first content-type, so the join alone cannot. Node builds `distinct` when first read, so it
+ * is read only when there are more header lines than names (a name was repeated): most requests
+ * never pay for it.
  */
 export const nodeHeaders = (
   raw: IncomingHttpHeaders,
-  distinct?: Record<string, string[] | undefined>,
+  rawLines?: number,
+  distinct?: () => Record<string, string[] | undefined>,
 ): HeaderView => {
   const get = (name: string): string | null => {
     const v = raw[name];
     return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
   };
-  const repeated = distinct ? Object.keys(distinct).filter((name) => (distinct[name]?.length ?? 0) > 1) : [];
+  const names = Object.keys(raw);
+  let repeated: string[] = [];
+  if (distinct && rawLines !== names.length) {
+    const all = distinct();
+    repeated = Object.keys(all).filter((name) => (all[name]?.length ?? 0) > 1);
+  }
   let entries: [string, string][] | undefined;
   return {
     get,
@@ -61,7 +70,7 @@ export const nodeHeaders = (
     [Symbol.iterator]() {
       if (!entries) {
         entries = [];
-        for (const name of Object.keys(raw).sort()) {
+        for (const name of names.sort()) {
           const v = get(name);
           if (v !== null) entries.push([name, v]);
         }
@@ -155,7 +164,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
       ingress({
         method: req.method ?? "GET",
         target: req.url ?? "/",
-        headers: nodeHeaders(req.headers, req.headersDistinct),
+        headers: nodeHeaders(req.headers, req.rawHeaders.length / 2, () => req.headersDistinct),
         bodyBytes: bodyBytesOf(req, opts.maxBodyBytes),
         body: () => readCapped(req, opts.maxBodyBytes),
         remoteAddress: req.socket.remoteAddress,
