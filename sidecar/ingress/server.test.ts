@@ -9,7 +9,7 @@ import { Agent, request } from "undici";
 import { payloadTooLarge, problemReply } from "../problem.ts";
 import type { Reply } from "../types.ts";
 import type { Ingress, IngressRequest } from "./index.ts";
-import { serveIngress } from "./server.ts";
+import { nodeHeaders, serveIngress } from "./server.ts";
 
 interface Seen {
   method: string;
@@ -189,4 +189,26 @@ test("204 and 304 answers carry no content-length and no body", async () => {
     assert.doesNotMatch(res.head, /content-length|transfer-encoding/, `${status}`);
     assert.match(res.head, /etag/);
   }
+});
+
+test("headers iterate in name order, few or many, and a name sent twice is told only then", () => {
+  for (const count of [5, 40]) {
+    const raw: Record<string, string> = {};
+    const names = Array.from({ length: count }, (_, i) => `x-${String((i * 7919) % 1000).padStart(3, "0")}`);
+    for (const name of names) raw[name] = name;
+    raw["ce-id"] = "1";
+    const view = nodeHeaders(raw, Object.keys(raw).length, () => {
+      throw new Error("headersDistinct read though no name was repeated");
+    });
+    assert.deepEqual(
+      [...view].map(([name]) => name),
+      Object.keys(raw).sort(),
+    );
+    assert.deepEqual(view.repeated, []);
+  }
+  const twice = nodeHeaders({ "content-type": "a", "ce-id": "1" }, 3, () => ({
+    "content-type": ["a", "b"],
+    "ce-id": ["1"],
+  }));
+  assert.deepEqual(twice.repeated, ["content-type"]);
 });
