@@ -1,10 +1,10 @@
 // Flags and set-up that several commands share.
 import { type FlagSpec, type Parsed, value, values } from "../support/args.ts";
 import { type Forwarded, forwardPods, forwardService, type Port } from "../support/gateway.ts";
-import { createKube, type Kube, loadKubeConfig } from "../support/kube.ts";
+import { contextNamespace, createKube, type Kube, loadKubeConfig } from "../support/kube.ts";
 import { FORMATS, type Format } from "../support/output.ts";
 import { publisherToken } from "../support/token.ts";
-import type { Io } from "../types.ts";
+import { CliError, type Io } from "../types.ts";
 
 export const HELP_FLAG: FlagSpec = { name: "help", short: "h", help: "print this help" };
 export const KUBE_FLAGS: readonly FlagSpec[] = [
@@ -64,4 +64,34 @@ export const gatewayTargets = async (
   return everyPod
     ? forwardPods(kube(), opts, port, io.signal)
     : forwardService(kube(), opts, port, io.signal);
+};
+
+/** A Subscription named "NS/NAME", or "NAME" with -n (default the context's namespace); `command` words the usage error. */
+export const subscriptionRef = (
+  arg: string | undefined,
+  args: Parsed,
+  kube: () => Kube,
+  command: string,
+): { namespace: string; name: string } => {
+  if (arg === undefined)
+    throw new CliError(`${command} takes one SUBSCRIPTION (NAME with -n NAMESPACE, or NAMESPACE/NAME)`, 2);
+  const [a, b] = arg.split("/");
+  if (b !== undefined && a !== undefined) return { namespace: a, name: b };
+  return { namespace: value(args, "namespace") ?? contextNamespace(kube().config), name: arg };
+};
+
+/** The Subscription's VPN: --vpn, else read from the Subscription (which must exist). */
+export const subscriptionVpn = async (
+  args: Parsed,
+  kube: () => Kube,
+  ref: { namespace: string; name: string },
+): Promise<string> => {
+  const given = value(args, "vpn");
+  if (given !== undefined) return given;
+  const sub = await kube().get("Subscription", ref.name, ref.namespace);
+  if (sub === undefined)
+    throw new CliError(
+      `Subscription ${ref.namespace}/${ref.name} not found: kubectl get subscriptions.switchboard.dev -n ${ref.namespace} lists them`,
+    );
+  return typeof sub.spec.vpn === "string" ? sub.spec.vpn : "";
 };

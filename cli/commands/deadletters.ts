@@ -5,7 +5,6 @@ import { request } from "undici";
 import { type Parsed, value, values } from "../support/args.ts";
 import { GATEWAY_FLAGS } from "../support/gateway.ts";
 import { type Answer, post, problemLines, unreachable } from "../support/http.ts";
-import { contextNamespace } from "../support/kube.ts";
 import { render, table } from "../support/output.ts";
 import { CliError, type Command, type Io } from "../types.ts";
 import {
@@ -15,6 +14,8 @@ import {
   KUBE_FLAGS,
   lazyKube,
   OUTPUT_FLAG,
+  subscriptionRef,
+  subscriptionVpn,
   tokenFor,
 } from "./common.ts";
 
@@ -63,19 +64,6 @@ export const deadLettersText = (rows: readonly DeadLetterRow[], subscription: st
     ["ID", "TYPE", "STATUS", "ATTEMPTS", "LAST FAILURE"],
     rows.map((r) => [r.id, r.type, r.status, String(r.attempts), r.lastFailureAt]),
   )}`;
-};
-
-/** "NS/NAME" or "NAME" with -n (default the context's namespace). */
-const subscriptionRef = (
-  arg: string | undefined,
-  args: Parsed,
-  ns: () => string,
-): { namespace: string; name: string } => {
-  if (arg === undefined)
-    throw new CliError("name the SUBSCRIPTION (NAME with -n NAMESPACE, or NAMESPACE/NAME)", 2);
-  const [a, b] = arg.split("/");
-  if (b !== undefined && a !== undefined) return { namespace: a, name: b };
-  return { namespace: value(args, "namespace") ?? ns(), name: arg };
 };
 
 /** What a redrive takes, from --id, --from/--to or --all (one of them: redriving everything is asked for). */
@@ -134,16 +122,8 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
     throw new CliError(`--limit must be a whole number from 1 to 10000, not ${limitText}`, 2);
   const redrive = sub === "redrive" ? selection(args) : undefined;
   const kube = lazyKube(args, io);
-  const ref = subscriptionRef(arg, args, () => contextNamespace(kube().config));
-  let vpn = value(args, "vpn");
-  if (vpn === undefined) {
-    const found = await kube().get("Subscription", ref.name, ref.namespace);
-    if (found === undefined)
-      throw new CliError(
-        `Subscription ${ref.namespace}/${ref.name} not found: kubectl get subscriptions.switchboard.dev -n ${ref.namespace} lists them`,
-      );
-    vpn = typeof found.spec.vpn === "string" ? found.spec.vpn : "";
-  }
+  const ref = subscriptionRef(arg, args, kube, `deadletters ${sub}`);
+  const vpn = await subscriptionVpn(args, kube, ref);
   const token = await tokenFor(args, kube, vpn);
   const gateway = await gatewayTargets(args, io, kube, "metrics");
   const name = `${ref.namespace}/${ref.name}`;

@@ -6,7 +6,6 @@ import { request } from "undici";
 import { type Parsed, value } from "../support/args.ts";
 import { GATEWAY_FLAGS, type Target } from "../support/gateway.ts";
 import { type Answer, problemLines, unreachable } from "../support/http.ts";
-import { contextNamespace } from "../support/kube.ts";
 import { type Format, toYaml } from "../support/output.ts";
 import { CliError, type Command, type Io } from "../types.ts";
 import {
@@ -16,6 +15,8 @@ import {
   KUBE_FLAGS,
   lazyKube,
   OUTPUT_FLAG,
+  subscriptionRef,
+  subscriptionVpn,
   tokenFor,
 } from "./common.ts";
 
@@ -82,16 +83,6 @@ export const deliveryText = (d: Delivery, format: Format): string => {
   return `${d.time}  ${d.delivered ? "delivered" : "FAILED"}  ${what}${d.outcome}  id=${d.id}  type=${d.type}  source=${d.source}  attempts=${d.attempts}  function=${d.function}${d.url ? `  url=${d.url}` : ""}\n`;
 };
 
-/** "NS/NAME" or "NAME" with -n (default the context's namespace). */
-const subscriptionRef = (args: Parsed, ns: () => string): { namespace: string; name: string } => {
-  const [arg, extra] = args.positionals;
-  if (arg === undefined || extra !== undefined)
-    throw new CliError("tail takes one SUBSCRIPTION (NAME with -n NAMESPACE, or NAMESPACE/NAME)", 2);
-  const [a, b] = arg.split("/");
-  if (b !== undefined && a !== undefined) return { namespace: a, name: b };
-  return { namespace: value(args, "namespace") ?? ns(), name: arg };
-};
-
 /** Follows one gateway until the stream ends or `stop` aborts; calls `onDelivery` per delivery. */
 const follow = async (
   { label, url }: Target,
@@ -143,20 +134,15 @@ const follow = async (
 
 const run = async (args: Parsed, io: Io): Promise<number> => {
   const kube = lazyKube(args, io);
-  const ref = subscriptionRef(args, () => contextNamespace(kube().config));
+  const [arg, extra] = args.positionals;
+  if (extra !== undefined)
+    throw new CliError("tail takes one SUBSCRIPTION (NAME with -n NAMESPACE, or NAMESPACE/NAME)", 2);
+  const ref = subscriptionRef(arg, args, kube, "tail");
   const countFlag = value(args, "count");
   const limit = countFlag === undefined ? undefined : Number(countFlag);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
     throw new CliError(`--count must be a positive whole number, not ${countFlag}`, 2);
-  let vpn = value(args, "vpn");
-  if (vpn === undefined) {
-    const sub = await kube().get("Subscription", ref.name, ref.namespace);
-    if (sub === undefined)
-      throw new CliError(
-        `Subscription ${ref.namespace}/${ref.name} not found: kubectl get subscriptions.switchboard.dev -n ${ref.namespace} lists them`,
-      );
-    vpn = typeof sub.spec.vpn === "string" ? sub.spec.vpn : "";
-  }
+  const vpn = await subscriptionVpn(args, kube, ref);
   const token = await tokenFor(args, kube, vpn);
   const gateway = await gatewayTargets(args, io, kube, "metrics", { everyPod: true });
   const stop = new AbortController();

@@ -103,6 +103,29 @@ export const upgradeRollback: Scenario = {
   },
 };
 
+/** kubectl rollout restart of the shared gateways while publishing 200 events/s for 25 s; resolves with the load's ids. */
+const restartUnderLoad = async (env: ScenarioEnv, tag: string): Promise<LoadSummary> => {
+  const url = await env.gatewayUrl();
+  const restart = async (): Promise<void> => {
+    await new Promise((r) => setTimeout(r, 2_000));
+    await kubectl(env, ["-n", NAMESPACE, "rollout", "restart", `deployment/${GATEWAY}`]);
+    await kubectl(env, ["-n", NAMESPACE, "rollout", "status", `deployment/${GATEWAY}`, "--timeout=180s"]);
+  };
+  const [run] = await Promise.all([
+    hostLoad({
+      url,
+      rate: 200,
+      seconds: 25,
+      token: LOAD_TOKEN,
+      type: COUNT_TYPE,
+      prefix: `${tag}-${Date.now()}`,
+      listIds: true,
+    }),
+    restart(),
+  ]);
+  return run;
+};
+
 /** helm upgrade of the release to JetStream on the bundled three-member NATS (gateway.jetstream.enabled=true, bundledNats.enabled=true). */
 const onJetStream = (env: ScenarioEnv): Promise<string> =>
   helm(env, [
@@ -136,25 +159,9 @@ export const rollingRestartJetStream: Scenario = {
       `statefulset/${RELEASE}-nats`,
       "--timeout=180s",
     ]);
-    const url = await env.gatewayUrl();
-    const restart = async (): Promise<void> => {
-      await new Promise((r) => setTimeout(r, 2_000));
-      await kubectl(env, ["-n", NAMESPACE, "rollout", "restart", `deployment/${GATEWAY}`]);
-      await kubectl(env, ["-n", NAMESPACE, "rollout", "status", `deployment/${GATEWAY}`, "--timeout=180s"]);
-    };
-    const [run] = await Promise.all([
-      hostLoad({
-        url,
-        rate: 200,
-        seconds: 25,
-        token: LOAD_TOKEN,
-        type: COUNT_TYPE,
-        prefix: `js-restart-${Date.now()}`,
-        listIds: true,
-      }),
-      restart(),
+    await assertDelivered(env, "rollout restart of every shared gateway on JetStream", [
+      await restartUnderLoad(env, "js-restart"),
     ]);
-    await assertDelivered(env, "rollout restart of every shared gateway on JetStream", [run]);
   },
 };
 
@@ -170,24 +177,8 @@ export const rollingRestart: Scenario = {
       `StorageClasses: ${classes === "" ? "none, so a Deployment with the durable log on an emptyDir" : classes}`,
     );
     await durable(env);
-    const url = await env.gatewayUrl();
-    const restart = async (): Promise<void> => {
-      await new Promise((r) => setTimeout(r, 2_000));
-      await kubectl(env, ["-n", NAMESPACE, "rollout", "restart", `deployment/${GATEWAY}`]);
-      await kubectl(env, ["-n", NAMESPACE, "rollout", "status", `deployment/${GATEWAY}`, "--timeout=180s"]);
-    };
-    const [run] = await Promise.all([
-      hostLoad({
-        url,
-        rate: 200,
-        seconds: 25,
-        token: LOAD_TOKEN,
-        type: COUNT_TYPE,
-        prefix: `restart-${Date.now()}`,
-        listIds: true,
-      }),
-      restart(),
+    await assertDelivered(env, "rollout restart of the shared gateway", [
+      await restartUnderLoad(env, "restart"),
     ]);
-    await assertDelivered(env, "rollout restart of the shared gateway", [run]);
   },
 };
