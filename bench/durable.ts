@@ -2,23 +2,40 @@
 // JetStream (one server, R1; three servers, R3) against the same gateway holding events in memory,
 // in one run on this machine: the accept rate, the rate at which accepted events reach the
 // function, and the ack latency when paced at 80 % of the accept rate. The gateway is pinned to
-// core 0; this process (load generator and the function) and etcd to core 1; the NATS servers are
-// not pinned (they share both cores with the rest).
+// core 0; the load generator and the function (both goload, in Go, the function counting what it
+// receives) and etcd to core 1; the NATS servers are not pinned (they share both cores with the
+// rest).
 //   node bench/durable.ts [--seconds 5]
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { type NatsCluster, startNatsCluster } from "../e2e/nats.ts";
+import { waitFor } from "../e2e/proc.ts";
 import { benchRegistry, benchRoute, eventHeaders, load, pin, pinned, report, routesLoaded } from "./lib.ts";
+import { startBenchFunction } from "./subjects/index.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
 const seconds = Number(values.seconds);
 const loadCores = pin(process.pid, "1");
 const registry = await benchRegistry();
-const fn = await startFunction();
-await benchRoute(registry, `${fn.url}/`, "async");
+const fn = await startBenchFunction("1");
+await benchRoute(registry, `http://127.0.0.1:${fn.port}/fn`, "async");
+
+/** What the function has received so far, and when the last request arrived (ms since the epoch). */
+const received = async (): Promise<{ requests: number; lastAt: number }> =>
+  (await (await fetch(`http://127.0.0.1:${fn.port}/__count`)).json()) as { requests: number; lastAt: number };
+
+/** Resolves once the function has received `n` requests (2 minutes at most). */
+const deliveredUpTo = (n: number) =>
+  waitFor(
+    `${n} deliveries at the function`,
+    async () => {
+      const r = await received();
+      return r.requests >= n ? r : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 20 },
+  );
 const headers = eventHeaders();
 const body = JSON.stringify({ order: 42, items: ["a", "b"], note: "x".repeat(200) });
 
@@ -42,7 +59,7 @@ const measure = async (mode: Mode, nats?: NatsCluster) => {
   });
   await routesLoaded(gw);
   const url = `${gw.url}/`;
-  const before = fn.received.length;
+  const before = (await received()).requests;
   const warm = await load({
     url,
     headers,
@@ -53,14 +70,14 @@ const measure = async (mode: Mode, nats?: NatsCluster) => {
     concurrency: 64,
   });
   let expected = before + warm.ok;
-  await fn.waitFor(expected, 120_000);
-  // Accept and deliver: every event accepted in the closed loop delivered to the function (this
-  // process), timed from the first request to the last delivery.
+  await deliveredUpTo(expected);
+  // Accept and deliver: every event accepted in the closed loop delivered to the function, timed
+  // from the first request to the last delivery.
   const start = Date.now();
   const closed = await load({ url, headers, body, okStatus: 202, uniqueIds: true, seconds, concurrency: 64 });
   expected += closed.ok;
-  const delivered = await fn.waitFor(expected, 120_000);
-  const deliverRate = closed.ok / (((delivered.at(-1)?.at ?? start) - start) / 1000);
+  const delivered = await deliveredUpTo(expected);
+  const deliverRate = closed.ok / ((delivered.lastAt - start) / 1000);
   const paced = await load({
     url,
     headers,
@@ -70,7 +87,7 @@ const measure = async (mode: Mode, nats?: NatsCluster) => {
     seconds,
     ratePerSecond: Math.floor(closed.rate * 0.8),
   });
-  await fn.waitFor(expected + paced.ok, 120_000);
+  await deliveredUpTo(expected + paced.ok);
   await gw.proc.stop();
   return { closed, deliverRate, paced };
 };
@@ -89,7 +106,7 @@ const memory = await measure("memory");
 const fsync = await measure("fsync");
 const r1 = await onJetStream(1);
 const r3 = await onJetStream(3);
-await fn.close();
+await fn.stop();
 await registry.close();
 
 const f = (n: number, digits = 0): string => n.toFixed(digits);

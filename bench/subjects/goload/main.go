@@ -3,7 +3,8 @@
 // the p99 of a direct call at 1000 requests/s, more than any subject added).
 //
 //	goload serve                       the function: answers 200 {"ok":true} to any request; PORT
-//	                                   from env (0: any); prints {"listening": PORT}
+//	                                   from env (0: any); prints {"listening": PORT}; GET /__count
+//	                                   answers {"requests": N, "lastAt": UNIX_MS} of the others
 //	goload load -url U -seconds S      drives load and prints the result as JSON (bench/lib.ts
 //	  [-rate R | -concurrency C]       LoadResult): open loop at R requests/s (uniform arrivals,
 //	  [-header "k: v"]... [-body B]    latency from each request's scheduled start), or closed
@@ -45,7 +46,17 @@ func main() {
 
 func serve() {
 	body := []byte(`{"ok":true}`)
+	// Requests answered so far and when the last one arrived (unix ms), for benches that wait
+	// until every accepted event was delivered: GET /__count, itself not counted.
+	var count, lastAt atomic.Int64
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/__count" {
+			w.Header().Set("content-type", "application/json")
+			fmt.Fprintf(w, `{"requests":%d,"lastAt":%d}`, count.Load(), lastAt.Load())
+			return
+		}
+		count.Add(1)
+		lastAt.Store(time.Now().UnixMilli())
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("content-type", "application/json")
 		w.Header().Set("content-length", fmt.Sprint(len(body)))
