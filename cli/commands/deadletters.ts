@@ -1,10 +1,9 @@
 // `kubectl switchboard deadletters list|redrive SUBSCRIPTION`: a subscription's dead letters from
 // a gateway's GET /deadletters (gateways with --durability jetstream keep them in NATS), and their
 // redrive through POST /deadletters/redrive once the function is fixed (docs/durability.md).
-import { request } from "undici";
 import { type Parsed, value, values } from "../support/args.ts";
 import { GATEWAY_FLAGS } from "../support/gateway.ts";
-import { type Answer, post, problemLines, unreachable } from "../support/http.ts";
+import { get, post, problemLines } from "../support/http.ts";
 import { render, table } from "../support/output.ts";
 import { CliError, type Command, type Io } from "../types.ts";
 import {
@@ -85,32 +84,6 @@ const selection = (args: Parsed): Record<string, unknown> => {
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 };
 
-const getJson = async (
-  url: string,
-  headers: Record<string, string>,
-  signal: AbortSignal,
-): Promise<Answer> => {
-  let res: Awaited<ReturnType<typeof request>>;
-  try {
-    res = await request(url, { method: "GET", headers, signal, headersTimeout: 60_000 });
-  } catch (err) {
-    throw unreachable(url, err);
-  }
-  const text = await res.body.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return {
-    status: res.statusCode,
-    contentType: String(res.headers["content-type"] ?? ""),
-    text,
-    ...(json === undefined ? {} : { json }),
-  };
-};
-
 const run = async (args: Parsed, io: Io): Promise<number> => {
   const [sub, arg, extra] = args.positionals;
   if (sub === undefined || !SUBCOMMANDS.includes(sub))
@@ -139,7 +112,7 @@ const run = async (args: Parsed, io: Io): Promise<number> => {
           Buffer.from(JSON.stringify(redrive)),
           io.signal,
         )
-      : await getJson(`${url}/deadletters?${query}&limit=${limit}`, headers, io.signal);
+      : await get(`${url}/deadletters?${query}&limit=${limit}`, headers, io.signal);
     if (answer.status !== 200) {
       io.err(`${problemLines(answer).join("\n")}\n`);
       return 1;

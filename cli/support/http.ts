@@ -36,15 +36,27 @@ export const statusLine = (status: number): string =>
   `${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ""}`;
 
 /** POSTs `body` to `url`; throws CliError naming the gateway when it cannot be reached. */
-export const post = async (
+export const post = (
   url: string,
   headers: Record<string, string>,
   body: Buffer,
   signal: AbortSignal,
+): Promise<Answer> => exchange("POST", url, headers, body, signal);
+
+/** GETs `url`; throws CliError naming the gateway when it cannot be reached. */
+export const get = (url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Answer> =>
+  exchange("GET", url, headers, undefined, signal);
+
+const exchange = async (
+  method: "GET" | "POST",
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  signal: AbortSignal,
 ): Promise<Answer> => {
   let res: Awaited<ReturnType<typeof request>>;
   try {
-    res = await request(url, { method: "POST", headers, body, signal, headersTimeout: 60_000 });
+    res = await request(url, { method, headers, body: body ?? null, signal, headersTimeout: 60_000 });
   } catch (err) {
     throw unreachable(url, err);
   }

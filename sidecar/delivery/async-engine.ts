@@ -8,8 +8,8 @@ import type { Logger } from "../../common/log.ts";
 import { type Enqueued, type Wal, WalFullError } from "../durable/wal.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
-import type { Deliverer } from "./index.ts";
-import { createDeliveryLog } from "./log.ts";
+import type { Deliverer, Final } from "./index.ts";
+import { createDeliveryLog, type DeliveryLog } from "./log.ts";
 import { outcomeLabel, succeeded } from "./retry.ts";
 
 export interface AsyncJob {
@@ -88,6 +88,24 @@ export const deadLetterEvent = (
   },
 });
 
+/**
+ * Counts and logs what the dead-letter function made of an event whose retries ran out (`last`):
+ * `dlFinal` is that delivery's outcome. One wording for both async engines.
+ */
+export const countDeadLetterDelivery = (
+  metrics: GatewayMetrics,
+  dlog: DeliveryLog,
+  route: Route,
+  event: CloudEvent,
+  last: Final,
+  dlFinal: Final,
+): void => {
+  const delivered = succeeded(dlFinal.outcome);
+  metrics.deliveries.inc({ mode: "async", outcome: delivered ? "dead_lettered" : "failed" });
+  metrics.deadLetters.inc({ outcome: delivered ? "delivered" : "failed" });
+  dlog.undelivered(route, event, last, dlFinal);
+};
+
 /** Creates the async engine. */
 export const createAsyncEngine = ({
   deliverer,
@@ -148,10 +166,7 @@ export const createAsyncEngine = ({
         abandoned++;
         return false;
       }
-      const delivered = succeeded(dlFinal.outcome);
-      metrics.deliveries.inc({ mode: "async", outcome: delivered ? "dead_lettered" : "failed" });
-      metrics.deadLetters.inc({ outcome: delivered ? "delivered" : "failed" });
-      dlog.undelivered(route, event, final, dlFinal);
+      countDeadLetterDelivery(metrics, dlog, route, event, final, dlFinal);
       return true;
     } finally {
       end();

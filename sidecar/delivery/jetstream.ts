@@ -51,6 +51,7 @@ import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import {
   type AsyncEngine,
   type AsyncJob,
+  countDeadLetterDelivery,
   deadLetterEvent,
   heldBytes,
   type OfferResult,
@@ -112,7 +113,7 @@ const publishId = (job: AsyncJob): string =>
 
 /** A dead letter as listed: the event's identity and why its retries ran out. */
 export interface DeadLetter {
-  /** Its sequence in the VPN's dead-letter stream (what a redrive by sequence names). */
+  /** Its sequence in the VPN's dead-letter stream. */
   seq: number;
   id: string;
   source: string;
@@ -411,10 +412,7 @@ export const createJetStreamEngine = ({
         false,
         stop.signal,
       );
-      const delivered = succeeded(dlFinal.outcome);
-      metrics.deliveries.inc({ mode: "async", outcome: delivered ? "dead_lettered" : "failed" });
-      metrics.deadLetters.inc({ outcome: delivered ? "delivered" : "failed" });
-      dlog.undelivered(route, event, last, dlFinal);
+      countDeadLetterDelivery(metrics, dlog, route, event, last, dlFinal);
     } else {
       metrics.deliveries.inc({ mode: "async", outcome: "dead_lettered" });
       metrics.deadLetters.inc({ outcome: "kept" });
@@ -484,7 +482,12 @@ export const createJetStreamEngine = ({
         onFinished?.(route, fn, event, final);
         return;
       }
-      if (retryable(result.outcome) && n <= d.retry && !stop.signal.aborted) {
+      if (retryable(result.outcome) && n <= d.retry) {
+        // A stopping gateway hands the retry to the others at once.
+        if (stop.signal.aborted) {
+          m.nak();
+          return;
+        }
         if (n === 1) await recordFirstFailure(route.vpn, m.info.streamSequence);
         const retryAfter = "status" in result.outcome ? result.outcome.retryAfterMs : undefined;
         const delay = retryDelayMs(
@@ -494,10 +497,6 @@ export const createJetStreamEngine = ({
         );
         dlog.retry(route, fn, event, final, delay);
         inTurn(() => m.nak(delay));
-        return;
-      }
-      if (stop.signal.aborted && retryable(result.outcome) && n <= d.retry) {
-        m.nak();
         return;
       }
       try {
@@ -591,7 +590,7 @@ export const createJetStreamEngine = ({
   }, BACKLOG_POLL_MS);
   backlogs.unref();
 
-  /** The dead letters of a subscription in stream order, from sequence 1 (or `from`). */
+  /** The dead letters of a subscription in stream order. */
   const scan = async function* (
     vpn: string,
     sub: { namespace: string; name: string },

@@ -1,7 +1,7 @@
 // Who is publishing: a VPN's bearer token, or — in sidecar placement — the pod's own namespace
 // for requests from loopback without a token. Every failure is a problem with its own status.
 import { hash } from "node:crypto";
-import { forbidden, unauthorized } from "../problem.ts";
+import { badRequest, forbidden, unauthorized, unavailable } from "../problem.ts";
 import type { RoutingTable } from "../routing/index.ts";
 import type { VpnView } from "../types.ts";
 
@@ -38,4 +38,35 @@ export const authenticate = (
     return vpn;
   }
   throw unauthorized("a publisher bearer token is required");
+};
+
+const SUBSCRIPTION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+
+/** What an admin request about one subscription carries: its query, its credential and where it came from. */
+export interface SubscriptionRequest {
+  query(name: string): string | undefined;
+  authorization: string | undefined;
+  remoteAddress: string | undefined;
+}
+
+/**
+ * The VPN and subscription an admin request names (`?vpn=NAME&subscription=NAMESPACE/NAME`, else
+ * 400 with `usage`), once its caller is shown to publish to that VPN (401, or 403 whether or not
+ * the VPN exists); 503 before the first routing table.
+ */
+export const subscriptionCaller = (
+  req: SubscriptionRequest,
+  table: RoutingTable | undefined,
+  ownNamespace: string | undefined,
+  usage: string,
+): { vpn: string; subscription: { namespace: string; name: string } } => {
+  const vpn = req.query("vpn");
+  const subscription = req.query("subscription");
+  if (!vpn || !subscription || !SUBSCRIPTION.test(subscription))
+    throw badRequest(`the query must be: ${usage}`);
+  if (!table) throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
+  const caller = authenticate(table, req.authorization, req.remoteAddress, ownNamespace);
+  if (caller.name !== vpn) throw forbidden(`the credential is not a publisher credential of VPN ${vpn}`);
+  const [namespace = "", name = ""] = subscription.split("/");
+  return { vpn, subscription: { namespace, name } };
 };

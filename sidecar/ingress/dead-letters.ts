@@ -8,10 +8,9 @@ import type { Context } from "hono";
 import type { AdminApp } from "../../common/admin.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { JetStreamEngine, RedriveSelection } from "../delivery/jetstream.ts";
-import { badRequest, forbidden, notFound, unavailable } from "../problem.ts";
+import { badRequest, notFound } from "../problem.ts";
 import type { RoutingTable } from "../routing/index.ts";
-import { authenticate } from "./auth.ts";
-import { SUBSCRIPTION } from "./deliveries.ts";
+import { subscriptionCaller } from "./auth.ts";
 import { readCapped } from "./server.ts";
 
 export interface DeadLetterDeps {
@@ -23,32 +22,27 @@ export interface DeadLetterDeps {
 
 const MAX_LIMIT = 10_000;
 
-/** The VPN and subscription a request names, once its caller is shown to publish to that VPN. */
+/** The VPN and subscription a request names, once its caller is shown to publish to that VPN and the gateway keeps dead letters. */
 const authorized = (
   c: Context<{ Bindings: HttpBindings }>,
   { table, config, store }: DeadLetterDeps,
   usage: string,
 ): { vpn: string; subscription: { namespace: string; name: string } } => {
-  const vpn = c.req.query("vpn");
-  const subscription = c.req.query("subscription");
-  if (!vpn || !subscription || !SUBSCRIPTION.test(subscription))
-    throw badRequest(`the query must be: ${usage}`);
-  const current = table();
-  if (!current)
-    throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
-  const caller = authenticate(
-    current,
-    c.req.header("authorization"),
-    c.env.incoming.socket.remoteAddress,
+  const named = subscriptionCaller(
+    {
+      query: (name) => c.req.query(name),
+      authorization: c.req.header("authorization"),
+      remoteAddress: c.env.incoming.socket.remoteAddress,
+    },
+    table(),
     config.namespace,
+    usage,
   );
-  if (caller.name !== vpn) throw forbidden(`the credential is not a publisher credential of VPN ${vpn}`);
   if (!store)
     throw notFound("this gateway keeps no dead letters: they are kept with --durability jetstream", {
       slug: "no-dead-letters",
     });
-  const [namespace = "", name = ""] = subscription.split("/");
-  return { vpn, subscription: { namespace, name } };
+  return named;
 };
 
 const time = (field: string, value: unknown): Date | undefined => {

@@ -12,10 +12,10 @@ import type { AdminApp } from "../../common/admin.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { Final } from "../delivery/index.ts";
 import { outcomeLabel, succeeded } from "../delivery/retry.ts";
-import { badRequest, forbidden, unavailable } from "../problem.ts";
+import { unavailable } from "../problem.ts";
 import type { RoutingTable } from "../routing/index.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
-import { authenticate } from "./auth.ts";
+import { subscriptionCaller } from "./auth.ts";
 
 /** Streams open at once on one gateway. */
 const MAX_FOLLOWERS = 32;
@@ -131,28 +131,24 @@ export interface DeliveriesDeps {
   feed: DeliveryFeed;
 }
 
-export const SUBSCRIPTION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
-
 /** The admin route GET /deliveries (errors are mapped by the admin app's onError, explain.ts). */
 export const deliveriesRoutes =
   ({ table, config, feed }: DeliveriesDeps) =>
   (app: AdminApp): void => {
     app.get("/deliveries", (c) => {
-      const vpn = c.req.query("vpn");
-      const subscription = c.req.query("subscription");
-      if (!vpn || !subscription || !SUBSCRIPTION.test(subscription))
-        throw badRequest("the query must be: GET /deliveries?vpn=NAME&subscription=NAMESPACE/NAME");
-      const current = table();
-      if (!current)
-        throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
       const incoming = c.env.incoming;
-      const caller = authenticate(
-        current,
-        c.req.header("authorization"),
-        incoming.socket.remoteAddress,
+      const named = subscriptionCaller(
+        {
+          query: (name) => c.req.query(name),
+          authorization: c.req.header("authorization"),
+          remoteAddress: incoming.socket.remoteAddress,
+        },
+        table(),
         config.namespace,
+        "GET /deliveries?vpn=NAME&subscription=NAMESPACE/NAME",
       );
-      if (caller.name !== vpn) throw forbidden(`the credential is not a publisher credential of VPN ${vpn}`);
+      const { vpn } = named;
+      const subscription = `${named.subscription.namespace}/${named.subscription.name}`;
       const encoder = new TextEncoder();
       let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
       let missed = 0;
