@@ -14,7 +14,13 @@
 // Watchers in one process share its event loop: latencies include that loop's turn through all
 // of them (a real fleet spreads it over as many processes), so they are upper bounds; the
 // baseline is as many bare watch streams (same client, nothing applied) in the same process.
-//   node bench/fleet.ts [--watchers 1000] [--subscriptions 100] [--changes 20]
+//
+// With --vpns K (> 1) the subscriptions are spread over K VPNs and the fleet is of sidecars: each
+// watcher scoped to one VPN (round robin), as an injected gateway is (registry/watcher/scope.ts).
+// A change is then a put in one VPN, measured at that VPN's watchers; after the etcd restart one
+// change per VPN is written. Reported besides: the records each holds and the bytes its listings
+// read from etcd, against one unscoped watcher of the whole registry in the same run.
+//   node bench/fleet.ts [--watchers 1000] [--subscriptions 100] [--changes 20] [--vpns 1]
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +33,7 @@ import { encodeRecord } from "../registry/codec.ts";
 import { recordKey } from "../registry/keys.ts";
 import { sampleFunction, sampleSubscription, sampleVpn } from "../registry/testing/records.ts";
 import type { RegistryRecord } from "../registry/types.ts";
+import { prefixRange, type RegistryClient } from "../registry/watcher/client.ts";
 import { grpcRegistryClient } from "../registry/watcher/clients/grpc/index.ts";
 import { createRegistryWatcher, type RegistryWatcher } from "../registry/watcher/index.ts";
 import { percentile, type Row, report } from "./lib.ts";
@@ -36,11 +43,17 @@ const { values } = parseArgs({
     watchers: { type: "string", default: "1000" },
     subscriptions: { type: "string", default: "100" },
     changes: { type: "string", default: "20" },
+    vpns: { type: "string", default: "1" },
   },
 });
 const N = Number(values.watchers);
 const S = Number(values.subscriptions);
 const CHANGES = Number(values.changes);
+const K = Number(values.vpns);
+const SCOPED = K > 1;
+const vpnName = (v: number): string => (SCOPED ? `vpn-${v}` : "payments");
+/** The VPN watcher `i` is scoped to. */
+const vpnOf = (i: number): number => i % K;
 const GOAL_PROPAGATION_P99_MS = 100;
 const GOAL_RESYNC_S = 30;
 /** The gateway's default --relist-spread. */
@@ -55,10 +68,18 @@ const admin = new Etcd3({ hosts: url });
 
 const cluster = "fleet";
 const records: RegistryRecord[] = [
-  sampleVpn({ cluster }),
-  sampleFunction({ cluster, name: "invoice" }),
-  ...Array.from({ length: S }, (_, i) => sampleSubscription({ cluster, name: `sub-${i}` })),
+  ...Array.from({ length: K }, (_, v) => [
+    sampleVpn({ cluster, vpn: vpnName(v) }),
+    sampleFunction({ cluster, vpn: vpnName(v), name: "invoice" }),
+  ]).flat(),
+  ...Array.from({ length: S }, (_, i) =>
+    sampleSubscription({ cluster, vpn: vpnName(i % K), name: `sub-${i}` }),
+  ),
 ];
+/** Records per VPN (what a scoped watcher holds when whole). */
+const perVpn = Array.from({ length: K }, (_, v) => records.filter((r) => r.vpn === vpnName(v)).length);
+/** What watcher `i` holds when whole. */
+const wholeSize = (i: number): number => (SCOPED ? (perVpn[vpnOf(i)] ?? 0) : records.length);
 const writeAll = async (): Promise<void> => {
   for (let i = 0; i < records.length; i += 100)
     await Promise.all(records.slice(i, i + 100).map((r) => admin.put(recordKey(r)).value(encodeRecord(r))));
@@ -77,7 +98,7 @@ const bareFanOut = async (): Promise<number[]> => {
   const streams = Array.from({ length: N }, () => {
     const client = grpcRegistryClient({ endpoints: [url] });
     const stream = client.watch(
-      { prefix: "/switchboard/v1/", fromRevision: Number(header.revision) + 1 },
+      { range: prefixRange("/switchboard/v1/"), fromRevision: Number(header.revision) + 1 },
       {
         onCreated: () => created++,
         onResponse: (events) => {
@@ -110,15 +131,37 @@ let lists = 0;
 let resumes = 0;
 /** Listings per watcher. */
 const listed: number[] = [];
+/** Bytes (keys and values) the fleet's range reads received from etcd. */
+let bytesRead = 0;
+/** The gateway's client, with the bytes of every range answer counted in `count`. */
+const countingClient = (count: (bytes: number) => void): RegistryClient & { close(): Promise<void> } => {
+  const client = grpcRegistryClient({ endpoints: [url] });
+  return {
+    ...client,
+    range: async (request) => {
+      const page = await client.range(request);
+      let bytes = 0;
+      for (const kv of page.kvs) bytes += kv.key.length + kv.value.length;
+      count(bytes);
+      return page;
+    },
+    read: (key, timeoutMs) => client.read(key, timeoutMs),
+    watch: (request, handlers) => client.watch(request, handlers),
+    close: () => client.close(),
+  };
+};
 const fleet: { watcher: RegistryWatcher; close: () => Promise<void> }[] = [];
 const abort = new AbortController();
 const startedAt = performance.now();
 for (let i = 0; i < N; i++) {
-  const client = grpcRegistryClient({ endpoints: [url] });
+  const client = countingClient((bytes) => {
+    bytesRead += bytes;
+  });
   const watcher = createRegistryWatcher({
     client,
     log: silentLogger(),
     relistSpreadMs: RELIST_SPREAD_MS,
+    ...(SCOPED ? { scope: { vpn: vpnName(vpnOf(i)) } } : {}),
     onListed: () => {
       lists++;
       listed[i] = (listed[i] ?? 0) + 1;
@@ -130,10 +173,27 @@ for (let i = 0; i < N; i++) {
 }
 await Promise.all(fleet.map((w) => w.watcher.ready));
 const firstListS = (performance.now() - startedAt) / 1000;
+const firstListBytes = bytesRead;
+const heldPerWatcher = fleet.reduce((sum, w) => sum + (w.watcher.current()?.records.size ?? 0), 0) / N;
 
-/** Resolves with the ms from `since` at which each watcher's snapshot first held `key` (polled every 2 ms). */
-const arrival = async (key: string, since: number, timeoutMs: number): Promise<number[]> => {
-  const at: (number | undefined)[] = fleet.map(() => undefined);
+// The reference: one unscoped watcher of the whole registry, what each of the fleet would hold
+// and list without a scope.
+let referenceBytes = 0;
+const referenceClient = countingClient((bytes) => {
+  referenceBytes += bytes;
+});
+const reference = createRegistryWatcher({ client: referenceClient, log: silentLogger() });
+const referenceAbort = new AbortController();
+void reference.run(referenceAbort.signal);
+await reference.ready;
+const referenceHeld = reference.current()?.records.size ?? 0;
+referenceAbort.abort();
+await referenceClient.close();
+
+/** Resolves with the ms from `since` at which each watcher holding `vpn` (every watcher when unscoped) first held `key` (polled every 2 ms). */
+const arrival = async (key: string, vpn: number, since: number, timeoutMs: number): Promise<number[]> => {
+  // A watcher of another VPN counts as arrived from the start: it must never hold the key.
+  const at: (number | undefined)[] = fleet.map((_, i) => (SCOPED && vpnOf(i) !== vpn ? -1 : undefined));
   const unsubscribe = fleet.map((w, i) =>
     w.watcher.onSnapshot((snapshot) => {
       if (at[i] === undefined && snapshot.records.has(key)) at[i] = performance.now() - since;
@@ -147,20 +207,23 @@ const arrival = async (key: string, since: number, timeoutMs: number): Promise<n
   for (const off of unsubscribe) off();
   if (at.some((x) => x === undefined))
     throw new Error(`${at.filter((x) => x === undefined).length} watchers never saw ${key}`);
-  return at as number[];
+  const strays = fleet.filter((w, i) => at[i] === -1 && w.watcher.current()?.records.has(key)).length;
+  if (strays > 0) throw new Error(`${strays} watchers of other VPNs hold ${key}`);
+  return (at as number[]).filter((x) => x >= 0);
 };
 
-const change = async (name: string, timeoutMs = 60_000): Promise<number[]> => {
-  const record = sampleSubscription({ cluster, name });
+/** One subscription put in VPN `vpn`; the ms until each watcher that should hold it does. */
+const change = async (name: string, vpn: number, timeoutMs = 60_000): Promise<number[]> => {
+  const record = sampleSubscription({ cluster, vpn: vpnName(vpn), name });
   const key = recordKey(record);
   const since = performance.now();
   await admin.put(key).value(encodeRecord(record));
-  return arrival(key, since, timeoutMs);
+  return arrival(key, vpn, since, timeoutMs);
 };
 
-// Config changes, one at a time.
+// Config changes, one at a time (in turn in each VPN).
 const propagation: number[] = [];
-for (let i = 0; i < CHANGES; i++) propagation.push(...(await change(`change-${i}`)));
+for (let i = 0; i < CHANGES; i++) propagation.push(...(await change(`change-${i}`, i % K)));
 propagation.sort((a, b) => a - b);
 
 // etcd restarted on its data: the fleet should watch again, not re-list.
@@ -169,13 +232,16 @@ const resumesBeforeRestart = resumes;
 await etcd.proc.stop(0);
 const restartedAt = performance.now();
 etcd = await startEtcd(join(dir, `gen-${generation}`), { clientPort });
-const afterRestart = await change("after-restart", 120_000);
+const afterRestart = (
+  await Promise.all(Array.from({ length: K }, (_, v) => change(`after-restart-${v}`, v, 120_000)))
+).flat();
 const restartS = (performance.now() - restartedAt) / 1000;
 const restartLists = lists - listsBeforeRestart;
 const restartResumes = resumes - resumesBeforeRestart;
 
 // etcd replaced by a fresh member (another cluster id): every watcher must re-list.
 const listsBeforeReplace = lists;
+const bytesBeforeReplace = bytesRead;
 const listedBefore = [...listed];
 await etcd.proc.stop(0);
 generation++;
@@ -184,7 +250,7 @@ etcd = await startEtcd(join(dir, `gen-${generation}`), { clientPort });
 await writeAll();
 // Whole again: listed the new etcd, and holding exactly its records (none of the old changes).
 const whole = (i: number): boolean =>
-  (listed[i] ?? 0) > (listedBefore[i] ?? 0) && fleet[i]?.watcher.current()?.records.size === records.length;
+  (listed[i] ?? 0) > (listedBefore[i] ?? 0) && fleet[i]?.watcher.current()?.records.size === wholeSize(i);
 const replaced: number[] = fleet.map(() => Number.NaN);
 while (replaced.some(Number.isNaN) && performance.now() - replacedAt < 120_000) {
   replaced.forEach((at, i) => {
@@ -196,6 +262,7 @@ if (replaced.some(Number.isNaN))
   throw new Error(`${replaced.filter(Number.isNaN).length} watchers never re-listed the new etcd`);
 const replaceS = (performance.now() - replacedAt) / 1000;
 const replaceLists = lists - listsBeforeReplace;
+const replaceBytes = bytesRead - bytesBeforeReplace;
 
 abort.abort();
 await Promise.all(fleet.map((w) => w.close()));
@@ -205,9 +272,11 @@ rmSync(dir, { recursive: true, force: true });
 
 const f = (n: number, d = 1): string => n.toFixed(d);
 const p99 = percentile(propagation, 0.99);
+const MiB = 1024 * 1024;
+const kind = SCOPED ? `sidecars, each scoped to 1 of ${K} VPNs` : "watchers of the whole registry";
 const rows: Row[] = [
   {
-    figure: `${N} watchers started at once: all ready, s (${records.length} records)`,
+    figure: `${N} ${kind}, started at once: all ready, s (${records.length} records)`,
     value: f(firstListS, 2),
     baseline: "—",
     ratio: "—",
@@ -215,7 +284,9 @@ const rows: Row[] = [
     verdict: "—",
   },
   {
-    figure: `config change → all ${N} watchers, ms p50 / p99 / max (${CHANGES} changes)`,
+    figure: SCOPED
+      ? `config change → the ${N / K} watchers of its VPN, ms p50 / p99 / max (${CHANGES} changes)`
+      : `config change → all ${N} watchers, ms p50 / p99 / max (${CHANGES} changes)`,
     value: `${f(percentile(propagation, 0.5))} / ${f(p99)} / ${f(propagation.at(-1) ?? Number.NaN)}`,
     baseline: `${N} bare watch streams in this process ${f(percentile(bare, 0.5))} / ${f(percentile(bare, 0.99))} / ${f(bare.at(-1) ?? Number.NaN)}`,
     ratio: f(p99 / GOAL_PROPAGATION_P99_MS, 2),
@@ -244,10 +315,35 @@ const rows: Row[] = [
     target: `≤ ${GOAL_RESYNC_S}`,
     verdict: replaceS <= GOAL_RESYNC_S ? "met" : "missed",
   },
+  {
+    figure: "records held per watcher (mean)",
+    value: f(heldPerWatcher),
+    baseline: `a watcher of the whole registry ${referenceHeld}`,
+    ratio: f(heldPerWatcher / referenceHeld, 3),
+    target: SCOPED ? "its VPN's only" : "—",
+    verdict: SCOPED ? (heldPerWatcher < referenceHeld ? "met" : "missed") : "—",
+  },
+  {
+    figure: "bytes listed from etcd per watcher: first listing / re-list after the replacement, KiB",
+    value: `${f(firstListBytes / N / 1024)} / ${f(replaceBytes / Math.max(1, replaceLists) / 1024)}`,
+    baseline: `a watcher of the whole registry ${f(referenceBytes / 1024)} (the fleet's re-lists ${f(replaceBytes / MiB)} MiB in all)`,
+    ratio: f(firstListBytes / N / referenceBytes, 3),
+    target: "—",
+    verdict: "—",
+  },
 ];
-report("fleet", rows, {
+report(SCOPED ? "fleet-scoped" : "fleet", rows, {
   watchers: N,
+  vpns: K,
+  scoped: SCOPED,
   records: records.length,
+  heldPerWatcher,
+  referenceHeld,
+  bytes: {
+    firstListPerWatcher: firstListBytes / N,
+    replaceTotal: replaceBytes,
+    referenceList: referenceBytes,
+  },
   changes: CHANGES,
   firstListS,
   propagationMs: { p50: percentile(propagation, 0.5), p99, max: propagation.at(-1) },

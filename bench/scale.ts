@@ -8,6 +8,7 @@
 //   node bench/scale.ts [--subscriptions 1000,5000,10000] [--limit-mib 512] [--cpu-prof DIR]
 //     --cpu-prof: the operator writes a CPU profile of its whole run into DIR
 //     --workers N: the operator's --workers (default: its own default)
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +19,7 @@ import { startCluster } from "../e2e/cluster.ts";
 import { startEtcd } from "../e2e/etcd.ts";
 import { startOperator } from "../e2e/operator.ts";
 import { waitFor } from "../e2e/proc.ts";
+import { toolPath } from "../e2e/tools.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import { cpuSeconds, type Row, report } from "./lib.ts";
 
@@ -74,6 +76,43 @@ spec:
   cel: 'event.source == "/orders/${i}" && data.amount > ${i}'
 `,
   ).join("---\n");
+
+/**
+ * The Subscriptions of NS whose Ready condition is True, kept by one `kubectl get --watch` (one
+ * list, then each change once). Counting them with a list every few seconds would itself load the
+ * API server and this machine's two cores with N objects each time, and slow what it measures.
+ */
+const watchReady = (kubeconfig: string): { ready(): number; stop(): void } => {
+  const status = new Map<string, boolean>();
+  let ready = 0;
+  const child = spawn(
+    toolPath("kubectl"),
+    [
+      "--kubeconfig",
+      kubeconfig,
+      "get",
+      "subscriptions.switchboard.dev",
+      "-n",
+      NS,
+      "--watch",
+      "-o",
+      'jsonpath={.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}',
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let rest = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      const [name = "", value] = line.split(" ");
+      const now = value === "True";
+      if (now !== (status.get(name) ?? false)) ready += now ? 1 : -1;
+      status.set(name, now);
+    }
+  });
+  return { ready: () => ready, stop: () => child.kill() };
+};
 
 const revision = async (url: string): Promise<number> => {
   const client = new Etcd3({ hosts: url });
@@ -142,26 +181,17 @@ const measure = async (n: number): Promise<Sample> => {
     ];
     const t0 = performance.now();
     await cluster.kubectl(["apply", "--server-side", "-f", file]);
+    const watch = watchReady(cluster.kubeconfig);
+    stopAll.unshift(async () => watch.stop());
     let ready = 0;
-    const countReady = async (): Promise<number> => {
-      const out = await cluster.kubectl([
-        "get",
-        "subscriptions.switchboard.dev",
-        "-n",
-        NS,
-        "-o",
-        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-      ]);
-      return out.split("\n").filter((l) => l === "True").length;
-    };
     await waitFor(
       `${n} Subscriptions to be Ready`,
       async () => {
         if (exited !== undefined) return true;
-        ready = await countReady();
+        ready = watch.ready();
         return ready >= n ? true : undefined;
       },
-      { timeoutMs: Math.max(120_000, n * 100), intervalMs: 2000 },
+      { timeoutMs: Math.max(120_000, n * 100), intervalMs: 100 },
     ).catch(() => undefined);
     const readySeconds = (performance.now() - t0) / 1000;
     const operatorCoreSeconds = exited === undefined ? cpuSeconds(operator.proc.pid) - cpu0 : Number.NaN;

@@ -4,7 +4,7 @@
 // publish into B through A's sidecar. Real etcd, real API server, the real operator and gateways.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Etcd3 } from "etcd3";
@@ -169,6 +169,15 @@ test("a sidecar with A's key serves A only: B's token is refused, A's events are
   const got = await fnA.waitFor(2);
   assert.deepEqual(got.map((r) => r.headers["ce-id"]).sort(), ["a-loopback", "a-token"]);
   assert.equal(fnB.received.length, 0);
+  // It listed A's records alone (registry/watcher/scope.ts): A's VPN, Function and Subscription.
+  const listed = readFileSync(join(cluster.dir, "gateway-iso-sidecar-a.log"), "utf8")
+    .split("\n")
+    .filter((line) => line.includes('"registry listed"'))
+    .map((line) => JSON.parse(line) as { vpn?: string; records?: number });
+  assert.deepEqual(
+    listed.map(({ vpn, records }) => ({ vpn, records })),
+    [{ vpn: vpnA, records: 3 }],
+  );
 });
 
 test("the shared gateway with the master key opens every VPN's sealed records, Secret headers included", async () => {

@@ -127,6 +127,9 @@ export const createGateway = ({
     log,
     relistSpreadMs: config.relistSpreadMs,
     ...(keyring === undefined ? {} : { keyring }),
+    // A gateway holding one VPN's key (an injected sidecar) lists and keeps that VPN's records
+    // only: its registry load and memory do not grow with the other VPNs.
+    ...(keyring?.onlyVpn === undefined ? {} : { scope: { vpn: keyring.onlyVpn } }),
     onRestart: ({ reason }) => metrics.watchRestarts.inc({ reason }),
     onResumed: ({ reason }) => metrics.watchResumes.inc({ reason }),
     // The watcher logs each invalid value once; the gateway counts them.

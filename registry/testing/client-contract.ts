@@ -12,7 +12,13 @@ import { waitFor } from "../../e2e/proc.ts";
 import { REGISTRY_ROOT, startSecureEtcd } from "../../e2e/secure-etcd.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { REGISTRY_PREFIX } from "../keys.ts";
-import { prefixEnd, type RegistryClient, type WatchStreamEnd } from "../watcher/client.ts";
+import {
+  keyRange,
+  prefixEnd,
+  prefixRange,
+  type RegistryClient,
+  type WatchStreamEnd,
+} from "../watcher/client.ts";
 import { listPrefix } from "../watcher/list.ts";
 import type { WatchEvent } from "../watcher/store.ts";
 import { ownEtcd } from "./faults.ts";
@@ -36,7 +42,7 @@ interface Recorded {
 const record = (client: RegistryClient, prefix: string, fromRevision: number) => {
   const seen: Recorded = { created: [], events: [], revisions: [], ends: [] };
   const stream = client.watch(
-    { prefix, fromRevision },
+    { range: prefixRange(prefix), fromRevision },
     {
       onCreated: (revision) => seen.created.push(revision),
       onResponse: (events, revision) => {
@@ -114,6 +120,28 @@ export const registryClientContract = (name: string, make: ClientFactory): void 
       );
     },
   );
+
+  test(`${name}: a watch of one key's range sees that key alone, not the keys it begins`, opts, async () => {
+    const url = await testEtcd();
+    const etcd = clientOf(url);
+    const prefix = `${REGISTRY_PREFIX}contract/${uniqueName("one-key")}/`;
+    cleanup(async () => void (await etcd.delete().prefix(prefix)));
+    const from = await put(etcd, `${prefix}vpn-2`, "longer");
+    const client = make({ endpoints: [url] });
+    const seen: WatchEvent[] = [];
+    const stream = client.watch(
+      { range: keyRange(`${prefix}vpn`), fromRevision: from },
+      { onCreated: () => {}, onResponse: (events) => seen.push(...events), onEnd: () => {} },
+    );
+    cleanup(() => void stream.cancel());
+    await put(etcd, `${prefix}vpn/child`, "below");
+    await put(etcd, `${prefix}vpn`, "mine");
+    await until("the key's put", () => (seen.length > 0 ? true : undefined));
+    assert.deepEqual(
+      seen.map((e) => `${e.key.slice(prefix.length)}=${e.value.toString()}`),
+      ["vpn=mine"],
+    );
+  });
 
   test(
     `${name}: a watch replays past puts and deletes from its revision, then follows; cancel stops it`,

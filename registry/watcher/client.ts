@@ -7,6 +7,12 @@
 // (../testing/client-contract.ts).
 import type { StoredValue, WatchEvent } from "./store.ts";
 
+/** Keys in [start, end). */
+export interface KeyRange {
+  start: Buffer;
+  end: Buffer;
+}
+
 /** One page of a range read: keys in [start, end) in key order, at most `limit` of them. */
 export interface RangeRequest {
   start: Buffer;
@@ -63,8 +69,8 @@ export interface RegistryClient {
   range(request: RangeRequest): Promise<RangePage>;
   /** A point read of `key` (one key, no range); throws the client's error of a failed request (no retry). */
   read(key: string, timeoutMs: number): Promise<ReadHeader>;
-  /** Watches keys with `prefix` from `fromRevision` (past events replayed); reports through `handlers`. */
-  watch(request: { prefix: string; fromRevision: number }, handlers: WatchHandlers): WatchStream;
+  /** Watches the keys in `range` from `fromRevision` (past events replayed); reports through `handlers`. */
+  watch(request: { range: KeyRange; fromRevision: number }, handlers: WatchHandlers): WatchStream;
 }
 
 /** A page of `pageSize` keys was refused as larger than the client's receive limit. */
@@ -89,4 +95,16 @@ export const prefixEnd = (prefix: Buffer): Buffer => {
     }
   }
   return Buffer.from([0]);
+};
+
+/** The range of every key starting with `prefix`. */
+export const prefixRange = (prefix: string): KeyRange => {
+  const start = Buffer.from(prefix);
+  return { start, end: prefixEnd(start) };
+};
+
+/** The range of `key` alone. */
+export const keyRange = (key: string): KeyRange => {
+  const start = Buffer.from(key);
+  return { start, end: Buffer.concat([start, Buffer.from([0])]) };
 };

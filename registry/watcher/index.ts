@@ -9,14 +9,16 @@
 // in ./store.ts.
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
-import { REGISTRY_PREFIX } from "../keys.ts";
+import { CLUSTERS_PREFIX, REGISTRY_PREFIX } from "../keys.ts";
 import type { Keyring } from "../seal/index.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryClient } from "./client.ts";
 import { type LoopOptions, runWatchLoop } from "./loop.ts";
+import type { RegistryScope } from "./scope.ts";
 import type { SessionEnd } from "./session.ts";
 import { createRecordStore } from "./store.ts";
 
+export type { RegistryScope } from "./scope.ts";
 export type { RestartReason, SessionEnd } from "./session.ts";
 
 export interface WatcherStatus {
@@ -61,6 +63,13 @@ export interface RegistryWatcherOptions {
   log: Logger;
   /** What to list and watch: REGISTRY_PREFIX or a narrower prefix under it. */
   prefix?: string;
+  /**
+   * Hold only one VPN's records and the clusters' heartbeats (a sidecar's): list and watch those
+   * ranges alone (./scope.ts). The prefix must cover every cluster.
+   */
+  scope?: RegistryScope;
+  /** How often a scoped watcher looks for clusters that appeared since its listing, in ms (default 30 000). */
+  clusterCheckMs?: number;
   /** The client's etcd endpoints, named in every failure (the client's own errors often name none, e.g. its circuit breaker's). */
   endpoints?: readonly string[];
   baseBackoffMs?: number;
@@ -128,14 +137,21 @@ export const createRegistryWatcher = ({
   requestTimeoutMs = 10_000,
   pageSize = 5000,
   relistSpreadMs = 0,
+  clusterCheckMs = 30_000,
   random,
   beforeWatch,
   keyring,
+  scope,
 }: RegistryWatcherOptions): RegistryWatcher => {
   if (!prefix.startsWith(REGISTRY_PREFIX)) {
     throw new TypeError(`registry watcher prefix ${JSON.stringify(prefix)} is not under ${REGISTRY_PREFIX}`);
   }
-  const wlog = log.child({ component: "registry-watcher", prefix });
+  if (scope !== undefined && !CLUSTERS_PREFIX.startsWith(prefix)) {
+    throw new TypeError(
+      `a scoped registry watcher watches every cluster; prefix ${JSON.stringify(prefix)} does not`,
+    );
+  }
+  const wlog = log.child({ component: "registry-watcher", prefix, ...(scope ? { vpn: scope.vpn } : {}) });
   /** `fn`, with what it throws logged instead of breaking the watcher. */
   const guarded =
     <A extends unknown[]>(name: string, fn: (...args: A) => void) =>
@@ -182,6 +198,7 @@ export const createRegistryWatcher = ({
         client,
         log: wlog,
         prefix,
+        scope,
         endpoints,
         signal,
         store,
@@ -191,7 +208,15 @@ export const createRegistryWatcher = ({
         onResumed: guarded("onResumed", onResumed),
         onListed: guarded("onListed", onListed),
         beforeWatch,
-        timing: { baseBackoffMs, maxBackoffMs, probeIntervalMs, requestTimeoutMs, pageSize, relistSpreadMs },
+        timing: {
+          baseBackoffMs,
+          maxBackoffMs,
+          probeIntervalMs,
+          requestTimeoutMs,
+          pageSize,
+          relistSpreadMs,
+          clusterCheckMs,
+        },
         ...(random ? { random } : {}),
       });
     } finally {

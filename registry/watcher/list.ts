@@ -5,7 +5,7 @@
 // ListPageTooLargeError so that the caller lists again with smaller pages; not at once, because
 // etcd3 has by then retried the page three times, which opens its circuit breaker for that host
 // for 5 s.
-import { ListPageTooLargeError, prefixEnd, type RegistryClient } from "./client.ts";
+import { type KeyRange, ListPageTooLargeError, prefixRange, type RegistryClient } from "./client.ts";
 import type { StoredValue, StoreListing } from "./store.ts";
 
 export { ListPageTooLargeError };
@@ -18,34 +18,40 @@ export interface ListOptions {
 }
 
 /**
- * Every key under `prefix` with its value and mod_revision, at the revision of the first page;
- * throws ListPageTooLargeError, or the client's error of a failed page (no retry here; a
- * compaction of that revision while paging surfaces as such an error).
+ * Every key in `range` with its value and mod_revision, at `revision` (undefined: the revision of
+ * the first page, returned); throws ListPageTooLargeError, or the client's error of a failed page
+ * (no retry here; a compaction of that revision while paging surfaces as such an error).
  */
-export const listPrefix = async (
+export const listRange = async (
   client: RegistryClient,
-  prefix: string,
-  { pageSize = 5000, timeoutMs = 10_000 }: ListOptions = {},
+  range: KeyRange,
+  { pageSize = 5000, timeoutMs = 10_000, revision }: ListOptions & { revision?: number | undefined } = {},
 ): Promise<StoreListing> => {
-  const end = prefixEnd(Buffer.from(prefix));
-  let start = Buffer.from(prefix);
-  let revision: number | undefined;
+  let start = range.start;
+  let at = revision;
   let clusterId = "";
   const kvs: StoredValue[] = [];
   for (;;) {
     const page = await client.range({
       start,
-      end,
+      end: range.end,
       limit: pageSize,
       timeoutMs,
-      ...(revision === undefined ? {} : { revision }),
+      ...(at === undefined ? {} : { revision: at }),
     });
-    revision ??= page.revision;
+    at ??= page.revision;
     clusterId = page.clusterId;
     kvs.push(...page.kvs);
     const last = page.kvs.at(-1);
     if (!page.more || last === undefined) break;
     start = Buffer.concat([Buffer.from(last.key), Buffer.from([0])]);
   }
-  return { revision: revision ?? 0, clusterId, kvs };
+  return { revision: at ?? 0, clusterId, kvs };
 };
+
+/** Every key under `prefix`, at the revision of the first page (see listRange). */
+export const listPrefix = (
+  client: RegistryClient,
+  prefix: string,
+  options: ListOptions = {},
+): Promise<StoreListing> => listRange(client, prefixRange(prefix), options);

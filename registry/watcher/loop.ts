@@ -12,8 +12,9 @@ import { backoffDelay, pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
-import type { RegistryClient } from "./client.ts";
+import { type KeyRange, prefixRange, type RegistryClient } from "./client.ts";
 import { ListPageTooLargeError, listPrefix } from "./list.ts";
+import { discoverClusters, type RegistryScope, scopedListing } from "./scope.ts";
 import { changedEtcd, RESUMABLE, type SessionEnd, watchSession } from "./session.ts";
 import type { RecordStore, StoreListing } from "./store.ts";
 
@@ -25,12 +26,16 @@ export interface LoopTiming {
   pageSize: number;
   /** A re-list that replaces a watch first waits a random share of this (0: the backoff alone). */
   relistSpreadMs: number;
+  /** A scoped watcher looks for new clusters this often while watching. */
+  clusterCheckMs: number;
 }
 
 export interface LoopOptions {
   client: RegistryClient;
   log: Logger;
   prefix: string;
+  /** Lists only this scope's ranges instead of the whole prefix (./scope.ts). */
+  scope: RegistryScope | undefined;
   /** Named in failures: `list failed (etcd http://…): …`. */
   endpoints: readonly string[];
   signal: AbortSignal;
@@ -140,15 +145,31 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     );
   };
 
+  /** What the last listing read, to watch: the prefix, or a scoped watcher's ranges and the clusters they cover. */
+  let ranges: KeyRange[] = [prefixRange(prefix)];
+  let clusters: ReadonlySet<string> | undefined;
+
+  /** A scoped watcher's check for clusters that appeared since its listing (their ranges need one). */
+  const clusterCheck = (known: ReadonlySet<string>) => ({
+    intervalMs: timing.clusterCheckMs,
+    run: async (): Promise<SessionEnd | undefined> => {
+      const found = await discoverClusters(client, { timeoutMs: timing.requestTimeoutMs });
+      const added = found.clusters.filter((cluster) => !known.has(cluster));
+      return added.length === 0
+        ? undefined
+        : { reason: "clusters_added", detail: `cluster(s) ${added.join(", ")} appeared` };
+    },
+  });
+
   const watch = async (
-    fromRevision: number,
+    from: readonly number[],
     resuming: boolean,
   ): Promise<{ end: SessionEnd; connectedAt?: number }> => {
     let connectedAt: number | undefined;
     const end = await watchSession({
       client,
-      prefix,
-      fromRevision,
+      watches: ranges.map((range, i) => ({ range, fromRevision: from[i] ?? 0 })),
+      probeKey: prefix,
       signal,
       probeIntervalMs: timing.probeIntervalMs,
       requestTimeoutMs: timing.requestTimeoutMs,
@@ -159,14 +180,15 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         health.connected = true;
         store.observe(revision);
         contact();
-        if (resuming) resumed(fromRevision);
+        if (resuming) resumed(Math.min(...from));
       },
-      onResponse: (events, revision) => {
+      onResponse: (index, events, revision) => {
         contact();
         health.connected = true;
         store.observe(revision);
-        const { snapshot, duplicates } = store.apply(events);
-        if (duplicates > 0) log.warn({ duplicates, fromRevision }, "duplicate watch events skipped");
+        const { snapshot, duplicates } = store.apply(events, index);
+        if (duplicates > 0)
+          log.warn({ duplicates, fromRevision: from[index] }, "duplicate watch events skipped");
         if (snapshot !== undefined) opts.publish(snapshot);
       },
       onProbe: (outcome) => {
@@ -179,6 +201,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         store.observe(outcome.revision);
         health.connected = connectedAt !== undefined;
       },
+      ...(clusters === undefined ? {} : { check: clusterCheck(clusters) }),
     });
     return connectedAt === undefined ? { end } : { end, connectedAt };
   };
@@ -191,7 +214,12 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     let step = "list";
     try {
       const startedAt = performance.now();
-      const listing = await listPrefix(client, prefix, { pageSize, timeoutMs: timing.requestTimeoutMs });
+      const listOptions = { pageSize, timeoutMs: timing.requestTimeoutMs };
+      let listing: StoreListing;
+      if (opts.scope) {
+        const scoped = await scopedListing(client, opts.scope, listOptions);
+        ({ listing, ranges, clusters } = scoped);
+      } else listing = await listPrefix(client, prefix, listOptions);
       contact();
       opts.onListed(startedAt);
       resync(listing);
@@ -235,7 +263,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
       await pause(wait, signal);
       if (signal.aborted) break;
     }
-    let from: number;
+    let from: number[];
     const resuming = resumable && store.snapshot() !== undefined;
     if (resuming) {
       const check = await canResume();
@@ -256,7 +284,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
       }
       // From the revision applied last, not the one after: events of one revision that arrived
       // in part are applied again, which changes nothing.
-      from = store.lastApplied();
+      from = ranges.map((_, i) => store.resumeFrom(i));
     } else {
       const listed = await list();
       if (signal.aborted) break;
@@ -266,7 +294,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         fail(listed.failed, wait);
         continue;
       }
-      from = listed.revision + 1;
+      from = ranges.map(() => listed.revision + 1);
     }
     const { end, connectedAt } = await watch(from, resuming);
     if (signal.aborted) break;

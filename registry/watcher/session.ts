@@ -1,10 +1,12 @@
-// One etcd watch of the registry prefix from a given revision, until it fails. A fresh watch per
+// One etcd watch of the registry prefix from a given revision (or one watch per range of a scoped
+// watcher, ./scope.ts, each from its own revision), until it fails. A fresh watch per
 // session: the client never resumes a watch itself (a resume can skip events etcd replays); the
 // caller starts a new session from the revision it applied last, or re-lists (./loop.ts). The
-// session ends at the first of: the watch stream ending (an error, a
-// compaction: etcd cancels the watch, a disconnect, or a clean end), no `created` within the
+// session ends at the first of: a watch stream ending (an error, a
+// compaction: etcd cancels the watch, a disconnect, or a clean end), not every `created` within the
 // request timeout, two liveness probes failing in a row, a probe answering below the revision
-// already seen (a restored etcd) or from another cluster id, or the abort of `signal`.
+// already seen (a restored etcd) or from another cluster id, the caller's periodic check finding
+// a reason (a scoped watcher's new cluster), or the abort of `signal`.
 //
 // Liveness: watches ask for progress notifications, but etcd sends them only every 10 minutes by
 // default (--watch-progress-notify-interval), and neither client can request one (etcd3 1.1.2
@@ -16,7 +18,7 @@
 // silent gRPC stream, on every connect timeout, so the snapshot still follows etcd and status()
 // still says "not connected".
 import { asError, errorMessage } from "../../common/errors.ts";
-import type { RegistryClient } from "./client.ts";
+import type { KeyRange, RegistryClient } from "./client.ts";
 import type { WatchEvent } from "./store.ts";
 
 /**
@@ -33,6 +35,7 @@ export type RestartReason =
   | "probe_failed"
   | "revision_backwards"
   | "cluster_changed"
+  | "clusters_added"
   | "list_failed"
   | "aborted";
 
@@ -53,10 +56,18 @@ export interface SessionEnd {
   detail: string;
 }
 
+/** One watch of a session: the keys of `range` from `fromRevision`. */
+export interface RangeWatch {
+  range: KeyRange;
+  fromRevision: number;
+}
+
 export interface SessionOptions {
   client: RegistryClient;
-  prefix: string;
-  fromRevision: number;
+  /** One watch per entry (none: connected at once, only probes and the check run). */
+  watches: readonly RangeWatch[];
+  /** The key the liveness probes read (one key, no range scan). */
+  probeKey: string;
   signal: AbortSignal;
   probeIntervalMs: number;
   requestTimeoutMs: number;
@@ -64,10 +75,13 @@ export interface SessionOptions {
   highWater: () => number;
   /** The cluster id of the last listing; a probe answering with another one ends the session. */
   clusterId: string | undefined;
+  /** Once every watch is created, with the highest of their header revisions. */
   onConnected: (revision: number) => void;
-  /** One watch response (events may be empty: a progress notification). Must not throw. */
-  onResponse: (events: WatchEvent[], revision: number) => void;
+  /** One watch response of watches[index] (events may be empty: a progress notification). Must not throw. */
+  onResponse: (index: number, events: WatchEvent[], revision: number) => void;
   onProbe: (outcome: { revision: number } | { error: Error }) => void;
+  /** Run every `intervalMs` while connected; a SessionEnd it resolves with ends the session (a failed check is ignored: the probes watch liveness). */
+  check?: { intervalMs: number; run: () => Promise<SessionEnd | undefined> };
 }
 
 interface ProbeOptions {
@@ -133,49 +147,80 @@ const startProbing = (opts: ProbeOptions): (() => void) => {
   };
 };
 
-/** Watches `prefix` from `fromRevision` until the watch must be replaced; resolves with why (never rejects). */
+/** Watches every range of `watches` until the session must be replaced; resolves with why (never rejects). */
 export const watchSession = (opts: SessionOptions): Promise<SessionEnd> =>
   new Promise((resolve) => {
-    const { client, prefix, signal } = opts;
+    const { client, signal } = opts;
     let done = false;
+    let checkTimer: NodeJS.Timeout | undefined;
     const finish = (reason: RestartReason, detail: string): void => {
       if (done) return;
       done = true;
       clearTimeout(connectTimer);
+      clearTimeout(checkTimer);
       stopProbing();
       signal.removeEventListener("abort", onAbort);
-      void stream.cancel().then((note) => resolve({ reason, detail: `${detail}${note}` }));
+      void Promise.all(streams.map((stream) => stream.cancel())).then((notes) =>
+        resolve({ reason, detail: `${detail}${notes.join("")}` }),
+      );
     };
     const onAbort = (): void => finish("aborted", "aborted");
+    const runCheck = (): void => {
+      const check = opts.check;
+      if (check === undefined || done) return;
+      checkTimer = setTimeout(async () => {
+        const end = await check.run().catch(() => undefined);
+        if (done) return;
+        if (end !== undefined) return finish(end.reason, end.detail);
+        runCheck();
+      }, check.intervalMs);
+    };
 
-    const stream = client.watch(
-      { prefix, fromRevision: opts.fromRevision },
-      {
-        onCreated: (revision) => {
-          if (done) return;
-          clearTimeout(connectTimer);
-          opts.onConnected(revision);
+    let created = 0;
+    let createdRevision = 0;
+    const streams = opts.watches.map(({ range, fromRevision }, index) =>
+      client.watch(
+        { range, fromRevision },
+        {
+          onCreated: (revision) => {
+            if (done) return;
+            created++;
+            createdRevision = Math.max(createdRevision, revision);
+            if (created < opts.watches.length) return;
+            clearTimeout(connectTimer);
+            opts.onConnected(createdRevision);
+            runCheck();
+          },
+          onResponse: (events, revision) => {
+            if (done) return;
+            try {
+              opts.onResponse(index, events, revision);
+            } catch (err) {
+              // A client may rethrow a listener's error on a later tick and crash the process.
+              finish("apply_failed", `applying watch events failed: ${errorMessage(err)}`);
+            }
+          },
+          onEnd: (end) => finish(end.reason, end.detail),
         },
-        onResponse: (events, revision) => {
-          if (done) return;
-          try {
-            opts.onResponse(events, revision);
-          } catch (err) {
-            // A client may rethrow a listener's error on a later tick and crash the process.
-            finish("apply_failed", `applying watch events failed: ${errorMessage(err)}`);
-          }
-        },
-        onEnd: (end) => finish(end.reason, end.detail),
-      },
+      ),
     );
 
     const connectTimer = setTimeout(
       () => finish("watch_timeout", `watch not established within ${opts.requestTimeoutMs} ms`),
       opts.requestTimeoutMs,
     );
+    // Nothing to watch (a scoped watcher before any cluster exists): connected at once; the probes
+    // and the check go on.
+    if (opts.watches.length === 0)
+      queueMicrotask(() => {
+        if (done) return;
+        clearTimeout(connectTimer);
+        opts.onConnected(0);
+        runCheck();
+      });
     const stopProbing = startProbing({
       client,
-      key: prefix,
+      key: opts.probeKey,
       intervalMs: opts.probeIntervalMs,
       timeoutMs: opts.requestTimeoutMs,
       highWater: opts.highWater,

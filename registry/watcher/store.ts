@@ -79,7 +79,13 @@ export const createRecordStore = ({
   /** Keys whose current value is invalid, with that value's mod_revision. */
   const invalid = new Map<string, number>();
   let listedRevision = 0;
+  /** The highest mod_revision applied, over every watch. */
   let lastApplied = 0;
+  /**
+   * The last mod_revision applied from each watch since the listing (a scoped watcher's watches
+   * each cover one range, in order within it, not with one another).
+   */
+  let appliedIn: number[] = [];
   let highWater = 0;
   let clusterId: string | undefined;
   let invalidCount = 0;
@@ -151,6 +157,7 @@ export const createRecordStore = ({
     snapshot = freeze(listing.revision, records.values, clusters);
     listedRevision = listing.revision;
     lastApplied = listing.revision;
+    appliedIn = [];
     highWater = backwards ? listing.revision : Math.max(highWater, listing.revision);
     clusterId = listing.clusterId;
     const { added, changed, deleted } = nextRecords;
@@ -176,22 +183,26 @@ export const createRecordStore = ({
   };
 
   /**
-   * Applies one watch response's events in order; returns the new snapshot, or undefined when
-   * no record or heartbeat changed (only leader or gateway keys, or only duplicates). Events at
-   * or below the listed revision, or older than the last applied one, are duplicates: skipped
-   * and counted.
+   * Applies one response of watch `watch` (the index of its range; 0 for a single watch), its
+   * events in order; returns the new snapshot, or undefined when no record or heartbeat changed
+   * (only leader or gateway keys, or only duplicates). Events at or below the listed revision, or
+   * older than the last one applied from the same watch, are duplicates: skipped and counted.
    */
-  const apply = (events: readonly WatchEvent[]): { snapshot?: RegistrySnapshot; duplicates: number } => {
+  const apply = (
+    events: readonly WatchEvent[],
+    watch = 0,
+  ): { snapshot?: RegistrySnapshot; duplicates: number } => {
     let nextRecords: Map<string, RegistryRecord> | undefined;
     let nextHeartbeats: Map<string, HeartbeatRecord> | undefined;
     let duplicates = 0;
     for (const event of events) {
-      // Events of one transaction share a revision, hence `<` and not `<=` against lastApplied.
-      if (event.modRevision <= listedRevision || event.modRevision < lastApplied) {
+      // Events of one transaction share a revision, hence `<` and not `<=` against the last applied.
+      if (event.modRevision <= listedRevision || event.modRevision < (appliedIn[watch] ?? 0)) {
         duplicates++;
         continue;
       }
-      lastApplied = event.modRevision;
+      appliedIn[watch] = event.modRevision;
+      lastApplied = Math.max(lastApplied, event.modRevision);
       highWater = Math.max(highWater, event.modRevision);
       const role = keyRole(event.key);
       if (role === "record") {
@@ -220,8 +231,10 @@ export const createRecordStore = ({
       highWater = Math.max(highWater, revision);
     },
     snapshot: (): RegistrySnapshot | undefined => snapshot,
-    /** The revision through which changes have been applied. */
+    /** The highest mod_revision applied (the listing's revision when none since). */
     lastApplied: (): number => lastApplied,
+    /** Where a new watch of range `watch` resumes: the last revision applied from it, or the listing's. */
+    resumeFrom: (watch: number): number => appliedIn[watch] ?? listedRevision,
     /** The highest revision etcd has answered with in the current history. */
     highWater: (): number => highWater,
     clusterId: (): string | undefined => clusterId,

@@ -70,8 +70,8 @@ export const etcd3RegistryClient = (client: Etcd3): RegistryClient => ({
       .exec();
     return { revision: Number(res.header.revision), clusterId: res.header.cluster_id };
   },
-  watch: ({ prefix, fromRevision }, handlers) => {
-    const watcher = client.watch().prefix(prefix).startRevision(String(fromRevision)).watcher();
+  watch: ({ range, fromRevision }, handlers) => {
+    const watcher = client.watch().inRange(range).startRevision(String(fromRevision)).watcher();
     let done = false;
     // After `error` or `end` etcd3 has already dropped the watcher; cancelling it again would
     // wait forever for an `end` that never comes.

@@ -7,7 +7,6 @@
 import { errorMessage } from "../../../../common/errors.ts";
 import {
   ListPageTooLargeError,
-  prefixEnd,
   type RegistryClient,
   type WatchStream,
   type WatchStreamEnd,
@@ -91,7 +90,7 @@ export const grpcRegistryClient = ({
       );
       return { revision, clusterId };
     },
-    watch: ({ prefix, fromRevision }, handlers): WatchStream => {
+    watch: ({ range, fromRevision }, handlers): WatchStream => {
       let done = false;
       const end = (reason: WatchStreamEnd["reason"], detail: string): void => {
         if (done) return;
@@ -99,14 +98,13 @@ export const grpcRegistryClient = ({
         cancel();
         handlers.onEnd({ reason, detail });
       };
-      const key = Buffer.from(prefix);
       let cancel: () => void = () => {};
       // Never synchronously: handlers run only after watch() has returned.
       queueMicrotask(() => {
         if (done) return;
         cancel = transport.stream(
           "/etcdserverpb.Watch/Watch",
-          encodeWatchCreate(key, prefixEnd(key), fromRevision),
+          encodeWatchCreate(range.start, range.end, fromRevision),
           {
             onMessage: (message) => {
               if (done) return;

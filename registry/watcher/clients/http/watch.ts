@@ -4,7 +4,7 @@
 // stream itself stays open, so the watch ends there). The request body is sent whole, so nothing
 // more can be asked on the stream: etcd 3.6's gateway answers no progress_request.
 import { errorMessage } from "../../../../common/errors.ts";
-import { prefixEnd, type WatchHandlers, type WatchStream, type WatchStreamEnd } from "../../client.ts";
+import type { KeyRange, WatchHandlers, WatchStream, WatchStreamEnd } from "../../client.ts";
 import { decodeWatchMessage } from "./decode.ts";
 import type { Transport } from "./transport.ts";
 
@@ -26,10 +26,10 @@ async function* lines(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
   if (pending.length > 0) yield Buffer.concat(pending).toString();
 }
 
-/** Watches keys with `prefix` from `fromRevision` through `transport`; reports through `handlers` (see WatchHandlers). */
+/** Watches the keys in `range` from `fromRevision` through `transport`; reports through `handlers` (see WatchHandlers). */
 export const httpWatch = (
   transport: Transport,
-  { prefix, fromRevision }: { prefix: string; fromRevision: number },
+  { range, fromRevision }: { range: KeyRange; fromRevision: number },
   handlers: WatchHandlers,
 ): WatchStream => {
   const abort = new AbortController();
@@ -40,11 +40,10 @@ export const httpWatch = (
     abort.abort();
     handlers.onEnd({ reason, detail });
   };
-  const key = Buffer.from(prefix);
   const create = {
     create_request: {
-      key: key.toString("base64"),
-      range_end: prefixEnd(key).toString("base64"),
+      key: range.start.toString("base64"),
+      range_end: range.end.toString("base64"),
       start_revision: String(fromRevision),
       progress_notify: true,
     },
