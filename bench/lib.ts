@@ -2,7 +2,7 @@
 // an open- or closed-loop load generator, percentiles, and the results table.
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
@@ -219,6 +219,34 @@ export const cpuSeconds = (pid: number): number => {
   // Fields after the command name (which may hold spaces), in parentheses: utime is field 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/**
+ * CPU seconds used so far by each process whose command line mentions `marker` (a test cluster's
+ * directory), by program name (etcd processes by their --name): what each part of a control
+ * plane has used.
+ */
+export const cpuByProgram = (marker: string): Map<string, number> => {
+  const out = new Map<string, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (!args.some((arg) => arg.includes(marker))) continue;
+    const program = args[0]?.split("/").at(-1) ?? "?";
+    const etcdName = args.find((arg) => arg.startsWith("--name="))?.slice("--name=".length);
+    const name = program === "etcd" && etcdName ? `etcd ${etcdName}` : program;
+    try {
+      out.set(name, (out.get(name) ?? 0) + cpuSeconds(Number(entry)));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
 };
 
 export interface Usage<T> {

@@ -8,10 +8,12 @@
 //   node bench/scale.ts [--subscriptions 1000,5000,10000] [--limit-mib 512] [--cpu-prof DIR]
 //     --cpu-prof: the operator writes a CPU profile of its whole run into DIR
 //     --workers N: the operator's --workers (default: its own default)
-import { spawn } from "node:child_process";
+//     --cold: apply the Subscriptions first, then start the operator, and measure from its start
+//       (a cold start: every object needs its finalizer, record, status and Event)
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import { Etcd3 } from "etcd3";
 import { installCrds } from "../crds/install.ts";
 import { cgroupsAvailable, memoryCgroup } from "../e2e/cgroup.ts";
@@ -19,9 +21,8 @@ import { startCluster } from "../e2e/cluster.ts";
 import { startEtcd } from "../e2e/etcd.ts";
 import { startOperator } from "../e2e/operator.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { toolPath } from "../e2e/tools.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
-import { cpuSeconds, type Row, report } from "./lib.ts";
+import { cpuByProgram, cpuSeconds, type Row, report } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +30,11 @@ const { values } = parseArgs({
     "limit-mib": { type: "string", default: "512" },
     "cpu-prof": { type: "string" },
     workers: { type: "string" },
+    cold: { type: "boolean", default: false },
   },
 });
+/** Cold start: the Subscriptions are applied before the operator starts; measured from its start. */
+const COLD = values.cold;
 const sizes = values.subscriptions.split(",").map(Number);
 const LIMIT = Number(values["limit-mib"]) * 2 ** 20;
 if (!cgroupsAvailable()) {
@@ -78,40 +82,47 @@ spec:
   ).join("---\n");
 
 /**
- * The Subscriptions of NS whose Ready condition is True, kept by one `kubectl get --watch` (one
- * list, then each change once). Counting them with a list every few seconds would itself load the
- * API server and this machine's two cores with N objects each time, and slow what it measures.
+ * The Subscriptions of NS whose Ready condition is True, kept by one watch (every object once, then
+ * each change once). Counting them with a list every few seconds would itself load the API server
+ * and this machine's two cores with N objects each time, and slow what it measures.
  */
-const watchReady = (kubeconfig: string): { ready(): number; stop(): void } => {
+const watchReady = async (kubeConfig: KubeConfig): Promise<{ ready(): number; stop(): void }> => {
   const status = new Map<string, boolean>();
   let ready = 0;
-  const child = spawn(
-    toolPath("kubectl"),
-    [
-      "--kubeconfig",
-      kubeconfig,
-      "get",
-      "subscriptions.switchboard.dev",
-      "-n",
-      NS,
-      "--watch",
-      "-o",
-      'jsonpath={.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}',
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  let rest = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) {
-      const [name = "", value] = line.split(" ");
-      const now = value === "True";
-      if (now !== (status.get(name) ?? false)) ready += now ? 1 : -1;
-      status.set(name, now);
-    }
-  });
-  return { ready: () => ready, stop: () => child.kill() };
+  let stopped = false;
+  let request: AbortController | undefined;
+  const start = async (): Promise<void> => {
+    request = await new Watch(kubeConfig).watch(
+      `/apis/switchboard.dev/v1alpha1/namespaces/${NS}/subscriptions`,
+      {},
+      (
+        type,
+        obj: { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[] } },
+      ) => {
+        const name = obj.metadata?.name ?? "";
+        const now =
+          type !== "DELETED" &&
+          obj.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+        if (now !== (status.get(name) ?? false)) ready += now ? 1 : -1;
+        status.set(name, now);
+      },
+      // The API server ends watches (its timeout, or a slow reader): watch again; the new watch
+      // sends every object once more, which only confirms what is counted.
+      (err) => {
+        if (stopped) return;
+        if (err) console.error(`scale: the Ready watch ended (${String(err)}); watching again`);
+        void start();
+      },
+    );
+  };
+  await start();
+  return {
+    ready: () => ready,
+    stop: () => {
+      stopped = true;
+      request?.abort();
+    },
+  };
 };
 
 const revision = async (url: string): Promise<number> => {
@@ -126,6 +137,8 @@ const revision = async (url: string): Promise<number> => {
 interface Sample {
   subscriptions: number;
   readySeconds: number;
+  /** How long `kubectl apply` itself took (the API server creating the objects, the operator already at work). */
+  appliedSeconds: number;
   perSecond: number;
   operatorCoreSeconds: number;
   steadyCores: number;
@@ -134,6 +147,8 @@ interface Sample {
   oomKills: number;
   registryWritesPerObject: number;
   apiWritesPerObject: number;
+  /** CPU seconds from apply to all Ready, by process of the control plane ("node" is the operator). */
+  cpuByProcess: Record<string, number>;
   /** Ready when the bench gave up or the operator died. */
   ready: number;
   exited?: string;
@@ -148,40 +163,58 @@ const measure = async (n: number): Promise<Sample> => {
     const registry = await startEtcd(cluster.dir, { name: "registry" });
     stopAll.push(() => registry.stop());
     await cluster.kubectl(["apply", "-f", "-"], setupYaml);
-    const operator = await startOperator(cluster, {
-      clusterName: "scale",
-      id: "scale-op",
-      etcd: registry.url,
-      leaseNamespace: NS,
-      compiled: true,
-      prefix: cgroup.prefix,
-      ...(values.workers && { extraArgs: [`--workers=${values.workers}`] }),
-      ...(values["cpu-prof"] && { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] }),
-    });
-    stopAll.unshift(() => operator.proc.stop());
     let exited: string | undefined;
-    void operator.proc.exited.then((code) => {
-      exited = String(code);
-    });
-    await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", "vpn/scale"]);
-    await cluster.kubectl([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=60s",
-      "-n",
-      NS,
-      "functions.switchboard.dev/fn",
-    ]);
+    const startOp = async () => {
+      const started = await startOperator(cluster, {
+        clusterName: "scale",
+        id: "scale-op",
+        etcd: registry.url,
+        leaseNamespace: NS,
+        compiled: true,
+        prefix: cgroup.prefix,
+        ...(values.workers && { extraArgs: [`--workers=${values.workers}`] }),
+        ...(values["cpu-prof"] && { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] }),
+      });
+      stopAll.unshift(() => started.proc.stop());
+      void started.proc.exited.then((code) => {
+        exited = String(code);
+      });
+      return started;
+    };
     const file = join(cluster.dir, "subscriptions.yaml");
     writeFileSync(file, subscriptions(n));
+    let operator: Awaited<ReturnType<typeof startOp>> | undefined;
+    let appliedSeconds = 0;
+    if (!COLD) {
+      operator = await startOp();
+      await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", "vpn/scale"]);
+      await cluster.kubectl([
+        "wait",
+        "--for=condition=Ready",
+        "--timeout=60s",
+        "-n",
+        NS,
+        "functions.switchboard.dev/fn",
+      ]);
+    } else {
+      const applying = performance.now();
+      await cluster.kubectl(["apply", "--server-side", "-f", file]);
+      appliedSeconds = (performance.now() - applying) / 1000;
+    }
     const [reg0, api0, cpu0] = [
       await revision(registry.url),
       await revision(cluster.etcd),
-      cpuSeconds(operator.proc.pid),
+      operator === undefined ? 0 : cpuSeconds(operator.proc.pid),
     ];
+    const cpuBefore = cpuByProgram(cluster.dir);
     const t0 = performance.now();
-    await cluster.kubectl(["apply", "--server-side", "-f", file]);
-    const watch = watchReady(cluster.kubeconfig);
+    if (COLD) operator = await startOp();
+    else {
+      await cluster.kubectl(["apply", "--server-side", "-f", file]);
+      appliedSeconds = (performance.now() - t0) / 1000;
+    }
+    if (operator === undefined) throw new Error("unreachable: the operator was started above");
+    const watch = await watchReady(cluster.kubeConfig());
     stopAll.unshift(async () => watch.stop());
     let ready = 0;
     await waitFor(
@@ -194,6 +227,12 @@ const measure = async (n: number): Promise<Sample> => {
       { timeoutMs: Math.max(120_000, n * 100), intervalMs: 100 },
     ).catch(() => undefined);
     const readySeconds = (performance.now() - t0) / 1000;
+    const cpuByProcess = Object.fromEntries(
+      [...cpuByProgram(cluster.dir)].map(([name, seconds]) => [
+        name,
+        Math.round((seconds - (cpuBefore.get(name) ?? 0)) * 10) / 10,
+      ]),
+    );
     const operatorCoreSeconds = exited === undefined ? cpuSeconds(operator.proc.pid) - cpu0 : Number.NaN;
     const [reg1, api1] = [await revision(registry.url), await revision(cluster.etcd)];
     let steadyCores = Number.NaN;
@@ -205,6 +244,7 @@ const measure = async (n: number): Promise<Sample> => {
     return {
       subscriptions: n,
       readySeconds,
+      appliedSeconds,
       perSecond: ready / readySeconds,
       operatorCoreSeconds,
       steadyCores,
@@ -213,6 +253,7 @@ const measure = async (n: number): Promise<Sample> => {
       oomKills: cgroup.oomKills(),
       registryWritesPerObject: (reg1 - reg0) / n,
       apiWritesPerObject: (api1 - api0) / n,
+      cpuByProcess,
       ready,
       ...(exited === undefined ? {} : { exited }),
     };
@@ -229,17 +270,24 @@ for (const n of sizes) samples.push(await measure(n));
 const f = (x: number, d = 1): string => x.toFixed(d);
 console.log(
   [
-    `\n### scale: Subscriptions applied at once, the operator in a ${LIMIT / 2 ** 20} MiB memory cgroup\n`,
-    "| Subscriptions | apply → all Ready | per second | operator CPU core-s | steady CPU | working set peak / end (MiB) | OOM kills | registry / API writes per Subscription |",
-    "|---|---|---|---|---|---|---|---|",
+    COLD
+      ? `\n### scale, cold start: the operator started with the Subscriptions present, in a ${LIMIT / 2 ** 20} MiB memory cgroup\n`
+      : `\n### scale: Subscriptions applied at once, the operator in a ${LIMIT / 2 ** 20} MiB memory cgroup\n`,
+    `| Subscriptions | ${COLD ? "operator start → all Ready (their apply before it)" : "apply → all Ready (apply itself)"} | per second | operator CPU core-s | steady CPU | working set peak / end (MiB) | OOM kills | registry / API writes per Subscription | CPU core-s by process, apply → Ready |`,
+    "|---|---|---|---|---|---|---|---|---|",
     ...samples.map(
       (s) =>
-        `| ${s.subscriptions} | ${s.ready < s.subscriptions ? `${s.ready} Ready after ${f(s.readySeconds)} s${s.exited ? ` (operator exited: ${s.exited})` : ""}` : `${f(s.readySeconds)} s`} | ${f(s.perSecond)} | ${f(s.operatorCoreSeconds)} | ${f(s.steadyCores * 100, 2)} % | ${f(s.workingSetPeakMiB)} / ${f(s.workingSetEndMiB)} | ${s.oomKills} | ${f(s.registryWritesPerObject, 2)} / ${f(s.apiWritesPerObject, 2)} |`,
+        `| ${s.subscriptions} | ${s.ready < s.subscriptions ? `${s.ready} Ready after ${f(s.readySeconds)} s${s.exited ? ` (operator exited: ${s.exited})` : ""}` : `${f(s.readySeconds)} s`} (${f(s.appliedSeconds)} s) | ${f(s.perSecond)} | ${f(s.operatorCoreSeconds)} | ${f(s.steadyCores * 100, 2)} % | ${f(s.workingSetPeakMiB)} / ${f(s.workingSetEndMiB)} | ${s.oomKills} | ${f(s.registryWritesPerObject, 2)} / ${f(s.apiWritesPerObject, 2)} | ${Object.entries(
+          s.cpuByProcess,
+        )
+          .sort(([, a], [, b]) => b - a)
+          .map(([name, seconds]) => `${name === "node" ? "operator" : name} ${f(seconds)}`)
+          .join(", ")} |`,
     ),
   ].join("\n"),
 );
 const rows: Row[] = samples.map((s) => ({
-  figure: `${s.subscriptions} Subscriptions: apply → all Ready, s (operator working set peak MiB)`,
+  figure: `${s.subscriptions} Subscriptions: ${COLD ? "operator start" : "apply"} → all Ready, s (operator working set peak MiB)`,
   value:
     s.ready < s.subscriptions ? `${s.ready} Ready` : `${f(s.readySeconds)} (${f(s.workingSetPeakMiB, 0)})`,
   baseline: "—",
@@ -252,5 +300,5 @@ const rows: Row[] = samples.map((s) => ({
         : "missed"
       : "—",
 }));
-report("scale", rows, { limitMiB: LIMIT / 2 ** 20, samples });
+report(COLD ? "scale-cold" : "scale", rows, { limitMiB: LIMIT / 2 ** 20, samples });
 process.exit(0);

@@ -184,6 +184,9 @@ export const createOperator = (opts: OperatorOptions): Operator => {
     // The watcher and the heartbeat bind their own `component`; a second binding would repeat the key.
     log,
     ...(keyring === undefined ? {} : { keyring }),
+    // Other clusters' Functions are all it reads; its own cluster's records, written by itself,
+    // would come back through the watch once per write (10 000 of them in a bulk change).
+    scope: { functionsBeyond: cluster },
   });
   registryWatcher.onSnapshot((snapshot) => {
     const next = remoteIndex(snapshot);

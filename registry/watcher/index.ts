@@ -14,7 +14,7 @@ import type { Keyring } from "../seal/index.ts";
 import type { RegistrySnapshot } from "../snapshot.ts";
 import type { RegistryClient } from "./client.ts";
 import { type LoopOptions, runWatchLoop } from "./loop.ts";
-import type { RegistryScope } from "./scope.ts";
+import { type RegistryScope, scopeFields } from "./scope.ts";
 import type { SessionEnd } from "./session.ts";
 import { createRecordStore } from "./store.ts";
 
@@ -64,8 +64,9 @@ export interface RegistryWatcherOptions {
   /** What to list and watch: REGISTRY_PREFIX or a narrower prefix under it. */
   prefix?: string;
   /**
-   * Hold only one VPN's records and the clusters' heartbeats (a sidecar's): list and watch those
-   * ranges alone (./scope.ts). The prefix must cover every cluster.
+   * Hold only part of the registry (./scope.ts): one VPN's records and the clusters' heartbeats (a
+   * sidecar's), or other clusters' Functions (the operator's); list and watch those ranges alone.
+   * The prefix must cover every cluster.
    */
   scope?: RegistryScope;
   /** How often a scoped watcher looks for clusters that appeared since its listing, in ms (default 30 000). */
@@ -151,7 +152,7 @@ export const createRegistryWatcher = ({
       `a scoped registry watcher watches every cluster; prefix ${JSON.stringify(prefix)} does not`,
     );
   }
-  const wlog = log.child({ component: "registry-watcher", prefix, ...(scope ? { vpn: scope.vpn } : {}) });
+  const wlog = log.child({ component: "registry-watcher", prefix, ...(scope ? scopeFields(scope) : {}) });
   /** `fn`, with what it throws logged instead of breaking the watcher. */
   const guarded =
     <A extends unknown[]>(name: string, fn: (...args: A) => void) =>

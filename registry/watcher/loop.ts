@@ -145,6 +145,19 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
     );
   };
 
+  // Watch responses that arrive together (a bulk change: one per write) are published as one
+  // snapshot, after the event loop's current I/O: one copy of the records instead of one each.
+  let publishing = false;
+  const publishSoon = (): void => {
+    if (publishing) return;
+    publishing = true;
+    setImmediate(() => {
+      publishing = false;
+      const snapshot = store.seal();
+      if (snapshot !== undefined) opts.publish(snapshot);
+    });
+  };
+
   /** What the last listing read, to watch: the prefix, or a scoped watcher's ranges and the clusters they cover. */
   let ranges: KeyRange[] = [prefixRange(prefix)];
   let clusters: ReadonlySet<string> | undefined;
@@ -186,10 +199,10 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         contact();
         health.connected = true;
         store.observe(revision);
-        const { snapshot, duplicates } = store.apply(events, index);
+        const { changed, duplicates } = store.stage(events, index);
         if (duplicates > 0)
           log.warn({ duplicates, fromRevision: from[index] }, "duplicate watch events skipped");
-        if (snapshot !== undefined) opts.publish(snapshot);
+        if (changed) publishSoon();
       },
       onProbe: (outcome) => {
         if ("error" in outcome) {

@@ -1,4 +1,5 @@
-// A watcher scoped to one VPN: what a sidecar can route for, and nothing else. The registry is laid
+// A watcher scoped to part of the registry. A sidecar's: one VPN, what it can route for, and
+// nothing else. The registry is laid
 // out by cluster (../keys.ts: each cluster's operator may write only its own subtree), so one VPN's
 // records are, in every cluster, the VPN record, one Function collection and one Subscription
 // collection; with the cluster's heartbeat, four ranges per cluster:
@@ -15,54 +16,57 @@
 // which nothing here needs (records are written one per transaction). A cluster that appears later
 // is found by the same skipping, repeated while watching (every 30 s by default): the watcher then
 // lists again, its scope being small. What it costs and saves: docs/benchmarks.md.
+//
+// The operator's: the Functions of every other cluster (a Subscription may name a Function
+// declared only elsewhere), two ranges per other cluster and none of its own, so that its own
+// writes never come back to it through its watch.
 import { CLUSTERS_PREFIX, COLLECTIONS } from "../keys.ts";
 import { type KeyRange, keyRange, prefixRange, type RegistryClient } from "./client.ts";
 import { type ListOptions, listRange } from "./list.ts";
 import type { StoredValue, StoreListing } from "./store.ts";
 
-export interface RegistryScope {
-  /** The one VPN whose records the watcher holds (every cluster's heartbeat is held too). */
-  readonly vpn: string;
-}
+export type RegistryScope =
+  /** One VPN's records in every cluster, and every cluster's heartbeat (an injected sidecar's). */
+  | { readonly vpn: string }
+  /** Every other cluster's Functions and heartbeat, none of `functionsBeyond`'s own (the operator's view of other clusters). */
+  | { readonly functionsBeyond: string };
 
 /** Requests of a scoped listing in flight at once. */
 const CONCURRENCY = 16;
 
-/** The parts of a cluster's subtree in `scope`, after `<cluster>/`. */
-const tails = ({ vpn }: RegistryScope) => ({
-  heartbeat: "heartbeat",
-  vpn: `${COLLECTIONS.vpn}/${vpn}`,
-  functions: `${COLLECTIONS.function}/${vpn}/`,
-  subscriptions: `${COLLECTIONS.subscription}/${vpn}/`,
-});
+/** The ranges of `cluster`'s subtree in `scope`. */
+const clusterRanges = (cluster: string, scope: RegistryScope): KeyRange[] => {
+  const base = `${CLUSTERS_PREFIX}${cluster}/`;
+  if ("functionsBeyond" in scope)
+    return cluster === scope.functionsBeyond
+      ? []
+      : [prefixRange(`${base}${COLLECTIONS.function}/`), keyRange(`${base}heartbeat`)];
+  const { vpn } = scope;
+  return [
+    prefixRange(`${base}${COLLECTIONS.function}/${vpn}/`),
+    keyRange(`${base}heartbeat`),
+    prefixRange(`${base}${COLLECTIONS.subscription}/${vpn}/`),
+    keyRange(`${base}${COLLECTIONS.vpn}/${vpn}`),
+  ];
+};
 
-/** Whether `key` is in `scope`: a cluster's heartbeat, or a record of the scope's VPN in any cluster (exactly the keys of the ranges scopedListing reads). */
+/** What a log line says of `scope`. */
+export const scopeFields = (scope: RegistryScope): Record<string, string> =>
+  "vpn" in scope
+    ? { vpn: scope.vpn }
+    : { scope: `functions of clusters other than ${scope.functionsBeyond}` };
+
+/** Whether `key` is in `scope` (in one of the ranges scopedListing reads and watches). */
 export const scopeFilter = (scope: RegistryScope): ((key: string) => boolean) => {
-  const t = tails(scope);
   return (key) => {
     if (!key.startsWith(CLUSTERS_PREFIX)) return false;
     const slash = key.indexOf("/", CLUSTERS_PREFIX.length);
     if (slash === -1) return false;
-    const rest = key.slice(slash + 1);
-    return (
-      rest === t.heartbeat ||
-      rest === t.vpn ||
-      rest.startsWith(t.functions) ||
-      rest.startsWith(t.subscriptions)
+    const at = Buffer.from(key);
+    return clusterRanges(key.slice(CLUSTERS_PREFIX.length, slash), scope).some(
+      ({ start, end }) => Buffer.compare(at, start) >= 0 && Buffer.compare(at, end) < 0,
     );
   };
-};
-
-/** The ranges of `cluster` in `scope`. */
-const clusterRanges = (cluster: string, scope: RegistryScope): KeyRange[] => {
-  const base = `${CLUSTERS_PREFIX}${cluster}/`;
-  const t = tails(scope);
-  return [
-    keyRange(base + t.heartbeat),
-    keyRange(base + t.vpn),
-    prefixRange(base + t.functions),
-    prefixRange(base + t.subscriptions),
-  ];
 };
 
 /** Runs `tasks` with at most `limit` in flight; rejects with the first failure. */

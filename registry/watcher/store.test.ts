@@ -186,3 +186,28 @@ test("heartbeat puts and deletes change the clusters, and keep the records Map",
   const same = store.resync({ revision: 21, clusterId: "c1", kvs: [kv(fn, 3), beat(west2, 15)] });
   assert.equal(same.snapshot.clusters, relisted.snapshot.clusters, "nothing changed: the same Map");
 });
+
+test("responses staged together are published as one snapshot; the previous one is left as it was", () => {
+  const { store } = storeWithReports();
+  const first = store.resync({ revision: 10, clusterId: "c", kvs: [kv(vpn, 5)] }).snapshot;
+  const sub = sampleSubscription();
+  assert.deepEqual(store.stage([put(kv(fn, 11))]), { changed: true, duplicates: 0 });
+  assert.deepEqual(store.stage([put(kv(sub, 12))], 1), { changed: true, duplicates: 0 });
+  assert.deepEqual(store.stage([put(raw(leaderKey("east"), "{}", 13))]), { changed: false, duplicates: 0 });
+  assert.equal(store.snapshot(), first, "nothing published before seal");
+  const sealed = store.seal();
+  assert.equal(sealed?.revision, 13);
+  assert.deepEqual([...(sealed?.records.keys() ?? [])].sort(), [vpn, fn, sub].map(recordKey).sort());
+  assert.deepEqual([...first.records.keys()], [recordKey(vpn)], "the published snapshot never changes");
+  assert.equal(store.seal(), undefined, "nothing staged since");
+});
+
+test("a resync first takes in what was staged, so a value staged but not published is never reused stale", () => {
+  const { store } = storeWithReports();
+  store.resync({ revision: 10, clusterId: "c", kvs: [kv(fn, 5)] });
+  const changed = sampleFunction({ generation: 2 });
+  store.stage([put(kv(changed, 11))]);
+  // The listing holds the staged mod_revision: the value must be the staged one, not the published one.
+  const { snapshot } = store.resync({ revision: 12, clusterId: "c", kvs: [kv(changed, 11)] });
+  assert.deepEqual(snapshot.records.get(recordKey(fn)), changed);
+});

@@ -141,6 +141,8 @@ export const createRecordStore = ({
 
   /** Replaces the contents by `listing`; returns the new snapshot and how its records differ from the previous ones. */
   const resync = (listing: StoreListing): ResyncResult => {
+    // What was staged first, so that values and their mod_revisions agree before the diff.
+    seal();
     const backwards = snapshot !== undefined && listing.revision < highWater;
     const clusterChanged = clusterId !== undefined && clusterId !== listing.clusterId;
     const reuse = !backwards && !clusterChanged;
@@ -182,18 +184,20 @@ export const createRecordStore = ({
     }
   };
 
+  /** Copies being changed by staged watch events, published by seal(). */
+  let draftRecords: Map<string, RegistryRecord> | undefined;
+  let draftHeartbeats: Map<string, HeartbeatRecord> | undefined;
+
   /**
    * Applies one response of watch `watch` (the index of its range; 0 for a single watch), its
-   * events in order; returns the new snapshot, or undefined when no record or heartbeat changed
-   * (only leader or gateway keys, or only duplicates). Events at or below the listed revision, or
-   * older than the last one applied from the same watch, are duplicates: skipped and counted.
+   * events in order, to copies that seal() publishes: responses staged one after another cost one
+   * copy of the records, not one each (a bulk change sends thousands). `changed` says whether a
+   * record or heartbeat changed (not only leader or gateway keys, or only duplicates). Events at or
+   * below the listed revision, or older than the last one applied from the same watch, are
+   * duplicates: skipped and counted.
    */
-  const apply = (
-    events: readonly WatchEvent[],
-    watch = 0,
-  ): { snapshot?: RegistrySnapshot; duplicates: number } => {
-    let nextRecords: Map<string, RegistryRecord> | undefined;
-    let nextHeartbeats: Map<string, HeartbeatRecord> | undefined;
+  const stage = (events: readonly WatchEvent[], watch = 0): { changed: boolean; duplicates: number } => {
+    let changed = false;
     let duplicates = 0;
     for (const event of events) {
       // Events of one transaction share a revision, hence `<` and not `<=` against the last applied.
@@ -206,26 +210,47 @@ export const createRecordStore = ({
       highWater = Math.max(highWater, event.modRevision);
       const role = keyRole(event.key);
       if (role === "record") {
-        nextRecords ??= new Map(records.values);
-        applyEvent(nextRecords, records.versions, event, decodeRecordKv);
+        draftRecords ??= new Map(records.values);
+        applyEvent(draftRecords, records.versions, event, decodeRecordKv);
+        changed = true;
       } else if (role === "heartbeat") {
-        nextHeartbeats ??= new Map(heartbeats.values);
-        applyEvent(nextHeartbeats, heartbeats.versions, event, decodeHeartbeatKv);
+        draftHeartbeats ??= new Map(heartbeats.values);
+        applyEvent(draftHeartbeats, heartbeats.versions, event, decodeHeartbeatKv);
+        changed = true;
       }
     }
-    if (nextRecords === undefined && nextHeartbeats === undefined) return { duplicates };
-    if (nextRecords !== undefined) records = { values: nextRecords, versions: records.versions };
-    if (nextHeartbeats !== undefined) {
-      heartbeats = { values: nextHeartbeats, versions: heartbeats.versions };
-      clusters = byCluster(nextHeartbeats);
+    return { changed, duplicates };
+  };
+
+  /** Publishes what was staged as a new snapshot; undefined when nothing was. */
+  const seal = (): RegistrySnapshot | undefined => {
+    if (draftRecords === undefined && draftHeartbeats === undefined) return undefined;
+    if (draftRecords !== undefined) records = { values: draftRecords, versions: records.versions };
+    if (draftHeartbeats !== undefined) {
+      heartbeats = { values: draftHeartbeats, versions: heartbeats.versions };
+      clusters = byCluster(draftHeartbeats);
     }
+    draftRecords = undefined;
+    draftHeartbeats = undefined;
     snapshot = freeze(lastApplied, records.values, clusters);
-    return { snapshot, duplicates };
+    return snapshot;
+  };
+
+  /** stage() then seal(): the new snapshot, or none when nothing changed. */
+  const apply = (
+    events: readonly WatchEvent[],
+    watch = 0,
+  ): { snapshot?: RegistrySnapshot; duplicates: number } => {
+    const { duplicates } = stage(events, watch);
+    const sealed = seal();
+    return sealed === undefined ? { duplicates } : { snapshot: sealed, duplicates };
   };
 
   return {
     resync,
     apply,
+    stage,
+    seal,
     /** Notes a revision etcd answered with (watch headers, probes), raising the high-water mark. */
     observe: (revision: number): void => {
       highWater = Math.max(highWater, revision);
