@@ -312,17 +312,30 @@ spec: { vpn: ${vpnName}, function: sink, mode: async, filters: [{ prefix: { type
     "jsonpath={.spec.holderIdentity}",
   ]);
   assert.equal(holder, `${release}-op`);
-  const events = await cluster.kubectl([
-    "get",
-    "events",
-    "-n",
-    appNs,
-    "--field-selector",
-    "involvedObject.name=sink,source=switchboard-operator",
-    "-o",
-    "jsonpath={.items[*].reason}",
-  ]);
-  assert.notEqual(events, "", "the operator recorded Events");
+  // Failures are recorded as Events: a Subscription naming a Function that does not exist.
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    `apiVersion: switchboard.dev/v1alpha1
+kind: Subscription
+metadata: { name: stray, namespace: ${appNs} }
+spec: { vpn: ${vpnName}, function: missing, mode: async, filters: [{ prefix: { type: com.example. } }] }
+`,
+  );
+  const events = await waitFor("the operator's Event on a failing Subscription", async () => {
+    const out = await cluster.kubectl([
+      "get",
+      "events",
+      "-n",
+      appNs,
+      "--field-selector",
+      "involvedObject.name=stray,source=switchboard-operator",
+      "-o",
+      "jsonpath={.items[*].type}",
+    ]);
+    return out === "" ? undefined : out;
+  });
+  assert.match(events, /Warning/, "the operator recorded Events");
+  await cluster.kubectl(["delete", "-n", appNs, "subscription/stray", "--timeout=60s"]);
   const vpnKey = await waitFor("the VPN key Secret in the VPN's namespace", async () => {
     const out = await cluster.kubectl(["get", "secret", "-n", appNs, "-o", "name"]);
     return out.includes("secret/switchboard-vpn-key") ? out : undefined;

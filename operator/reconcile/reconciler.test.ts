@@ -15,12 +15,15 @@ import { FINALIZER, keptConditions, makeReconciler } from "./reconciler.ts";
 
 const setup = (obj: SwitchboardFunction, ips: string[]) => {
   const patches: object[] = [];
+  const events: string[] = [];
   const kube: KubeWriter = {
     patchStatus: async (_kind, _obj, status) => {
       patches.push(status);
     },
     setFinalizers: async () => {},
-    event: async () => {},
+    event: async (_kind, _obj, type, reason) => {
+      events.push(`${type} ${reason}`);
+    },
   };
   const writer: RegistryWriter = {
     sync: async () => "unchanged",
@@ -59,7 +62,7 @@ const setup = (obj: SwitchboardFunction, ips: string[]) => {
     metrics: createOperatorMetrics(new Registry()),
     log: silentLogger(),
   });
-  return { reconcile, patches };
+  return { reconcile, patches, events };
 };
 
 const orders = (): SwitchboardFunction => {
@@ -132,4 +135,24 @@ test("an invalid generation keeps the previous record serving, and Ready says wh
     message:
       "generation 4 is not applied (FilterValid: cel: Unexpected token); nothing is routed until it is fixed",
   });
+});
+
+test("Events record failures and the recoveries from them, not an object becoming Ready the first time", async () => {
+  const f = orders();
+  const fresh = setup(f, ["10.213.0.2"]);
+  await fresh.reconcile("shop/orders");
+  assert.deepEqual(fresh.events, [], "Ready the first time: the condition says it");
+
+  const failing = setup(f, []);
+  await failing.reconcile("shop/orders");
+  const [failed] = failing.patches as NonNullable<SwitchboardFunction["status"]>[];
+  const ready = failed?.conditions?.find((c) => c.type === "Ready");
+  assert.equal(ready?.status, "False");
+  assert.deepEqual(failing.events, [`Warning ${ready?.reason}`]);
+
+  assert.ok(failed);
+  f.status = failed;
+  const recovering = setup(f, ["10.213.0.2"]);
+  await recovering.reconcile("shop/orders");
+  assert.deepEqual(recovering.events, ["Normal Registered"], "Ready again after a failure");
 });

@@ -158,8 +158,13 @@ export const makeReconciler = <T extends ReconciledObject>(deps: ReconcilerDeps<
     const ready = conditions.find((c) => c.type === "Ready");
     const before = findCondition(previous, "Ready");
     if (!ready || (before?.status === ready.status && before.reason === ready.reason)) return;
-    // Waiting for the gateways is the normal way to Ready, not a warning; Ready itself is reported.
+    // Waiting for the gateways is the normal way to Ready, not a warning.
     if (ready.reason === "NotPropagated") return;
+    // Becoming Ready is the normal course, which the condition says: an Event records a recovery
+    // from a failure only. One per new object would be one more API server write per object (a
+    // quarter of them when 10 000 are applied at once: docs/benchmarks.md) and an Event storm.
+    const recovered = before?.status === "False" && before.reason !== "NotPropagated";
+    if (ready.status === "True" && !recovered) return;
     const type = ready.status === "True" ? "Normal" : "Warning";
     await kube.event(handler, obj.metadata, type, ready.reason, ready.message || `${handler.kind} is ready`);
   };
