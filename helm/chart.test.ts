@@ -92,6 +92,8 @@ test("the operator: 2 replicas, leader election in the release namespace, id fro
     "--leader-election-namespace=$(POD_NAMESPACE)",
     "--id=$(POD_NAME)",
     "--resync-period=5m",
+    "--kube-write-qps=500",
+    "--kube-write-burst=1000",
   ])
     assert.ok(args.includes(flag), `${flag} in ${args.join(" ")}`);
   assert.ok(!args.some((a) => a.startsWith("--etcd-cert")), "no client TLS without etcd.operatorSecret");

@@ -15,6 +15,15 @@ test("flags parse into a frozen config with defaults", () => {
   assert.equal(c.resyncPeriodMs, 300_000, "drift repair audits every 5 minutes by default");
   assert.equal(c.workers, 8, "8 reconcile workers per kind by default");
   assert.equal(parseOperatorConfig([...base, "--workers", "32"], {}).workers, 32);
+  assert.deepEqual(
+    [c.kubeWriteQps, c.kubeWriteBurst],
+    [500, 1000],
+    "API server writes: 500 a second, bursts of 1000",
+  );
+  const limited = parseOperatorConfig([...base, "--kube-write-qps", "20"], {});
+  assert.deepEqual([limited.kubeWriteQps, limited.kubeWriteBurst], [20, 40], "the burst follows the rate");
+  const unlimited = parseOperatorConfig([...base, "--kube-write-qps", "0", "--kube-write-burst", "5"], {});
+  assert.deepEqual([unlimited.kubeWriteQps, unlimited.kubeWriteBurst], [0, 5]);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -42,6 +51,11 @@ test("bad or missing flags give one clear line", () => {
     [[...base, "--resync-period", "0s"], /--resync-period: must be positive/],
     [[...base, "--bogus", "1"], /Unknown option '--bogus'/],
     [[...base, "--workers", "0"], /--workers must be an integer from 1 to 256, got "0"/],
+    [
+      [...base, "--kube-write-qps", "1.5"],
+      /--kube-write-qps must be 0 \(no limit\) or an integer up to 100000, got "1.5"/,
+    ],
+    [[...base, "--kube-write-burst", "0"], /--kube-write-burst must be an integer from 1 to 200000, got "0"/],
     [[...base, "--etcd-cert", "c.pem"], /--etcd-cert and --etcd-key go together/],
   ];
   for (const [argv, message] of cases) {

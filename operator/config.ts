@@ -43,6 +43,10 @@ export interface OperatorConfig {
   readonly resyncPeriodMs: number;
   /** Reconcile workers per kind (one key is never reconciled by two at once). */
   readonly workers: number;
+  /** Writes to the API server a second (status, finalizers, Events, VPN key Secrets); 0: no limit. */
+  readonly kubeWriteQps: number;
+  /** Writes that may go at once before the rate applies. */
+  readonly kubeWriteBurst: number;
   /** The sidecar-injection webhook; undefined when off (no --webhook-addr). */
   readonly webhook: WebhookConfig | undefined;
   /** The gateways' --egress-allow, so Function status reports what the gateways will refuse. */
@@ -66,6 +70,8 @@ const FLAGS = {
   "registry-key-file": "SWITCHBOARD_REGISTRY_KEY_FILE",
   "resync-period": "SWITCHBOARD_RESYNC_PERIOD",
   workers: "SWITCHBOARD_WORKERS",
+  "kube-write-qps": "SWITCHBOARD_KUBE_WRITE_QPS",
+  "kube-write-burst": "SWITCHBOARD_KUBE_WRITE_BURST",
   ...WEBHOOK_FLAGS,
   "egress-allow": "SWITCHBOARD_EGRESS_ALLOW",
   "egress-deny": "SWITCHBOARD_EGRESS_DENY",
@@ -98,6 +104,14 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     value: "N",
     help: "reconcile workers per kind, each key by one at a time (default 8)",
   },
+  "kube-write-qps": {
+    value: "N",
+    help: `writes to the API server a second, reads and the leader Lease aside; 0: no limit (default 500)`,
+  },
+  "kube-write-burst": {
+    value: "N",
+    help: "writes that may go at once before that rate applies (default twice it)",
+  },
   "resync-period": {
     value: "DURATION",
     help: "how often the leader audits its registry subtree (default 5m)",
@@ -127,6 +141,22 @@ The Switchboard operator. Each flag has an environment twin, in parentheses; a f
  */
 export const DEFAULT_WORKERS = 8;
 
+/**
+ * The default limit on the operator's writes to the API server. A new object costs two (its
+ * finalizer, its status): 10 000 applied at once need 20 000, 40 s at this rate, where this
+ * machine's control plane took 84 s (bench/scale.ts --cold); a reconcile loop gone wrong is held
+ * to it too.
+ */
+export const DEFAULT_KUBE_WRITE_QPS = 500;
+
+/** --kube-write-qps: 0 (no limit) or an integer up to 100 000. */
+const writeQps = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 100_000)
+    throw new ConfigError(`--kube-write-qps must be 0 (no limit) or an integer up to 100000, got "${value}"`);
+  return n;
+};
+
 /** The heartbeat lease TTL in whole seconds (rounded up); throws ConfigError below 2 s (etcd leases need time to be kept alive). */
 const heartbeatTtl = (value: string): number => {
   const seconds = Math.ceil(durationFlag("heartbeat-ttl", value) / 1000);
@@ -143,6 +173,7 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
   const egressAllow = egressFlag("egress-allow", get("egress-allow"));
   const egressDeny = egressFlag("egress-deny", get("egress-deny"));
   const texts = (entries: readonly EgressEntry[]) => entries.map((e) => e.text);
+  const kubeWriteQps = writeQps(get("kube-write-qps") ?? String(DEFAULT_KUBE_WRITE_QPS));
   return Object.freeze({
     kubeconfig: get("kubeconfig"),
     etcd,
@@ -160,6 +191,12 @@ export const parseOperatorConfig = (argv: readonly string[], env: NodeJS.Process
     registryKeyFile: get("registry-key-file"),
     resyncPeriodMs: durationFlag("resync-period", get("resync-period") ?? "5m"),
     workers: intFlag("workers", get("workers") ?? String(DEFAULT_WORKERS), 256),
+    kubeWriteQps,
+    kubeWriteBurst: intFlag(
+      "kube-write-burst",
+      get("kube-write-burst") ?? String(Math.max(1, kubeWriteQps * 2)),
+      200_000,
+    ),
     webhook: parseWebhookConfig(get, {
       clusterName,
       etcd,

@@ -66,6 +66,7 @@ const main = async (): Promise<number> => {
     heartbeatTtlSeconds: config.heartbeatTtlSeconds,
     resyncPeriodMs: config.resyncPeriodMs,
     workers: config.workers,
+    kubeWrites: { qps: config.kubeWriteQps, burst: config.kubeWriteBurst },
     etcdEndpoints: config.etcd,
     metrics,
     log,

@@ -10,6 +10,7 @@ export interface OperatorMetrics {
   registryRepairs: Counter<"kind">;
   informerRestarts: Counter<"resource">;
   isLeader: Gauge;
+  kubeWriteWait: Counter;
 }
 
 /** Registers the operator's metrics on `registry`. */
@@ -56,6 +57,11 @@ export const createOperatorMetrics = (registry: Registry): OperatorMetrics => {
     isLeader: new Gauge({
       name: "switchboard_operator_leader",
       help: "1 while this replica holds the leader Lease.",
+      registers: [registry],
+    }),
+    kubeWriteWait: new Counter({
+      name: "switchboard_operator_kube_write_wait_seconds_total",
+      help: "Seconds writes to the API server waited for --kube-write-qps.",
       registers: [registry],
     }),
   };

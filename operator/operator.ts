@@ -18,6 +18,7 @@ import { createRegistryWatcher } from "../registry/watcher/index.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
 import { createInformers, type Informers, worldOver } from "./kube/informers.ts";
 import { runLeaderElection } from "./kube/leader.ts";
+import { writeLimiter } from "./kube/limiter.ts";
 import { waitingFor } from "./kube/readiness.ts";
 import { kubeWriter } from "./kube/writes.ts";
 import type { OperatorMetrics } from "./metrics.ts";
@@ -58,8 +59,10 @@ export interface OperatorOptions {
   heartbeatTtlSeconds?: number;
   /** How often the leader compares the registry with what it wrote (drift repair); 5 minutes by default. */
   resyncPeriodMs?: number;
-  /** Reconcile workers per kind (default 2). */
+  /** Reconcile workers per kind (default 8). */
   workers?: number;
+  /** The limit on writes to the API server (./kube/limiter.ts); none when absent. */
+  kubeWrites?: { qps: number; burst: number };
   version?: string;
   /** The registry's master key: records are sealed, and each VPN's namespaces get its key. Undefined: records in clear. */
   masterKey?: Buffer | undefined;
@@ -111,6 +114,9 @@ const subscriptionHandler = (i: Informers): KindHandler<Subscription> => ({
 /** Wires the operator; nothing runs until `run`. */
 export const createOperator = (opts: OperatorOptions): Operator => {
   const { kc, etcd, cluster, identity, metrics, log, masterKey } = opts;
+  const limiter = writeLimiter(opts.kubeWrites ?? { qps: 0, burst: 0 }, (seconds) =>
+    metrics.kubeWriteWait.inc(seconds),
+  );
   const keyring = masterKey === undefined ? undefined : masterKeyring(masterKey);
   /** Namespaces whose VPN key Secret needs a look (only when records are sealed). */
   const keyQueue = createQueue();
@@ -218,7 +224,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
     });
     try {
       await removeOrphans(writer, informers, log);
-      const kube = kubeWriter(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api), log);
+      const kube = kubeWriter(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api), log, limiter);
       enqueue(everything(w()));
       allNamespaces();
       const control = <T extends ReconciledObject>(
@@ -258,6 +264,7 @@ export const createOperator = (opts: OperatorOptions): Operator => {
                   world: w(),
                   master: masterKey,
                   queue: keyQueue,
+                  limiter,
                   metrics,
                   log,
                 },

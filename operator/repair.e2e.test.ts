@@ -2,7 +2,8 @@
 // changed behind its back (a VPN record given an extra publisher hash, a Subscription's filters
 // rewritten, a Function record deleted, a stray Subscription record added) are restored or
 // removed, each counted once in switchboard_operator_registry_repairs_total and logged once at
-// warn with its key, and records nobody touched are never rewritten.
+// warn with its key, and records nobody touched are never rewritten. The operator's writes to the
+// API server are held to a few a second (--kube-write-qps), which it waits for.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -30,7 +31,8 @@ const operator = await startOperator(cluster, {
   id: `${clusterName}-op`,
   etcd: etcdUrl,
   leaseNamespace,
-  extraArgs: [`--resync-period=${RESYNC}`, "--log-level=debug"],
+  // Writes to the API server held to a few a second: five objects still become Ready, later.
+  extraArgs: [`--resync-period=${RESYNC}`, "--log-level=debug", "--kube-write-qps=4", "--kube-write-burst=1"],
 });
 cleanup(async () => {
   await operator.proc.stop();
@@ -69,6 +71,12 @@ spec: { vpn: ${vpn}, function: audit, mode: async }
 await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", `vpn/${vpn}`]);
 for (const kind of ["functions.switchboard.dev", "subscriptions.switchboard.dev"])
   await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", "-n", ns, kind, "--all"]);
+
+test("with --kube-write-qps the operator's writes wait for the rate, and every object still becomes Ready", async () => {
+  // Ten writes (a finalizer and a status each) in a burst of one at four a second: most waited.
+  const waited = (await operator.metric("switchboard_operator_kube_write_wait_seconds_total")) ?? 0;
+  assert.ok(waited > 0, `writes waited ${waited} s`);
+});
 
 const where = (name: string) => ({ vpn, namespace: ns, name, cluster: clusterName });
 const keys = {

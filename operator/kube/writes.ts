@@ -1,5 +1,6 @@
 // The operator's writes to the API server: status (merge patch on the status subresource),
-// finalizers (merge patch guarded by resourceVersion) and Kubernetes Events.
+// finalizers (merge patch guarded by resourceVersion) and Kubernetes Events, each after a token of
+// the write limiter (./limiter.ts).
 import {
   type CoreV1Api,
   type CustomObjectsApi,
@@ -9,6 +10,7 @@ import {
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import { GROUP, VERSION } from "../../crds/types.ts";
+import type { WriteLimiter } from "./limiter.ts";
 
 export interface KindInfo {
   kind: "VPN" | "Function" | "Subscription";
@@ -45,14 +47,16 @@ export const kubeWriter = (
   custom: CustomObjectsApi,
   core: CoreV1Api,
   log: Logger,
+  limiter: WriteLimiter,
   component = "switchboard-operator",
 ): KubeWriter => {
-  const patch = (
+  const patch = async (
     kind: KindInfo,
     obj: ObjectIdentity,
     body: object,
     subresource: "status" | "object",
   ): Promise<unknown> => {
+    await limiter.wait();
     const base = { group: GROUP, version: VERSION, plural: kind.plural, name: obj.name ?? "", body };
     if (kind.namespaced) {
       const args = { ...base, namespace: obj.namespace ?? "" };
@@ -75,6 +79,7 @@ export const kubeWriter = (
       const namespace = obj.namespace ?? "default";
       const now = new Date();
       try {
+        await limiter.wait();
         await core.createNamespacedEvent({
           namespace,
           body: {

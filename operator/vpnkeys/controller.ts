@@ -5,6 +5,7 @@ import type { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "../../common/log.ts";
 import { VPN_KEY_SECRET, vpnKeyFileContent } from "../../registry/seal/files.ts";
 import { vpnSecret } from "../../registry/seal/index.ts";
+import type { WriteLimiter } from "../kube/limiter.ts";
 import type { OperatorMetrics } from "../metrics.ts";
 import type { World } from "../plan/world.ts";
 import { runController, TerminalError } from "../reconcile/controller.ts";
@@ -17,13 +18,15 @@ export interface VpnKeyOptions {
   /** The registry's master key. */
   master: Buffer;
   queue: WorkQueue;
+  /** Secret writes wait for it (../kube/limiter.ts). */
+  limiter: WriteLimiter;
   metrics: OperatorMetrics;
   log: Logger;
 }
 
 /** Runs the distributor until `signal` aborts. API errors are retried with backoff by the controller loop. */
 export const runVpnKeys = (opts: VpnKeyOptions, signal: AbortSignal): Promise<void> => {
-  const { core, world, master, log } = opts;
+  const { core, world, master, log, limiter } = opts;
   const content = (vpn: string): string => vpnKeyFileContent(vpn, vpnSecret(master, vpn));
   const reconcile = async (namespace: string) => {
     const plan = planKeySecret(namespace, world, content);
@@ -33,6 +36,7 @@ export const runVpnKeys = (opts: VpnKeyOptions, signal: AbortSignal): Promise<vo
       case "conflict":
         throw new TerminalError(plan.message);
       case "delete":
+        await limiter.wait();
         await core.deleteNamespacedSecret({
           name: VPN_KEY_SECRET,
           namespace,
@@ -41,6 +45,7 @@ export const runVpnKeys = (opts: VpnKeyOptions, signal: AbortSignal): Promise<vo
         log.info({ namespace }, "VPN key removed: the namespace belongs to no VPN");
         return undefined;
       case "put":
+        await limiter.wait();
         if (plan.resourceVersion === undefined)
           await core.createNamespacedSecret({ namespace, body: plan.secret });
         else

@@ -1,8 +1,9 @@
 // Per-VPN admission: a token bucket for events/s and burst, and a cap on requests in flight.
 // Buckets follow the VPN's limits as the registry changes them.
+
+import { type TokenBucket, tokenBucket } from "../../common/token-bucket.ts";
 import { tooManyRequests, unavailable } from "../problem.ts";
 import type { VpnView } from "../types.ts";
-import { type TokenBucket, tokenBucket } from "./token-bucket.ts";
 
 export interface VpnLimiter {
   /**
