@@ -14,6 +14,8 @@ const benches: (string | string[])[] = [
   "resync.ts",
   "memory.ts",
   "scale.ts",
+  // The goal's case: the operator started with 10 000 Subscriptions to reconcile.
+  ["scale.ts", "--subscriptions", "10000", "--cold"],
   "fleet.ts",
   // The same fleet as sidecars, each scoped to one of 100 VPNs, on a registry of 10 000 subscriptions.
   ["fleet.ts", "--vpns", "100", "--subscriptions", "10000"],
