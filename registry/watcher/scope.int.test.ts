@@ -1,7 +1,8 @@
 // A watcher scoped to one VPN (a sidecar's) against an etcd of this file's own, so that what it
 // reads can be counted exactly: its VPN's records of every cluster and every cluster's heartbeat,
 // nothing of another VPN (not even one whose name starts with its own), clusters that appear
-// later, and a resync after a compaction that stays in scope.
+// later, a re-list after etcd was replaced that stays in scope, and an etcd restart after which
+// each range's watch resumes from the revision it applied last, without a re-list.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { silentLogger } from "../../common/log.ts";
@@ -54,10 +55,14 @@ const counting = (client: RegistryClient) => {
 
 const scoped = (vpn: string, url = etcd.url) => {
   const { client, reads, watched } = counting(registryClientOf(url));
+  const restarts: string[] = [];
+  const resumes: string[] = [];
   const watcher = createRegistryWatcher({
     client,
     log: silentLogger(),
     scope: { vpn },
+    onRestart: (end) => restarts.push(end.detail),
+    onResumed: (end) => resumes.push(end.detail),
     clusterCheckMs: 200,
     baseBackoffMs: 50,
     maxBackoffMs: 500,
@@ -70,7 +75,7 @@ const scoped = (vpn: string, url = etcd.url) => {
     abort.abort();
     await done;
   });
-  return { watcher, reads, watched };
+  return { watcher, reads, watched, restarts, resumes };
 };
 
 const byKey = (records: Iterable<[string, RegistryRecord]>): Record<string, RegistryRecord> =>
@@ -187,5 +192,38 @@ test("a re-list after etcd was replaced reads the scope alone, with what the new
     relisted.flatMap((r) => r.keys),
     [recordKey(sub)],
     "the re-list read the scope of the one cluster left",
+  );
+});
+
+test("after an etcd restart each range resumes where it stopped: what changed meanwhile arrives, nothing is listed", async () => {
+  const vpn = "settlements";
+  const writer = clientOf(etcd.url);
+  const put = (record: RegistryRecord) => writer.put(recordKey(record)).value(encodeRecord(record));
+  const fn = sampleFunction({ cluster: "east", vpn });
+  const early = sampleSubscription({ cluster: "east", vpn, name: "early" });
+  await put(fn);
+  await put(early);
+  const { watcher, reads, restarts, resumes } = scoped(vpn);
+  await watcher.ready;
+  // One range moves on (a later subscription), the other stays at the listing: each must resume
+  // from its own revision.
+  const moved = sampleSubscription({ cluster: "east", vpn, name: "moved" });
+  await put(moved);
+  await waitForSnapshot(watcher, (s) => s.records.has(recordKey(moved)));
+  const listed = reads.length;
+
+  await etcd.kill();
+  await etcd.start();
+  const after = clientOf(etcd.url);
+  const late = sampleSubscription({ cluster: "east", vpn, name: "late" });
+  await after.put(recordKey(late)).value(encodeRecord(late));
+  await after.delete().key(recordKey(fn));
+  await waitForSnapshot(watcher, holds(view(early, moved, late)));
+  assert.ok(resumes.length >= 1, "watched again");
+  assert.deepEqual(restarts, [], "no re-list");
+  assert.deepEqual(
+    reads.slice(listed).filter((r) => r.request.limit !== 1),
+    [],
+    "no range listed (the cluster checks read one key each)",
   );
 });
