@@ -1,6 +1,6 @@
 // The self-restarting informer against a real API server: it survives errors that stop
 // client-node's own informer (here: listing a resource whose CRD does not exist yet) and a
-// stalled watch.
+// stalled watch; the operator's Secret informer leaves Helm's release records out.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CustomObjectsApi, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
@@ -10,6 +10,7 @@ import { cleanup, testCluster, testNamespace, uniqueName } from "../../e2e/harne
 import { waitFor } from "../../e2e/proc.ts";
 import { createOperatorMetrics } from "../metrics.ts";
 import { watchResource } from "./informer.ts";
+import { createInformers } from "./informers.ts";
 
 const cluster = await testCluster();
 const namespace = await testNamespace(cluster, "informer");
@@ -102,4 +103,43 @@ test("an informer started before its resource exists keeps retrying and syncs on
     abort.abort();
     await running;
   }
+});
+
+test("the operator's Secret informer caches no Helm release record, listed or watched, and every other Secret", async () => {
+  const registry = new Registry();
+  const informers = createInformers(
+    cluster.kubeConfig(),
+    { vpn() {}, fn() {}, subscription() {}, namespace() {}, service() {}, endpointSlice() {}, secret() {} },
+    createOperatorMetrics(registry),
+    silentLogger(),
+  );
+  const secret = (name: string, type: string): string => `apiVersion: v1
+kind: Secret
+metadata: { name: ${name}, namespace: ${namespace} }
+type: ${type}
+stringData: { release: "${"x".repeat(1000)}" }
+`;
+  const [listedHelm, listedToken] = [uniqueName("sh.helm.release.v1.listed"), uniqueName("listed-token")];
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    `${secret(listedHelm, "helm.sh/release.v1")}---\n${secret(listedToken, "Opaque")}`,
+  );
+  const abort = new AbortController();
+  const running = informers.secrets.run(abort.signal);
+  cleanup(async () => {
+    abort.abort();
+    await running;
+  });
+  await informers.secrets.synced;
+  const [watchedHelm, watchedToken] = [uniqueName("sh.helm.release.v1.watched"), uniqueName("watched-token")];
+  await cluster.kubectl(
+    ["apply", "-f", "-"],
+    `${secret(watchedHelm, "helm.sh/release.v1")}---\n${secret(watchedToken, "Opaque")}`,
+  );
+  await waitFor("the watched Opaque Secret in the cache", async () =>
+    informers.secrets.get(watchedToken, namespace) ? true : undefined,
+  );
+  assert.ok(informers.secrets.get(listedToken, namespace), "listed");
+  assert.equal(informers.secrets.get(listedHelm, namespace), undefined, "a listed Helm release record");
+  assert.equal(informers.secrets.get(watchedHelm, namespace), undefined, "a watched Helm release record");
 });

@@ -8,7 +8,8 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
+  Watch,
 } from "@kubernetes/client-node";
 import type { Logger } from "../../common/log.ts";
 import type { OperatorMetrics } from "../metrics.ts";
@@ -35,7 +36,10 @@ export interface WatchOptions<T extends KubernetesObject> {
   resource: string;
   /** The API path to list and watch, e.g. `/api/v1/services`. */
   path: string;
+  /** Lists, with the field selector when there is one (the watch is given it by the informer). */
   list: () => Promise<KubernetesListObject<T>>;
+  /** Only the objects matching this field selector are listed, watched and cached. */
+  fieldSelector?: string;
   onChange: (obj: T, change: ChangeKind) => void;
   metrics: OperatorMetrics;
   log: Logger;
@@ -60,7 +64,7 @@ export const slim = <T extends KubernetesObject>(obj: T): T => {
 export const watchResource = <T extends KubernetesObject>(opts: WatchOptions<T>): Watched<T> => {
   const { kc, resource, path, list, onChange, metrics, log } = opts;
   const { stallMs = 120_000, baseBackoffMs = 500, maxBackoffMs = 30_000 } = opts;
-  const informer = makeInformer<T>(kc, path, list);
+  const informer = new ListWatch<T>(path, new Watch(kc), list, false, undefined, opts.fieldSelector);
   const synced = Promise.withResolvers<void>();
   let lastActivity = Date.now();
   let lastError: string | undefined;

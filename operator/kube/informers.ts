@@ -37,6 +37,9 @@ export interface ChangeHandlers {
   secret(obj: V1Secret, change: ChangeKind): void;
 }
 
+/** The Secrets the operator caches: every type but Helm's release records. */
+export const SECRETS_READ = "type!=helm.sh/release.v1";
+
 /** Creates (but does not start) the informers, calling `on` for every change. */
 export const createInformers = (
   kc: KubeConfig,
@@ -99,11 +102,16 @@ export const createInformers = (
       list: () => discovery.listEndpointSliceForAllNamespaces(),
       onChange: on.endpointSlice,
     }),
+    // Helm keeps every release revision as a Secret of this type (its whole manifest,
+    // compressed: tens to hundreds of KiB each, ten revisions per release by default). No
+    // reconciler reads one; cached, they would be most of the operator's memory in a cluster
+    // with many releases.
     secrets: watchResource({
       ...common,
       resource: "secrets",
       path: "/api/v1/secrets",
-      list: () => core.listSecretForAllNamespaces(),
+      fieldSelector: SECRETS_READ,
+      list: () => core.listSecretForAllNamespaces({ fieldSelector: SECRETS_READ }),
       onChange: on.secret,
     }),
   };
