@@ -7,7 +7,9 @@
 // replaced etcd, or events that could not be applied need the re-list. An incident (from the first
 // failure to the next successful resync) is logged when it starts, at every failed attempt (with
 // its number, the wait before the next one and how long etcd has been unreachable — at most one
-// line per maxBackoffMs once the backoff is capped, never silence) and once when it ends.
+// line per maxBackoffMs once the backoff is capped, never silence) and once when it ends. A scoped
+// watcher (./scope.ts) lists its ranges and watches each from its own revision, and while watching
+// looks for clusters that appeared, which its ranges must then cover (a re-list).
 import { backoffDelay, pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
@@ -193,7 +195,7 @@ export const runWatchLoop = async (opts: LoopOptions): Promise<void> => {
         health.connected = true;
         store.observe(revision);
         contact();
-        if (resuming) resumed(Math.min(...from));
+        if (resuming) resumed(from.length > 0 ? Math.min(...from) : store.lastApplied());
       },
       onResponse: (index, events, revision) => {
         contact();
