@@ -126,20 +126,24 @@ stringData: { release: "${"x".repeat(1000)}" }
   );
   const abort = new AbortController();
   const running = informers.secrets.run(abort.signal);
-  cleanup(async () => {
+  try {
+    await informers.secrets.synced;
+    const [watchedHelm, watchedToken] = [
+      uniqueName("sh.helm.release.v1.watched"),
+      uniqueName("watched-token"),
+    ];
+    await cluster.kubectl(
+      ["apply", "-f", "-"],
+      `${secret(watchedHelm, "helm.sh/release.v1")}---\n${secret(watchedToken, "Opaque")}`,
+    );
+    await waitFor("the watched Opaque Secret in the cache", async () =>
+      informers.secrets.get(watchedToken, namespace) ? true : undefined,
+    );
+    assert.ok(informers.secrets.get(listedToken, namespace), "listed");
+    assert.equal(informers.secrets.get(listedHelm, namespace), undefined, "a listed Helm release record");
+    assert.equal(informers.secrets.get(watchedHelm, namespace), undefined, "a watched Helm release record");
+  } finally {
     abort.abort();
     await running;
-  });
-  await informers.secrets.synced;
-  const [watchedHelm, watchedToken] = [uniqueName("sh.helm.release.v1.watched"), uniqueName("watched-token")];
-  await cluster.kubectl(
-    ["apply", "-f", "-"],
-    `${secret(watchedHelm, "helm.sh/release.v1")}---\n${secret(watchedToken, "Opaque")}`,
-  );
-  await waitFor("the watched Opaque Secret in the cache", async () =>
-    informers.secrets.get(watchedToken, namespace) ? true : undefined,
-  );
-  assert.ok(informers.secrets.get(listedToken, namespace), "listed");
-  assert.equal(informers.secrets.get(listedHelm, namespace), undefined, "a listed Helm release record");
-  assert.equal(informers.secrets.get(watchedHelm, namespace), undefined, "a watched Helm release record");
+  }
 });
