@@ -72,12 +72,6 @@ await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", `vpn/${
 for (const kind of ["functions.switchboard.dev", "subscriptions.switchboard.dev"])
   await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=60s", "-n", ns, kind, "--all"]);
 
-test("with --kube-write-qps the operator's writes wait for the rate, and every object still becomes Ready", async () => {
-  // Ten writes (a finalizer and a status each) in a burst of one at four a second: most waited.
-  const waited = (await operator.metric("switchboard_operator_kube_write_wait_seconds_total")) ?? 0;
-  assert.ok(waited > 0, `writes waited ${waited} s`);
-});
-
 const where = (name: string) => ({ vpn, namespace: ns, name, cluster: clusterName });
 const keys = {
   vpn: vpnKey(vpn, clusterName),
@@ -113,6 +107,14 @@ const repairLines = (key: string): Record<string, unknown>[] =>
   logLines("behind the operator's back")
     .map((l): Record<string, unknown> => JSON.parse(l))
     .filter((l) => l.key === key);
+
+// Registered after the last top-level await: a test registered before one runs on its own, and
+// the file's cleanups (stopping the operator) follow it at once.
+test("with --kube-write-qps the operator's writes wait for the rate, and every object still becomes Ready", async () => {
+  // Ten writes (a finalizer and a status each) in a burst of one at four a second: most waited.
+  const waited = (await operator.metric("switchboard_operator_kube_write_wait_seconds_total")) ?? 0;
+  assert.ok(waited > 0, `writes waited ${waited} s`);
+});
 
 test("a publisher hash added to the VPN record is removed", async () => {
   const value = desired.vpn?.value ?? "";
