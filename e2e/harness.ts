@@ -23,12 +23,22 @@ let hooked = false;
  */
 export const cleanup = (fn: () => Promise<void> | void): void => {
   cleanups.push(fn);
+  hookCleanups();
+};
+
+/** Runs the cleanups when the context this is first called in ends. */
+const hookCleanups = (): void => {
   if (hooked) return;
   hooked = true;
   after(async () => {
     for (const next of cleanups.reverse()) await next();
   });
 };
+// Under the test runner the hook is the file's: registered now, while the file imports this module
+// at its top level. Registered by a first cleanup() called inside a test (a file that starts
+// nothing of its own on the shared control plane), it would run when that test ends, and the
+// cleanups of later tests never: a watch left running then kept a file's process alive.
+if (process.env.NODE_TEST_CONTEXT !== undefined) hookCleanups();
 let sharedEtcd: Promise<string> | undefined;
 
 const sharedInfo = (): ClusterInfo | undefined => {
