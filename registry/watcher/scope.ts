@@ -1,8 +1,8 @@
-// A watcher scoped to part of the registry. A sidecar's: one VPN, what it can route for, and
-// nothing else. The registry is laid
-// out by cluster (../keys.ts: each cluster's operator may write only its own subtree), so one VPN's
-// records are, in every cluster, the VPN record, one Function collection and one Subscription
-// collection; with the cluster's heartbeat, four ranges per cluster:
+// A watcher scoped to part of the registry. A sidecar's scope is one VPN: what it can route for,
+// and nothing else. The registry is laid out by cluster (../keys.ts: each cluster's operator may
+// write only its own subtree), so one VPN's records are, in every cluster, the VPN record, one
+// Function collection and one Subscription collection; with the cluster's heartbeat, four ranges
+// per cluster:
 //
 //   /switchboard/v1/clusters/<cluster>/heartbeat
 //   /switchboard/v1/clusters/<cluster>/vpns/<vpn>
@@ -17,8 +17,8 @@
 // is found by the same skipping, repeated while watching (every 30 s by default): the watcher then
 // lists again, its scope being small. What it costs and saves: docs/benchmarks.md.
 //
-// The operator's: the Functions of every other cluster (a Subscription may name a Function
-// declared only elsewhere), two ranges per other cluster and none of its own, so that its own
+// The operator's scope is the Functions of every other cluster (a Subscription may name a Function
+// declared only elsewhere): two ranges per other cluster and none of its own, so that its own
 // writes never come back to it through its watch.
 import { CLUSTERS_PREFIX, COLLECTIONS } from "../keys.ts";
 import { type KeyRange, keyRange, prefixRange, type RegistryClient } from "./client.ts";
