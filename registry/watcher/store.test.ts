@@ -39,10 +39,15 @@ const del = (key: string, modRevision: number): WatchEvent => ({
 
 const storeWithReports = () => {
   const reported: string[] = [];
-  const store = createRecordStore({
+  const records = createRecordStore({
     onInvalid: (key, modRevision) => reported.push(`${key}@${modRevision}`),
   });
-  return { store, reported };
+  // One watch response published at once: stage() then seal(), as the watcher's loop does.
+  const apply = (events: readonly WatchEvent[]) => {
+    const { duplicates } = records.stage(events);
+    return { snapshot: records.seal(), duplicates };
+  };
+  return { store: { ...records, apply }, reported };
 };
 
 const vpn = sampleVpn();

@@ -236,19 +236,8 @@ export const createRecordStore = ({
     return snapshot;
   };
 
-  /** stage() then seal(): the new snapshot, or none when nothing changed. */
-  const apply = (
-    events: readonly WatchEvent[],
-    watch = 0,
-  ): { snapshot?: RegistrySnapshot; duplicates: number } => {
-    const { duplicates } = stage(events, watch);
-    const sealed = seal();
-    return sealed === undefined ? { duplicates } : { snapshot: sealed, duplicates };
-  };
-
   return {
     resync,
-    apply,
     stage,
     seal,
     /** Notes a revision etcd answered with (watch headers, probes), raising the high-water mark. */
