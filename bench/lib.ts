@@ -346,3 +346,26 @@ export const inspectorSession = async (
     close: () => ws.close(),
   };
 };
+
+/** Where a subject's memory is at the end of a paced run (bench/cost.ts), in MiB. */
+export interface CostMemory {
+  workingSetMb: number;
+  young: number;
+  old: number;
+  code: number;
+  otherHeap: number;
+  external: number;
+  /** Working set less V8's heap and external memory: Node's and the allocator's own. */
+  rest: number;
+}
+
+/** Where a sync request's cost goes in one subject (bench/cost.ts): per request, by owner. */
+export interface Cost {
+  /** µs of CPU per request by owner, paced and in the closed loop. */
+  paced: Record<string, number>;
+  closed: Record<string, number>;
+  closedRate: number;
+  memory: CostMemory;
+  /** Bytes allocated per request by owner, paced. */
+  allocation: Record<string, number>;
+}

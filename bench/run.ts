@@ -6,7 +6,7 @@ import { repoRoot } from "../e2e/tools.ts";
 
 const benches: (string | string[])[] = [
   "sync-hop.ts",
-  "allocation.ts",
+  "cost.ts",
   "queue-memory.ts",
   "durable.ts",
   "matching.ts",
@@ -19,6 +19,8 @@ const benches: (string | string[])[] = [
   "fleet.ts",
   // The same fleet as sidecars, each scoped to one of 100 VPNs, on a registry of 10 000 subscriptions.
   ["fleet.ts", "--vpns", "100", "--subscriptions", "10000"],
+  // Last: every goal from the results above, met or with where the cost is.
+  "goals.ts",
 ];
 let failed = 0;
 for (const entry of benches) {

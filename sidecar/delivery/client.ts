@@ -6,10 +6,10 @@
 // caller gets it; an async delivery discards it). sidecar/delivery/clients.int.test.ts holds both
 // to the same contract against real servers.
 //
-// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup, four
-// runs; docs/benchmarks.md): the gateway on node:http held 12–18 MiB less at 1000 requests/s than
-// on undici (e.g. 51 against 64 MiB), but served 20–36 % fewer requests per second in a closed
-// loop (e.g. 6500 against 10136). undici stays the default; node:http suits a sidecar whose rate
+// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup, five
+// runs; docs/benchmarks.md): the gateway on node:http held 9–18 MiB less at 1000 requests/s than
+// on undici (e.g. 49 against 58 MiB), but served 20–45 % fewer requests per second in a closed
+// loop (e.g. 5740 against 10332). undici stays the default; node:http suits a sidecar whose rate
 // stays well inside its CPU limit.
 import type { Readable } from "node:stream";
 import { EgressDeniedError } from "./egress.ts";

@@ -159,6 +159,29 @@ for (const [kind, factory] of [
     );
   });
 
+  test(`${kind}: the deadline covers a connection not yet made, and the request is never sent after it`, async () => {
+    let requests = 0;
+    const fn = await serve((_req, res) => {
+      requests++;
+      res.end("ok");
+    });
+    // The egress check holds connections until the first attempt has timed out.
+    let held = true;
+    const waiting: (() => void)[] = [];
+    const p = pool((host) =>
+      held
+        ? new Promise((resolve) => waiting.push(() => resolve({ address: host })))
+        : Promise.resolve({ address: host }),
+    );
+    const r = await p.send(`${fn.url}/`, request({ timeoutMs: 200 }));
+    assert.deepEqual(r.outcome, { error: "timeout" });
+    held = false;
+    for (const admit of waiting) admit();
+    // A later attempt on the same pool goes through; the one that timed out was never sent.
+    assert.deepEqual((await p.send(`${fn.url}/`, request())).outcome, { status: 200 });
+    assert.equal(requests, 1);
+  });
+
   test(`${kind}: a response body past the cap fails the attempt; a refused connection is a network failure`, async () => {
     const fn = await serve((_req, res) => res.end("x".repeat(64 * 1024)));
     const p = pool();

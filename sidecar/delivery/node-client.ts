@@ -67,7 +67,11 @@ const send = (http: HttpAgent, https: HttpsAgent, url: string, req: AttemptReque
     let request: ReturnType<typeof httpRequest>;
     const timer = setTimeout(() => {
       timedOut = true;
-      request?.destroy(new Error(`no answer within ${req.timeoutMs} ms`));
+      const err = new Error(`no answer within ${req.timeoutMs} ms`);
+      request?.destroy(err);
+      // A request still waiting for its connection (the egress check, a connect) reports no
+      // error until the connection comes: the attempt ends now, and the request is never sent.
+      finish(failed(err, true));
     }, req.timeoutMs);
     try {
       request = (secure ? httpsRequest : httpRequest)({

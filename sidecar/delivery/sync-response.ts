@@ -19,9 +19,9 @@ const HOP_BY_HOP = new Set([
 
 /** The answer to a finished sync delivery; throws a ProblemError when the function gave no answer. */
 export const syncResponse = (route: Route, final: Final): Reply => {
-  const fn = `${route.subscription.function.namespace}/${route.subscription.function.name}`;
   const outcome = final.outcome;
   if ("error" in outcome) {
+    const fn = `${route.subscription.function.namespace}/${route.subscription.function.name}`;
     const attempts = { members: { attempts: final.attempts } };
     switch (outcome.error) {
       case "no-endpoints":
@@ -50,8 +50,10 @@ export const syncResponse = (route: Route, final: Final): Reply => {
     }
   }
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(final.headers))
+  for (const k in final.headers) {
+    const v = final.headers[k];
     if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+  }
   const noBody = outcome.status === 204 || outcome.status === 304;
   return { status: outcome.status, headers, ...(noBody || !final.body ? {} : { body: final.body }) };
 };

@@ -2,8 +2,19 @@
 // connector asks the egress policy for the address first, then connects to that very address
 // (TLS keeps the URL's name for SNI and the certificate check). undici's `request` never follows
 // redirects. Loaded only when chosen: the gateway does not import undici otherwise (./client.ts).
+//
+// The two parts it uses are imported by path, not through undici's index, which loads every
+// other part too (fetch, WebSocket, EventSource, the cache, the mocks). Measured in Node 24
+// (compiled, after node:http): the index adds 8.2 MiB of anonymous memory to a process, these
+// two 2.1 MiB. undici has no "exports" map, so the paths are its public files;
+// sidecar/delivery/clients.int.test.ts runs this client against real servers, so a release that
+// moves them fails there. ./undici-parts.d.ts types them from undici's own types.
+/// <reference path="./undici-parts.d.ts" />
+import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
-import { Agent, buildConnector, type Dispatcher } from "undici";
+import type { buildConnector, Dispatcher } from "undici";
+import connector from "undici/lib/core/connect.js";
+import Agent from "undici/lib/dispatcher/agent.js";
 import { normaliseHost } from "../../common/egress/rules.ts";
 import {
   type Admit,
@@ -14,7 +25,6 @@ import {
   MAX_RESPONSE_BYTES,
   type PoolFactory,
   parsedTarget,
-  readCapped,
 } from "./client.ts";
 
 /** An undici connector that connects only where `admit` says, to the address it chose. */
@@ -32,47 +42,126 @@ const admittedConnector = (admit: Admit, base: buildConnector.connector): buildC
   };
 };
 
-const send = async (dispatcher: Dispatcher, url: string, req: AttemptRequest): Promise<AttemptResult> => {
-  // One timer per attempt, cleared when it ends: AbortSignal.timeout keeps its timer (and the
-  // signal) alive for the whole timeout even after the request finished, which at thousands of
-  // requests per second held hundreds of thousands of timers and tens of MB of heap.
-  const deadline = new AbortController();
-  const signal = deadline.signal;
-  const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
-  let draining = false;
-  try {
-    const { origin, pathname, search } = parsedTarget(url);
-    const res = await dispatcher.request({
-      origin,
-      path: `${pathname}${search}`,
-      method: req.method as Dispatcher.HttpMethod,
-      headers: req.headers,
-      body: req.body ?? null,
-      signal,
-    });
-    if (!req.keepBody) {
-      // An async attempt's outcome is the status; the body is drained within the same deadline,
-      // so the connection goes back to the pool (or is closed at the deadline).
-      draining = true;
-      const drained = (): void => clearTimeout(timer);
-      res.body.on("end", drained).on("close", drained).on("error", drained).resume();
-      return answered(res.statusCode, res.headers, undefined);
-    }
-    const body = await readCapped(res.body, req.maxResponseBytes ?? MAX_RESPONSE_BYTES);
-    return answered(res.statusCode, res.headers, body);
-  } catch (err) {
-    return failed(err, signal.aborted);
-  } finally {
-    if (!draining) clearTimeout(timer);
+/** The error an attempt's deadline aborts its dispatch with. */
+class DeadlineError extends Error {
+  override readonly name = "DeadlineError";
+}
+
+/**
+ * One attempt as an undici dispatch handler: it resolves with the attempt's result and collects
+ * the response body itself, so no body stream, abort signal or async resource is built per
+ * attempt (bench/cost.ts: undici's `request` spent them on every call). One timer is the
+ * deadline over connect, headers and body; it aborts the dispatch, or, before the dispatch has
+ * started, settles the attempt and aborts the dispatch when it starts. An async attempt (no
+ * `keepBody`) settles on the status and drains the body within the same deadline, so the
+ * connection goes back to the pool (or is closed at the deadline).
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  private timedOut = false;
+  private status = 0;
+  private headers: AttemptResult["headers"] = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly req: AttemptRequest;
+  private readonly resolve: (result: AttemptResult) => void;
+
+  constructor(req: AttemptRequest, resolve: (result: AttemptResult) => void) {
+    this.req = req;
+    this.resolve = resolve;
+    this.timer = setTimeout(() => this.expire(), req.timeoutMs);
   }
-};
+
+  private expire(): void {
+    this.timedOut = true;
+    if (this.controller) this.controller.abort(new DeadlineError("the attempt's deadline passed"));
+    else this.settle(failed(undefined, true));
+  }
+
+  private settle(result: AttemptResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(result);
+  }
+
+  /** The attempt is over: no deadline left to keep. */
+  private done(): void {
+    clearTimeout(this.timer);
+    this.chunks = [];
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.timedOut) controller.abort(new DeadlineError("the attempt's deadline passed"));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    // 1xx answers (other than an upgrade, never asked for) precede the response.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers;
+    if (!this.req.keepBody) this.settle(answered(statusCode, this.headers, undefined));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.req.keepBody || this.settled) return;
+    this.size += chunk.length;
+    const max = this.req.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    if (this.size > max) {
+      controller.abort(new RangeError(`response body exceeds ${max} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.req.keepBody) {
+      const { chunks, size } = this;
+      const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size);
+      this.settle(answered(this.status, this.headers, body));
+    }
+    this.done();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.settle(failed(err, this.timedOut));
+    this.done();
+  }
+}
+
+const send = (dispatcher: Dispatcher, url: string, req: AttemptRequest): Promise<AttemptResult> =>
+  new Promise((resolve) => {
+    const { origin, pathname, search } = parsedTarget(url);
+    const attempt = new Attempt(req, resolve);
+    try {
+      dispatcher.dispatch(
+        {
+          origin,
+          path: `${pathname}${search}`,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers,
+          body: req.body ?? null,
+        },
+        attempt,
+      );
+    } catch (err) {
+      // Options undici refuses (e.g. a header value it will not send).
+      attempt.onResponseError(undefined as never, err instanceof Error ? err : new Error(String(err)));
+    }
+  });
 
 /** Pools on undici Agents (256 connections per origin, idle connections kept 30 s). */
 export const undiciPools: PoolFactory = (admit) => {
   const agent = new Agent({
     connections: 256,
     keepAliveTimeout: 30_000,
-    connect: admittedConnector(admit, buildConnector({})),
+    connect: admittedConnector(admit, connector({})),
   });
   return {
     send: (url, req) => send(agent, url, req),

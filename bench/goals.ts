@@ -1,0 +1,201 @@
+// The sidecar's goals (docs/architecture.md, "Performance targets"; docs/benchmarks.md) in one
+// table, from the results the other benches wrote (bench/results/*.json, the last `npm run bench`
+// runs this after them): each goal met, or missed with the evidence of where the cost is, drawn
+// from the same run: bench/cost.ts (CPU per request by owner, memory by part, allocation, for the
+// gateway and the bare node:http + undici forwarder) and the Node forwarders of bench/sync-hop.ts.
+// What the forwarder spends is the floor of a Node sidecar: a goal the forwarder misses too cannot
+// be met by any gateway on Node 24 that does the same I/O. Writes bench/results/goals.json.
+//   node bench/goals.ts
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../e2e/tools.ts";
+import type { Cost, CostMemory, Row } from "./lib.ts";
+
+interface Results {
+  name: string;
+  date: string;
+  rows: Row[];
+  details: Record<string, unknown>;
+}
+interface Subject {
+  name: string;
+  idleMb: number;
+  paced: Record<
+    string,
+    {
+      coresPer1000: number;
+      endMb: number;
+      latency: { latencyMs: { p50: number; p99: number } };
+      direct: { latencyMs: { p50: number; p99: number } };
+    }
+  >;
+  closedLoop: { rate: number };
+  afterBurstMb: number;
+}
+
+const results = (name: string): Results | undefined => {
+  const file = join(repoRoot, "bench", "results", `${name}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Results) : undefined;
+};
+
+const syncHop = results("sync-hop");
+const cost = results("cost");
+const gateway = cost?.details.gateway as Cost | undefined;
+const forwarder = cost?.details.forwarder as Cost | undefined;
+const subjects = (syncHop?.details.subjects ?? []) as Subject[];
+const subject = (name: string) => subjects.find((s) => s.name === name);
+const rateOf = cost?.details.rate as number | undefined;
+
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const µs = (n: number) => `${n.toFixed(0)} µs`;
+const mib = (n: number) => `${n.toFixed(1)} MiB`;
+
+/** The owners where the gateway spends more than the forwarder, largest first: "GC +18 µs, …". */
+const beyond = (mine: Record<string, number>, theirs: Record<string, number>, unit: (n: number) => string) =>
+  Object.keys(mine)
+    .map((owner) => [owner, (mine[owner] ?? 0) - (theirs[owner] ?? 0)] as const)
+    .filter(([, d]) => d > 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([owner, d]) => `${owner} +${unit(d)}`)
+    .join(", ");
+
+/** "Node (node:http, …) 91 µs, GC 26 µs, …" */
+const parts = (r: Record<string, number>, unit: (n: number) => string) =>
+  Object.entries(r)
+    .sort((a, b) => b[1] - a[1])
+    .map(([owner, v]) => `${owner} ${unit(v)}`)
+    .join(", ");
+
+const memoryParts = (m: CostMemory) =>
+  `V8 young ${mib(m.young)}, old ${mib(m.old)}, code and other spaces ${mib(m.code + m.otherHeap)}, external ${mib(m.external)}, Node and the allocator ${mib(m.rest)}`;
+
+/** Evidence for a missed sync-hop goal, by its figure; undefined when the results to draw it from are missing. */
+const syncEvidence = (figure: string): string | undefined => {
+  if (!gateway || !forwarder) return undefined;
+  const undiciForwarder = subject("node forwarder");
+  const httpForwarder = subject("node:http forwarder");
+  const goProxy = subject("go proxy");
+  if (figure.startsWith("sync throughput"))
+    return [
+      `CPU per request in a closed loop (bench/cost.ts, profiler attached): gateway ${µs(total(gateway.closed))}, forwarder ${µs(total(forwarder.closed))}`,
+      `beyond the forwarder: ${beyond(gateway.closed, forwarder.closed, µs)}`,
+      undiciForwarder && goProxy
+        ? `the forwarder itself served ${(undiciForwarder.closedLoop.rate / goProxy.closedLoop.rate).toFixed(2)} × the Go proxy`
+        : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
+  if (figure.startsWith("added latency at 1000/s"))
+    return [
+      `a request's CPU on the gateway's core at ${rateOf}/s is ${µs(total(gateway.paced))} (forwarder ${µs(total(forwarder.paced))}: ${parts(forwarder.paced, µs)})`,
+      "the added p50 cannot be below the CPU a request takes on the path, and the forwarder alone is past 150 µs",
+      `GC ${µs(gateway.paced.GC ?? 0)} per request (forwarder ${µs(forwarder.paced.GC ?? 0)}) comes in pauses that set the p99`,
+    ].join("; ");
+  if (figure.startsWith("added latency at 5000/s")) {
+    const cores = (total(gateway.paced) * 5000) / 1e6;
+    const floors = [undiciForwarder, httpForwarder]
+      .filter((s): s is Subject => s?.paced["5000"] !== undefined)
+      .map((s) => {
+        const at = s.paced["5000"];
+        return `${s.name} ${((at?.latency.latencyMs.p99 ?? 0) - (at?.direct.latencyMs.p99 ?? 0)).toFixed(1)} ms`;
+      });
+    return [
+      `at ${µs(total(gateway.paced))} of CPU per request at ${rateOf}/s, 5000/s needs ${cores.toFixed(2)} cores of the one it has (the forwarder ${((total(forwarder.paced) * 5000) / 1e6).toFixed(2)})`,
+      "a paced load generator opens a connection for each request it cannot send on an idle one, so a gateway that falls behind gets more connections, each with its own buffers, and falls further behind until --max-connections answers 503",
+      floors.length > 0 ? `the Node forwarders' added p99 at 5000/s: ${floors.join(", ")}` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
+  }
+  if (figure.startsWith("CPU core-seconds per 1000"))
+    return `Node's floor, the forwarder: ${µs(total(forwarder.paced))} per request (${parts(forwarder.paced, µs)}); the gateway beyond it: ${beyond(gateway.paced, forwarder.paced, µs)}`;
+  if (figure.startsWith("working set idle"))
+    return [
+      httpForwarder ? `node:http forwarder idle ${mib(httpForwarder.idleMb)}` : "",
+      undiciForwarder ? `node:http + undici forwarder idle ${mib(undiciForwarder.idleMb)}` : "",
+      "the rest is the gateway's modules (docs/benchmarks.md, \"Where the gateway's memory goes\")",
+    ]
+      .filter(Boolean)
+      .join("; ");
+  if (figure.startsWith("working set at the end of")) {
+    const rate = /end of (\d+)\/s/.exec(figure)?.[1] ?? "1000";
+    return [
+      undiciForwarder?.paced[rate]
+        ? `node:http + undici forwarder ${mib(undiciForwarder.paced[rate].endMb)}`
+        : "",
+      httpForwarder?.paced[rate] ? `node:http forwarder ${mib(httpForwarder.paced[rate].endMb)}` : "",
+      subject("gateway (node:http)")?.paced[rate]
+        ? `gateway on node:http (--delivery-client=node) ${mib(subject("gateway (node:http)")?.paced[rate]?.endMb ?? 0)}`
+        : "",
+      `at ${rateOf}/s (bench/cost.ts): gateway ${mib(gateway.memory.workingSetMb)} = ${memoryParts(gateway.memory)}; forwarder ${mib(forwarder.memory.workingSetMb)} = ${memoryParts(forwarder.memory)}`,
+    ]
+      .filter(Boolean)
+      .join("; ");
+  }
+  if (figure.startsWith("working set after the closed-loop burst"))
+    return [undiciForwarder, httpForwarder]
+      .filter((s): s is Subject => s !== undefined)
+      .map((s) => `${s.name} ${(s.afterBurstMb / s.idleMb).toFixed(2)} × its idle`)
+      .join("; ");
+  return undefined;
+};
+
+/** Evidence for a missed durable goal. */
+const durableEvidence = (row: Row): string | undefined => {
+  if (row.figure.startsWith("ack latency"))
+    return `the same run without the log: ${row.baseline}; the tail is the gateway's CPU on its one core (accepting and delivering), not the disk`;
+  if (!row.figure.startsWith("async accept rate, closed loop")) return undefined;
+  return `the same run without the log (memory) accepted ${row.baseline.replace(/ \(memory\)/, "")}/s: the log costs ${((1 - Number(row.ratio)) * 100).toFixed(0)} %; the rest is the gateway's CPU per event, accepting and delivering on the same core${gateway ? ` (a sync hop alone takes ${µs(total(gateway.closed))} in a closed loop, bench/cost.ts)` : ""}`;
+};
+
+interface Goal {
+  bench: string;
+  figure: string;
+  value: string;
+  target: string;
+  verdict: string;
+  evidence: string;
+}
+const goals: Goal[] = [];
+for (const name of ["sync-hop", "durable", "matching", "queue-memory", "propagation"]) {
+  const r = results(name);
+  if (!r) continue;
+  for (const row of r.rows) {
+    if (row.verdict === "—") continue;
+    const evidence =
+      row.verdict === "met"
+        ? ""
+        : ((name === "sync-hop"
+            ? syncEvidence(row.figure)
+            : name === "durable"
+              ? durableEvidence(row)
+              : undefined) ?? "no profile in these results");
+    goals.push({
+      bench: name,
+      figure: row.figure,
+      value: row.value,
+      target: row.target,
+      verdict: row.verdict,
+      evidence,
+    });
+  }
+}
+const dates = ["sync-hop", "cost"].map((n) => `${n} ${results(n)?.date ?? "missing"}`).join(", ");
+console.log(
+  [
+    "",
+    "### goals",
+    "",
+    `From bench/results (${dates}).`,
+    "",
+    "| bench | goal | measured | target | | where the cost is (misses) |",
+    "|---|---|---|---|---|---|",
+    ...goals.map(
+      (g) => `| ${g.bench} | ${g.figure} | ${g.value} | ${g.target} | ${g.verdict} | ${g.evidence} |`,
+    ),
+    "",
+  ].join("\n"),
+);
+const file = join(repoRoot, "bench", "results", "goals.json");
+writeFileSync(file, `${JSON.stringify({ name: "goals", date: new Date().toISOString(), goals }, null, 2)}\n`);
+console.log(`written: ${file}`);
