@@ -14,7 +14,6 @@ import type { PoolFactory } from "./delivery/client.ts";
 import { boundAddresses, createEgress, type ProtectedEndpoint } from "./delivery/egress.ts";
 import { createDeliverer, type Deliverer, type Final } from "./delivery/index.ts";
 import type { JetStreamEngine } from "./delivery/jetstream.ts";
-import { undiciPools } from "./delivery/undici-client.ts";
 import type { Wal } from "./durable/wal.ts";
 import { createBodyBudget } from "./ingress/budget.ts";
 import { deadLetterRoutes } from "./ingress/dead-letters.ts";
@@ -66,8 +65,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Opens sealed registry records (the master key, or the one VPN this gateway serves). */
   keyring?: Keyring | undefined;
-  /** The delivery client's pools (--delivery-client): undici unless given. */
-  pools?: PoolFactory;
+  /** The delivery client's pools (--delivery-client; main.ts loads the chosen client only). */
+  pools: PoolFactory;
   /** Async delivery on JetStream instead of the gateway's own queue (and log). */
   jetstream?: (parts: EngineParts) => JetStreamEngine;
 }
@@ -118,7 +117,7 @@ export const createGateway = ({
   log,
   wal,
   keyring,
-  pools = undiciPools,
+  pools,
   jetstream,
 }: GatewayDeps): Gateway => {
   const watcher = createRegistryWatcher({

@@ -105,10 +105,11 @@ const main = async (): Promise<number> => {
     keyring,
     ...(wal ? { wal } : {}),
     ...(jetstream ? { jetstream } : {}),
-    // node:http is the lighter client (sidecar/delivery/client.ts has the trade-off).
-    ...(config.deliveryClient === "node"
-      ? { pools: (await import("./delivery/node-client.ts")).nodePools }
-      : {}),
+    // Only the chosen client is loaded (sidecar/delivery/client.ts has the trade-off).
+    pools:
+      config.deliveryClient === "node"
+        ? (await import("./delivery/node-client.ts")).nodePools
+        : (await import("./delivery/undici-client.ts")).undiciPools,
   });
   const ingress = await serveIngress(gateway.ingress, {
     host: config.listenHost,

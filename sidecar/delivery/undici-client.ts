@@ -1,7 +1,8 @@
 // The delivery client on undici (--delivery-client=undici): a pool per VPN allow-list whose
 // connector asks the egress policy for the address first, then connects to that very address
-// (TLS keeps the URL's name for SNI and the certificate check). undici's `request` never follows
-// redirects. Loaded only when chosen: the gateway does not import undici otherwise (./client.ts).
+// (TLS keeps the URL's name for SNI and the certificate check). A dispatch follows no redirects
+// (undici follows them only through its redirect interceptor). Loaded only when chosen
+// (sidecar/main.ts): with --delivery-client=node the gateway does not load undici.
 //
 // The two parts it uses are imported by path, not through undici's index, which loads every
 // other part too (fetch, WebSocket, EventSource, the cache, the mocks). Measured in Node 24
