@@ -6,10 +6,11 @@
 //
 // The two parts it uses are imported by path, not through undici's index, which loads every
 // other part too (fetch, WebSocket, EventSource, the cache, the mocks). Measured in Node 24
-// (compiled, after node:http): the index adds 8.2 MiB of anonymous memory to a process, these
-// two 2.1 MiB. undici has no "exports" map, so the paths are its public files;
-// sidecar/delivery/clients.int.test.ts runs this client against real servers, so a release that
-// moves them fails there. ./undici-parts.d.ts types them from undici's own types.
+// (compiled, after node:http): the index adds about 8 MiB of anonymous memory to a process, these
+// two about 2 MiB. undici has no "exports" map, so its files can be imported by path, but they are
+// not its documented API: sidecar/delivery/clients.int.test.ts runs this client against real
+// servers, so a release that moves or changes them fails there. ./undici-parts.d.ts types them
+// from undici's own types.
 /// <reference path="./undici-parts.d.ts" />
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
