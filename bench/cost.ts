@@ -38,6 +38,7 @@ import {
   type Row,
   report,
   routesLoaded,
+  total,
 } from "./lib.ts";
 import { startBenchFunction, startForwarder } from "./subjects/index.ts";
 
@@ -259,7 +260,6 @@ const gw = await measure("gateway", `${gateway.url}/`, gatewayPort, cgG).finally
 await fn.stop();
 await registry.close();
 
-const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const fixed = (n: number | undefined, digits = 1) => (n === undefined ? "—" : n.toFixed(digits));
 const info = (figure: string, value: string, baseline: string, ratio = "—"): Row => ({
   figure,
@@ -281,9 +281,9 @@ const breakdown = (
   return [
     info(
       `${what}, ${unit}`,
-      fixed(sum(mine) / scale),
-      `${fixed(sum(theirs) / scale)} (node forwarder)`,
-      (sum(mine) / sum(theirs)).toFixed(2),
+      fixed(total(mine) / scale),
+      `${fixed(total(theirs) / scale)} (node forwarder)`,
+      (total(mine) / total(theirs)).toFixed(2),
     ),
     ...owners.map((owner) =>
       info(

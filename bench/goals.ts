@@ -9,28 +9,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../e2e/tools.ts";
-import type { Cost, CostMemory, Row } from "./lib.ts";
+import { type Cost, type CostMemory, type Row, type SyncHopSubject as Subject, total } from "./lib.ts";
 
 interface Results {
   name: string;
   date: string;
   rows: Row[];
   details: Record<string, unknown>;
-}
-interface Subject {
-  name: string;
-  idleMb: number;
-  paced: Record<
-    string,
-    {
-      coresPer1000: number;
-      endMb: number;
-      latency: { latencyMs: { p50: number; p99: number } };
-      direct: { latencyMs: { p50: number; p99: number } };
-    }
-  >;
-  closedLoop: { rate: number };
-  afterBurstMb: number;
 }
 
 const results = (name: string): Results | undefined => {
@@ -46,7 +31,6 @@ const subjects = (syncHop?.details.subjects ?? []) as Subject[];
 const subject = (name: string) => subjects.find((s) => s.name === name);
 const rateOf = cost?.details.rate as number | undefined;
 
-const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const µs = (n: number) => `${n.toFixed(0)} µs`;
 const mib = (n: number) => `${n.toFixed(1)} MiB`;
 
@@ -94,9 +78,9 @@ const syncEvidence = (figure: string): string | undefined => {
   if (figure.startsWith("added latency at 5000/s")) {
     const cores = (total(gateway.paced) * 5000) / 1e6;
     const floors = [undiciForwarder, httpForwarder]
-      .filter((s): s is Subject => s?.paced["5000"] !== undefined)
+      .filter((s): s is Subject => s?.paced[5000] !== undefined)
       .map((s) => {
-        const at = s.paced["5000"];
+        const at = s.paced[5000];
         return `${s.name} ${((at?.latency.latencyMs.p99 ?? 0) - (at?.direct.latencyMs.p99 ?? 0)).toFixed(1)} ms`;
       });
     return [
@@ -118,7 +102,7 @@ const syncEvidence = (figure: string): string | undefined => {
       .filter(Boolean)
       .join("; ");
   if (figure.startsWith("working set at the end of")) {
-    const rate = /end of (\d+)\/s/.exec(figure)?.[1] ?? "1000";
+    const rate = Number(/end of (\d+)\/s/.exec(figure)?.[1] ?? "1000");
     return [
       undiciForwarder?.paced[rate]
         ? `node:http + undici forwarder ${mib(undiciForwarder.paced[rate].endMb)}`

@@ -369,3 +369,32 @@ export interface Cost {
   /** Bytes allocated per request by owner, paced. */
   allocation: Record<string, number>;
 }
+
+/** One subject of bench/sync-hop.ts as its results hold it (bench/goals.ts reads them). */
+export interface SyncHopSubject {
+  name: string;
+  idleMb: number;
+  /** Share of a core used with no requests. */
+  idleCores: number;
+  /** Per rate: the subject's latency, and a direct call's measured just before it (drift between subjects cancels out). */
+  paced: Record<
+    number,
+    { latency: LoadResult; direct: LoadResult; coresPer1000: number; endMb: number; settledMs: number }
+  >;
+  /** The closed loop's rate of 200s, cores used, and every answer by status and failure by kind (a loop that served nothing says why). */
+  closedLoop: {
+    rate: number;
+    cores: number;
+    statuses: Record<string, number>;
+    failures: Record<string, number>;
+  };
+  peakMb: number;
+  afterBurstMb: number;
+  oomKills: number;
+  /** Major page faults during the closed loop (pages the limit made the kernel reclaim and read back), and the usage then. */
+  closedLoopMajorFaults: number;
+  usageAtPeak: { anonMb: number; fileMb: number };
+}
+
+/** The sum of a breakdown's values. */
+export const total = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);

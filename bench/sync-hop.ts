@@ -26,6 +26,7 @@ import {
   eventHeaders,
   type LoadResult,
   load,
+  type SyncHopSubject as Measured,
   metered,
   pin,
   pinned,
@@ -72,31 +73,6 @@ await benchRoute(registry, fnUrl, "sync");
 
 const body = JSON.stringify({ order: 42, items: ["a", "b"] });
 const ceHeaders = eventHeaders("bench.event", { id: "b" });
-
-interface Measured {
-  name: string;
-  idleMb: number;
-  /** Share of a core used with no requests. */
-  idleCores: number;
-  /** Per rate: the subject's latency, and a direct call's measured just before it (drift between subjects cancels out). */
-  paced: Record<
-    number,
-    { latency: LoadResult; direct: LoadResult; coresPer1000: number; endMb: number; settledMs: number }
-  >;
-  /** The closed loop's rate of 200s, cores used, and every answer by status and failure by kind (a loop that served nothing says why). */
-  closedLoop: {
-    rate: number;
-    cores: number;
-    statuses: Record<string, number>;
-    failures: Record<string, number>;
-  };
-  peakMb: number;
-  afterBurstMb: number;
-  oomKills: number;
-  /** Major page faults during the closed loop (pages the limit made the kernel reclaim and read back), and the usage then. */
-  closedLoopMajorFaults: number;
-  usageAtPeak: { anonMb: number; fileMb: number };
-}
 
 const AFTER_BURST_MS = 15_000;
 const SETTLE_MS = 10_000;

@@ -91,7 +91,6 @@ class Attempt implements Dispatcher.DispatchHandler {
   /** The attempt is over: no deadline left to keep. */
   private done(): void {
     clearTimeout(this.timer);
-    this.chunks = [];
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
