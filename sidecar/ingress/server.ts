@@ -41,7 +41,7 @@ export interface IngressServer {
 /**
  * Sorts header names in place, in the order Array.prototype.sort gives strings. A request's few
  * names are sorted by insertion, which allocates nothing (V8's sort copies into a work array:
- * 0.9 KiB per request, bench/allocation.ts); many names by V8's sort, which stays O(n log n).
+ * 0.9 KiB per request, bench/cost.ts); many names by V8's sort, which stays O(n log n).
  */
 const sortNames = (names: string[]): string[] => {
   if (names.length > 32) return names.sort();
