@@ -24,9 +24,35 @@ export interface GatewayMetrics {
   clusterAvailable: Gauge<"cluster">;
   requestsRefused: Counter<"reason">;
   openConnections: Gauge;
-  inflightBodyBytes: Gauge;
+  inflightBodyBytes: ReadGauge;
   idleCollections: Counter;
 }
+
+const MODE = { sync: { mode: "sync" }, async: { mode: "async" } } as const;
+
+/** Observes a delivery of `mode` that started at `started` (performance.now()): no timer object per delivery, as startTimer makes. */
+export const observeDelivery = (metrics: GatewayMetrics, mode: "sync" | "async", started: number): void =>
+  metrics.deliverySeconds.observe(MODE[mode], (performance.now() - started) / 1000);
+
+/** A gauge whose value is read when the metrics are collected (a scrape), from what `from` gave it last (0 before): nothing to set per request. */
+export interface ReadGauge {
+  from(read: () => number): void;
+}
+
+const readGauge = (config: { name: string; help: string; registers: Registry[] }): ReadGauge => {
+  let read = (): number => 0;
+  new Gauge({
+    ...config,
+    collect() {
+      this.set(read());
+    },
+  });
+  return {
+    from: (r) => {
+      read = r;
+    },
+  };
+};
 
 /** Registers the gateway's metrics on `registry`. */
 export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
@@ -147,7 +173,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       help: "Connections open on the ingress (--max-connections bounds them).",
       registers,
     }),
-    inflightBodyBytes: new Gauge({
+    inflightBodyBytes: readGauge({
       name: "switchboard_gateway_inflight_body_bytes",
       help: "Request-body bytes reserved by requests in progress (--max-inflight-bytes bounds them).",
       registers,

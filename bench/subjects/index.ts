@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { MemoryCgroup } from "../../e2e/cgroup.ts";
 import { freePort } from "../../e2e/ports.ts";
+import { programEnv } from "../../e2e/programs.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { ENTRYPOINT } from "../../scripts/image/spec.ts";
 import { goBinary, pinned } from "../lib.ts";
@@ -29,9 +30,14 @@ const stopped = async (child: ChildProcess): Promise<void> => {
 };
 
 /** Spawns `command` with `prefix` (cgroup, taskset) and waits for its {"listening": PORT} line. */
-const listening = async (name: string, command: string[], env: Record<string, string>): Promise<Subject> => {
+const listening = async (
+  name: string,
+  command: string[],
+  env: Record<string, string>,
+  base: NodeJS.ProcessEnv = process.env,
+): Promise<Subject> => {
   const [cmd = "", ...args] = command;
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), "line")) as [
     string,
   ];
@@ -46,7 +52,7 @@ const listening = async (name: string, command: string[], env: Record<string, st
 export const startBenchFunction = (cores: string): Promise<Subject> =>
   listening("function", [...pinned(cores), goBinary("goload"), "serve"], { PORT: "0" });
 
-/** A bare Node forwarder (bench/fixtures/FIXTURE) to `target`, with the Node flags the image runs the gateway with (and `flags`). */
+/** A bare Node forwarder (bench/fixtures/FIXTURE) to `target`, with the Node flags and the environment (the allocator) the image runs the gateway with (and `flags`). */
 const startNodeForwarder =
   (name: string, fixture: string) =>
   (target: string, cores: string, cgroup: MemoryCgroup, flags: readonly string[] = []): Promise<Subject> =>
@@ -61,6 +67,7 @@ const startNodeForwarder =
         join(repoRoot, "bench/fixtures", fixture),
       ],
       { TARGET: target },
+      programEnv(),
     );
 
 /** The node:http + undici forwarder. */

@@ -6,7 +6,7 @@
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import { type Enqueued, type Wal, WalFullError } from "../durable/wal.ts";
-import type { GatewayMetrics } from "../metrics.ts";
+import { type GatewayMetrics, observeDelivery } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import type { Deliverer, Final } from "./index.ts";
 import { createDeliveryLog, type DeliveryLog } from "./log.ts";
@@ -131,7 +131,7 @@ export const createAsyncEngine = ({
   /** Delivers one job to the end; false when shutdown abandoned it (it stays in the log). */
   const run = async (job: AsyncJob): Promise<boolean> => {
     const { route, event } = job;
-    const end = metrics.deliverySeconds.startTimer({ mode: "async" });
+    const started = performance.now();
     try {
       const sub = route.subscription;
       const target = resolveFn(route.vpn, sub.function.namespace, sub.function.name);
@@ -169,7 +169,7 @@ export const createAsyncEngine = ({
       countDeadLetterDelivery(metrics, dlog, route, event, final, dlFinal);
       return true;
     } finally {
-      end();
+      observeDelivery(metrics, "async", started);
     }
   };
 

@@ -46,7 +46,7 @@ import { pause } from "../../common/backoff.ts";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
 import type { NatsConfig } from "../config.ts";
-import type { GatewayMetrics } from "../metrics.ts";
+import { type GatewayMetrics, observeDelivery } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
 import {
   type AsyncEngine,
@@ -464,7 +464,7 @@ export const createJetStreamEngine = ({
     inflight++;
     inflightBytes += size;
     gauge();
-    const end = metrics.deliverySeconds.startTimer({ mode: "async" });
+    const started = performance.now();
     // Tells JetStream the delivery is still being worked on while an attempt, or the dead-letter
     // function's retries, take longer than the ack wait: no other gateway takes it meanwhile.
     const beat = setInterval(() => m.working(), Math.max(1000, Math.floor(ackWaitMs / 3)));
@@ -513,7 +513,7 @@ export const createJetStreamEngine = ({
       }
     } finally {
       clearInterval(beat);
-      end();
+      observeDelivery(metrics, "async", started);
       inflight--;
       inflightBytes -= size;
       gauge();

@@ -65,7 +65,8 @@ const setup = ({
   table?: RoutingTable | null;
   maxEvents?: number;
 } = {}) => {
-  const metrics = createGatewayMetrics(new Registry());
+  const registry = new Registry();
+  const metrics = createGatewayMetrics(registry);
   const held = holdingDeliverer();
   let draining = false;
   const engine = createAsyncEngine({
@@ -109,7 +110,16 @@ const setup = ({
     (await metrics.eventsReceived.get()).values.find(
       (v) => v.labels.vpn === "blue" && v.labels.result === result,
     )?.value ?? 0;
-  return { app, engine, held, drain, received };
+  /** A sample of the registry as a scrape gives it: `name`'s value for the labels that match. */
+  const scraped = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> =>
+    (await registry.getMetricsAsJSON())
+      .find((m) => m.name === name.replace(/_count$/, ""))
+      ?.values.find(
+        (v) =>
+          (v as { metricName?: string }).metricName === (name.endsWith("_count") ? name : undefined) &&
+          Object.entries(labels).every(([k, x]) => v.labels[k] === x),
+      )?.value;
+  return { app, engine, held, drain, received, scraped };
 };
 
 let n = 0;
@@ -166,6 +176,22 @@ test("a VPN's maxInFlight answers 503 while that many requests are in flight", a
   while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
   held.release();
   assert.equal((await again).status, 200, "the slot is free again");
+});
+
+test("a scrape reads the request-body bytes in progress; a sync delivery is timed once, as sync", async () => {
+  const { app, held, scraped } = setup({ table: tableWith({}, "sync") });
+  assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 0);
+  const first = app(event());
+  while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
+  assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 2, "the held request's body: {}");
+  assert.equal(
+    await scraped("switchboard_gateway_delivery_duration_seconds_count", { mode: "sync" }),
+    undefined,
+  );
+  held.release();
+  assert.equal((await first).status, 200);
+  assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 0);
+  assert.equal(await scraped("switchboard_gateway_delivery_duration_seconds_count", { mode: "sync" }), 1);
 });
 
 test("before the first snapshot and while draining the gateway answers 503; a CloudEvent by GET is 405", async () => {

@@ -9,7 +9,7 @@ import type { GatewayConfig } from "../config.ts";
 import type { AsyncEngine, AsyncJob } from "../delivery/async-engine.ts";
 import type { Deliverer } from "../delivery/index.ts";
 import { syncResponse } from "../delivery/sync-response.ts";
-import type { GatewayMetrics } from "../metrics.ts";
+import { type GatewayMetrics, observeDelivery } from "../metrics.ts";
 import { notFound, overloaded, ProblemError, problemReply, unavailable } from "../problem.ts";
 import type { RoutingTable } from "../routing/index.ts";
 import type { CloudEvent, HeaderView, Reply, Route, VpnView } from "../types.ts";
@@ -82,6 +82,7 @@ const refusal = (err: unknown): "rate_limited" | "rejected" | "overloaded" | "un
 export const createIngress = (deps: IngressDeps): Ingress => {
   const { engine, deliverer, limiter, budget, metrics, log, config } = deps;
   const source = `/switchboard/gateways/${config.clusterName}/${config.id}`;
+  metrics.inflightBodyBytes.from(() => budget.held());
 
   const deliverSync = async (
     table: RoutingTable,
@@ -89,7 +90,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     event: CloudEvent,
     gone: (() => boolean) | undefined,
   ): Promise<Reply> => {
-    const end = metrics.deliverySeconds.startTimer({ mode: "sync" });
+    const started = performance.now();
     const sub = route.subscription;
     const final = await deliverer.deliver(
       route,
@@ -99,7 +100,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       undefined,
       gone,
     );
-    end();
+    observeDelivery(metrics, "sync", started);
     const outcome = final.outcome;
     metrics.deliveries.inc({
       mode: "sync",
@@ -212,7 +213,6 @@ export const createIngress = (deps: IngressDeps): Ingress => {
           : "the gateway's requests in progress hold its whole request-body budget",
       );
     }
-    metrics.inflightBodyBytes.set(budget.held());
     return reserved;
   };
 
@@ -243,7 +243,6 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       reservation = reserve(vpn, req.bodyBytes);
       const body = await req.body();
       reservation.settle(body.byteLength);
-      metrics.inflightBodyBytes.set(budget.held());
       return isCloudEvents(req.headers)
         ? await publish(table, vpn, req, body, counted)
         : await httpRoute(table, vpn, req, body, counted);
@@ -254,7 +253,6 @@ export const createIngress = (deps: IngressDeps): Ingress => {
       throw err;
     } finally {
       reservation?.release();
-      metrics.inflightBodyBytes.set(budget.held());
       release?.();
     }
   };
