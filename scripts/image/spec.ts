@@ -58,6 +58,8 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ["--single-threaded-gc", "-
  * events in a 128 MiB cgroup, the gateway's anonymous memory peaked at 103 MiB while the queue
  * drained with the default arenas, 96.5 MiB with two (compiled gateway,
  * sidecar/delivery/queue-memory.int.test.ts), with V8's heap and external memory the same.
+ * jemalloc, preloaded, returned more after a burst but held 10–15 MiB more with that queue full
+ * (docs/benchmarks.md, "The allocator"): glibc's malloc stays.
  */
 export const ENV: Readonly<Record<string, string>> = { NODE_ENV: "production", MALLOC_ARENA_MAX: "2" };
 /** Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags). */
