@@ -258,16 +258,42 @@ export interface Usage<T> {
 }
 
 /**
- * Resolves once process `pid` has used under 5 % of a core for 500 ms (it has worked off what a
- * run left it), or after `maxMs`; returns how long that took, in ms.
+ * TCP connections open on this machine whose local port is `port` (the server's side), the ones
+ * whose client has closed but the server not yet (CLOSE_WAIT) included: what still holds a
+ * server's connection slots. Read from /proc/net/tcp and tcp6.
  */
-export const settled = async (pid: number, maxMs = 60_000): Promise<number> => {
+export const openConnections = (port: number): number => {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  let n = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const [, local = "", , state = ""] = line.trim().split(/\s+/);
+      // 01 ESTABLISHED, 08 CLOSE_WAIT.
+      if (local.endsWith(`:${hex}`) && (state === "01" || state === "08")) n++;
+    }
+  }
+  return n;
+};
+
+/**
+ * Resolves once process `pid` has used under 5 % of a core for 500 ms and no connection to
+ * `port` (when given) is still open (it has worked off what a run left it: a gateway past its
+ * capacity can sit idle while requests wait out a delivery's deadline and retries, each holding a
+ * connection), or after `maxMs`; returns how long that took, in ms.
+ */
+export const settled = async (pid: number, port?: number, maxMs = 60_000): Promise<number> => {
   const start = performance.now();
   for (;;) {
     const cpu0 = cpuSeconds(pid);
     await new Promise((r) => setTimeout(r, 500));
-    if (cpuSeconds(pid) - cpu0 < 0.025 || performance.now() - start >= maxMs)
-      return performance.now() - start;
+    const quiet = cpuSeconds(pid) - cpu0 < 0.025 && (port === undefined || openConnections(port) === 0);
+    if (quiet || performance.now() - start >= maxMs) return performance.now() - start;
   }
 };
 

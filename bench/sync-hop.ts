@@ -110,8 +110,9 @@ const measure = async (
         direct,
         coresPer1000: m.cores / (m.result.rate / 1000),
         endMb: cgroup.workingSetMb(),
-        // A subject past its capacity works off its backlog before the next run measures it.
-        settledMs: await settled(subject.pid),
+        // A subject past its capacity works off its backlog, and its connections close, before the
+        // next run measures it.
+        settledMs: await settled(subject.pid, Number(new URL(subject.url).port)),
       };
     }
     const faultsBefore = cgroup.breakdown().majorFaults;
@@ -216,7 +217,7 @@ const added = (m: Measured, rate: number, q: "p50" | "p99"): number =>
 
 // Every subject side by side.
 const table = [
-  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms), then back to idle in (s) | CPU core-s per 1000 at 1000/s | idle CPU % | working set idle / end of 1000/s / end of 5000/s / peak / after burst, lowest in 15 s (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
+  "| subject | closed-loop req/s | added p50 / p99 at 1000/s (ms) | added p99 at 5000/s (ms), then settled (idle, its connections closed) in (s) | CPU core-s per 1000 at 1000/s | idle CPU % | working set idle / end of 1000/s / end of 5000/s / peak / after burst, lowest in 15 s (MiB) | anon / file MiB, major faults in the closed loop | OOM kills |",
   "|---|---|---|---|---|---|---|---|---|",
   ...results.map(
     (m) =>
