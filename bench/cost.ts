@@ -14,7 +14,8 @@
 //   included), bytes per request by owner. GC time is proportional to it.
 // This is the evidence behind every goal bench/sync-hop.ts misses: what the gateway spends beyond
 // the forwarder is the gateway's, and what the forwarder spends is Node's floor.
-//   node bench/cost.ts [--seconds 4] [--rate 1000] [--profiles DIR]
+//   node bench/cost.ts [--seconds 4] [--rate 1000] [--profiles DIR] [--gateway-args=FLAGS]
+//     --gateway-args=FLAGS: the gateway's own flags besides the bench's (e.g. --gateway-args=--delivery-client=node)
 //     --profiles: also write each CPU profile to DIR (SUBJECT-paced.cpuprofile, SUBJECT-closed.cpuprofile),
 //       for Chrome DevTools' Performance panel or any .cpuprofile viewer
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "4" },
     rate: { type: "string", default: "1000" },
     profiles: { type: "string" },
+    "gateway-args": { type: "string", default: "" },
   },
 });
 const seconds = Number(values.seconds);
@@ -251,6 +253,7 @@ const gateway = await startGateway({
   compiled: true,
   prefix: [...cgG.prefix, ...pinned("0")],
   entry: [process.execPath, ...args.slice(0, -1), `--inspect=127.0.0.1:${gatewayPort}`, ...args.slice(-1)],
+  extraArgs: values["gateway-args"].split(/\s+/).filter(Boolean),
 });
 await routesLoaded(gateway);
 const gw = await measure("gateway", `${gateway.url}/`, gatewayPort, cgG).finally(async () => {
