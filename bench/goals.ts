@@ -117,10 +117,12 @@ const syncEvidence = (figure: string): string | undefined => {
       .join("; ");
   }
   if (figure.startsWith("working set after the closed-loop burst"))
-    return [undiciForwarder, httpForwarder]
-      .filter((s): s is Subject => s !== undefined)
-      .map((s) => `${s.name} ${(s.afterBurstMb / s.idleMb).toFixed(2)} × its idle`)
-      .join("; ");
+    return [
+      ...[undiciForwarder, httpForwarder]
+        .filter((s): s is Subject => s !== undefined)
+        .map((s) => `${s.name} ${(s.afterBurstMb / s.idleMb).toFixed(2)} × its idle`),
+      "V8's heap returns with the gateway's collection when quiet (--idle-reclaim); what stays is glibc's malloc heap, which jemalloc gives back at the cost of 10–15 MiB more with the async queue full of 16 KiB events (docs/benchmarks.md, \"The allocator\")",
+    ].join("; ");
   return undefined;
 };
 

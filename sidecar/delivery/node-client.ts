@@ -1,4 +1,5 @@
-// The delivery client on Node's own node:http and node:https (the default; ./client.ts says why).
+// The delivery client on Node's own node:http and node:https (--delivery-client=node; ./client.ts
+// says when it suits).
 // A pool is a keep-alive Agent per scheme whose createConnection asks the egress policy for the
 // address first and connects to that very address (TLS keeps the URL's name for SNI and the
 // certificate check, as the Agent computed it). node:http never follows redirects.
