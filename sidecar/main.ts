@@ -4,6 +4,7 @@ import { serveAdmin } from "../common/admin.ts";
 import { buildInfo, versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { ConfigError } from "../common/flags.ts";
+import { lowerV8Workers } from "../common/helper-threads.ts";
 import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
@@ -165,6 +166,8 @@ const main = async (): Promise<number> => {
           },
         }).every(config.idleReclaimMs)
       : undefined;
+  // V8's helper threads run in the main thread's idle time (common/helper-threads.ts).
+  const v8WorkersLowered = lowerV8Workers();
   log.info(
     {
       cluster: config.clusterName,
@@ -177,6 +180,7 @@ const main = async (): Promise<number> => {
         : config.idleReclaimMs > 0
           ? "off: node runs without --expose-gc"
           : "off",
+      v8WorkersAtNice19: v8WorkersLowered,
     },
     "gateway started",
   );
