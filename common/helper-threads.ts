@@ -14,18 +14,20 @@ import { setPriority } from "node:os";
 /** The lowest scheduling priority, as nice counts it. */
 const LOWEST = 19;
 
+const TASKS = "/proc/self/task";
+
 /** Lowers this process's V8 worker threads to nice 19; returns how many. 0 where threads are not listed in /proc (not Linux). */
-export const lowerV8Workers = (taskDir = "/proc/self/task"): number => {
+export const lowerV8Workers = (): number => {
   let tids: string[];
   try {
-    tids = readdirSync(taskDir);
+    tids = readdirSync(TASKS);
   } catch {
     return 0;
   }
   let lowered = 0;
   for (const tid of tids) {
     try {
-      if (readFileSync(`${taskDir}/${tid}/comm`, "utf8").trim() !== "V8Worker") continue;
+      if (readFileSync(`${TASKS}/${tid}/comm`, "utf8").trim() !== "V8Worker") continue;
       setPriority(Number(tid), LOWEST);
       lowered++;
     } catch {

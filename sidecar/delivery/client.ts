@@ -12,6 +12,7 @@
 // loop (e.g. 5740 against 10332). undici stays the default; node:http suits a sidecar whose rate
 // stays well inside its CPU limit.
 import type { Readable } from "node:stream";
+import { CappedBody } from "../../common/capped-body.ts";
 import { EgressDeniedError } from "./egress.ts";
 import { type Outcome, parseRetryAfter } from "./retry.ts";
 
@@ -52,20 +53,19 @@ export type PoolFactory = (admit: Admit) => DeliveryPool;
 /** The whole body of `body`, or a RangeError (and the body destroyed) past `max` bytes. */
 export const readCapped = (body: Readable, max: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const capped = new CappedBody(max);
     body.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        body.destroy();
-        reject(new RangeError(`response body exceeds ${max} bytes`));
-        return;
-      }
-      chunks.push(chunk);
+      if (capped.add(chunk)) return;
+      body.destroy();
+      reject(responseTooLarge(max));
     });
-    body.on("end", () => resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size)));
+    body.on("end", () => resolve(capped.joined()));
     body.on("error", reject);
   });
+
+/** What a response body past `max` bytes fails its attempt with. */
+export const responseTooLarge = (max: number): RangeError =>
+  new RangeError(`response body exceeds ${max} bytes`);
 
 /** A response's outcome: its status, and how long it asked to wait (Retry-After). */
 export const answered = (

@@ -17,6 +17,7 @@ import { isIP } from "node:net";
 import type { buildConnector, Dispatcher } from "undici";
 import connector from "undici/lib/core/connect.js";
 import Agent from "undici/lib/dispatcher/agent.js";
+import { CappedBody } from "../../common/capped-body.ts";
 import { normaliseHost } from "../../common/egress/rules.ts";
 import {
   type Admit,
@@ -27,6 +28,7 @@ import {
   MAX_RESPONSE_BYTES,
   type PoolFactory,
   parsedTarget,
+  responseTooLarge,
 } from "./client.ts";
 
 /** An undici connector that connects only where `admit` says, to the address it chose. */
@@ -64,8 +66,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   private timedOut = false;
   private status = 0;
   private headers: AttemptResult["headers"] = {};
-  private chunks: Buffer[] = [];
-  private size = 0;
+  /** The response body a sync attempt keeps; none for an async one. */
+  private readonly body: CappedBody | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly req: AttemptRequest;
   private readonly resolve: (result: AttemptResult) => void;
@@ -73,6 +75,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   constructor(req: AttemptRequest, resolve: (result: AttemptResult) => void) {
     this.req = req;
     this.resolve = resolve;
+    this.body = req.keepBody ? new CappedBody(req.maxResponseBytes ?? MAX_RESPONSE_BYTES) : undefined;
     this.timer = setTimeout(() => this.expire(), req.timeoutMs);
   }
 
@@ -111,22 +114,12 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.req.keepBody || this.settled) return;
-    this.size += chunk.length;
-    const max = this.req.maxResponseBytes ?? MAX_RESPONSE_BYTES;
-    if (this.size > max) {
-      controller.abort(new RangeError(`response body exceeds ${max} bytes`));
-      return;
-    }
-    this.chunks.push(chunk);
+    if (!this.body || this.settled) return;
+    if (!this.body.add(chunk)) controller.abort(responseTooLarge(this.body.max));
   }
 
   onResponseEnd(): void {
-    if (this.req.keepBody) {
-      const { chunks, size } = this;
-      const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size);
-      this.settle(answered(this.status, this.headers, body));
-    }
+    if (this.body) this.settle(answered(this.status, this.headers, this.body.joined()));
     this.done();
   }
 

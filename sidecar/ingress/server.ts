@@ -12,6 +12,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { Socket } from "node:net";
+import { CappedBody } from "../../common/capped-body.ts";
 import { lingerUnread } from "../../common/linger.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { badGateway, badRequest, overloaded, payloadTooLarge, problemReply } from "../problem.ts";
@@ -107,22 +108,17 @@ export const readCapped = (req: IncomingMessage, max: number): Promise<Uint8Arra
       reject(payloadTooLarge(`the request body (${declared} bytes) exceeds ${max} bytes`));
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const capped = new CappedBody(max);
     const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > max) {
-        req.off("data", onData);
-        req.off("end", onEnd);
-        // Not read on: the answer closes the connection (send).
-        req.pause();
-        reject(payloadTooLarge(`the request body exceeds ${max} bytes`));
-        return;
-      }
-      chunks.push(chunk);
+      if (capped.add(chunk)) return;
+      req.off("data", onData);
+      req.off("end", onEnd);
+      // Not read on: the answer closes the connection (send).
+      req.pause();
+      reject(payloadTooLarge(`the request body exceeds ${max} bytes`));
     };
     const onEnd = (): void => {
-      resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size));
+      resolve(capped.joined());
     };
     req.on("data", onData);
     req.on("end", onEnd);
