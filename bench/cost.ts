@@ -16,8 +16,8 @@
 // the forwarder is the gateway's, and what the forwarder spends is Node's floor.
 //   node bench/cost.ts [--seconds 4] [--rate 1000] [--profiles DIR] [--gateway-args=FLAGS]
 //     --gateway-args=FLAGS: the gateway's own flags besides the bench's (e.g. --gateway-args=--delivery-client=node)
-//     --profiles: also write each CPU profile to DIR (SUBJECT-paced.cpuprofile, SUBJECT-closed.cpuprofile),
-//       for Chrome DevTools' Performance panel or any .cpuprofile viewer
+//     --profiles: also write each CPU profile to DIR (SUBJECT-paced.cpuprofile, SUBJECT-closed.cpuprofile)
+//       and the allocation profile (SUBJECT-paced.heapprofile), for Chrome DevTools or any viewer
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -82,6 +82,8 @@ const SOCKET_WRITES = new Set([
 const WRITES = "socket writes (system calls)";
 const NATIVE = "V8 and Node's native side";
 const OURS = "the gateway's own modules";
+/** How many of the gateway's own functions the results keep, costliest first. */
+const OWN_FUNCTIONS = 12;
 
 /** Who a frame belongs to; undefined for a frame without a script (it belongs to its caller). */
 const ownerOf = (url: string): string | undefined => {
@@ -92,15 +94,22 @@ const ownerOf = (url: string): string | undefined => {
   return pkg ?? OURS;
 };
 
-/** CPU self time by owner (µs), without idle time; a native or wasm frame is its nearest script caller's. */
-const cpuByOwner = (profile: CpuProfile): Map<string, number> => {
+/** Where a script frame is: its file under the repository (dist/ or the sources), or the URL. */
+const fileOf = (url: string): string => url.replace(/^.*\/(?:dist\/)?((?:sidecar|common)\/)/, "$1");
+
+/**
+ * CPU self time (µs), without idle time: by owner, and by function of the gateway's own modules
+ * (`function (file)`). A native or wasm frame is its nearest script caller's.
+ */
+const cpuByOwner = (profile: CpuProfile): { owners: Map<string, number>; ours: Map<string, number> } => {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const owner = new Map<number, string>();
-  const walk = (id: number, inherited: string): void => {
+  const fn = new Map<number, string>();
+  const walk = (id: number, inherited: string, inheritedFn: string): void => {
     const node = byId.get(id);
     if (!node) return;
-    const name = node.callFrame.functionName;
-    const native = node.callFrame.url === "";
+    const { functionName: name, url } = node.callFrame;
+    const native = url === "";
     const mine =
       name === "(garbage collector)"
         ? GC
@@ -108,18 +117,25 @@ const cpuByOwner = (profile: CpuProfile): Map<string, number> => {
           ? "idle"
           : native && SOCKET_WRITES.has(name)
             ? WRITES
-            : (ownerOf(node.callFrame.url) ?? inherited);
+            : (ownerOf(url) ?? inherited);
+    const mineFn = native ? inheritedFn : `${name || "(anonymous)"} (${fileOf(url)})`;
     owner.set(id, mine);
-    for (const child of node.children ?? []) walk(child, mine);
+    fn.set(id, mineFn);
+    for (const child of node.children ?? []) walk(child, mine, mineFn);
   };
   const root = profile.nodes[0];
-  if (root) walk(root.id, NATIVE);
-  const out = new Map<string, number>();
+  if (root) walk(root.id, NATIVE, "");
+  const owners = new Map<string, number>();
+  const ours = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const who = owner.get(id) ?? NATIVE;
-    if (who !== "idle") out.set(who, (out.get(who) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const dt = profile.timeDeltas[i] ?? 0;
+    if (who === "idle") return;
+    owners.set(who, (owners.get(who) ?? 0) + dt);
+    const f = fn.get(id);
+    if (who === OURS && f) ours.set(f, (ours.get(f) ?? 0) + dt);
   });
-  return out;
+  return { owners, ours };
 };
 
 const allocationByOwner = (head: AllocationNode): Map<string, number> => {
@@ -196,7 +212,8 @@ const measure = async (name: string, url: string, port: number, cgroup: MemoryCg
       mkdirSync(values.profiles, { recursive: true });
       writeFileSync(join(values.profiles, `${name}-${phase}.cpuprofile`), JSON.stringify(profile));
     }
-    return { result, cpu: perRequest(cpuByOwner(profile), result.ok) };
+    const { owners, ours } = cpuByOwner(profile);
+    return { result, cpu: perRequest(owners, result.ok), ours: perRequest(ours, result.ok) };
   };
   try {
     await paced(2); // warm-up: JIT, connections
@@ -212,10 +229,13 @@ const measure = async (name: string, url: string, port: number, cgroup: MemoryCg
     });
     const sampled = await paced(seconds);
     const { profile } = await call<{ profile: { head: AllocationNode } }>("HeapProfiler.stopSampling");
+    if (values.profiles !== undefined)
+      writeFileSync(join(values.profiles, `${name}-paced.heapprofile`), JSON.stringify(profile));
     return {
       paced: atRate.cpu,
       closed: closed.cpu,
       closedRate: Math.round(closed.result.rate),
+      ownFunctions: Object.fromEntries(Object.entries(closed.ours).slice(0, OWN_FUNCTIONS)),
       memory,
       allocation: perRequest(allocationByOwner(profile.head), sampled.ok),
     };

@@ -12,7 +12,17 @@ import { parseArgs } from "node:util";
 import { startGateway } from "../e2e/gateway.ts";
 import { type NatsCluster, startNatsCluster } from "../e2e/nats.ts";
 import { waitFor } from "../e2e/proc.ts";
-import { benchRegistry, benchRoute, eventHeaders, load, pin, pinned, report, routesLoaded } from "./lib.ts";
+import {
+  benchRegistry,
+  benchRoute,
+  eventHeaders,
+  load,
+  metered,
+  pin,
+  pinned,
+  report,
+  routesLoaded,
+} from "./lib.ts";
 import { startBenchFunction } from "./subjects/index.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
@@ -74,22 +84,28 @@ const measure = async (mode: Mode, nats?: NatsCluster) => {
   // Accept and deliver: every event accepted in the closed loop delivered to the function, timed
   // from the first request to the last delivery.
   const start = Date.now();
-  const closed = await load({ url, headers, body, okStatus: 202, uniqueIds: true, seconds, concurrency: 64 });
+  const { result: closed, cores: closedCores } = await metered(gw.proc.pid, () =>
+    load({ url, headers, body, okStatus: 202, uniqueIds: true, seconds, concurrency: 64 }),
+  );
   expected += closed.ok;
   const delivered = await deliveredUpTo(expected);
   const deliverRate = closed.ok / ((delivered.lastAt - start) / 1000);
-  const paced = await load({
-    url,
-    headers,
-    body,
-    okStatus: 202,
-    uniqueIds: true,
-    seconds,
-    ratePerSecond: Math.floor(closed.rate * 0.8),
-  });
+  // The gateway's CPU while paced: a core near 1.0 says the paced events cost more each than
+  // the closed loop's (fewer requests per read and per write), and the backlog is CPU.
+  const { result: paced, cores: pacedCores } = await metered(gw.proc.pid, () =>
+    load({
+      url,
+      headers,
+      body,
+      okStatus: 202,
+      uniqueIds: true,
+      seconds,
+      ratePerSecond: Math.floor(closed.rate * 0.8),
+    }),
+  );
   await deliveredUpTo(expected + paced.ok);
   await gw.proc.stop();
-  return { closed, deliverRate, paced };
+  return { closed, closedCores, deliverRate, paced, pacedCores };
 };
 
 /** The gateway on a JetStream cluster of `size` servers started for this measure alone. */
@@ -136,6 +152,14 @@ report(
       ratio: f(fsync.paced.latencyMs.p99 / memory.paced.latencyMs.p99, 2),
       target: "p99 ≤ 5 ms",
       verdict: fsync.paced.latencyMs.p99 <= 5 ? "met" : "missed",
+    },
+    {
+      figure: "gateway CPU, cores of its one: closed loop / paced at 80 % of the closed loop's rate",
+      value: `${f(fsync.closedCores, 2)} / ${f(fsync.pacedCores, 2)} (fsync)`,
+      baseline: `${f(memory.closedCores, 2)} / ${f(memory.pacedCores, 2)} (memory)`,
+      ratio: "—",
+      target: "—",
+      verdict: "—",
     },
     ...(
       [

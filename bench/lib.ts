@@ -301,7 +301,12 @@ export const settled = async (pid: number, port?: number, maxMs = 60_000): Promi
 export const metered = async <T>(pid: number, during: () => Promise<T>): Promise<Usage<T>> => {
   let maxRssMb = rssMb(pid);
   const sampler = setInterval(() => {
-    maxRssMb = Math.max(maxRssMb, rssMb(pid));
+    try {
+      maxRssMb = Math.max(maxRssMb, rssMb(pid));
+    } catch {
+      // The process ended: what `during` does about it is its own to report.
+      clearInterval(sampler);
+    }
   }, 100);
   const cpu0 = cpuSeconds(pid);
   const t0 = performance.now();
@@ -391,6 +396,8 @@ export interface Cost {
   paced: Record<string, number>;
   closed: Record<string, number>;
   closedRate: number;
+  /** The costliest functions of the gateway's own modules in the closed loop, µs of CPU per request (natives they call included). */
+  ownFunctions?: Record<string, number>;
   memory: CostMemory;
   /** Bytes allocated per request by owner, paced. */
   allocation: Record<string, number>;
