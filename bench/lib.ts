@@ -407,6 +407,8 @@ export interface Cost {
 export interface SyncHopSubject {
   name: string;
   idleMb: number;
+  /** The cgroup's usage idle, by kind: anonymous memory (the process's own), and file pages (charged to the first cgroup that read them). */
+  idleUsage?: { anonMb: number; fileMb: number };
   /** Share of a core used with no requests. */
   idleCores: number;
   /** Per rate: the subject's latency, and a direct call's measured just before it (drift between subjects cancels out). */

@@ -13,7 +13,8 @@
 //     --subjects: a comma-separated subset of: go proxy, nginx, node forwarder, node:http forwarder,
 //       gateway, gateway (node:http), gateway (.ts) (default every subject but "gateway (.ts)", the
 //       gateway run from its sources; "gateway (node:http)" delivers with --delivery-client=node)
-//     --gateway-flags: extra Node flags for the gateway (e.g. "--max-semi-space-size=2")
+//     --gateway-flags: Node flags for the gateway after the image's (e.g. "--max-semi-space-size=2", or
+//       "--no-single-threaded-gc" to turn one of the image's off)
 
 import { parseArgs } from "node:util";
 import { cgroupsAvailable, type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
@@ -99,6 +100,7 @@ const measure = async (
     // keep-alives, metrics).
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const idleMb = cgroup.workingSetMb();
+    const { anonMb: idleAnonMb, fileMb: idleFileMb } = cgroup.breakdown();
     const idle = await metered(subject.pid, () => new Promise((r) => setTimeout(r, 10_000)));
     await run(subject.url, subject.headers, { ratePerSecond: 1000 }); // warm-up: JIT, connections
     const paced: Measured["paced"] = {};
@@ -128,6 +130,7 @@ const measure = async (
     return {
       name,
       idleMb,
+      idleUsage: { anonMb: idleAnonMb, fileMb: idleFileMb },
       idleCores: idle.cores,
       paced,
       closedLoop: {
@@ -174,8 +177,14 @@ const gatewaySubject =
       compiled,
       prefix: [...cg.prefix, ...pinned("0")],
       extraArgs,
+      // The bench's Node flags after the image's, so that they can override them (--no-FLAG).
       ...(gatewayFlags.length > 0 && {
-        entry: [process.execPath, ...gatewayFlags, ...programArgs("gateway", compiled)],
+        entry: [
+          process.execPath,
+          ...programArgs("gateway", compiled).slice(0, -1),
+          ...gatewayFlags,
+          ...programArgs("gateway", compiled).slice(-1),
+        ],
       }),
     });
     await routesLoaded(gateway);

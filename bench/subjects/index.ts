@@ -12,6 +12,7 @@ import type { MemoryCgroup } from "../../e2e/cgroup.ts";
 import { freePort } from "../../e2e/ports.ts";
 import { programEnv } from "../../e2e/programs.ts";
 import { repoRoot } from "../../e2e/tools.ts";
+import { compile, PROJECTS } from "../../scripts/image/compile.ts";
 import { ENTRYPOINT } from "../../scripts/image/spec.ts";
 import { goBinary, pinned } from "../lib.ts";
 
@@ -52,11 +53,17 @@ const listening = async (
 export const startBenchFunction = (cores: string): Promise<Subject> =>
   listening("function", [...pinned(cores), goBinary("goload"), "serve"], { PORT: "0" });
 
-/** A bare Node forwarder (bench/fixtures/FIXTURE) to `target`, with the Node flags and the environment (the allocator) the image runs the gateway with (and `flags`). */
+/**
+ * A bare Node forwarder (bench/fixtures/FIXTURE.ts, compiled to dist/bench/fixtures/FIXTURE.js as
+ * the gateway is: run from its .ts source, Node's type stripping alone held 11 MiB more) to
+ * `target`, with the Node flags and the environment (the allocator) the image runs the gateway
+ * with (and `flags`).
+ */
 const startNodeForwarder =
   (name: string, fixture: string) =>
-  (target: string, cores: string, cgroup: MemoryCgroup, flags: readonly string[] = []): Promise<Subject> =>
-    listening(
+  (target: string, cores: string, cgroup: MemoryCgroup, flags: readonly string[] = []): Promise<Subject> => {
+    compile(PROJECTS.fixtures);
+    return listening(
       name,
       [
         ...cgroup.prefix,
@@ -64,17 +71,18 @@ const startNodeForwarder =
         process.execPath,
         ...ENTRYPOINT.slice(1),
         ...flags,
-        join(repoRoot, "bench/fixtures", fixture),
+        join(repoRoot, "dist/bench/fixtures", `${fixture}.js`),
       ],
       { TARGET: target },
       programEnv(),
     );
+  };
 
 /** The node:http + undici forwarder. */
-export const startForwarder = startNodeForwarder("forwarder", "forwarder.ts");
+export const startForwarder = startNodeForwarder("forwarder", "forwarder");
 
 /** The node:http forwarder (Node's own client). */
-export const startHttpForwarder = startNodeForwarder("node:http forwarder", "forwarder-http.ts");
+export const startHttpForwarder = startNodeForwarder("node:http forwarder", "forwarder-http");
 
 /** The minimal Go reverse proxy to `target` (bench/subjects/goproxy). */
 export const startGoProxy = (target: string, cores: string, cgroup: MemoryCgroup): Promise<Subject> =>

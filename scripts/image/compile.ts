@@ -7,8 +7,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs
 import { dirname, join, relative } from "node:path";
 import { repoRoot } from "../../e2e/tools.ts";
 
-/** The projects: the two programs, and the echo function of the function image. */
-export const PROJECTS = { programs: "tsconfig.build.json", echo: "tsconfig.function.json" } as const;
+/** The projects: the two programs, the echo function of the function image, and the bench's Node forwarders. */
+export const PROJECTS = {
+  programs: "tsconfig.build.json",
+  echo: "tsconfig.function.json",
+  fixtures: "tsconfig.fixtures.json",
+} as const;
 
 /** The project's own outDir, relative to the repository. Throws if it sets none. */
 const outDir = (project: string): string => {
