@@ -6,11 +6,13 @@
 // caller gets it; an async delivery discards it). sidecar/delivery/clients.int.test.ts holds both
 // to the same contract against real servers.
 //
-// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup, five
-// runs; docs/benchmarks.md): the gateway on node:http held 9–18 MiB less at 1000 requests/s than
-// on undici (e.g. 49 against 58 MiB), but served 20–45 % fewer requests per second in a closed
-// loop (e.g. 5740 against 10332). undici stays the default; node:http suits a sidecar whose rate
-// stays well inside its CPU limit.
+// The trade-off, measured side by side (bench/sync-hop.ts, one core, 128 MiB memory cgroup;
+// docs/benchmarks.md): the gateway on node:http held 6–18 MiB less at 1000 requests/s than on
+// undici (e.g. 52 against 58 MiB), but served 20–45 % fewer requests per second in a closed loop
+// (e.g. 6721 against 10584): Node's own client spends about twice undici's CPU per request
+// (bench/cost.ts --gateway-args=--delivery-client=node: Node's modules 121 against 51 µs per
+// request in a closed loop, with the same one writev per request). undici stays the default;
+// node:http suits a sidecar whose rate stays well inside its CPU limit.
 import type { Readable } from "node:stream";
 import { CappedBody } from "../../common/capped-body.ts";
 import { EgressDeniedError } from "./egress.ts";
