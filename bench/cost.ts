@@ -264,7 +264,6 @@ const floor = await measure("forwarder", `http://127.0.0.1:${forwarder.port}/`, 
 
 const gatewayPort = await freePort();
 const cgG = memoryCgroup("cost-gateway", LIMIT);
-const args = programArgs("gateway", true);
 const gateway = await startGateway({
   etcd: registry.etcd.url,
   clusterName: registry.cluster,
@@ -272,7 +271,7 @@ const gateway = await startGateway({
   name: "cost",
   compiled: true,
   prefix: [...cgG.prefix, ...pinned("0")],
-  entry: [process.execPath, ...args.slice(0, -1), `--inspect=127.0.0.1:${gatewayPort}`, ...args.slice(-1)],
+  entry: [process.execPath, ...programArgs("gateway", true, [`--inspect=127.0.0.1:${gatewayPort}`])],
   extraArgs: values["gateway-args"].split(/\s+/).filter(Boolean),
 });
 await routesLoaded(gateway);

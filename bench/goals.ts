@@ -137,12 +137,9 @@ const syncEvidence = (figure: string, value: string): string | undefined => {
   }
   if (figure.startsWith("added latency at 5000/s")) {
     const perThousand = (x: Subject | undefined) => x?.paced[1000]?.coresPer1000 ?? Number.NaN;
-    const floors = [undiciForwarder, httpForwarder]
-      .filter((s): s is Subject => s?.paced[5000] !== undefined)
-      .map((s) => {
-        const at = s.paced[5000];
-        return `${s.name} ${((at?.latency.latencyMs.p99 ?? 0) - (at?.direct.latencyMs.p99 ?? 0)).toFixed(1)} ms`;
-      });
+    const floors = forwarders()
+      .filter((s) => s.paced[5000] !== undefined)
+      .map((s) => `${s.name} ${(addedMs(s, 5000, "p99") ?? 0).toFixed(1)} ms`);
     return [
       `at the CPU per request it used at 1000/s (all its threads and the kernel's work for its sockets, from /proc), 5000/s needs ${(perThousand(gatewaySubject) * 5).toFixed(2)} cores of the one it has (the node:http + undici forwarder ${(perThousand(undiciForwarder) * 5).toFixed(2)})`,
       "a paced load generator opens a connection for each request it cannot send on an idle one, so a gateway that falls behind gets more connections, each with its own buffers, and falls further behind until --max-connections answers 503",

@@ -179,12 +179,7 @@ const gatewaySubject =
       extraArgs,
       // The bench's Node flags after the image's, so that they can override them (--no-FLAG).
       ...(gatewayFlags.length > 0 && {
-        entry: [
-          process.execPath,
-          ...programArgs("gateway", compiled).slice(0, -1),
-          ...gatewayFlags,
-          ...programArgs("gateway", compiled).slice(-1),
-        ],
+        entry: [process.execPath, ...programArgs("gateway", compiled, gatewayFlags)],
       }),
     });
     await routesLoaded(gateway);

@@ -11,12 +11,20 @@ export type Program = keyof typeof PROGRAMS;
 export const compiledByDefault = (env: NodeJS.ProcessEnv = process.env): boolean =>
   env.SWITCHBOARD_E2E_PROGRAMS === "dist";
 
-/** The Node arguments that start `program` (before its flags). Throws naming `npm run build` when the compiled one is missing. */
-export const programArgs = (program: Program, compiled = compiledByDefault()): string[] => {
+/**
+ * The Node arguments that start `program` (before its flags), with `nodeFlags` after the image's
+ * (so that they can override one: --no-FLAG). Throws naming `npm run build` when the compiled one
+ * is missing.
+ */
+export const programArgs = (
+  program: Program,
+  compiled = compiledByDefault(),
+  nodeFlags: readonly string[] = [],
+): string[] => {
   const { path, source } = PROGRAMS[program];
   // The image's Node flags (source maps, V8's heap sized from the container's memory) and the
   // gateway's own, as its containers add them, hold for the sources too.
-  const flags = [...ENTRYPOINT.slice(1), ...(program === "gateway" ? GATEWAY_NODE_FLAGS : [])];
+  const flags = [...ENTRYPOINT.slice(1), ...(program === "gateway" ? GATEWAY_NODE_FLAGS : []), ...nodeFlags];
   if (!compiled) return [...flags, join(repoRoot, source)];
   const file = join(repoRoot, path);
   if (!existsSync(file)) throw new Error(`${path} is not built: run npm run build`);
