@@ -18,6 +18,7 @@ import type { buildConnector, Dispatcher } from "undici";
 import connector from "undici/lib/core/connect.js";
 import Agent from "undici/lib/dispatcher/agent.js";
 import { CappedBody } from "../../common/capped-body.ts";
+import { type DeadlineEntry, Deadlines } from "../../common/deadlines.ts";
 import { normaliseHost } from "../../common/egress/rules.ts";
 import {
   type Admit,
@@ -51,16 +52,23 @@ class DeadlineError extends Error {
   override readonly name = "DeadlineError";
 }
 
+/** The deadlines of every attempt in flight, on one timer (common/deadlines.ts). */
+const deadlines = new Deadlines();
+
 /**
  * One attempt as an undici dispatch handler: it resolves with the attempt's result and collects
  * the response body itself, so no body stream, abort signal or async resource is built per
- * attempt (bench/cost.ts: undici's `request` spent them on every call). One timer is the
- * deadline over connect, headers and body; it aborts the dispatch, or, before the dispatch has
- * started, settles the attempt and aborts the dispatch when it starts. An async attempt (no
+ * attempt (bench/cost.ts: undici's `request` spent them on every call). Its deadline, over
+ * connect, headers and body, is kept on the shared timer; it aborts the dispatch, or, before the
+ * dispatch has started, settles the attempt and aborts the dispatch when it starts. An async attempt (no
  * `keepBody`) settles on the status and drains the body within the same deadline, so the
  * connection goes back to the pool (or is closed at the deadline).
  */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements Dispatcher.DispatchHandler, DeadlineEntry {
+  deadlineAt = 0;
+  prevDeadline: DeadlineEntry | undefined = undefined;
+  nextDeadline: DeadlineEntry | undefined = undefined;
+  deadlineList: DeadlineEntry["deadlineList"] = undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private settled = false;
   private timedOut = false;
@@ -68,7 +76,6 @@ class Attempt implements Dispatcher.DispatchHandler {
   private headers: AttemptResult["headers"] = {};
   /** The response body a sync attempt keeps; none for an async one. */
   private readonly body: CappedBody | undefined;
-  private readonly timer: NodeJS.Timeout;
   private readonly req: AttemptRequest;
   private readonly resolve: (result: AttemptResult) => void;
 
@@ -76,10 +83,10 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.req = req;
     this.resolve = resolve;
     this.body = req.keepBody ? new CappedBody(req.maxResponseBytes ?? MAX_RESPONSE_BYTES) : undefined;
-    this.timer = setTimeout(() => this.expire(), req.timeoutMs);
+    deadlines.add(this, req.timeoutMs);
   }
 
-  private expire(): void {
+  expire(): void {
     this.timedOut = true;
     if (this.controller) this.controller.abort(new DeadlineError("the attempt's deadline passed"));
     else this.settle(failed(undefined, true));
@@ -93,7 +100,7 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   /** The attempt is over: no deadline left to keep. */
   private done(): void {
-    clearTimeout(this.timer);
+    deadlines.remove(this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

@@ -11,6 +11,27 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export const isLoopback = (address: string | undefined): boolean =>
   address !== undefined && LOOPBACK.test(address);
 
+/**
+ * SHA-256 digests (hex) of the Authorization values seen last, by value: a publisher sends the same
+ * token on every request, and hashing it was 2.5 µs of the gateway's CPU per request
+ * (bench/cost.ts). Only the digest is kept for a value (what the registry stores is looked up by
+ * it), never which VPN it names, so a token revoked or moved in the registry is judged anew on its
+ * next request. Bounded: past DIGESTS_KEPT values the cache starts over.
+ */
+const digests = new Map<string, string | null>();
+const DIGESTS_KEPT = 256;
+
+/** The digest of the token in `authorization`, or null when it is not `Bearer <token>`. */
+const tokenDigest = (authorization: string): string | null => {
+  const known = digests.get(authorization);
+  if (known !== undefined) return known;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const digest = m?.[1] ? hash("sha256", m[1], "hex") : null;
+  if (digests.size >= DIGESTS_KEPT) digests.clear();
+  digests.set(authorization, digest);
+  return digest;
+};
+
 /** The VPN the request publishes as; throws 401 (no or unknown token) or 403 (namespace in no VPN). */
 export const authenticate = (
   table: RoutingTable,
@@ -19,12 +40,12 @@ export const authenticate = (
   ownNamespace: string | undefined,
 ): VpnView => {
   if (authorization !== undefined) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m?.[1])
+    const digest = tokenDigest(authorization);
+    if (digest === null)
       throw unauthorized("the Authorization header must be: Bearer <token>", {
         bearerError: "invalid_request",
       });
-    const vpn = table.vpnForToken(hash("sha256", m[1], "hex"));
+    const vpn = table.vpnForToken(digest);
     if (!vpn)
       throw unauthorized("the bearer token is not a publisher token of any VPN", {
         bearerError: "invalid_token",

@@ -160,7 +160,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     if (unrouted > 0) metrics.eventsReceived.inc({ vpn: vpn.name, result: "unrouted" }, unrouted);
     // Accepted and counted: what a sync delivery answers (502/503/504) is the function's outcome.
     counted.events = 0;
-    if (syncRoute && first) return deliverSync(table, syncRoute, first, req.gone);
+    if (syncRoute && first) return await deliverSync(table, syncRoute, first, req.gone);
     return {
       status: 202,
       headers: { ...JSON_HEADERS },
@@ -199,7 +199,7 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     limiter.admit(vpn, 1);
     metrics.eventsReceived.inc({ vpn: vpn.name, result: "accepted" });
     counted.events = 0;
-    return deliverSync(table, match.route, event, req.gone);
+    return await deliverSync(table, match.route, event, req.gone);
   };
 
   /** Reserves the body's bytes for `vpn`, or throws 503 overloaded before anything reads it. */
