@@ -4,7 +4,7 @@ import { serveAdmin } from "../common/admin.ts";
 import { buildInfo, versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { ConfigError } from "../common/flags.ts";
-import { lowerV8Workers } from "../common/helper-threads.ts";
+import { lowerV8WorkersWhenWarm, WARM_REQUESTS } from "../common/helper-threads.ts";
 import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
@@ -166,8 +166,12 @@ const main = async (): Promise<number> => {
           },
         }).every(config.idleReclaimMs)
       : undefined;
-  // V8's helper threads run in the main thread's idle time (common/helper-threads.ts).
-  const v8WorkersLowered = lowerV8Workers();
+  // V8's helper threads run in the main thread's idle time once the hot path is compiled
+  // (common/helper-threads.ts).
+  const stopLowering = lowerV8WorkersWhenWarm(
+    () => ingress.requests() + gateway.deliveryAttempts(),
+    (workers) => log.info({ v8WorkersAtNice19: workers }, "V8 worker threads lowered to nice 19"),
+  );
   log.info(
     {
       cluster: config.clusterName,
@@ -180,7 +184,7 @@ const main = async (): Promise<number> => {
         : config.idleReclaimMs > 0
           ? "off: node runs without --expose-gc"
           : "off",
-      v8WorkersAtNice19: v8WorkersLowered,
+      v8WorkersAtNice19: `after ${WARM_REQUESTS} requests`,
     },
     "gateway started",
   );
@@ -199,6 +203,7 @@ const main = async (): Promise<number> => {
         else log.info({ drainMs }, "drained: no accepted event awaits delivery; stopping");
         await closed;
         stopReclaim?.();
+        stopLowering();
         await admin.close();
       },
     },
