@@ -1,23 +1,15 @@
 // A real gateway process lowers V8's worker threads, and only them, to nice 19 once it has handled
 // its first WARM_REQUESTS requests, and says so (common/helper-threads.ts says why).
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { getPriority } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startGateway } from "../e2e/gateway.ts";
 import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
-import { waitFor } from "../e2e/proc.ts";
+import { threadsOf as threads, waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { WARM_REQUESTS } from "./helper-threads.ts";
-
-/** Each thread of process `pid`: its name and nice value (/proc/PID/task/TID/stat). */
-const threads = (pid: number): { name: string; nice: number }[] =>
-  readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { name: /\((.*)\)/.exec(stat)?.[1] ?? "", nice: Number(fields[16]) };
-  });
 
 test("the gateway lowers V8's worker threads to nice 19 once warm, and its JavaScript thread keeps the priority it was given", {
   skip: process.platform === "linux" ? false : "thread priorities are read from Linux's /proc",

@@ -15,8 +15,8 @@
 // thing a busy pod's restarted sidecar meets) they get about 1.5 % of the core, the compile jobs
 // wait with their memory, and the gateway held 45–50 MiB of glibc's heap against 14 MiB with the
 // workers at normal priority (working set 142 against 92 MiB after 5 s; in a 128 MiB cgroup it was
-// OOM-killed within 7 s). So the workers are lowered
-// once the gateway has handled WARM_REQUESTS requests, when the hot path is compiled.
+// OOM-killed within 7 s). So the workers are lowered once the gateway has handled WARM_REQUESTS
+// requests, when the hot path is compiled.
 import { readdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 

@@ -4,7 +4,16 @@
 // (e.g. a test run stopped by `timeout`). Only SIGKILL of this process leaves them behind.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+
+/** Each thread of process `pid`: its name and nice value (/proc/PID/task/TID/stat; Linux only). */
+export const threadsOf = (pid: number): { name: string; nice: number }[] =>
+  readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces), in parentheses: nice is field 19.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { name: /\((.*)\)/.exec(stat)?.[1] ?? "", nice: Number(fields[16]) };
+  });
 
 export interface Proc {
   readonly name: string;

@@ -6,7 +6,6 @@
 // starved by the busy JavaScript thread, their jobs held glibc's heap, and the gateway was
 // OOM-killed within seconds. Every request is answered 200 and the gateway is never OOM-killed.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
 import { getPriority } from "node:os";
 import { test } from "node:test";
 import { benchRegistry, benchRoute, eventHeaders, load, pin, pinned } from "../bench/lib.ts";
@@ -15,18 +14,17 @@ import { WARM_REQUESTS } from "../common/helper-threads.ts";
 import { cgroupsAvailable, memoryCgroup } from "../e2e/cgroup.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { cleanup, uniqueName } from "../e2e/harness.ts";
+import { threadsOf } from "../e2e/proc.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 
 const LIMIT = 128 * 2 ** 20;
 const skip = cgroupsAvailable() ? false : "needs root and a memory cgroup controller";
 
-/** The nice values of process `pid`'s V8 worker threads (/proc/PID/task/TID/stat). */
+/** The nice values of process `pid`'s V8 worker threads. */
 const workerNice = (pid: number): number[] =>
-  readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    if (/\((.*)\)/.exec(stat)?.[1] !== "V8Worker") return [];
-    return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
-  });
+  threadsOf(pid)
+    .filter((t) => t.name === "V8Worker")
+    .map((t) => t.nice);
 
 test("a cold gateway under a closed loop of 64 connections in 128 MiB: every request answered, no OOM kill", {
   skip,

@@ -155,10 +155,12 @@ const main = async (): Promise<number> => {
   if (config.presenceTtlSeconds > 0) gateway.onApplied(presence.changed);
   gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
   const gc = exposedGc();
+  /** Requests and delivery attempts so far: how busy the gateway has been. */
+  const activity = (): number => ingress.requests() + gateway.deliveryAttempts();
   const stopReclaim =
     config.idleReclaimMs > 0 && gc
       ? createIdleReclaim({
-          activity: () => ingress.requests() + gateway.deliveryAttempts(),
+          activity,
           gc,
           onCollect: (before, after) => {
             metrics.idleCollections.inc();
@@ -168,9 +170,8 @@ const main = async (): Promise<number> => {
       : undefined;
   // V8's helper threads run in the main thread's idle time once the hot path is compiled
   // (common/helper-threads.ts).
-  const stopLowering = lowerV8WorkersWhenWarm(
-    () => ingress.requests() + gateway.deliveryAttempts(),
-    (workers) => log.info({ v8WorkersAtNice19: workers }, "V8 worker threads lowered to nice 19"),
+  const stopLowering = lowerV8WorkersWhenWarm(activity, (workers) =>
+    log.info({ v8WorkersAtNice19: workers }, "V8 worker threads lowered to nice 19"),
   );
   log.info(
     {

@@ -60,9 +60,9 @@ const deadlines = new Deadlines();
  * the response body itself, so no body stream, abort signal or async resource is built per
  * attempt (bench/cost.ts: undici's `request` spent them on every call). Its deadline, over
  * connect, headers and body, is kept on the shared timer; it aborts the dispatch, or, before the
- * dispatch has started, settles the attempt and aborts the dispatch when it starts. An async attempt (no
- * `keepBody`) settles on the status and drains the body within the same deadline, so the
- * connection goes back to the pool (or is closed at the deadline).
+ * dispatch has started, settles the attempt and aborts the dispatch when it starts. An async
+ * attempt (no `keepBody`) settles on the status and drains the body within the same deadline, so
+ * the connection goes back to the pool (or is closed at the deadline).
  */
 class Attempt implements Dispatcher.DispatchHandler, DeadlineEntry {
   deadlineAt = 0;
