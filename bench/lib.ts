@@ -429,6 +429,11 @@ export interface SyncHopSubject {
   /** Major page faults during the closed loop (pages the limit made the kernel reclaim and read back), and the usage then. */
   closedLoopMajorFaults: number;
   usageAtPeak: { anonMb: number; fileMb: number };
+  /**
+   * A gateway's own counts of what it refused and how its deliveries ended, read from its
+   * /metrics after the 5000/s run and after the closed loop: why a run answered other than 200.
+   */
+  gatewayCounts?: { after5000: Record<string, number>; afterClosedLoop: Record<string, number> };
 }
 
 /** The sum of a breakdown's values. */

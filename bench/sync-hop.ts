@@ -84,13 +84,28 @@ const run = (
   opts: { concurrency?: number; ratePerSecond?: number },
 ) => load({ url, headers, body, okStatus: 200, seconds, ...opts });
 
+/** The series of a gateway's /metrics that say why a request was not answered 200, by their labels. */
+const WHY =
+  /^switchboard_gateway_(requests_refused_total|deliveries_total|delivery_attempts_total|open_connections|inflight_body_bytes)\b/;
+const gatewayCounts = async (metricsUrl: string): Promise<Record<string, number>> => {
+  const counts: Record<string, number> = {};
+  for (const line of (await (await fetch(`${metricsUrl}/metrics`)).text()).split("\n")) {
+    if (!WHY.test(line)) continue;
+    const at = line.lastIndexOf(" ");
+    counts[line.slice("switchboard_gateway_".length, at)] = Number(line.slice(at + 1));
+  }
+  return counts;
+};
+
 const directCall = (rate: number): Promise<LoadResult> =>
   run(fnUrl, { "content-type": "application/json" }, { ratePerSecond: rate });
 
 /** Starts one subject in its cgroup, measures it, stops it and removes the cgroup. */
 const measure = async (
   name: string,
-  start: (cgroup: MemoryCgroup) => Promise<Subject & { url: string; headers: Record<string, string> }>,
+  start: (
+    cgroup: MemoryCgroup,
+  ) => Promise<Subject & { url: string; headers: Record<string, string>; metricsUrl?: string }>,
 ): Promise<Measured> => {
   const cgroup = memoryCgroup(name.replace(/\W+/g, "-"), LIMIT);
   const subject = await start(cgroup);
@@ -117,8 +132,10 @@ const measure = async (
         settledMs: await settled(subject.pid, Number(new URL(subject.url).port)),
       };
     }
+    const after5000 = subject.metricsUrl ? await gatewayCounts(subject.metricsUrl) : undefined;
     const faultsBefore = cgroup.breakdown().majorFaults;
     const closed = await metered(subject.pid, () => run(subject.url, subject.headers, { concurrency: 64 }));
+    const afterClosedLoop = subject.metricsUrl ? await gatewayCounts(subject.metricsUrl) : undefined;
     const { anonMb, fileMb, majorFaults } = cgroup.breakdown();
     // How far memory comes back after a burst: the lowest working set in the 15 s after the
     // closed loop (the gateway collects after a quiet --idle-reclaim interval, 5 s by default).
@@ -144,6 +161,7 @@ const measure = async (
       oomKills: cgroup.oomKills(),
       closedLoopMajorFaults: majorFaults - faultsBefore,
       usageAtPeak: { anonMb, fileMb },
+      ...(after5000 && afterClosedLoop && { gatewayCounts: { after5000, afterClosedLoop } }),
     };
   } finally {
     await subject.stop();
@@ -190,6 +208,7 @@ const gatewaySubject =
       stop: () => gateway.proc.stop(),
       url: `${gateway.url}/`,
       headers: ceHeaders,
+      metricsUrl: gateway.adminUrl,
     };
   };
 if (wanted.has("gateway") || wanted.has("gateway (node:http)")) compile(PROJECTS.programs);
@@ -231,6 +250,18 @@ const table = [
 console.log(
   `\n### sync-hop: every subject in a ${LIMIT / 2 ** 20} MiB memory cgroup, alone on core 0\n\n${table.join("\n")}\n`,
 );
+// A gateway's closed loop that answered other than 200: what the gateway itself counted.
+for (const m of results) {
+  if (!m.gatewayCounts || answersOtherThanOk(m.closedLoop) === "") continue;
+  const line = (counts: Record<string, number>): string =>
+    Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join("; ");
+  console.log(
+    `${m.name}, its own counts after the 5000/s run: ${line(m.gatewayCounts.after5000)}\n` +
+      `and after the closed loop: ${line(m.gatewayCounts.afterClosedLoop)}\n`,
+  );
+}
 
 const gw = by("gateway");
 const go = by("go proxy");

@@ -2,14 +2,16 @@
 // (few), outcome kinds, status classes.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { registerBuildInfo } from "../common/build-info.ts";
+import { type HotCounter, type HotHistogram, hotCounter, hotHistogram } from "../common/hot-metrics.ts";
 
 export interface GatewayMetrics {
-  eventsReceived: Counter<"vpn" | "result">;
-  deliveries: Counter<"mode" | "outcome">;
-  attempts: Counter<"result">;
+  /** Counted on every request and delivery: in plain numbers, added on collect (common/hot-metrics.ts). */
+  eventsReceived: HotCounter<"vpn" | "result">;
+  deliveries: HotCounter<"mode" | "outcome">;
+  attempts: HotCounter<"result">;
   deadLetters: Counter<"outcome">;
   deadLetterBacklog: Gauge<"vpn">;
-  deliverySeconds: Histogram<"mode">;
+  deliverySeconds: HotHistogram<"mode">;
   queueEvents: Gauge;
   queueBytes: Gauge;
   configRevision: Gauge;
@@ -59,19 +61,19 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
   registerBuildInfo(registry);
   const registers = [registry];
   return {
-    eventsReceived: new Counter({
+    eventsReceived: hotCounter({
       name: "switchboard_gateway_events_received_total",
       help: "Events received by VPN and result (accepted, unrouted, rejected, rate_limited, overloaded).",
-      labelNames: ["vpn", "result"],
+      labelNames: ["vpn", "result"] as const,
       registers,
     }),
-    deliveries: new Counter({
+    deliveries: hotCounter({
       name: "switchboard_gateway_deliveries_total",
       help: "Finished deliveries by mode and outcome (delivered, failed, dead_lettered, dropped, abandoned at shutdown).",
       labelNames: ["mode", "outcome"],
       registers,
     }),
-    attempts: new Counter({
+    attempts: hotCounter({
       name: "switchboard_gateway_delivery_attempts_total",
       help: "Delivery attempts by result (2xx, 3xx, 4xx, 5xx, timeout, network, no-endpoints, egress-denied: refused by the egress policy).",
       labelNames: ["result"],
@@ -89,7 +91,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       labelNames: ["vpn"],
       registers,
     }),
-    deliverySeconds: new Histogram({
+    deliverySeconds: hotHistogram({
       name: "switchboard_gateway_delivery_duration_seconds",
       help: "Time from accepting an event to the end of its delivery (all attempts).",
       labelNames: ["mode"],
