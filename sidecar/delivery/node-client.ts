@@ -8,6 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { type NetConnectOpts, connect as netConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import { type DeadlineEntry, Deadlines } from "../../common/deadlines.ts";
 import { normaliseHost } from "../../common/egress/rules.ts";
 import {
   type Admit,
@@ -53,6 +54,9 @@ const admitted = <A extends HttpAgent>(agent: A, admit: Admit, secure: boolean):
   return agent;
 };
 
+/** The attempts' deadlines, on one shared timer (common/deadlines.ts), as the undici client's are. */
+const deadlines = new Deadlines();
+
 const send = (http: HttpAgent, https: HttpsAgent, url: string, req: AttemptRequest): Promise<AttemptResult> =>
   new Promise((resolve) => {
     let timedOut = false;
@@ -66,14 +70,21 @@ const send = (http: HttpAgent, https: HttpsAgent, url: string, req: AttemptReque
     const secure = target.protocol === "https:";
     const body = req.body;
     let request: ReturnType<typeof httpRequest>;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      const err = new Error(`no answer within ${req.timeoutMs} ms`);
-      request?.destroy(err);
-      // A request still waiting for its connection (the egress check, a connect) reports no
-      // error until the connection comes: the attempt ends now, and the request is never sent.
-      finish(failed(err, true));
-    }, req.timeoutMs);
+    const deadline: DeadlineEntry = {
+      expire: () => {
+        timedOut = true;
+        const err = new Error(`no answer within ${req.timeoutMs} ms`);
+        request?.destroy(err);
+        // A request still waiting for its connection (the egress check, a connect) reports no
+        // error until the connection comes: the attempt ends now, and the request is never sent.
+        finish(failed(err, true));
+      },
+      deadlineAt: 0,
+      prevDeadline: undefined,
+      nextDeadline: undefined,
+      deadlineList: undefined,
+    };
+    deadlines.add(deadline, req.timeoutMs);
     try {
       request = (secure ? httpsRequest : httpRequest)({
         agent: secure ? https : http,
@@ -86,20 +97,20 @@ const send = (http: HttpAgent, https: HttpsAgent, url: string, req: AttemptReque
       });
     } catch (err) {
       // A header value Node refuses to send (e.g. a control character).
-      clearTimeout(timer);
+      deadlines.remove(deadline);
       finish(failed(err, false));
       return;
     }
 
     request.on("error", (err) => {
-      clearTimeout(timer);
+      deadlines.remove(deadline);
       finish(failed(err, timedOut));
     });
     request.on("response", (res) => {
       const status = res.statusCode ?? 0;
       // Cut short: the deadline, the cap, or the function closing the connection mid-body.
       res.on("close", () => {
-        clearTimeout(timer);
+        deadlines.remove(deadline);
         if (!res.complete) finish(failed(new Error("the response was cut short"), timedOut));
       });
       if (!req.keepBody) {
