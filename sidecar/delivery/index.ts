@@ -122,64 +122,124 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
   const dlog = deps.deliveryLog ?? createDeliveryLog(deps.log);
 
   let attempts = 0;
-  const attempt: Deliverer["attempt"] = async (fn, event, timeoutMs, keepBody, gone) => {
-    attempts++;
-    // An attempt that found no endpoint or no free slot sends nothing but is an attempt all the same.
-    const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => {
-      metrics.attempts.inc({ result: error });
-      return { outcome: { error }, headers: {}, body: undefined, endpoint: undefined };
-    };
-    if (!fn) return none("no-endpoints");
-    const local = fn.instances.get(localCluster) ?? fn.instances.values().next().value;
-    const slot = limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000, gone);
-    const release = typeof slot === "object" ? await slot : slot;
-    if (release === "full") return none("overloaded");
-    // Not an attempt: nothing was sent, and the publisher will not read the answer.
-    if (release === "gone") return { ...ABANDONED, endpoint: undefined };
+  type Attempted = AttemptResult & { endpoint: Endpoint | undefined };
+  // Promises are chained here rather than awaited in async functions: on the sync path each async
+  // function cost a generator object holding all its registers and a microtask hop per await
+  // (bench/cost.ts's profiles; see ingress/index.ts).
+
+  /** An attempt that found no endpoint or no free slot sends nothing but is an attempt all the same. */
+  const none = (error: "no-endpoints" | "overloaded"): AttemptResult & { endpoint: undefined } => {
+    metrics.attempts.inc({ result: error });
+    return { outcome: { error }, headers: {}, body: undefined, endpoint: undefined };
+  };
+
+  /** The attempt once it holds a slot of `fn`'s; `release` gives the slot back when it ends. */
+  const send = (
+    fn: FunctionView,
+    event: CloudEvent,
+    timeoutMs: number | undefined,
+    keepBody: boolean,
+    release: () => void,
+  ): Promise<Attempted> => {
+    let endpoint: Endpoint | undefined;
+    let sent: Promise<AttemptResult>;
     try {
-      const endpoint = balancer.pick(fn, localCluster, isClusterAvailable);
-      if (!endpoint) return none("no-endpoints");
+      endpoint = balancer.pick(fn, localCluster, isClusterAvailable);
+      if (!endpoint) {
+        release();
+        return Promise.resolve(none("no-endpoints"));
+      }
       const instance = fn.instances.get(endpoint.cluster);
       const encoded = encode(event);
       const extra = instance?.headers;
       const headers = extra && hasKeys(extra) ? { ...extra, ...encoded } : encoded;
-      const result = await pool(fn.vpn).send(endpoint.url, {
+      sent = pool(fn.vpn).send(endpoint.url, {
         method: "POST",
         headers,
         body: event.data,
         timeoutMs: timeoutMs ?? instance?.timeoutMs ?? 30_000,
         keepBody,
       });
-      // A refusal says nothing about the endpoint's health: it does not count towards ejection.
-      const denied = "error" in result.outcome && result.outcome.error === "egress-denied";
-      const failed = !denied && ("error" in result.outcome || result.outcome.status >= 500);
-      balancer.release(endpoint, failed);
-      if ("error" in result.outcome && result.outcome.error === "egress-denied")
-        dlog.denied(fn, endpoint, result.outcome.reason);
-      metrics.attempts.inc({ result: attemptLabel(outcomeLabel(result.outcome)) });
-      return { ...result, endpoint };
-    } finally {
+    } catch (err) {
       release();
+      return Promise.reject(err);
     }
+    const to = endpoint;
+    return sent.then(
+      (result) => {
+        try {
+          // A refusal says nothing about the endpoint's health: it does not count towards ejection.
+          const denied = "error" in result.outcome && result.outcome.error === "egress-denied";
+          const failed = !denied && ("error" in result.outcome || result.outcome.status >= 500);
+          balancer.release(to, failed);
+          if ("error" in result.outcome && result.outcome.error === "egress-denied")
+            dlog.denied(fn, to, result.outcome.reason);
+          metrics.attempts.inc({ result: attemptLabel(outcomeLabel(result.outcome)) });
+          return { ...result, endpoint: to };
+        } finally {
+          release();
+        }
+      },
+      (err: unknown) => {
+        release();
+        throw err;
+      },
+    );
   };
 
-  const deliver: Deliverer["deliver"] = async (route, fn, event, keepBody, signal, gone) => {
+  const attempt: Deliverer["attempt"] = (fn, event, timeoutMs, keepBody, gone) => {
+    attempts++;
+    if (!fn) return Promise.resolve(none("no-endpoints"));
+    const local = fn.instances.get(localCluster) ?? fn.instances.values().next().value;
+    const slot = limits.acquire(fnKey(fn), local?.concurrency ?? 100, 10_000, gone);
+    if (slot === "full") return Promise.resolve(none("overloaded"));
+    if (typeof slot === "function") return send(fn, event, timeoutMs, keepBody, slot);
+    // Not an attempt when the publisher went away while it waited: nothing was sent, and no one
+    // will read the answer.
+    return slot.then((release) =>
+      release === "gone"
+        ? { ...ABANDONED, endpoint: undefined }
+        : send(fn, event, timeoutMs, keepBody, release),
+    );
+  };
+
+  /** The delivery's end when `last`, attempt `n`, is its last attempt (undefined when it is retried). */
+  const ended = (
+    route: Route,
+    fn: FunctionView | undefined,
+    event: CloudEvent,
+    last: Attempted,
+    n: number,
+    signal: AbortSignal | undefined,
+  ): Final | undefined => {
+    const outcome: Outcome = last.outcome;
+    if (
+      !succeeded(outcome) &&
+      retryable(outcome) &&
+      n <= route.subscription.delivery.retry &&
+      !signal?.aborted
+    )
+      return undefined;
+    const abandoned = "error" in outcome && outcome.error === "abandoned";
+    const final = { ...last, attempts: abandoned ? n - 1 : n };
+    deps.onFinished?.(route, fn, event, final);
+    return final;
+  };
+
+  /** Waits and attempts again after `first` failed, until an attempt is the last. */
+  const retried = async (
+    route: Route,
+    fn: FunctionView | undefined,
+    event: CloudEvent,
+    keepBody: boolean,
+    signal: AbortSignal | undefined,
+    gone: (() => boolean) | undefined,
+    first: Attempted,
+  ): Promise<Final> => {
     const d = route.subscription.delivery;
-    let last: AttemptResult & { endpoint: Endpoint | undefined };
-    let n = 0;
-    for (;;) {
-      n++;
-      last =
-        n > 1 && gone?.()
-          ? { ...ABANDONED, endpoint: undefined }
-          : await attempt(fn, event, d.timeoutMs, keepBody, gone);
+    let last = first;
+    for (let n = 1; ; ) {
       const outcome: Outcome = last.outcome;
-      if (succeeded(outcome) || !retryable(outcome) || n > d.retry || signal?.aborted) {
-        const abandoned = "error" in outcome && outcome.error === "abandoned";
-        const final = { ...last, attempts: abandoned ? n - 1 : n };
-        deps.onFinished?.(route, fn, event, final);
-        return final;
-      }
       const retryAfter = "status" in outcome ? outcome.retryAfterMs : undefined;
       const delay = retryDelayMs(
         n,
@@ -189,8 +249,20 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       );
       dlog.retry(route, fn, event, { ...last, attempts: n }, delay);
       await pause(delay, signal);
+      n++;
+      last = gone?.()
+        ? { ...ABANDONED, endpoint: undefined }
+        : await attempt(fn, event, d.timeoutMs, keepBody, gone);
+      const final = ended(route, fn, event, last, n, signal);
+      if (final) return final;
     }
   };
+
+  const deliver: Deliverer["deliver"] = (route, fn, event, keepBody, signal, gone) =>
+    attempt(fn, event, route.subscription.delivery.timeoutMs, keepBody, gone).then(
+      (first) =>
+        ended(route, fn, event, first, 1, signal) ?? retried(route, fn, event, keepBody, signal, gone, first),
+    );
 
   return { attempt, deliver, attempts: () => attempts };
 };
