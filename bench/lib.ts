@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
 import { type Etcd, startEtcd } from "../e2e/etcd.ts";
 import type { GatewayProcess } from "../e2e/gateway.ts";
-import { waitFor } from "../e2e/proc.ts";
+import { procStat, waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import type { SubscriptionRecord } from "../registry/types.ts";
 import { openWriter, type RegistryWriter } from "../registry/writer/index.ts";
@@ -215,9 +215,8 @@ export const rssMb = (pid: number): number => {
 
 /** CPU seconds (user + system) process `pid` has used; /proc reports clock ticks of 1/100 s (USER_HZ on Linux). */
 export const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces), in parentheses: utime is field 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime is field 14, stime 15, in clock ticks (100 per second).
+  const { fields } = procStat(`/proc/${pid}/stat`);
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 

@@ -6,13 +6,22 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 
-/** Each thread of process `pid`: its name and nice value (/proc/PID/task/TID/stat; Linux only). */
+/**
+ * A /proc stat file (`/proc/PID/stat`, `/proc/PID/task/TID/stat`; Linux only): the command name,
+ * and the fields after it, from field 3 (state) on: field N is `fields[N - 3]`. The name is in
+ * parentheses and may hold spaces and parentheses itself, so the fields start after the last ")".
+ */
+export const procStat = (path: string): { name: string; fields: string[] } => {
+  const stat = readFileSync(path, "utf8");
+  const close = stat.lastIndexOf(")");
+  return { name: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+};
+
+/** Each thread of process `pid`: its name and nice value (field 19). */
 export const threadsOf = (pid: number): { name: string; nice: number }[] =>
   readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces), in parentheses: nice is field 19.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { name: /\((.*)\)/.exec(stat)?.[1] ?? "", nice: Number(fields[16]) };
+    const { name, fields } = procStat(`/proc/${pid}/task/${tid}/stat`);
+    return { name, nice: Number(fields[16]) };
   });
 
 export interface Proc {

@@ -59,10 +59,13 @@ export const startBenchFunction = (cores: string): Promise<Subject> =>
  * `target`, with the Node flags and the environment (the allocator) the image runs the gateway
  * with (and `flags`).
  */
+let fixturesCompiled = false;
 const startNodeForwarder =
   (name: string, fixture: string) =>
   (target: string, cores: string, cgroup: MemoryCgroup, flags: readonly string[] = []): Promise<Subject> => {
-    compile(PROJECTS.fixtures);
+    // Once per bench process: the fixtures do not change while it runs.
+    if (!fixturesCompiled) compile(PROJECTS.fixtures);
+    fixturesCompiled = true;
     return listening(
       name,
       [
