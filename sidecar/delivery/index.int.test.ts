@@ -65,3 +65,59 @@ test("no more requests are in flight to a function than its concurrency, per gat
   assert.equal(peak, 2);
   assert.equal(server.received[0]?.headers["ce-id"], "1");
 });
+
+test("a wait list full of publishers that left does not refuse a live one: it is delivered once a slot frees", async () => {
+  const gates: (() => void)[] = [];
+  const server = await startFunction(async () => {
+    await new Promise<void>((r) => gates.push(r));
+    return { status: 200 };
+  });
+  const pool = nodePools(async (host) => ({ address: host }));
+  cleanup(async () => {
+    for (const gate of gates) gate();
+    await server.close();
+    await pool.close();
+  });
+  const deliverer = createDeliverer({
+    pool: () => pool,
+    balancer: createBalancer(),
+    localCluster: "east",
+    encode: toBinaryHeaders,
+    metrics: createGatewayMetrics(new Registry()),
+    log: silentLogger(),
+  });
+  const fn: FunctionView = {
+    vpn: "v",
+    namespace: "ns",
+    name: "f",
+    instances: new Map([
+      ["east", { endpoints: [`${server.url}/`], timeoutMs: 30_000, concurrency: 1, headers: {} }],
+    ]),
+  };
+  const event: CloudEvent = {
+    attributes: { specversion: "1.0", id: "1", source: "/t", type: "t" },
+    data: undefined,
+  };
+  // The one slot is held by an attempt the function does not answer yet.
+  const holding = deliverer.attempt(fn, event, undefined, true);
+  await server.waitFor(1);
+  // The wait list (10 000 places) fills with publishers that have gone away.
+  const departed = Array.from({ length: 10_000 }, () =>
+    deliverer.attempt(fn, event, undefined, true, () => true),
+  );
+  const live = deliverer.attempt(fn, event, undefined, true, () => false);
+  gates.shift()?.();
+  const first = await holding;
+  assert.equal("status" in first.outcome ? first.outcome.status : first.outcome.error, 200);
+  // The departed end without being sent; the live publisher's event is the function's second request.
+  const ended = await Promise.all(departed);
+  assert.deepEqual(
+    new Set(ended.map((r) => ("error" in r.outcome ? r.outcome.error : r.outcome.status))),
+    new Set(["abandoned"]),
+  );
+  await server.waitFor(2);
+  gates.shift()?.();
+  const result = await live;
+  assert.equal("status" in result.outcome ? result.outcome.status : result.outcome.error, 200);
+  assert.equal(server.received.length, 2);
+});

@@ -41,27 +41,58 @@ const hasKeys = (o: object): boolean => {
 
 const fnKey = (fn: FunctionView): string => `${fn.vpn}/${fn.namespace}/${fn.name}`;
 
+/** A publisher waiting for a slot: woken with `true` when it gets one, `false` when it left first. */
+interface Waiter {
+  wake: (granted: boolean) => void;
+  gone: (() => boolean) | undefined;
+}
+
+interface Slots {
+  n: number;
+  waiters: Waiter[];
+  /** When the wait list was last cleared of departed publishers (performance.now()). */
+  scannedAt: number;
+}
+
+/** How often a full wait list may be scanned for departed publishers, per function. */
+const SCAN_MS = 100;
+
 /**
  * Per-function in-flight limits. `acquire` returns the slot's release at once when a slot is free
  * (no promise: most attempts never wait), "full" when the wait list is full, or else a promise
  * of the release once a slot frees, or of "gone" when `gone` says, once its turn comes, that the
  * caller no longer wants it (the slot goes to the next waiter: a publisher that left does not
- * take the function's capacity from those still waiting).
+ * take the function's capacity from those still waiting). A full wait list is first cleared of
+ * publishers that left (at most every SCAN_MS): while a function stalls, its slots stay held to
+ * the attempts' deadline, and a list full of departed publishers would otherwise answer every new
+ * one 503 at once.
  */
 const createLimits = () => {
-  const inflight = new Map<string, { n: number; waiters: (() => void)[] }>();
+  const inflight = new Map<string, Slots>();
   const wait = async (
-    s: { n: number; waiters: (() => void)[] },
+    s: Slots,
     release: () => void,
     gone?: () => boolean,
   ): Promise<(() => void) | "gone"> => {
-    await new Promise<void>((resolve) => s.waiters.push(resolve));
+    const granted = await new Promise<boolean>((wake) => s.waiters.push({ wake, gone }));
+    if (!granted) return "gone";
     s.n++;
     if (gone?.()) {
       release();
       return "gone";
     }
     return release;
+  };
+  const dropDeparted = (s: Slots): void => {
+    const now = performance.now();
+    if (now - s.scannedAt < SCAN_MS) return;
+    s.scannedAt = now;
+    const staying: Waiter[] = [];
+    for (const w of s.waiters) {
+      if (w.gone?.()) w.wake(false);
+      else staying.push(w);
+    }
+    s.waiters = staying;
   };
   return {
     acquire: (
@@ -72,17 +103,20 @@ const createLimits = () => {
     ): (() => void) | "full" | Promise<(() => void) | "gone"> => {
       let slot = inflight.get(key);
       if (!slot) {
-        slot = { n: 0, waiters: [] };
+        slot = { n: 0, waiters: [], scannedAt: Number.NEGATIVE_INFINITY };
         inflight.set(key, slot);
       }
       const s = slot;
       const release = (): void => {
         s.n--;
         const next = s.waiters.shift();
-        if (next) next();
+        if (next) next.wake(true);
         else if (s.n === 0) inflight.delete(key);
       };
-      if (s.n >= limit) return s.waiters.length >= maxWaiters ? "full" : wait(s, release, gone);
+      if (s.n >= limit) {
+        if (s.waiters.length >= maxWaiters) dropDeparted(s);
+        return s.waiters.length >= maxWaiters ? "full" : wait(s, release, gone);
+      }
       s.n++;
       return release;
     },
