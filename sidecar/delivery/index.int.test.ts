@@ -12,17 +12,8 @@ import { createBalancer } from "./balancer.ts";
 import { createDeliverer } from "./index.ts";
 import { nodePools } from "./node-client.ts";
 
-test("no more requests are in flight to a function than its concurrency, per gateway", async () => {
-  let inFlight = 0;
-  let peak = 0;
-  const gates: (() => void)[] = [];
-  const server = await startFunction(async () => {
-    inFlight++;
-    peak = Math.max(peak, inFlight);
-    await new Promise<void>((r) => gates.push(r));
-    inFlight--;
-    return { status: 200 };
-  });
+/** A deliverer on node:http pools, and function `fn` served by `server` at `concurrency`. */
+const deliveringTo = (server: { url: string; close(): Promise<void> }, concurrency: number) => {
   const pool = nodePools(async (host) => ({ address: host }));
   cleanup(async () => {
     await server.close();
@@ -41,13 +32,29 @@ test("no more requests are in flight to a function than its concurrency, per gat
     namespace: "ns",
     name: "f",
     instances: new Map([
-      ["east", { endpoints: [`${server.url}/`], timeoutMs: 5000, concurrency: 2, headers: {} }],
+      ["east", { endpoints: [`${server.url}/`], timeoutMs: 30_000, concurrency, headers: {} }],
     ]),
   };
-  const event: CloudEvent = {
-    attributes: { specversion: "1.0", id: "1", source: "/t", type: "t" },
-    data: undefined,
-  };
+  return { deliverer, fn };
+};
+
+const event: CloudEvent = {
+  attributes: { specversion: "1.0", id: "1", source: "/t", type: "t" },
+  data: undefined,
+};
+
+test("no more requests are in flight to a function than its concurrency, per gateway", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const gates: (() => void)[] = [];
+  const server = await startFunction(async () => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    await new Promise<void>((r) => gates.push(r));
+    inFlight--;
+    return { status: 200 };
+  });
+  const { deliverer, fn } = deliveringTo(server, 2);
   const attempts = Array.from({ length: 5 }, () => deliverer.attempt(fn, event, undefined, false));
   let released = 0;
   while (released < 5) {
@@ -72,32 +79,11 @@ test("a wait list full of publishers that left does not refuse a live one: it is
     await new Promise<void>((r) => gates.push(r));
     return { status: 200 };
   });
-  const pool = nodePools(async (host) => ({ address: host }));
-  cleanup(async () => {
+  const { deliverer, fn } = deliveringTo(server, 1);
+  // Cleanups run last-registered first: held requests are let go before the server closes.
+  cleanup(() => {
     for (const gate of gates) gate();
-    await server.close();
-    await pool.close();
   });
-  const deliverer = createDeliverer({
-    pool: () => pool,
-    balancer: createBalancer(),
-    localCluster: "east",
-    encode: toBinaryHeaders,
-    metrics: createGatewayMetrics(new Registry()),
-    log: silentLogger(),
-  });
-  const fn: FunctionView = {
-    vpn: "v",
-    namespace: "ns",
-    name: "f",
-    instances: new Map([
-      ["east", { endpoints: [`${server.url}/`], timeoutMs: 30_000, concurrency: 1, headers: {} }],
-    ]),
-  };
-  const event: CloudEvent = {
-    attributes: { specversion: "1.0", id: "1", source: "/t", type: "t" },
-    data: undefined,
-  };
   // The one slot is held by an attempt the function does not answer yet.
   const holding = deliverer.attempt(fn, event, undefined, true);
   await server.waitFor(1);
