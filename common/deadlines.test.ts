@@ -2,18 +2,13 @@
 // never; entries added while it runs are kept.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type DeadlineEntry, Deadlines } from "./deadlines.ts";
+import { type DeadlineEntry, Deadlines, deadlineEntry } from "./deadlines.ts";
 
-const entry = (name: string, expired: string[], onExpire?: () => void): DeadlineEntry => ({
-  expire: () => {
+const entry = (name: string, expired: string[], onExpire?: () => void): DeadlineEntry =>
+  deadlineEntry(() => {
     expired.push(name);
     onExpire?.();
-  },
-  deadlineAt: 0,
-  prevDeadline: undefined,
-  nextDeadline: undefined,
-  deadlineList: undefined,
-});
+  });
 
 /** Resolves when `expired` holds `n` names. */
 const expiredCount = async (expired: string[], n: number): Promise<void> => {

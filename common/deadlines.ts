@@ -21,6 +21,15 @@ export interface DeadlineEntry {
   deadlineList: DeadlineList | undefined;
 }
 
+/** An entry of its own for an operation that is not one already: `expire` called at its deadline. */
+export const deadlineEntry = (expire: () => void): DeadlineEntry => ({
+  expire,
+  deadlineAt: 0,
+  prevDeadline: undefined,
+  nextDeadline: undefined,
+  deadlineList: undefined,
+});
+
 /** The entries of one duration, earliest first. */
 export interface DeadlineList {
   head: DeadlineEntry | undefined;

@@ -8,7 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { type NetConnectOpts, connect as netConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
-import { type DeadlineEntry, Deadlines } from "../../common/deadlines.ts";
+import { Deadlines, deadlineEntry } from "../../common/deadlines.ts";
 import { normaliseHost } from "../../common/egress/rules.ts";
 import {
   type Admit,
@@ -70,20 +70,14 @@ const send = (http: HttpAgent, https: HttpsAgent, url: string, req: AttemptReque
     const secure = target.protocol === "https:";
     const body = req.body;
     let request: ReturnType<typeof httpRequest>;
-    const deadline: DeadlineEntry = {
-      expire: () => {
-        timedOut = true;
-        const err = new Error(`no answer within ${req.timeoutMs} ms`);
-        request?.destroy(err);
-        // A request still waiting for its connection (the egress check, a connect) reports no
-        // error until the connection comes: the attempt ends now, and the request is never sent.
-        finish(failed(err, true));
-      },
-      deadlineAt: 0,
-      prevDeadline: undefined,
-      nextDeadline: undefined,
-      deadlineList: undefined,
-    };
+    const deadline = deadlineEntry(() => {
+      timedOut = true;
+      const err = new Error(`no answer within ${req.timeoutMs} ms`);
+      request?.destroy(err);
+      // A request still waiting for its connection (the egress check, a connect) reports no
+      // error until the connection comes: the attempt ends now, and the request is never sent.
+      finish(failed(err, true));
+    });
     deadlines.add(deadline, req.timeoutMs);
     try {
       request = (secure ? httpsRequest : httpRequest)({

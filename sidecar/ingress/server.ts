@@ -58,14 +58,6 @@ const sortNames = (names: string[]): string[] => {
   return names;
 };
 
-/**
- * A HeaderView over Node's parsed headers (names already lower-case; repeated values joined with
- * ", " as fetch does). `rawLines` (IncomingMessage.rawHeaders.length / 2) and `distinct`
- * (IncomingMessage.headersDistinct) tell which names were sent more than once: Node keeps only
- * the first content-type, so the join alone cannot. Node builds `distinct` when first read, so it
- * is read only when there are more header lines than names (a name was repeated): most requests
- * never pay for it.
- */
 const NONE: readonly string[] = Object.freeze([]);
 
 /**
@@ -116,6 +108,14 @@ class NodeHeaders implements HeaderView {
   }
 }
 
+/**
+ * A HeaderView over Node's parsed headers (names already lower-case; repeated values joined with
+ * ", " as fetch does). `rawLines` (IncomingMessage.rawHeaders.length / 2) and `distinct`
+ * (IncomingMessage.headersDistinct) tell which names were sent more than once: Node keeps only
+ * the first content-type, so the join alone cannot. Node builds `distinct` when first read, so it
+ * is read only when there are more header lines than names (a name was repeated): most requests
+ * never pay for it.
+ */
 export const nodeHeaders = (
   raw: IncomingHttpHeaders,
   rawLines?: number,
