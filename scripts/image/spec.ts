@@ -63,9 +63,9 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ["--single-threaded-gc", "-
  * MALLOC_MMAP_THRESHOLD_=32768: blocks of 32 KiB and more get pages of their own, returned when
  * freed. V8's optimizing compiler works in zones of up to 32 KiB segments on its worker thread;
  * in the arenas, what those jobs freed stayed held (a second arena of 9.8 MiB under load). With
- * it, the compiled gateway alone on a core in 128 MiB (bench/sync-hop.ts, four runs against six,
- * alternating): working set idle 21.2–22.3 MiB against 26.5–28.0, at the end of 1000/s 42.8–46.2
- * against 52.8–58.0, after the closed loop 32.6–39.1 against 41.8–57.4; CPU per request the same
+ * it, the compiled gateway alone on a core in 128 MiB (bench/sync-hop.ts, six runs each,
+ * alternating): working set idle 21.2–22.3 MiB against 26.5–28.0, at the end of 1000/s 38.5–46.2
+ * against 52.8–58.0, after the closed loop 31.2–39.1 against 41.8–57.4; CPU per request the same
  * (paired closed-loop bursts: median 79.6 µs both). A held payload that large is counted in whole
  * pages (sidecar/delivery/async-engine.ts payloadBytes).
  */
