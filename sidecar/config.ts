@@ -19,6 +19,7 @@ import {
   readFlags,
 } from "../common/flags.ts";
 import type { LogLevel } from "../common/log.ts";
+import { payloadBytes } from "../common/malloc.ts";
 
 export interface GatewayConfig {
   readonly etcd: readonly string[];
@@ -244,7 +245,10 @@ RULE: an IP or CIDR, a host name or *.pattern, or *, optionally with :PORT (docs
   HELP,
 );
 
-/** The ingress budgets; each must fit one body of --max-body-bytes (a chunked body reserves that much). */
+/**
+ * The ingress budgets; each must fit one body of --max-body-bytes (a chunked body reserves that
+ * much), in the memory it holds (whole pages from malloc's mmap threshold on, common/malloc.ts).
+ */
 const ingressBudgets = (
   get: (flag: keyof typeof FLAGS) => string | undefined,
   maxBodyBytes: number,
@@ -253,14 +257,15 @@ const ingressBudgets = (
     "max-inflight-bytes",
     get("max-inflight-bytes") ?? String(Math.max(32 * 2 ** 20, 4 * maxBodyBytes)),
   );
+  const oneBody = payloadBytes(maxBodyBytes);
   const maxInflightBytesPerVpn = intFlag(
     "max-inflight-bytes-per-vpn",
-    get("max-inflight-bytes-per-vpn") ?? String(Math.max(maxBodyBytes, Math.floor(maxInflightBytes / 4))),
+    get("max-inflight-bytes-per-vpn") ?? String(Math.max(oneBody, Math.floor(maxInflightBytes / 4))),
     maxInflightBytes,
   );
-  if (maxInflightBytesPerVpn < maxBodyBytes)
+  if (maxInflightBytesPerVpn < oneBody)
     throw new ConfigError(
-      `--max-inflight-bytes-per-vpn (${maxInflightBytesPerVpn}) must be at least --max-body-bytes (${maxBodyBytes})`,
+      `--max-inflight-bytes-per-vpn (${maxInflightBytesPerVpn}) must hold one body of --max-body-bytes (${maxBodyBytes}), ${oneBody} bytes in memory`,
     );
   return {
     maxConnections: intFlag("max-connections", get("max-connections") ?? "1024", 1_000_000),

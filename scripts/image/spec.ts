@@ -67,7 +67,7 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ["--single-threaded-gc", "-
  * alternating): working set idle 21.2–22.3 MiB against 26.5–28.0, at the end of 1000/s 38.5–46.2
  * against 52.8–58.0, after the closed loop 31.2–39.1 against 41.8–57.4; CPU per request the same
  * (paired closed-loop bursts: median 79.6 µs both). A held payload that large is counted in whole
- * pages (sidecar/delivery/async-engine.ts payloadBytes).
+ * pages (common/malloc.ts payloadBytes), as is a request body in the ingress's budget.
  */
 export const ENV: Readonly<Record<string, string>> = {
   NODE_ENV: "production",

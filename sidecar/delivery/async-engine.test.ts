@@ -1,22 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ENV } from "../../scripts/image/spec.ts";
-import { HELD_EVENT_OVERHEAD, heldBytes, payloadBytes } from "./async-engine.ts";
-
-const threshold = Number(ENV.MALLOC_MMAP_THRESHOLD_);
-
-test("a held payload counts its bytes below malloc's mmap threshold and whole pages from it", () => {
-  assert.ok(threshold > 16 * 1024, "the image sets a threshold above a 16 KiB event");
-  assert.equal(payloadBytes(0, threshold), 0);
-  assert.equal(payloadBytes(threshold - 1, threshold), threshold - 1);
-  // 32768 bytes + malloc's header: nine pages.
-  assert.equal(payloadBytes(threshold, threshold), Math.ceil((threshold + 16) / 4096) * 4096);
-  assert.equal(payloadBytes(40_000, threshold), 40_960);
-  assert.equal(payloadBytes(40_960, threshold), 45_056);
-  // Without the image's setting, glibc's own threshold: 128 KiB.
-  assert.equal(payloadBytes(100_000), 100_000);
-  assert.equal(payloadBytes(128 * 1024), 135_168);
-});
+import { HELD_EVENT_OVERHEAD, heldBytes } from "./async-engine.ts";
 
 test("a held event counts its overhead, its payload and its attribute values", () => {
   const attributes = { id: "1", source: "/s", specversion: "1.0", type: "t", retries: 3 };

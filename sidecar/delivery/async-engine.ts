@@ -5,6 +5,7 @@
 
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
+import { payloadBytes } from "../../common/malloc.ts";
 import { type Enqueued, type Wal, WalFullError } from "../durable/wal.ts";
 import { type GatewayMetrics, observeDelivery } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
@@ -61,18 +62,6 @@ export const routeId = (route: Route): string => `${route.vpn}/${route.namespace
  * delivery): 3805 bytes per event beyond its data (2026-11-29, Node 24.9).
  */
 export const HELD_EVENT_OVERHEAD = 4096;
-
-/**
- * From this size on, glibc's malloc gives a block pages of its own (mmap), so a payload that large
- * holds whole pages: the image sets the threshold (MALLOC_MMAP_THRESHOLD_, scripts/image/spec.ts);
- * glibc's own starts at 128 KiB.
- */
-const OWN_PAGES_FROM = Number(process.env.MALLOC_MMAP_THRESHOLD_) || 128 * 1024;
-const PAGE = 4096;
-
-/** The memory a payload of `bytes` holds: the bytes, or the whole pages of a block mapped on its own (with malloc's 16-byte header). */
-export const payloadBytes = (bytes: number, ownPagesFrom = OWN_PAGES_FROM): number =>
-  bytes >= ownPagesFrom ? Math.ceil((bytes + 16) / PAGE) * PAGE : bytes;
 
 /** What a held event counts against --queue-max-bytes: its data, its attribute values and the overhead of holding it. */
 export const heldBytes = (event: CloudEvent): number => {

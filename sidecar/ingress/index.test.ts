@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/log.ts";
+import { payloadBytes } from "../../common/malloc.ts";
 import type { VpnLimitsRecord } from "../../registry/types.ts";
 import { createAsyncEngine } from "../delivery/async-engine.ts";
 import type { Deliverer, Final } from "../delivery/index.ts";
@@ -61,9 +62,11 @@ const holdingDeliverer = () => {
 const setup = ({
   table = tableWith({}),
   maxEvents = 100,
+  maxEventBytes = 2048,
 }: {
   table?: RoutingTable | null;
   maxEvents?: number;
+  maxEventBytes?: number;
 } = {}) => {
   const registry = new Registry();
   const metrics = createGatewayMetrics(registry);
@@ -86,7 +89,7 @@ const setup = ({
     log: silentLogger(),
     config: {
       namespace: undefined,
-      maxEventBytes: 2048,
+      maxEventBytes,
       maxBatch: 10,
       clusterName: "east",
       id: "t",
@@ -192,6 +195,19 @@ test("a scrape reads the request-body bytes in progress; a sync delivery is time
   assert.equal((await first).status, 200);
   assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 0);
   assert.equal(await scraped("switchboard_gateway_delivery_duration_seconds_count", { mode: "sync" }), 1);
+});
+
+test("a body that malloc gives pages of its own reserves its whole pages", async () => {
+  const { app, held, scraped } = setup({ table: tableWith({}, "sync"), maxEventBytes: 1 << 20 });
+  const body = JSON.stringify({ pad: "x".repeat(140_000) });
+  const first = app({ ...event(), body });
+  while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
+  const pages = Math.ceil((body.length + 16) / 4096) * 4096;
+  assert.equal(payloadBytes(body.length), pages, "140 KB is above glibc's mmap threshold and the image's");
+  assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), pages);
+  held.release();
+  assert.equal((await first).status, 200);
+  assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 0);
 });
 
 test("before the first snapshot and while draining the gateway answers 503; a CloudEvent by GET is 405", async () => {

@@ -4,6 +4,7 @@
 // request is matched against the VPN's sync HTTP routes. Errors are thrown as ProblemErrors and
 // turned into application/problem+json once, in the handler's one catch.
 import type { Logger } from "../../common/log.ts";
+import { payloadBytes } from "../../common/malloc.ts";
 import { parseCloudEvents } from "../cloudevents/index.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { AsyncEngine, AsyncJob, OfferResult } from "../delivery/async-engine.ts";
@@ -253,9 +254,9 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     let reservation: BodyReservation | undefined;
     try {
       release = limiter.enter(vpn);
-      reservation = reserve(vpn, req.bodyBytes);
+      reservation = reserve(vpn, payloadBytes(req.bodyBytes));
       const body = await req.body();
-      reservation.settle(body.byteLength);
+      reservation.settle(payloadBytes(body.byteLength));
       return isCloudEvents(req.headers)
         ? await publish(table, vpn, req, body, counted)
         : await httpRoute(table, vpn, req, body, counted);
