@@ -68,7 +68,7 @@ const measure = async (variant: Variant, i: number): Promise<Sample> => {
     etcd: registry.etcd.url,
     clusterName: registry.cluster,
     dir: registry.dir,
-    name: `memory-${variant}-${i}`,
+    name: `memory-${variant.toLowerCase()}-${i}`,
     compiled: variant !== "ts",
     prefix: prefixFor(variant, cgroup),
   });
