@@ -220,6 +220,15 @@ export const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 
+/** CPU seconds process `pid` has used, or undefined once it has ended (e.g. OOM-killed: the run reports the kill). */
+const cpuIfAlive = (pid: number): number | undefined => {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * CPU seconds used so far by each process whose command line mentions `marker` (a test cluster's
  * directory), by program name (etcd processes by their --name): what each part of a control
@@ -289,30 +298,45 @@ export const openConnections = (port: number): number => {
 export const settled = async (pid: number, port?: number, maxMs = 60_000): Promise<number> => {
   const start = performance.now();
   for (;;) {
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = cpuIfAlive(pid);
+    if (cpu0 === undefined) return performance.now() - start;
     await new Promise((r) => setTimeout(r, 500));
-    const quiet = cpuSeconds(pid) - cpu0 < 0.025 && (port === undefined || openConnections(port) === 0);
+    const cpu1 = cpuIfAlive(pid);
+    if (cpu1 === undefined) return performance.now() - start;
+    const quiet = cpu1 - cpu0 < 0.025 && (port === undefined || openConnections(port) === 0);
     if (quiet || performance.now() - start >= maxMs) return performance.now() - start;
   }
 };
 
-/** Runs `during` while metering process `pid`: its average CPU use and peak RSS. */
+/**
+ * Runs `during` while metering process `pid`: its average CPU use and peak RSS. A process that ends
+ * meanwhile (an OOM kill) is metered up to its last sample, every 100 ms.
+ */
 export const metered = async <T>(pid: number, during: () => Promise<T>): Promise<Usage<T>> => {
-  let maxRssMb = rssMb(pid);
-  const sampler = setInterval(() => {
+  const rss = (): number => {
     try {
-      maxRssMb = Math.max(maxRssMb, rssMb(pid));
+      return rssMb(pid);
     } catch {
-      // The process ended: what `during` does about it is its own to report.
-      clearInterval(sampler);
+      return Number.NaN;
     }
+  };
+  let maxRssMb = rss();
+  let lastCpu = cpuIfAlive(pid) ?? Number.NaN;
+  const cpu0 = lastCpu;
+  const sampler = setInterval(() => {
+    const cpu = cpuIfAlive(pid);
+    if (cpu === undefined) {
+      clearInterval(sampler);
+      return;
+    }
+    lastCpu = cpu;
+    maxRssMb = Math.max(maxRssMb, rss());
   }, 100);
-  const cpu0 = cpuSeconds(pid);
   const t0 = performance.now();
   try {
     const result = await during();
-    const cores = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
-    return { result, cores, maxRssMb: Math.max(maxRssMb, rssMb(pid)) };
+    const cores = ((cpuIfAlive(pid) ?? lastCpu) - cpu0) / ((performance.now() - t0) / 1000);
+    return { result, cores, maxRssMb: Math.max(maxRssMb, rss()) };
   } finally {
     clearInterval(sampler);
   }

@@ -89,7 +89,12 @@ const WHY =
   /^switchboard_gateway_(requests_refused_total|deliveries_total|delivery_attempts_total|open_connections|inflight_body_bytes)\b/;
 const gatewayCounts = async (metricsUrl: string): Promise<Record<string, number>> => {
   const counts: Record<string, number> = {};
-  for (const line of (await (await fetch(`${metricsUrl}/metrics`)).text()).split("\n")) {
+  // A gateway that was OOM-killed has no counts to give (the OOM kills column says so).
+  const text = await fetch(`${metricsUrl}/metrics`).then(
+    (r) => r.text(),
+    () => "",
+  );
+  for (const line of text.split("\n")) {
     if (!WHY.test(line)) continue;
     const at = line.lastIndexOf(" ");
     counts[line.slice("switchboard_gateway_".length, at)] = Number(line.slice(at + 1));
@@ -269,7 +274,11 @@ const rows: Row[] = [];
 const verdict = (ok: boolean): Row["verdict"] => (ok ? "met" : "missed");
 // The Node floor: the best bare Node forwarder of the run on each figure (what Node 24 itself
 // costs, without the gateway's work), so a miss the forwarders share is told from one of ours.
-const forwarders = results.filter((m) => m.name.endsWith("forwarder"));
+// A subject OOM-killed during the run (its cgroup's limit reached, e.g. by connections piling up
+// past what the load generator's core could send at 5000/s) has no figures from then on: it is
+// no one's floor and no one's baseline.
+const killed = (m: Measured): boolean => m.oomKills > 0;
+const forwarders = results.filter((m) => m.name.endsWith("forwarder") && !killed(m));
 const floor = (figure: (m: Measured) => number, best: "min" | "max", digits: number): string => {
   const ranked = forwarders
     .map((m) => ({ name: m.name, value: figure(m) }))
@@ -280,13 +289,14 @@ const floor = (figure: (m: Measured) => number, best: "min" | "max", digits: num
 };
 if (gw && go) {
   const throughput = gw.closedLoop.rate / go.closedLoop.rate;
+  const goKilled = killed(go) ? "Go proxy OOM-killed in this run: no baseline" : undefined;
   rows.push({
     figure: "sync throughput, closed loop (64 in flight), requests/s, 128 MiB cgroup",
     value: f(gw.closedLoop.rate, 0),
-    baseline: `${f(go.closedLoop.rate, 0)} (Go proxy)${floor((m) => m.closedLoop.rate, "max", 0)}`,
-    ratio: f(throughput),
+    baseline: `${goKilled ?? `${f(go.closedLoop.rate, 0)} (Go proxy)`}${floor((m) => m.closedLoop.rate, "max", 0)}`,
+    ratio: goKilled ? "—" : f(throughput),
     target: "≥ 1.0 × the Go proxy",
-    verdict: verdict(throughput >= 1),
+    verdict: goKilled ? "—" : verdict(throughput >= 1),
   });
   rows.push({
     figure: "added latency at 1000/s paced, p50 / p99 ms (over a direct call)",
@@ -299,8 +309,8 @@ if (gw && go) {
   rows.push({
     figure: "added latency at 5000/s paced, p99 ms",
     value: f(added(gw, 5000, "p99"), 3),
-    baseline: `Go proxy ${f(added(go, 5000, "p99"), 3)}${floor((m) => added(m, 5000, "p99"), "min", 3)}`,
-    ratio: f(added(gw, 5000, "p99") / added(go, 5000, "p99")),
+    baseline: `${goKilled ?? `Go proxy ${f(added(go, 5000, "p99"), 3)}`}${floor((m) => added(m, 5000, "p99"), "min", 3)}`,
+    ratio: goKilled ? "—" : f(added(gw, 5000, "p99") / added(go, 5000, "p99")),
     target: "≤ 1",
     verdict: verdict(added(gw, 5000, "p99") <= 1),
   });
