@@ -35,7 +35,7 @@ FROM ${NODE_IMAGE}
 RUN groupadd --system --gid 10001 switchboard \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /sbin/nologin switchboard
-ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Root-owned and read-only for the runtime user, so the image also runs with a read-only root
 # file system. No sources, tests or test kits: only the compiled programs.

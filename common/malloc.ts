@@ -3,8 +3,8 @@
 
 /**
  * From this size on, glibc's malloc gives a block pages of its own (mmap), so a payload that large
- * holds whole pages: the image sets the threshold (MALLOC_MMAP_THRESHOLD_, scripts/image/spec.ts);
- * glibc's own starts at 128 KiB.
+ * holds whole pages. glibc's own threshold starts at 128 KiB; MALLOC_MMAP_THRESHOLD_ sets another
+ * (the image leaves it: scripts/image/spec.ts says why).
  */
 const OWN_PAGES_FROM = Number(process.env.MALLOC_MMAP_THRESHOLD_) || 128 * 1024;
 const PAGE = 4096;

@@ -60,19 +60,15 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ["--single-threaded-gc", "-
  * sidecar/delivery/queue-memory.int.test.ts), with V8's heap and external memory the same.
  * jemalloc, preloaded, returned more after a burst but held 10–15 MiB more with that queue full
  * (docs/benchmarks.md, "The allocator"): glibc's malloc stays.
- * MALLOC_MMAP_THRESHOLD_=32768: blocks of 32 KiB and more get pages of their own, returned when
- * freed. V8's optimizing compiler works in zones of up to 32 KiB segments on its worker thread;
- * in the arenas, what those jobs freed stayed held (a second arena of 9.8 MiB under load). With
- * it, the compiled gateway alone on a core in 128 MiB (bench/sync-hop.ts, six runs each,
- * alternating): working set idle 21.2–22.3 MiB against 26.5–28.0, at the end of 1000/s 38.5–46.2
- * against 52.8–58.0, after the closed loop 31.2–39.1 against 41.8–57.4; CPU per request the same
- * (paired closed-loop bursts: median 79.6 µs both). A held payload that large is counted in whole
- * pages (common/malloc.ts payloadBytes), as is a request body in the ingress's budget.
+ * Not MALLOC_MMAP_THRESHOLD_=32768: it gave blocks of 32 KiB and more pages of their own, so V8's
+ * compiler zones no longer stayed held in the arenas (working set at 1000/s 38.5–46.2 MiB against
+ * 52.8–58.0), but every such block then costs an mmap, page faults and an munmap: a gateway's
+ * first load of 20 000 subscriptions took 3.0–3.1 s against 1.7 (bench/resync.ts
+ * --subscriptions 20000, two runs each), of 100 000 14.2 s against 7.2 (docs/benchmarks.md).
  */
 export const ENV: Readonly<Record<string, string>> = {
   NODE_ENV: "production",
   MALLOC_ARENA_MAX: "2",
-  MALLOC_MMAP_THRESHOLD_: "32768",
 };
 /** Operator metrics 8080; gateway ingress 8080 and admin 9090 (set by flags). */
 export const PORTS = [8080, 9090];
