@@ -3,9 +3,10 @@
 // subscriptions (bench/resync-records.ts); a gateway pinned to core 0 reaches etcd through a TCP
 // proxy in this process (registry/testing/faults.ts). Each try, while a paced load of
 // bench.event runs: cut every proxied connection (the gateway's watch fails, as on any etcd
-// hiccup, and it re-lists everything), add one subscription straight to etcd (so that the
-// re-list finds a change and the routing table is rebuilt, not just reused), let connections
-// through again, and wait for the gateway's config revision to reach that write. This trigger
+// hiccup), add one subscription straight to etcd (so that the re-list finds a change and the
+// routing table is rebuilt, not just reused) and compact etcd at that write (a watch resumed from
+// the gateway's revision would otherwise catch up without a re-list: the gateway re-lists
+// everything only when its revision is gone), let connections through again, and wait for the gateway's config revision to reach that write. This trigger
 // was picked over restarting etcd: etcd stays up, so the time is the gateway's re-list, not
 // etcd's start or gRPC's reconnect backoff. The resync time is the gateway's own
 // switchboard_gateway_registry_sync_seconds (list start → routing table swapped); cut → new table
@@ -73,6 +74,8 @@ const gateway = await startGateway({
     ...pinned("0"),
     ...(profile ? ["bash", "-c", `exec "$0" --cpu-prof --cpu-prof-dir=${profile} "$@"`] : []),
   ],
+  // The re-list starts at once (a fleet spreads them over --relist-spread).
+  extraArgs: ["--relist-spread=0s"],
 });
 const readySeconds = (performance.now() - launched) / 1000;
 const metric = async (name: string): Promise<number> => (await gateway.metric(name)) ?? 0;
@@ -123,6 +126,7 @@ for (let i = 0; i < tries; i++) {
   const ref = { kind: "subscription" as const, namespace: "bench", name: `marker-${i}` };
   const written = await registry.writer.sync(ref, marker);
   const revision = Number((await registry.client.get(REGISTRY_PREFIX).exec()).header.revision);
+  await registry.client.kv.compact({ revision: String(revision), physical: true });
   proxy.unblock();
   if (written !== "created") throw new Error(`marker ${i}: ${written}`);
   await waitFor(

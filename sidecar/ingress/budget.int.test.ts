@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { type IncomingHttpHeaders, request } from "node:http";
 import { test } from "node:test";
 import { Client } from "undici";
+import { payloadBytes } from "../../common/malloc.ts";
 import { type FunctionServer, startFunction } from "../../e2e/functions.ts";
 import type { GatewayProcess } from "../../e2e/gateway.ts";
 import { cleanup } from "../../e2e/harness.ts";
@@ -84,10 +85,11 @@ test("a VPN holding its share of the body budget gets 503 overloaded; another VP
     ],
   });
   const before = rssBytes(g.proc.pid);
-  // Five 200 KiB bodies fit A's 1 MiB share; they trickle (1 KiB sent) and hold it.
+  // Five 200 KiB bodies (each counted in whole pages: above malloc's mmap threshold) fit A's 1 MiB
+  // share; they trickle (1 KiB sent) and hold it.
   const holding = Array.from({ length: 5 }, () => slowPublish(g, a, BODY));
   await waitFor("A's slow requests to hold their bytes", async () =>
-    (await g.metric("switchboard_gateway_inflight_body_bytes")) === 5 * BODY ? true : undefined,
+    (await g.metric("switchboard_gateway_inflight_body_bytes")) === 5 * payloadBytes(BODY) ? true : undefined,
   );
   const refused = Array.from({ length: 30 }, () => slowPublish(g, a, BODY));
   for (const r of refused) {
