@@ -38,8 +38,22 @@ test("bad or missing flags give one clear line", () => {
     [[...base, "--listen", "8080"], /--listen must be HOST:PORT/],
     [[...base, "--max-connections", "0"], /--max-connections must be an integer from 1/],
     [
-      [...base, "--max-inflight-bytes", "1000", "--max-inflight-bytes-per-vpn", "2000"],
+      [
+        ...base,
+        "--max-body-bytes",
+        "500",
+        "--max-event-bytes",
+        "500",
+        "--max-inflight-bytes",
+        "1000",
+        "--max-inflight-bytes-per-vpn",
+        "2000",
+      ],
       /--max-inflight-bytes-per-vpn must be an integer from 1 to 1000/,
+    ],
+    [
+      [...base, "--max-inflight-bytes", "1048576"],
+      /--max-inflight-bytes \(1048576\) must hold one body of --max-body-bytes \(1048576\), 1052672 bytes in memory/,
     ],
     [
       [...base, "--max-inflight-bytes-per-vpn", "1000"],

@@ -258,6 +258,10 @@ const ingressBudgets = (
     get("max-inflight-bytes") ?? String(Math.max(32 * 2 ** 20, 4 * maxBodyBytes)),
   );
   const oneBody = payloadBytes(maxBodyBytes);
+  if (maxInflightBytes < oneBody)
+    throw new ConfigError(
+      `--max-inflight-bytes (${maxInflightBytes}) must hold one body of --max-body-bytes (${maxBodyBytes}), ${oneBody} bytes in memory`,
+    );
   const maxInflightBytesPerVpn = intFlag(
     "max-inflight-bytes-per-vpn",
     get("max-inflight-bytes-per-vpn") ?? String(Math.max(oneBody, Math.floor(maxInflightBytes / 4))),
