@@ -6,9 +6,10 @@
 // hiccup), add one subscription straight to etcd (so that the re-list finds a change and the
 // routing table is rebuilt, not just reused) and compact etcd at that write (a watch resumed from
 // the gateway's revision would otherwise catch up without a re-list: the gateway re-lists
-// everything only when its revision is gone), let connections through again, and wait for the gateway's config revision to reach that write. This trigger
-// was picked over restarting etcd: etcd stays up, so the time is the gateway's re-list, not
-// etcd's start or gRPC's reconnect backoff. The resync time is the gateway's own
+// everything only when its revision is gone), let connections through again, and wait for the
+// gateway's config revision to reach that write. This trigger was picked over restarting etcd:
+// etcd stays up, so the time is the gateway's re-list, not etcd's start or gRPC's reconnect
+// backoff. The resync time is the gateway's own
 // switchboard_gateway_registry_sync_seconds (list start → routing table swapped); cut → new table
 // seen from outside is in the details. The baseline is the same paged list
 // (registry/watcher/list.ts) from this process, straight to etcd; the other phases alone are

@@ -258,19 +258,22 @@ const ingressBudgets = (
     get("max-inflight-bytes") ?? String(Math.max(32 * 2 ** 20, 4 * maxBodyBytes)),
   );
   const oneBody = payloadBytes(maxBodyBytes);
-  if (maxInflightBytes < oneBody)
-    throw new ConfigError(
-      `--max-inflight-bytes (${maxInflightBytes}) must hold one body of --max-body-bytes (${maxBodyBytes}), ${oneBody} bytes in memory`,
-    );
-  const maxInflightBytesPerVpn = intFlag(
+  const holdsOneBody = (flag: string, bytes: number): number => {
+    if (bytes < oneBody)
+      throw new ConfigError(
+        `--${flag} (${bytes}) must hold one body of --max-body-bytes (${maxBodyBytes}), ${oneBody} bytes in memory`,
+      );
+    return bytes;
+  };
+  holdsOneBody("max-inflight-bytes", maxInflightBytes);
+  const maxInflightBytesPerVpn = holdsOneBody(
     "max-inflight-bytes-per-vpn",
-    get("max-inflight-bytes-per-vpn") ?? String(Math.max(oneBody, Math.floor(maxInflightBytes / 4))),
-    maxInflightBytes,
+    intFlag(
+      "max-inflight-bytes-per-vpn",
+      get("max-inflight-bytes-per-vpn") ?? String(Math.max(oneBody, Math.floor(maxInflightBytes / 4))),
+      maxInflightBytes,
+    ),
   );
-  if (maxInflightBytesPerVpn < oneBody)
-    throw new ConfigError(
-      `--max-inflight-bytes-per-vpn (${maxInflightBytesPerVpn}) must hold one body of --max-body-bytes (${maxBodyBytes}), ${oneBody} bytes in memory`,
-    );
   return {
     maxConnections: intFlag("max-connections", get("max-connections") ?? "1024", 1_000_000),
     maxInflightBytes,

@@ -1,7 +1,9 @@
 // The ingress's budget of request-body bytes, decided on a request's headers before its body is
 // read: bytes reserved by requests in progress, per gateway and per VPN, so a VPN that fills its
 // share cannot take the rest from the others (docs/architecture.md, "Security model"). Pure
-// accounting; the ingress answers a refusal with 503 `overloaded`.
+// accounting, in the memory a body holds (common/malloc.ts); the ingress answers a refusal with
+// 503 `overloaded`.
+import { payloadBytes } from "../../common/malloc.ts";
 
 export interface BodyBudgetOptions {
   /** Bytes all requests in progress may reserve together (--max-inflight-bytes). */
@@ -14,14 +16,14 @@ export interface BodyBudgetOptions {
 export type BudgetRefusal = "vpn_bytes" | "gateway_bytes";
 
 export interface BodyReservation {
-  /** Lowers the reservation to the bytes the body turned out to have (never raises it). */
+  /** Lowers the reservation to what a body of `bytes` (what it turned out to have) holds (never raises it). */
   settle(bytes: number): void;
   /** Gives the bytes back; later calls do nothing. */
   release(): void;
 }
 
 export interface BodyBudget {
-  /** Reserves `bytes` for `vpn`, or names the budget it would exceed (the VPN's share first). */
+  /** Reserves what a body of `bytes` holds for `vpn`, or names the budget it would exceed (the VPN's share first). */
   reserve(vpn: string, bytes: number): BodyReservation | BudgetRefusal;
   /** Bytes reserved now, in total. */
   held(): number;
@@ -40,7 +42,8 @@ export const createBodyBudget = ({ maxBytes, maxBytesPerVpn }: BodyBudgetOptions
     else perVpn.set(vpn, left);
   };
   return {
-    reserve: (vpn, bytes) => {
+    reserve: (vpn, bodyBytes) => {
+      const bytes = payloadBytes(bodyBytes);
       const mine = perVpn.get(vpn) ?? 0;
       if (mine + bytes > maxBytesPerVpn) return "vpn_bytes";
       if (total + bytes > maxBytes) return "gateway_bytes";
@@ -49,7 +52,7 @@ export const createBodyBudget = ({ maxBytes, maxBytesPerVpn }: BodyBudgetOptions
       let held = bytes;
       return {
         settle: (actual) => {
-          const excess = held - Math.max(0, actual);
+          const excess = held - payloadBytes(Math.max(0, actual));
           if (excess <= 0) return;
           give(vpn, excess);
           held -= excess;

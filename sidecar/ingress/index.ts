@@ -4,7 +4,6 @@
 // request is matched against the VPN's sync HTTP routes. Errors are thrown as ProblemErrors and
 // turned into application/problem+json once, in the handler's one catch.
 import type { Logger } from "../../common/log.ts";
-import { payloadBytes } from "../../common/malloc.ts";
 import { parseCloudEvents } from "../cloudevents/index.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { AsyncEngine, AsyncJob, OfferResult } from "../delivery/async-engine.ts";
@@ -254,9 +253,9 @@ export const createIngress = (deps: IngressDeps): Ingress => {
     let reservation: BodyReservation | undefined;
     try {
       release = limiter.enter(vpn);
-      reservation = reserve(vpn, payloadBytes(req.bodyBytes));
+      reservation = reserve(vpn, req.bodyBytes);
       const body = await req.body();
-      reservation.settle(payloadBytes(body.byteLength));
+      reservation.settle(body.byteLength);
       return isCloudEvents(req.headers)
         ? await publish(table, vpn, req, body, counted)
         : await httpRoute(table, vpn, req, body, counted);
