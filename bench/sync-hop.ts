@@ -13,8 +13,9 @@
 //     --subjects: a comma-separated subset of: go proxy, nginx, node forwarder, node:http forwarder,
 //       gateway, gateway (node:http), gateway (.ts) (default every subject but "gateway (.ts)", the
 //       gateway run from its sources; "gateway (node:http)" delivers with --delivery-client=node)
-//     --gateway-flags: Node flags for the gateway after the image's (e.g. "--max-semi-space-size=2", or
-//       "--no-single-threaded-gc" to turn one of the image's off)
+//     --gateway-flags=FLAGS: Node flags for the gateway after the image's, given with "=" since they
+//       start with a dash (e.g. --gateway-flags=--max-semi-space-size=2, or
+//       --gateway-flags=--no-single-threaded-gc to turn one of the image's off)
 
 import { parseArgs } from "node:util";
 import { cgroupsAvailable, type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";

@@ -1,13 +1,13 @@
 // node operator/main.ts --kubeconfig PATH --etcd URL --cluster-name NAME [--metrics-addr HOST:PORT] [--webhook-addr HOST:PORT ...]
 import { KubeConfig } from "@kubernetes/client-node";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
 import { versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
-import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
+import { collectProcessMetrics } from "../common/metrics.ts";
 import { readMasterKey } from "../registry/seal/files.ts";
 import { ConfigError, type OperatorConfig, parseOperatorConfig, USAGE } from "./config.ts";
 import { pooledKubeConfig } from "./kube/pooled.ts";
@@ -39,7 +39,7 @@ const main = async (): Promise<number> => {
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectProcessMetrics(registry, { gc: true });
   const metrics = createOperatorMetrics(registry);
   let masterKey: Buffer | undefined;
   try {

@@ -1,5 +1,5 @@
 // node sidecar/main.ts --etcd URL --listen HOST:PORT --cluster-name NAME [--namespace NS] [--metrics-addr HOST:PORT]
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { serveAdmin } from "../common/admin.ts";
 import { buildInfo, versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
@@ -8,7 +8,7 @@ import { lowerV8WorkersWhenWarm, WARM_REQUESTS } from "../common/helper-threads.
 import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
-import { EVENT_LOOP_SAMPLE_MS } from "../common/metrics.ts";
+import { collectProcessMetrics } from "../common/metrics.ts";
 import { presenceKey } from "../registry/keys.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
 import type { Keyring } from "../registry/seal/index.ts";
@@ -47,7 +47,7 @@ const main = async (): Promise<number> => {
   }
   const log = createLogger("switchboard-gateway", config.logLevel);
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectProcessMetrics(registry, { gc: false });
   const metrics = createGatewayMetrics(registry);
   let keyring: Keyring | undefined;
   try {

@@ -203,12 +203,11 @@ export const createDeliverer = (deps: DeliveryDeps): Deliverer => {
       (result) => {
         try {
           // A refusal says nothing about the endpoint's health: it does not count towards ejection.
-          const denied = "error" in result.outcome && result.outcome.error === "egress-denied";
-          const failed = !denied && ("error" in result.outcome || result.outcome.status >= 500);
-          balancer.release(to, failed);
-          if ("error" in result.outcome && result.outcome.error === "egress-denied")
-            dlog.denied(fn, to, result.outcome.reason);
-          metrics.attempts.inc({ result: attemptLabel(outcomeLabel(result.outcome)) });
+          const outcome = result.outcome;
+          const denied = "error" in outcome && outcome.error === "egress-denied";
+          balancer.release(to, !denied && ("error" in outcome || outcome.status >= 500));
+          if (denied) dlog.denied(fn, to, outcome.reason);
+          metrics.attempts.inc({ result: attemptLabel(outcomeLabel(outcome)) });
           return { ...result, endpoint: to };
         } finally {
           release();

@@ -15,6 +15,9 @@ export interface VpnLimiter {
   enter(vpn: VpnView): () => void;
 }
 
+/** The refund of an admission that took no tokens: one for all, not a closure per request. */
+const NOTHING_TO_REFUND = (): void => {};
+
 /** Creates the limiter. */
 export const createVpnLimiter = (): VpnLimiter => {
   const buckets = new Map<string, { key: string; bucket: TokenBucket }>();
@@ -22,7 +25,7 @@ export const createVpnLimiter = (): VpnLimiter => {
   return {
     admit: (vpn, events) => {
       const { eventsPerSecond, burst } = vpn.limits;
-      if (eventsPerSecond === undefined) return () => {};
+      if (eventsPerSecond === undefined) return NOTHING_TO_REFUND;
       const key = `${eventsPerSecond}/${burst ?? eventsPerSecond}`;
       let entry = buckets.get(vpn.name);
       if (entry?.key !== key) {
