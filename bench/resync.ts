@@ -15,12 +15,14 @@
 // (registry/watcher/list.ts) from this process, straight to etcd; the other phases alone are
 // printed after the table (bench/resync-breakdown.ts). etcd and this process (load generator,
 // function, proxy) share core 1.
-//   node bench/resync.ts [--subscriptions 100000] [--rate 500] [--tries 3] [--cpu-prof DIR]
-// (--cpu-prof: the gateway writes a V8 CPU profile into DIR when it stops.)
+//   node bench/resync.ts [--subscriptions 100000] [--rate 500] [--tries 3] [--cpu-prof DIR] [--gateway-flags=FLAGS]
+// (--cpu-prof: the gateway writes a V8 CPU profile into DIR when it stops; --gateway-flags: Node
+// flags for the gateway after the image's, e.g. --gateway-flags=--no-single-threaded-gc.)
 import { parseArgs } from "node:util";
 import { startFunction } from "../e2e/functions.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { waitFor } from "../e2e/proc.ts";
+import { programArgs } from "../e2e/programs.ts";
 import { REGISTRY_PREFIX } from "../registry/keys.ts";
 import { startTcpProxy } from "../registry/testing/faults.ts";
 import { etcd3RegistryClient } from "../registry/watcher/clients/etcd3.ts";
@@ -44,8 +46,10 @@ const { values } = parseArgs({
     rate: { type: "string", default: "500" },
     tries: { type: "string", default: "3" },
     "cpu-prof": { type: "string" },
+    "gateway-flags": { type: "string", default: "" },
   },
 });
+const gatewayFlags = values["gateway-flags"].split(/\s+/).filter(Boolean);
 const count = Number(values.subscriptions);
 const rate = Number(values.rate);
 const tries = Number(values.tries);
@@ -75,6 +79,9 @@ const gateway = await startGateway({
     ...pinned("0"),
     ...(profile ? ["bash", "-c", `exec "$0" --cpu-prof --cpu-prof-dir=${profile} "$@"`] : []),
   ],
+  ...(gatewayFlags.length > 0 && {
+    entry: [process.execPath, ...programArgs("gateway", undefined, gatewayFlags)],
+  }),
   // The re-list starts at once (a fleet spreads them over --relist-spread).
   extraArgs: ["--relist-spread=0s"],
 });

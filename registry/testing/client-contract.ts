@@ -121,6 +121,33 @@ export const registryClientContract = (name: string, make: ClientFactory): void 
     },
   );
 
+  test(
+    `${name}: a page of 2 MiB (over a hundred HTTP/2 frames, for gRPC) arrives whole and byte for byte`,
+    opts,
+    async () => {
+      const url = await testEtcd();
+      const etcd = clientOf(url);
+      const prefix = `${REGISTRY_PREFIX}contract/${uniqueName("big")}/`;
+      cleanup(async () => void (await etcd.delete().prefix(prefix)));
+      // Values differ in every byte position, so that a chunk joined out of place shows.
+      const value = (i: number) =>
+        Buffer.from(Array.from({ length: 64 * 1024 }, (_, j) => (i * 31 + j) % 251));
+      for (let i = 0; i < 32; i++) await etcd.put(`${prefix}k${String(i).padStart(2, "0")}`).value(value(i));
+      const client = make({ endpoints: [url] });
+      const page = await client.range({
+        start: Buffer.from(prefix),
+        end: prefixEnd(Buffer.from(prefix)),
+        limit: 100,
+        timeoutMs: 10_000,
+      });
+      assert.equal(page.kvs.length, 32);
+      page.kvs.forEach((kv, i) => {
+        assert.equal(kv.key, `${prefix}k${String(i).padStart(2, "0")}`);
+        assert.ok(kv.value.equals(value(i)), `value ${i}`);
+      });
+    },
+  );
+
   test(`${name}: a watch of one key's range sees that key alone, not the keys it begins`, opts, async () => {
     const url = await testEtcd();
     const etcd = clientOf(url);
