@@ -56,8 +56,11 @@ export const startBenchFunction = (cores: string): Promise<Subject> =>
 /**
  * A bare Node forwarder (bench/fixtures/FIXTURE.ts, compiled to dist/bench/fixtures/FIXTURE.js as
  * the gateway is: run from its .ts source, Node's type stripping alone held 11 MiB more) to
- * `target`, with the Node flags and the environment (the allocator) the image runs the gateway
- * with (and `flags`).
+ * `target`, with the image's Node flags and environment (the allocator), and `flags`; not the
+ * gateway's own --single-threaded-gc: the floor is a bare forwarder with Node's defaults. Its
+ * collector's helper threads run on its one core too, and bench/sync-hop.ts counts their CPU
+ * (from /proc); bench/cost.ts's main-thread profiles do not, so their GC row for the forwarder
+ * holds only its pauses (docs/benchmarks.md, "GC time, counted").
  */
 let fixturesCompiled = false;
 const startNodeForwarder =
