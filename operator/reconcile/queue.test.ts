@@ -56,3 +56,34 @@ test("addAfter delivers the key once the delay has passed", async (t) => {
   assert.equal(q.depth(), 1);
   assert.equal(await q.get(), "later");
 });
+
+test("thousands of keys come out in the order they were added, interleaved with adds, depth exact", async () => {
+  const q = createQueue();
+  const added: string[] = [];
+  const taken: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    q.add(`ns/k${i}`);
+    added.push(`ns/k${i}`);
+  }
+  assert.equal(q.depth(), 5000);
+  for (let round = 0; round < 3000; round++) {
+    const key = (await q.get()) as string;
+    taken.push(key);
+    q.done(key);
+    if (round % 3 === 0) {
+      q.add(`ns/late${round}`);
+      added.push(`ns/late${round}`);
+    }
+    assert.equal(q.depth(), added.length - taken.length);
+  }
+  while (q.depth() > 0) {
+    const key = (await q.get()) as string;
+    taken.push(key);
+    q.done(key);
+  }
+  assert.deepEqual(taken, added);
+  // Emptied and used again.
+  q.add("ns/again");
+  assert.equal(q.depth(), 1);
+  assert.equal(await q.get(), "ns/again");
+});

