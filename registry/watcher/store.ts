@@ -147,10 +147,20 @@ export const createRecordStore = ({
     const clusterChanged = clusterId !== undefined && clusterId !== listing.clusterId;
     const reuse = !backwards && !clusterChanged;
     if (!reuse) invalid.clear();
-    const recordKvs = listing.kvs.filter((kv) => keyRole(kv.key) === "record");
-    const heartbeatKvs = listing.kvs.filter((kv) => keyRole(kv.key) === "heartbeat");
-    const listed = new Set([...recordKvs, ...heartbeatKvs].map((kv) => kv.key));
-    for (const key of [...invalid.keys()]) if (!listed.has(key)) invalid.delete(key);
+    // One pass over the listing: a key's role is parsed once.
+    const recordKvs: StoredValue[] = [];
+    const heartbeatKvs: StoredValue[] = [];
+    for (const kv of listing.kvs) {
+      const role = keyRole(kv.key);
+      if (role === "record") recordKvs.push(kv);
+      else if (role === "heartbeat") heartbeatKvs.push(kv);
+    }
+    if (invalid.size > 0) {
+      const listed = new Set<string>();
+      for (const kv of recordKvs) listed.add(kv.key);
+      for (const kv of heartbeatKvs) listed.add(kv.key);
+      for (const key of [...invalid.keys()]) if (!listed.has(key)) invalid.delete(key);
+    }
     const nextRecords = relist(records, recordKvs, reuse, decodeRecordKv);
     const nextHeartbeats = relist(heartbeats, heartbeatKvs, reuse, decodeHeartbeatKv);
     records = nextRecords.part;
