@@ -123,7 +123,8 @@ export const createAsyncEngine = ({
   let abandoned = 0;
   const dlog = createDeliveryLog(log);
   const stop = new AbortController();
-  const tasks = new Set<Promise<void>>();
+  /** Told when the last held event's task ends (drain waits for it). */
+  const emptied: (() => void)[] = [];
   const gauge = (): void => {
     metrics.queueEvents.set(events);
     metrics.queueBytes.set(bytes);
@@ -177,7 +178,7 @@ export const createAsyncEngine = ({
   const start = (job: AsyncJob, size: number, seq: number | undefined): void => {
     events++;
     bytes += size;
-    const task = run(job)
+    void run(job)
       .then((finished) => {
         if (finished && seq !== undefined) wal?.ack(seq);
       })
@@ -186,9 +187,8 @@ export const createAsyncEngine = ({
         events--;
         bytes -= size;
         gauge();
-        tasks.delete(task);
+        if (events === 0) for (const done of emptied.splice(0)) done();
       });
-    tasks.add(task);
   };
 
   return {
@@ -235,7 +235,10 @@ export const createAsyncEngine = ({
     drain: async (graceMs) => {
       accepting = false;
       const timer = setTimeout(() => stop.abort(), graceMs);
-      while (tasks.size > 0) await Promise.race(tasks);
+      // Counted down by the tasks themselves: racing the set of tasks after each one ended added a
+      // reaction to every task still held each time, quadratic in time and memory (5000 held
+      // events took 11.6 s and 1 GiB to drain; the default 10 000 ran past the grace period).
+      if (events > 0) await new Promise<void>((resolve) => emptied.push(resolve));
       clearTimeout(timer);
       stop.abort();
       await wal?.close();
