@@ -23,6 +23,7 @@ import { createIngress, type Ingress } from "./ingress/index.ts";
 import { createVpnLimiter } from "./ingress/vpn-limits.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { buildRoutingTable, type RoutingTable } from "./routing/index.ts";
+import { celPrograms } from "./routing/match/cel.ts";
 import type { CloudEvent, FunctionView, Route } from "./types.ts";
 
 /** What a replacement async engine is built from (--durability jetstream: delivery/jetstream.ts). */
@@ -146,6 +147,8 @@ export const createGateway = ({
   let listedAt: number | undefined;
   let applied = { revision: 0, at: new Date() };
   const appliedListeners: (() => void)[] = [];
+  /** CEL programs kept from one table to the next (a registry change rebuilds the table). */
+  const cel = celPrograms();
   const rebuild = (): void => {
     const snapshot = pending;
     pending = undefined;
@@ -161,6 +164,7 @@ export const createGateway = ({
   const swap = (snapshot: RegistrySnapshot): void => {
     built = snapshot.records;
     table = buildRoutingTable(snapshot, {
+      celPrograms: cel,
       onCelError: (route, err, phase) => {
         if (phase === "compile")
           log.warn(

@@ -8,7 +8,7 @@ import type { CloudEvent, FunctionView, RegistrySnapshot, Route, VpnView } from 
 import { type Explanation, explainEntry, onlyOneSync } from "./explain.ts";
 import { compileFilters } from "./filter/index.ts";
 import { type HttpRouter, httpRouter } from "./http-route.ts";
-import { type CelVars, celCompiler, celVars, evaluateCel } from "./match/cel.ts";
+import { type CelPrograms, type CelVars, celPrograms, celVars, evaluateCel } from "./match/cel.ts";
 import { type MatchEntry, type MatchIndex, type MatchIndexStats, matchIndex } from "./match/index.ts";
 import { functionId, type MergedRegistry, mergeRegistry, type SubscriptionSource } from "./merge.ts";
 
@@ -48,6 +48,8 @@ export interface RoutingTableOptions {
   onCelError?: (route: string, error: Error, phase: "compile" | "evaluate") => void;
   /** The CEL environment (default: common/cel.ts). */
   celEnvironment?: Environment;
+  /** Programs compiled for the previous table, reused by this build (match/cel.ts celPrograms); without it every expression is compiled. */
+  celPrograms?: CelPrograms;
 }
 
 interface VpnRoutes {
@@ -95,7 +97,8 @@ const vpnRoutes = (entries: MatchEntry[]): VpnRoutes => {
 
 const groupEntries = (merged: MergedRegistry, options: RoutingTableOptions): Map<string, MatchEntry[]> => {
   const given = options.celEnvironment;
-  const compileCel = celCompiler(given ? () => given : celEnvironment);
+  const build = (options.celPrograms ?? celPrograms(given ? () => given : celEnvironment)).build();
+  const compileCel = build.compile;
   const byVpn = new Map<string, MatchEntry[]>();
   for (const source of merged.subscriptions) {
     const route = toRoute(merged, source);
@@ -110,6 +113,7 @@ const groupEntries = (merged: MergedRegistry, options: RoutingTableOptions): Map
     });
     byVpn.set(route.vpn, entries);
   }
+  build.done();
   return byVpn;
 };
 

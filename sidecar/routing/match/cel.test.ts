@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
+import { celEnvironment } from "../../../common/cel.ts";
 import { eventOf, filtered, snapshotOf } from "../../testing/routing.ts";
 import type { CloudEvent } from "../../types.ts";
 import { buildRoutingTable } from "../index.ts";
-import { celCompiler, celVars, evaluateCel } from "./cel.ts";
+import { celCompiler, celPrograms, celVars, evaluateCel } from "./cel.ts";
 
 const compile = celCompiler();
 const run = (expression: string, event: CloudEvent) => evaluateCel(compile(expression), celVars(event));
@@ -96,4 +97,28 @@ describe("CEL in the routing table", () => {
     assert.equal(table.accepts(big, eventOf({ type: "order" }, { json: { amount: 1 } })), false);
     assert.equal(table.accepts(big, eventOf({ type: "other" }, { json: { amount: 101 } })), false);
   });
+});
+
+test("a build reuses the previous build's programs and keeps only its own for the next", () => {
+  let environments = 0;
+  const programs = celPrograms(() => {
+    environments++;
+    return celEnvironment();
+  });
+  const first = programs.build();
+  const a = first.compile('event.type == "a"');
+  const b = first.compile('event.type == "b"');
+  assert.equal(b.ok, true);
+  assert.equal(first.compile('event.type == "a"'), a, "one program per expression within a build");
+  first.done();
+  const second = programs.build();
+  assert.equal(second.compile('event.type == "a"'), a, "the previous build's program, not compiled again");
+  second.done();
+  // The second build had no "b": a third compiles it afresh rather than keeping every expression seen.
+  const third = programs.build();
+  const b2 = third.compile('event.type == "b"');
+  assert.notEqual(b2, b);
+  assert.equal(b2.ok, true);
+  assert.equal(third.compile('event.type == "a"'), a);
+  assert.equal(environments, 1, "one environment for all builds");
 });
