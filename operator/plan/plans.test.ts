@@ -4,7 +4,7 @@ import { retryDelayMs } from "../../sidecar/delivery/retry.ts";
 import { fn, namespace, secret, service, slice, sub, vpn } from "../testing/plan-fixtures.ts";
 import type { ConditionInput } from "./conditions.ts";
 import { planFunction } from "./function.ts";
-import { refusedClaims } from "./membership.ts";
+import { holders, refusedClaims } from "./membership.ts";
 import { planSubscription } from "./subscription.ts";
 import { planVpn, tokenHash } from "./vpn.ts";
 import { worldOf } from "./world.ts";
@@ -366,4 +366,29 @@ test("Subscription: the default async delivery policy rides out a 5-minute funct
   }
   assert.ok(shortest >= 5 * 60_000, `retries give up after ${shortest / 1000} s`);
   assert.ok(longest <= 20 * 60_000, `an event waits up to ${longest / 1000} s before its dead letter`);
+});
+
+test("VPN holders: the answer is kept while the same objects are listed, and follows any replaced, added or removed one", () => {
+  const older = vpn("older", { namespaces: { selector: { matchLabels: { team: "a" } } } }, false, T1);
+  const newer = vpn("newer", { namespaces: { names: ["a1", "n1"] } }, false, T2);
+  const a1 = namespace("a1", { team: "a" });
+  const n1 = namespace("n1");
+  const vpns = [newer, older];
+  const namespaces = [a1, n1];
+  const world = worldOf({ vpns, namespaces });
+  const first = holders(world);
+  assert.equal(holders(world), first, "the same objects: the same answer, not computed again");
+  assert.equal(holders(worldOf({ vpns: [...vpns], namespaces: [...namespaces] })), first);
+  const byName = (held: ReadonlyMap<string, { metadata: { name?: string } }>) =>
+    Object.fromEntries([...held].map(([ns, v]) => [ns, v.metadata.name]));
+  assert.deepEqual(byName(first), { a1: "older", n1: "newer" });
+  // An informer replaces the object it updates.
+  namespaces[0] = namespace("a1", { team: "b" });
+  assert.deepEqual(byName(holders(world)), { a1: "newer", n1: "newer" });
+  namespaces.push(namespace("a2", { team: "a" }));
+  assert.deepEqual(byName(holders(world)), { a1: "newer", n1: "newer", a2: "older" });
+  vpns.splice(1, 1);
+  assert.deepEqual(byName(holders(world)), { a1: "newer", n1: "newer" });
+  // `except` is never served from what was kept.
+  assert.deepEqual(byName(holders(world, "newer")), {});
 });
