@@ -29,6 +29,7 @@ import {
   everything,
   type Keys,
   sliceService,
+  specEvents,
 } from "./plan/dependents.ts";
 import { planFunction } from "./plan/function.ts";
 import { planSubscription } from "./plan/subscription.ts";
@@ -145,10 +146,14 @@ export const createOperator = (opts: OperatorOptions): Operator => {
     if (!world) throw new Error("informers not created");
     return world;
   };
+  /** VPN and Function events that can change what is planned from them (not their status patches). */
+  const vpnChanged = specEvents();
+  const fnChanged = specEvents();
   const informers = createInformers(
     kc,
     {
-      vpn: () => {
+      vpn: (obj, change) => {
+        if (!vpnChanged(obj, change)) return;
         enqueue(everything(w()));
         allNamespaces();
       },
@@ -156,7 +161,9 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         enqueue(everything(w()));
         if (keyring !== undefined) keyQueue.add(obj.metadata?.name ?? "");
       },
-      fn: (obj) => enqueue(afterFunction(obj, w())),
+      fn: (obj, change) => {
+        if (fnChanged(obj, change)) enqueue(afterFunction(obj, w()));
+      },
       subscription: (obj) => queues.subscription.add(keyOf(obj)),
       service: (obj) => enqueue(afterService(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "", w())),
       endpointSlice: (obj) => {

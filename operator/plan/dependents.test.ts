@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { Vpn } from "../../crds/types.ts";
 import { fn, secret, sub, vpn } from "../testing/plan-fixtures.ts";
-import { afterFunction, afterSecret, afterService, everything } from "./dependents.ts";
+import { afterFunction, afterSecret, afterService, everything, specEvents } from "./dependents.ts";
 import { worldOf } from "./world.ts";
 
 const world = worldOf({
@@ -56,4 +57,45 @@ test("a Secret change reaches the VPNs and Functions reading it", () => {
 test("a VPN or namespace change reaches everything", () => {
   const all = everything(world);
   assert.deepEqual([all.vpns.length, all.functions.length, all.subscriptions.length], [2, 3, 4]);
+});
+
+test("VPN and Function events: add, delete, a new generation or a deletion count; a status-only update does not", () => {
+  const changed = specEvents();
+  const at = (generation: number, extra: Partial<Vpn["metadata"]> = {}): Vpn => {
+    const v = vpn("shop", { namespaces: { names: ["shop"] } });
+    return { ...v, metadata: { ...v.metadata, generation, ...extra } };
+  };
+  assert.equal(changed(at(1), "add"), true);
+  assert.equal(changed(at(1), "update"), false, "status patch: same generation");
+  // The reconciler adds its finalizer and writes the records on the pass that update queues.
+  assert.equal(
+    changed(at(1, { finalizers: ["switchboard.dev/registry"] }), "update"),
+    true,
+    "finalizer added",
+  );
+  assert.equal(changed(at(1, { finalizers: ["switchboard.dev/registry"] }), "update"), false);
+  assert.equal(changed(at(2), "update"), true, "spec changed");
+  assert.equal(changed(at(2), "update"), false);
+  assert.equal(
+    changed(at(3, { deletionTimestamp: "2026-01-01T00:00:00Z" }), "update"),
+    true,
+    "being deleted",
+  );
+  assert.equal(changed(at(3, { deletionTimestamp: "2026-01-01T00:00:00Z" }), "delete"), true);
+  // After a delete, the same name is new again, whatever its generation.
+  assert.equal(changed(at(1), "update"), true);
+  assert.equal(changed(at(1), "add"), true, "an add always counts (an informer's re-list)");
+});
+
+test("Function events are told apart by namespace and name", () => {
+  const changed = specEvents();
+  const at = (namespace: string, generation: number) => {
+    const f = fn(namespace, "f");
+    return { ...f, metadata: { ...f.metadata, generation } };
+  };
+  assert.equal(changed(at("a", 1), "add"), true);
+  assert.equal(changed(at("b", 1), "add"), true);
+  assert.equal(changed(at("a", 1), "update"), false);
+  assert.equal(changed(at("b", 2), "update"), true);
+  assert.equal(changed(at("a", 1), "update"), false);
 });

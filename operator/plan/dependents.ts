@@ -2,7 +2,8 @@
 // reconcile reads the current world, so over-enqueueing is safe and under-enqueueing is the bug
 // to avoid: each rule below names the field that makes one object depend on another.
 import type { V1EndpointSlice, V1Secret } from "@kubernetes/client-node";
-import type { Subscription, SwitchboardFunction } from "../../crds/types.ts";
+import type { Subscription, SwitchboardFunction, Vpn } from "../../crds/types.ts";
+import type { ChangeKind } from "../kube/informer.ts";
 import { keyOf } from "../reconcile/reconciler.ts";
 import { functionRef } from "./subscription.ts";
 import { SERVICE_NAME_LABEL, type World } from "./world.ts";
@@ -76,5 +77,31 @@ export const afterSecret = (secret: V1Secret, world: World): Keys => {
           (f.spec.headers ?? []).some((h) => h.valueFrom?.secretKeyRef.name === name),
       )
       .map(keyOf),
+  };
+};
+
+/**
+ * A filter of VPN or Function events: true when the event can change what is planned from the
+ * object (the Functions and Subscriptions of a VPN, the Subscriptions of a Function, namespace
+ * keys, the object itself): its existence, its spec (metadata.generation, which the API server
+ * raises on every spec change of a resource with a status subresource), its deletion
+ * (deletionTimestamp) and its finalizers (the reconciler adds its own and writes the records on
+ * the pass that update queues). A status-only update cannot: the operator's own status patches, a Function's endpoints counted
+ * again, each gateway's propagation report reflected in a VPN's status. Every VPN event used to
+ * re-plan every Function and Subscription, and every Function event to read every Subscription.
+ */
+export const specEvents = (): ((obj: Vpn | SwitchboardFunction, change: ChangeKind) => boolean) => {
+  const seen = new Map<string, string>();
+  return (obj, change) => {
+    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+    if (change === "delete") {
+      seen.delete(key);
+      return true;
+    }
+    const { generation, deletionTimestamp, finalizers } = obj.metadata;
+    const signature = `${generation ?? ""}/${deletionTimestamp ?? ""}/${(finalizers ?? []).join(",")}`;
+    const same = seen.get(key) === signature;
+    seen.set(key, signature);
+    return !(same && change === "update");
   };
 };
