@@ -237,7 +237,8 @@ export const createAsyncEngine = ({
       const timer = setTimeout(() => stop.abort(), graceMs);
       // Counted down by the tasks themselves: racing the set of tasks after each one ended added a
       // reaction to every task still held each time, quadratic in time and memory (5000 held
-      // events took 11.6 s and 1 GiB to drain; the default 10 000 ran past the grace period).
+      // events took 11.6 s and 1 GiB to drain; the default 10 000, ending one by one, threw
+      // "Map maximum size exceeded").
       if (events > 0) await new Promise<void>((resolve) => emptied.push(resolve));
       clearTimeout(timer);
       stop.abort();

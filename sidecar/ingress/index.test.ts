@@ -96,13 +96,16 @@ const setup = ({
     },
     draining: () => draining,
   });
-  const app = (init: { method: string; headers: Record<string, string>; body: string | null }) =>
+  const app = (
+    init: { method: string; headers: Record<string, string>; body: string | null },
+    read: () => Promise<Uint8Array> = async () => Buffer.from(init.body ?? ""),
+  ) =>
     ingress({
       method: init.method,
       target: "/",
       headers: new Headers(init.headers),
       bodyBytes: Buffer.byteLength(init.body ?? ""),
-      body: async () => Buffer.from(init.body ?? ""),
+      body: read,
       remoteAddress: "10.1.2.3",
     });
   const drain = (): void => {
@@ -195,6 +198,22 @@ test("a scrape reads the request-body bytes in progress; a sync delivery is time
   assert.equal((await first).status, 200);
   assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 0);
   assert.equal(await scraped("switchboard_gateway_delivery_duration_seconds_count", { mode: "sync" }), 1);
+});
+
+test("a body reader that throws at once or rejects gives back the body budget and the VPN's in-flight slot", async () => {
+  const { app, held, scraped } = setup({ table: tableWith({ maxInFlight: 1 }, "sync") });
+  const throwing = await app(event(), () => {
+    throw new Error("the reader broke");
+  });
+  assert.equal(throwing.status, 500);
+  const rejecting = await app(event(), () => Promise.reject(new Error("the reader broke")));
+  assert.equal(rejecting.status, 500);
+  assert.equal(await scraped("switchboard_gateway_inflight_body_bytes"), 0);
+  // The VPN's one slot is free again: the next request is delivered, not refused.
+  const next = app(event());
+  while (held.pending.length === 0) await new Promise((r) => setImmediate(r));
+  held.release();
+  assert.equal((await next).status, 200);
 });
 
 test("a body that malloc gives pages of its own reserves its whole pages", async () => {

@@ -268,20 +268,21 @@ export const createIngress = (deps: IngressDeps): Ingress => {
         metrics.eventsReceived.inc({ vpn: caller.name, result }, counted.events);
       throw err;
     };
+    let body: Promise<Uint8Array>;
     try {
       release = limiter.enter(caller);
       reservation = reserve(caller, req.bodyBytes);
+      body = req.body();
     } catch (err) {
       return refused(err);
     }
     const held = reservation;
-    return req
-      .body()
-      .then((body) => {
-        held.settle(body.byteLength);
+    return body
+      .then((bytes) => {
+        held.settle(bytes.byteLength);
         return isCloudEvents(req.headers)
-          ? publish(table, caller, req, body, counted)
-          : httpRoute(table, caller, req, body, counted);
+          ? publish(table, caller, req, bytes, counted)
+          : httpRoute(table, caller, req, bytes, counted);
       })
       .then((reply) => {
         done();
