@@ -30,6 +30,7 @@ import {
   type Keys,
   sliceService,
   specEvents,
+  subscriptionIndex,
 } from "./plan/dependents.ts";
 import { planFunction } from "./plan/function.ts";
 import { planSubscription } from "./plan/subscription.ts";
@@ -149,6 +150,8 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   /** VPN and Function events that can change what is planned from them (not their status patches). */
   const vpnChanged = specEvents();
   const fnChanged = specEvents();
+  /** The Subscriptions naming each Function, for its events. */
+  const byFunction = subscriptionIndex();
   const informers = createInformers(
     kc,
     {
@@ -162,9 +165,12 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         if (keyring !== undefined) keyQueue.add(obj.metadata?.name ?? "");
       },
       fn: (obj, change) => {
-        if (fnChanged(obj, change)) enqueue(afterFunction(obj, w()));
+        if (fnChanged(obj, change)) enqueue(afterFunction(obj, w(), byFunction));
       },
-      subscription: (obj) => queues.subscription.add(keyOf(obj)),
+      subscription: (obj, change) => {
+        byFunction.update(obj, change);
+        queues.subscription.add(keyOf(obj));
+      },
       service: (obj) => enqueue(afterService(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "", w())),
       endpointSlice: (obj) => {
         const service = sliceService(obj);

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Vpn } from "../../crds/types.ts";
+import type { Subscription, SwitchboardFunction, Vpn } from "../../crds/types.ts";
 import { fn, secret, sub, vpn } from "../testing/plan-fixtures.ts";
-import { afterFunction, afterSecret, afterService, everything, specEvents } from "./dependents.ts";
+import {
+  afterFunction,
+  afterSecret,
+  afterService,
+  everything,
+  specEvents,
+  subscriptionIndex,
+} from "./dependents.ts";
 import { worldOf } from "./world.ts";
 
 const world = worldOf({
@@ -35,6 +42,33 @@ test("a Function change reaches the Subscriptions delivering or dead-lettering t
     functions: ["shop/orders"],
     subscriptions: ["shop/a", "shop/b", "ops/c"],
   });
+});
+
+test("the Subscription index answers as reading every Subscription does, through adds, a retarget and a delete", () => {
+  const [orders] = world.functions();
+  assert.ok(orders);
+  const index = subscriptionIndex();
+  for (const s of world.subscriptions()) index.update(s, "add");
+  assert.deepEqual(afterFunction(orders, world, index), afterFunction(orders, world));
+  // shop/a moves to another function; ops/d (same name in its own namespace) starts dead-lettering to shop/orders.
+  const moved = sub("shop", "a", { function: "other" });
+  const dl = sub("ops", "d", { function: "orders", delivery: { deadLetter: { function: "shop/orders" } } });
+  index.update(moved, "update");
+  index.update(dl, "update");
+  const later = worldOf({
+    functions: world.functions() as SwitchboardFunction[],
+    subscriptions: [
+      moved,
+      world.subscriptions()[1] as Subscription,
+      world.subscriptions()[2] as Subscription,
+      dl,
+    ],
+  });
+  assert.deepEqual(afterFunction(orders, later, index).subscriptions.sort(), ["ops/c", "ops/d", "shop/b"]);
+  assert.deepEqual(afterFunction(orders, later).subscriptions.sort(), ["ops/c", "ops/d", "shop/b"]);
+  index.update(dl, "delete");
+  assert.deepEqual(afterFunction(orders, later, index).subscriptions.sort(), ["ops/c", "shop/b"]);
+  assert.deepEqual(index.naming("ops", "orders"), [], "a deleted subscription leaves nothing behind");
 });
 
 test("a Service change reaches only the Functions targeting it in its namespace", () => {

