@@ -137,9 +137,9 @@ export const afterSecret = (secret: V1Secret, world: World): Keys => {
  * keys, the object itself): its existence, its spec (metadata.generation, which the API server
  * raises on every spec change of a resource with a status subresource), its deletion
  * (deletionTimestamp) and its finalizers (the reconciler adds its own and writes the records on
- * the pass that update queues). A status-only update cannot: the operator's own status patches, a Function's endpoints counted
- * again, each gateway's propagation report reflected in a VPN's status. Every VPN event used to
- * re-plan every Function and Subscription, and every Function event to read every Subscription.
+ * the pass that update queues). A status-only update cannot: the operator's own status patches, a
+ * Function's endpoints counted again, each gateway's propagation report reflected in a VPN's
+ * status. Every VPN event used to re-plan every Function and Subscription.
  */
 export const specEvents = (): ((obj: Vpn | SwitchboardFunction, change: ChangeKind) => boolean) => {
   const seen = new Map<string, string>();
