@@ -229,6 +229,15 @@ const cpuIfAlive = (pid: number): number | undefined => {
   }
 };
 
+/** Resident memory of process `pid` in MB, or undefined once it has ended. */
+const rssIfAlive = (pid: number): number | undefined => {
+  try {
+    return rssMb(pid);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * CPU seconds used so far by each process whose command line mentions `marker` (a test cluster's
  * directory), by program name (etcd processes by their --name): what each part of a control
@@ -313,13 +322,7 @@ export const settled = async (pid: number, port?: number, maxMs = 60_000): Promi
  * meanwhile (an OOM kill) is metered up to its last sample, every 100 ms.
  */
 export const metered = async <T>(pid: number, during: () => Promise<T>): Promise<Usage<T>> => {
-  const rss = (): number => {
-    try {
-      return rssMb(pid);
-    } catch {
-      return Number.NaN;
-    }
-  };
+  const rss = (): number => rssIfAlive(pid) ?? Number.NaN;
   let maxRssMb = rss();
   let lastCpu = cpuIfAlive(pid) ?? Number.NaN;
   const cpu0 = lastCpu;

@@ -12,13 +12,7 @@ import { waitFor } from "../../e2e/proc.ts";
 import { REGISTRY_ROOT, startSecureEtcd } from "../../e2e/secure-etcd.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { REGISTRY_PREFIX } from "../keys.ts";
-import {
-  keyRange,
-  prefixEnd,
-  prefixRange,
-  type RegistryClient,
-  type WatchStreamEnd,
-} from "../watcher/client.ts";
+import { keyRange, prefixRange, type RegistryClient, type WatchStreamEnd } from "../watcher/client.ts";
 import { listPrefix } from "../watcher/list.ts";
 import type { WatchEvent } from "../watcher/store.ts";
 import { ownEtcd } from "./faults.ts";
@@ -87,8 +81,7 @@ export const registryClientContract = (name: string, make: ClientFactory): void 
       await put(etcd, `${prefix}k6`, "v6");
       const deleted = await del(etcd, `${prefix}k1`);
       const again = await client.range({
-        start: Buffer.from(prefix),
-        end: prefixEnd(Buffer.from(prefix)),
+        ...prefixRange(prefix),
         limit: 2,
         revision: at.revision,
         timeoutMs: 5_000,
@@ -135,8 +128,7 @@ export const registryClientContract = (name: string, make: ClientFactory): void 
       for (let i = 0; i < 32; i++) await etcd.put(`${prefix}k${String(i).padStart(2, "0")}`).value(value(i));
       const client = make({ endpoints: [url] });
       const page = await client.range({
-        start: Buffer.from(prefix),
-        end: prefixEnd(Buffer.from(prefix)),
+        ...prefixRange(prefix),
         limit: 100,
         timeoutMs: 10_000,
       });
@@ -223,8 +215,7 @@ export const registryClientContract = (name: string, make: ClientFactory): void 
     assert.deepEqual(seen.events, []);
     await assert.rejects(
       client.range({
-        start: Buffer.from(prefix),
-        end: prefixEnd(Buffer.from(prefix)),
+        ...prefixRange(prefix),
         limit: 1,
         revision: old,
         timeoutMs: 5_000,
