@@ -12,10 +12,9 @@ import { uniqueName } from "../e2e/harness.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { programArgs } from "../e2e/programs.ts";
 import { repoRoot } from "../e2e/tools.ts";
-import { subscriptionKey } from "../registry/keys.ts";
 import { openWriter } from "../registry/writer/index.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
-import { fillQueue, gatedTenant } from "../sidecar/testing/full-queue.ts";
+import { fillQueue, gatedTenant, subscriptionLoaded } from "../sidecar/testing/full-queue.ts";
 import { benchRegistry, inspectorSession, type Row, report } from "./lib.ts";
 
 compile(PROJECTS.programs);
@@ -53,16 +52,7 @@ const measure = async (dataBytes: number): Promise<Sample> => {
     extraArgs: ["--queue-max-bytes=1073741824", "--max-inflight-bytes=1073741824"],
   });
   try {
-    const key = subscriptionKey({
-      vpn: tenant.vpn,
-      namespace: tenant.namespace,
-      name: "to-fn",
-      cluster: registry.cluster,
-    });
-    const written = Number((await etcd.get(key).exec()).kvs[0]?.mod_revision ?? 0);
-    await waitFor("the gateway to load the subscription", async () =>
-      ((await gw.metric("switchboard_gateway_config_revision")) ?? 0) >= written ? true : undefined,
-    );
+    await subscriptionLoaded(gw, etcd, tenant, registry.cluster);
     const inspector = await waitFor("the inspector's address", async () => {
       const m = /Debugger listening on (ws:\/\/\S+)/.exec(gw.proc.tail(200));
       return m?.[1];

@@ -4,6 +4,7 @@
 // (the memory controller at /sys/fs/cgroup/memory, as on these machines) and v2 (unified).
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { statValue } from "../common/cgroup-memory.ts";
 
 const V1 = "/sys/fs/cgroup/memory";
 const V2 = "/sys/fs/cgroup";
@@ -25,10 +26,6 @@ export interface MemoryCgroup {
 }
 
 const read = (file: string): string => readFileSync(file, "utf8");
-const statValue = (stat: string, key: string): number => {
-  const m = new RegExp(`^${key} (\\d+)$`, "m").exec(stat);
-  return m?.[1] ? Number(m[1]) : 0;
-};
 const mb = (bytes: number): number => bytes / 2 ** 20;
 
 /** Whether this machine lets the benchmark create memory cgroups (root, a memory controller). */

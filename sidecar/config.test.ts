@@ -29,6 +29,12 @@ test("ingress budgets default to 1024 connections, 32 MiB of bodies in progress 
   );
 });
 
+test("requests are shed at 85 % of the memory limit unless told otherwise; 0 never sheds", () => {
+  assert.equal(parseGatewayConfig(base, {}).memoryShedAt, 0.85);
+  assert.equal(parseGatewayConfig([...base, "--memory-shed-at", "60"], {}).memoryShedAt, 0.6);
+  assert.equal(parseGatewayConfig(base, { SWITCHBOARD_MEMORY_SHED_AT: "0" }).memoryShedAt, 0);
+});
+
 test("bad or missing flags give one clear line", () => {
   const cases: [string[], RegExp][] = [
     [["--etcd", "http://x:1", "--cluster-name", "a"], /--listen \(or SWITCHBOARD_LISTEN\) is required/],
@@ -37,6 +43,14 @@ test("bad or missing flags give one clear line", () => {
     [[...base, "--drain-timeout", "later"], /--drain-timeout: invalid duration "later"/],
     [[...base, "--listen", "8080"], /--listen must be HOST:PORT/],
     [[...base, "--max-connections", "0"], /--max-connections must be an integer from 1/],
+    [
+      [...base, "--memory-shed-at", "100"],
+      /--memory-shed-at must be a percentage from 1 to 99, or 0 \(never\), got "100"/,
+    ],
+    [
+      [...base, "--memory-shed-at", "85%"],
+      /--memory-shed-at must be a percentage from 1 to 99, or 0 \(never\), got "85%"/,
+    ],
     [
       [
         ...base,

@@ -49,6 +49,8 @@ export interface GatewayConfig {
   readonly relistSpreadMs: number;
   /** How long without a request before a heap that grew is collected (common/idle-reclaim.ts); 0: never. */
   readonly idleReclaimMs: number;
+  /** The share (0–1) of the container's memory limit at which requests are shed (common/memory-pressure.ts); 0: never. */
+  readonly memoryShedAt: number;
   readonly logLevel: LogLevel;
   /** Where accepted async events are logged before 202; undefined: memory only. */
   readonly dataDir: string | undefined;
@@ -108,6 +110,7 @@ const FLAGS = {
   "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
   "presence-ttl": "SWITCHBOARD_PRESENCE_TTL",
   "idle-reclaim": "SWITCHBOARD_IDLE_RECLAIM",
+  "memory-shed-at": "SWITCHBOARD_MEMORY_SHED_AT",
   "relist-spread": "SWITCHBOARD_RELIST_SPREAD",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
   "data-dir": "SWITCHBOARD_DATA_DIR",
@@ -187,6 +190,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   "idle-reclaim": {
     value: "DURATION",
     help: "after this long without a request, collect a heap that grew by 8 MiB, giving memory back after a burst; needs node --expose-gc; 0: never (default 5s)",
+  },
+  "memory-shed-at": {
+    value: "PERCENT",
+    help: "once the working set reaches this share of the container's memory limit, admit new requests only while fewer than half of those then in progress are (at least 8), refusing the others 503 overloaded; 0: never (default 85)",
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: {
@@ -279,6 +286,14 @@ const ingressBudgets = (
     maxInflightBytes,
     maxInflightBytesPerVpn,
   };
+};
+
+/** --memory-shed-at: a percentage of the memory limit from 1 to 99, or 0 (never), as a share. */
+const memoryShedAt = (value: string): number => {
+  const percent = Number(value);
+  if (!/^\d+$/.test(value) || percent > 99)
+    throw new ConfigError(`--memory-shed-at must be a percentage from 1 to 99, or 0 (never), got "${value}"`);
+  return percent / 100;
 };
 
 const NATS_URL = /^(nats|tls):\/\/[^/\s]+$/;
@@ -378,6 +393,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
       3_600_000,
       "from 1s to 1h",
     ),
+    memoryShedAt: memoryShedAt(get("memory-shed-at") ?? "85"),
     relistSpreadMs: zeroOrDuration("relist-spread", get("relist-spread") ?? "10s", 0, 600_000, "at most 10m"),
     logLevel,
     dataDir,

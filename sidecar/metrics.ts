@@ -28,6 +28,7 @@ export interface GatewayMetrics {
   openConnections: Gauge;
   inflightBodyBytes: ReadGauge;
   idleCollections: Counter;
+  memoryPressure: Gauge;
 }
 
 const MODE = { sync: { mode: "sync" }, async: { mode: "async" } } as const;
@@ -166,7 +167,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     }),
     requestsRefused: new Counter({
       name: "switchboard_gateway_requests_refused_total",
-      help: "Requests refused with 503 overloaded before their body was read, by the budget that was full (connections, gateway_bytes, vpn_bytes).",
+      help: "Requests refused with 503 overloaded before their body was read, by the budget that was full (connections, gateway_bytes, vpn_bytes; memory: --memory-shed-at).",
       labelNames: ["reason"],
       registers,
     }),
@@ -183,6 +184,11 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     idleCollections: new Counter({
       name: "switchboard_gateway_idle_collections_total",
       help: "Full garbage collections run because the gateway went quiet after its heap grew (--idle-reclaim).",
+      registers,
+    }),
+    memoryPressure: new Gauge({
+      name: "switchboard_gateway_memory_pressure",
+      help: "1 while the working set is past --memory-shed-at of the container's memory limit and requests beyond those admitted are refused; else 0.",
       registers,
     }),
   };

@@ -17,10 +17,9 @@ import { startGateway } from "../../e2e/gateway.ts";
 import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
 import { GiveUp, waitFor } from "../../e2e/proc.ts";
 import { repoRoot } from "../../e2e/tools.ts";
-import { subscriptionKey } from "../../registry/keys.ts";
 import { openWriter } from "../../registry/writer/index.ts";
 import { compile, PROJECTS } from "../../scripts/image/compile.ts";
-import { fillQueue, gatedTenant, receivedIds } from "../testing/full-queue.ts";
+import { fillQueue, gatedTenant, receivedIds, subscriptionLoaded } from "../testing/full-queue.ts";
 
 const LIMIT = 128 * 2 ** 20;
 const skip = cgroupsAvailable() ? false : "needs root and a memory cgroup controller";
@@ -71,11 +70,7 @@ for (const dataBytes of [0, 16 * 1024]) {
       await gw.proc.stop();
       cgroup.remove();
     });
-    const key = subscriptionKey({ vpn: tenant.vpn, namespace: tenant.namespace, name: "to-fn", cluster });
-    const written = Number((await etcd.get(key).exec()).kvs[0]?.mod_revision ?? 0);
-    await waitFor("the gateway to load the subscription", async () =>
-      ((await gw.metric("switchboard_gateway_config_revision")) ?? 0) >= written ? true : undefined,
-    );
+    await subscriptionLoaded(gw, etcd, tenant, cluster);
 
     const { accepted, refused, other } = await fillQueue(gw, tenant, dataBytes);
     assert.deepEqual(other, [], "every answer is 202 or 503 queue-full");

@@ -212,3 +212,54 @@ test("headers iterate in name order, few or many, and a name sent twice is told 
   }));
   assert.deepEqual(twice.repeated, ["content-type"]);
 });
+
+test("under memory pressure, a request beyond those admitted is refused 503 overloaded, counted, its connection closed", async () => {
+  const refused: string[] = [];
+  const metrics = {
+    requestsRefused: { inc: ({ reason }: { reason: string }) => refused.push(reason) },
+    openConnections: { set: () => {} },
+  } as unknown as NonNullable<Parameters<typeof serveIngress>[1]["metrics"]>;
+  const held = Promise.withResolvers<Reply>();
+  const admitted: number[] = [];
+  const pressed = await serveIngress(() => held.promise, {
+    host: "127.0.0.1",
+    port: 0,
+    maxBodyBytes: 1024,
+    requestTimeoutMs: 5_000,
+    metrics,
+    // One request at a time, as a gateway under pressure that admits one.
+    admits: (inProgress) => {
+      admitted.push(inProgress);
+      return inProgress < 1;
+    },
+  });
+  const at = `http://127.0.0.1:${pressed.port}`;
+  const agent = new Agent({ connections: 4 });
+  try {
+    const first = request(at, { method: "POST", body: "{}", dispatcher: agent });
+    await waitUntil(() => pressed.inProgress() === 1);
+    const second = await request(at, { method: "POST", body: "{}", dispatcher: agent });
+    assert.equal(second.statusCode, 503);
+    assert.equal(second.headers.connection, "close");
+    assert.equal(second.headers["retry-after"], "1");
+    const problem = (await second.body.json()) as { type: string; detail: string };
+    assert.match(problem.type, /\/overloaded$/);
+    assert.equal(problem.detail, "the gateway's memory is near its container's limit");
+    assert.deepEqual(refused, ["memory"]);
+    held.resolve({ status: 200, headers: {}, body: "ok" });
+    assert.equal((await first).statusCode, 200);
+    assert.equal(pressed.inProgress(), 0, "an answered request is no longer in progress");
+    const third = await request(at, { method: "POST", body: "{}", dispatcher: agent });
+    assert.equal(third.statusCode, 200, "admitted again once the one in progress was answered");
+    await third.body.text();
+    assert.deepEqual(admitted, [0, 1, 0]);
+  } finally {
+    await agent.close();
+    await pressed.close();
+  }
+});
+
+/** Resolves once `condition()` holds, checked on every turn of the event loop. */
+const waitUntil = async (condition: () => boolean): Promise<void> => {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+};

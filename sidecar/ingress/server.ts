@@ -3,7 +3,8 @@
 // web stream is built per request: with hono's Node adapter those were about a third of the
 // gateway's CPU under load (profile in docs/benchmarks.md). The admin routes stay on hono.
 // Connections beyond --max-connections get 503 `overloaded` on their first request, before its
-// body is read (docs/architecture.md, "Security model").
+// body is read (docs/architecture.md, "Security model"). Under memory pressure
+// (common/memory-pressure.ts) requests beyond those it admits get 503 `overloaded` the same way.
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -27,6 +28,8 @@ export interface IngressServerOptions {
   /** Connections beyond this many are answered 503 and closed; beyond twice as many, closed unanswered. */
   maxConnections?: number;
   metrics?: Pick<GatewayMetrics, "openConnections" | "requestsRefused">;
+  /** Whether a request may start with `inProgress` others in progress (memory pressure); default: always. */
+  admits?: (inProgress: number) => boolean;
 }
 
 export interface IngressServer {
@@ -35,6 +38,8 @@ export interface IngressServer {
   readonly port: number;
   /** Requests received so far (refused ones included). */
   requests(): number;
+  /** Requests passed to the ingress and not yet answered. */
+  inProgress(): number;
   /** Stops accepting connections; resolves when the open ones have closed. */
   close(): Promise<void>;
 }
@@ -178,9 +183,10 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, close = f
 
 /** Serves `ingress` on host:port; resolves once it listens. */
 export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Promise<IngressServer> => {
-  const { maxConnections = Number.POSITIVE_INFINITY, metrics } = opts;
+  const { maxConnections = Number.POSITIVE_INFINITY, metrics, admits } = opts;
   let open = 0;
   let requests = 0;
+  let inProgress = 0;
   /** Connections accepted beyond maxConnections: their requests are refused. */
   const over = new WeakSet<Socket>();
   const server = createServer(
@@ -198,6 +204,13 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
         send(req, res, problemReply(refusal), true);
         return;
       }
+      if (admits !== undefined && !admits(inProgress)) {
+        metrics?.requestsRefused.inc({ reason: "memory" });
+        const refusal = overloaded("the gateway's memory is near its container's limit");
+        send(req, res, problemReply(refusal), true);
+        return;
+      }
+      inProgress++;
       ingress({
         method: req.method ?? "GET",
         target: req.url ?? "/",
@@ -208,7 +221,16 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
         // Before the answer is written, a destroyed response means the caller closed the connection.
         gone: () => res.destroyed,
       })
-        .then((reply) => send(req, res, reply))
+        .then(
+          (reply) => {
+            inProgress--;
+            send(req, res, reply);
+          },
+          () => {
+            inProgress--;
+            res.destroy();
+          },
+        )
         .catch(() => res.destroy());
     },
   );
@@ -231,6 +253,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
         server,
         port: typeof address === "object" && address ? address.port : opts.port,
         requests: () => requests,
+        inProgress: () => inProgress,
         close: () => new Promise<void>((done) => server.close(() => done())),
       });
     });

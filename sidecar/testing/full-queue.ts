@@ -1,9 +1,13 @@
 // A full async queue, for the queue-memory test and benchmark: a tenant whose function holds every
 // delivery until released (one at a time, never timed out), and publishers that send events to a
 // gateway until it has answered 503 queue-full many times in a row.
+
+import type { Etcd3 } from "etcd3";
 import { type FunctionServer, startFunction } from "../../e2e/functions.ts";
 import type { GatewayProcess } from "../../e2e/gateway.ts";
 import { uniqueName } from "../../e2e/harness.ts";
+import { waitFor } from "../../e2e/proc.ts";
+import { subscriptionKey } from "../../registry/keys.ts";
 import type { RegistryWriter } from "../../registry/writer/index.ts";
 import { functionRecord, subscriptionRecord } from "./routing.ts";
 import { type Tenant, writeTenant } from "./tenant.ts";
@@ -15,8 +19,15 @@ export interface GatedTenant {
   open(): void;
 }
 
-/** Writes a tenant (VPN, Function `fn` with concurrency 1 and no timeout to speak of, async Subscription `to-fn`) whose function holds every request until `open()`. */
-export const gatedTenant = async (writer: RegistryWriter, cluster: string): Promise<GatedTenant> => {
+/**
+ * Writes a tenant (VPN, Function `fn` with `concurrency` (default 1) and no timeout to speak of,
+ * Subscription `to-fn`, async unless `mode` says) whose function holds every request until `open()`.
+ */
+export const gatedTenant = async (
+  writer: RegistryWriter,
+  cluster: string,
+  { mode = "async", concurrency = 1 }: { mode?: "async" | "sync"; concurrency?: number } = {},
+): Promise<GatedTenant> => {
   const gate = Promise.withResolvers<void>();
   const server = await startFunction(async () => {
     await gate.promise;
@@ -35,12 +46,12 @@ export const gatedTenant = async (writer: RegistryWriter, cluster: string): Prom
     { kind: "function", namespace: tenant.namespace, name: "fn" },
     functionRecord(
       { ...where, name: "fn" },
-      { endpoints: [`${server.url}/in`], concurrency: 1, timeoutMs: 600_000 },
+      { endpoints: [`${server.url}/in`], concurrency, timeoutMs: 600_000 },
     ),
   );
   await writer.sync(
     { kind: "subscription", namespace: tenant.namespace, name: "to-fn" },
-    subscriptionRecord({ ...where, name: "to-fn" }, { filters: [{ exact: { type: tenant.type } }] }),
+    subscriptionRecord({ ...where, name: "to-fn" }, { mode, filters: [{ exact: { type: tenant.type } }] }),
   );
   return { tenant, server, open: () => gate.resolve() };
 };
@@ -97,3 +108,17 @@ export const fillQueue = async (
 /** The distinct CloudEvents ids `server` has received. */
 export const receivedIds = (server: FunctionServer): Set<string> =>
   new Set(server.received.map((r) => String(r.headers["ce-id"])));
+
+/** Resolves once `gw` has loaded the tenant's Subscription `to-fn` (its config revision reached the record's). */
+export const subscriptionLoaded = async (
+  gw: GatewayProcess,
+  etcd: Etcd3,
+  tenant: Tenant,
+  cluster: string,
+): Promise<void> => {
+  const key = subscriptionKey({ vpn: tenant.vpn, namespace: tenant.namespace, name: "to-fn", cluster });
+  const written = Number((await etcd.get(key).exec()).kvs[0]?.mod_revision ?? 0);
+  await waitFor("the gateway to load the subscription", async () =>
+    ((await gw.metric("switchboard_gateway_config_revision")) ?? 0) >= written ? true : undefined,
+  );
+};

@@ -1,0 +1,161 @@
+// Load shedding by memory (common/memory-pressure.ts), done to a real gateway: compiled, with the
+// image's Node flags, in a memory cgroup of 256 MiB and told to shed at 25 % of it (64 MiB), so
+// that requests held by a function that does not answer yet bring it there without any risk of
+// an OOM kill. Held sync requests, one per connection, are sent until the gateway refuses one for
+// memory; then every further request is refused the same way, the refusals are counted exactly
+// once each, and once the function answers every admitted request gets its 200 and the function
+// has seen exactly those. With nothing in progress the gateway admits requests again.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { cgroupsAvailable, memoryCgroup } from "../e2e/cgroup.ts";
+import { startGateway } from "../e2e/gateway.ts";
+import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
+import { waitFor } from "../e2e/proc.ts";
+import { repoRoot } from "../e2e/tools.ts";
+import { openWriter } from "../registry/writer/index.ts";
+import { compile, PROJECTS } from "../scripts/image/compile.ts";
+import { gatedTenant, subscriptionLoaded } from "./testing/full-queue.ts";
+
+const LIMIT = 256 * 2 ** 20;
+const SHED_AT_PERCENT = 25;
+/** Connections the test opens at most: about 75 MiB of held requests, far below the limit. */
+const MAX_HELD = 3000;
+const skip = cgroupsAvailable() ? false : "needs root and a memory cgroup controller";
+
+/** What became of one request sent on its own connection: the answer's status line and headers, and its body. */
+interface Sent {
+  /** Settles when the connection closes (every request asks for `connection: close`). */
+  readonly answered: Promise<{ status: number; head: string; body: string }>;
+}
+
+test("memory near the limit: further requests refused 503 overloaded and counted, every admitted one answered, none lost", {
+  skip,
+}, async (t) => {
+  compile(PROJECTS.programs);
+  const etcdUrl = await testEtcd();
+  const etcd = new Etcd3({ hosts: etcdUrl });
+  const cluster = uniqueName("shed");
+  const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+  cleanup(() => {
+    writer.close();
+    etcd.close();
+  });
+  const { tenant, server, open } = await gatedTenant(writer, cluster, { mode: "sync", concurrency: 100 });
+  cleanup(() => server.close());
+
+  const cgroup = memoryCgroup(uniqueName("shed"), LIMIT);
+  const gw = await startGateway({
+    etcd: etcdUrl,
+    clusterName: cluster,
+    dir: mkdtempSync(join(repoRoot, ".work", "shed-")),
+    name: uniqueName("shed"),
+    namespace: tenant.namespace,
+    prefix: cgroup.prefix,
+    compiled: true,
+    extraArgs: [`--memory-shed-at=${SHED_AT_PERCENT}`, "--max-connections=10000", "--request-timeout=300s"],
+  });
+  cleanup(async () => {
+    await gw.proc.stop();
+    cgroup.remove();
+  });
+  await subscriptionLoaded(gw, etcd, tenant, cluster);
+  assert.match(
+    readFileSync(gw.proc.log, "utf8"),
+    new RegExp(`"memoryShedding":"at ${SHED_AT_PERCENT}% of ${LIMIT} bytes"`),
+  );
+
+  const port = Number(new URL(gw.url).port);
+  const body = JSON.stringify({ order: 42, items: ["a", "b"] });
+  const sockets = new Set<ReturnType<typeof connect>>();
+  cleanup(() => {
+    for (const socket of sockets) socket.destroy();
+  });
+  const send = (i: number): Sent => {
+    const socket = connect(port, "127.0.0.1");
+    sockets.add(socket);
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.write(
+      [
+        "POST / HTTP/1.1",
+        "host: gateway",
+        `authorization: Bearer ${tenant.token}`,
+        "ce-specversion: 1.0",
+        `ce-id: held-${i}`,
+        "ce-source: /shed",
+        `ce-type: ${tenant.type}`,
+        "content-type: application/json",
+        `content-length: ${body.length}`,
+        "connection: close",
+        "",
+        body,
+      ].join("\r\n"),
+    );
+    const answered = new Promise<{ status: number; head: string; body: string }>((resolve, reject) => {
+      socket.on("error", reject);
+      socket.on("close", () => {
+        const text = Buffer.concat(chunks).toString();
+        const [head = "", rest = ""] = text.split("\r\n\r\n");
+        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: rest });
+      });
+    });
+    return { answered };
+  };
+
+  // Held requests, a batch at a time, each batch taken in (its connections open at the gateway,
+  // or refused) before the next, until one is refused.
+  const sent: Sent[] = [];
+  const refusals = async (): Promise<number> =>
+    (await gw.metric('switchboard_gateway_requests_refused_total{reason="memory"}')) ?? 0;
+  while ((await refusals()) === 0) {
+    assert.ok(
+      sent.length < MAX_HELD,
+      `a refusal within ${MAX_HELD} held requests (working set ${cgroup.workingSetMb().toFixed(1)} MiB)`,
+    );
+    for (let i = 0; i < 50; i++) sent.push(send(sent.length));
+    await waitFor(`${sent.length} connections open at the gateway or refused`, async () => {
+      const open = (await gw.metric("switchboard_gateway_open_connections")) ?? 0;
+      return open + (await refusals()) >= sent.length ? true : undefined;
+    });
+  }
+  assert.equal(await gw.metric("switchboard_gateway_memory_pressure"), 1, "the gateway reports the pressure");
+  // Under pressure at most half of what was in progress is admitted at once: these are all refused.
+  const underPressure = Array.from({ length: 20 }, (_, i) => send(sent.length + i));
+  sent.push(...underPressure);
+  const statuses = await Promise.race([
+    Promise.all(underPressure.map(({ answered }) => answered.then((a) => a.status))),
+    // A bound on the wait, not a synchronisation: an admitted request would wait for the gate.
+    new Promise<"held">((r) => setTimeout(() => r("held"), 20_000).unref()),
+  ]);
+  assert.deepEqual(statuses, Array(20).fill(503));
+
+  open();
+  const answers = await Promise.all(sent.map((s) => s.answered));
+  const refused = answers.filter((a) => a.status === 503);
+  const served = answers.filter((a) => a.status === 200);
+  assert.equal(refused.length + served.length, answers.length, "every request is answered 200 or 503");
+  for (const a of refused) {
+    assert.match(a.head, /\r\nretry-after: 1\r\n/i);
+    const problem = JSON.parse(a.body) as { type: string; detail: string };
+    assert.match(problem.type, /\/overloaded$/);
+    assert.equal(problem.detail, "the gateway's memory is near its container's limit");
+  }
+  assert.equal(
+    await gw.metric('switchboard_gateway_requests_refused_total{reason="memory"}'),
+    refused.length,
+    "each refusal counted once",
+  );
+  assert.equal(server.received.length, served.length, "the function saw exactly the admitted requests");
+  assert.equal(cgroup.oomKills(), 0);
+
+  // Nothing in progress now: a request is admitted whatever the working set.
+  const after = await send(-1).answered;
+  assert.equal(after.status, 200);
+  t.diagnostic(
+    `${served.length} held requests admitted, ${refused.length} refused; working set ${cgroup.workingSetMb().toFixed(1)} MiB, peak ${cgroup.peakMb().toFixed(1)} MiB`,
+  );
+});
