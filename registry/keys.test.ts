@@ -8,6 +8,7 @@ import {
   functionKey,
   gatewayKey,
   heartbeatKey,
+  isDnsSubdomain,
   isRecordKey,
   keyRole,
   leaderKey,
@@ -182,4 +183,26 @@ test("keyRole sorts keys by the segment after the cluster alone", () => {
     ["/other/clusters/east/vpns/v", undefined],
   ];
   for (const [key, role] of cases) assert.equal(keyRole(key), role, key);
+});
+
+test("a DNS-1123 subdomain is dot-separated labels of [a-z0-9-], alphanumeric at both ends, 253 characters at most", () => {
+  // The definition, label by label, against the one expression, over every string of up to five
+  // characters from an alphabet that covers each rule's edge.
+  const byLabels = (s: string): boolean =>
+    s.length > 0 &&
+    s.length <= 253 &&
+    s.split(".").every((label) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(label));
+  const alphabet = ["a", "9", "-", ".", "A", "_"];
+  let strings = [""];
+  let checked = 0;
+  for (let length = 0; length <= 5; length++) {
+    for (const s of strings) {
+      assert.equal(isDnsSubdomain(s), byLabels(s), JSON.stringify(s));
+      checked++;
+    }
+    strings = strings.flatMap((s) => alphabet.map((c) => s + c));
+  }
+  assert.equal(checked, 9331);
+  assert.equal(isDnsSubdomain(`${"a".repeat(125)}.${"b".repeat(127)}`), true);
+  assert.equal(isDnsSubdomain(`${"a".repeat(126)}.${"b".repeat(127)}`), false, "254 characters");
 });
