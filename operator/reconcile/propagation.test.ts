@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { GatewayPresence } from "../../registry/heartbeat/presence.ts";
 import { decodePresence, encodePresence } from "../../registry/heartbeat/presence.ts";
-import { propagatedCondition } from "./propagation.ts";
+import { behindSignature, behindSignatures, propagatedCondition } from "./propagation.ts";
 
 const gw = (id: string, appliedRevision: number, namespace?: string): GatewayPresence => ({
   id,
@@ -60,4 +60,41 @@ test("a presence record round-trips, and one naming another id or without a revi
   assert.throws(() => decodePresence(encodePresence(p), "b"), /id "a" is not the key's "b"/);
   assert.throws(() => decodePresence('{"id":"a","appliedRevision":-1}', "a"), /appliedRevision/);
   assert.throws(() => decodePresence("nope", "a"), /not JSON/);
+});
+
+test("a flush's shared signatures say what each object's own would: same count and gateways behind, same signature", () => {
+  // Gateways with repeated and spread applied revisions; every revision from below the lowest to
+  // above the highest, over several random fleets.
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let fleet = 0; fleet < 20; fleet++) {
+    const routing = Array.from({ length: 1 + random(40) }, (_, i) =>
+      gw(`gw-${random(1000)}-${i}`, 5 + random(12)),
+    );
+    const shared = behindSignatures(routing);
+    const seen = new Set<string>();
+    for (let revision = 0; revision <= 20; revision++) {
+      assert.equal(
+        shared(revision),
+        behindSignature(routing, revision),
+        `fleet ${fleet}, revision ${revision}`,
+      );
+      seen.add(shared(revision));
+    }
+    const distinctApplied = new Set(routing.map((g) => g.appliedRevision)).size;
+    assert.equal(seen.size, distinctApplied + 1, "one signature per distinct set of gateways behind");
+  }
+  // Another gateway behind, or one more routing gateway, is another signature.
+  const two = [gw("a", 5), gw("b", 9)];
+  assert.notEqual(behindSignature(two, 7), behindSignature([gw("a", 9), gw("b", 5)], 7));
+  assert.notEqual(behindSignature(two, 7), behindSignature([...two, gw("c", 9)], 7));
+  assert.ok(
+    behindSignature(
+      Array.from({ length: 300 }, (_, i) => gw(`gateway-${i}-abcdefghijklmnop`, 1)),
+      2,
+    ).length < 64,
+  );
 });

@@ -6,6 +6,7 @@
 // reports change what its condition says (done, the count, which gateways are behind), so Ready
 // follows without polling and without a reconcile per report. Messages
 // carry times, never ages, so a status stays the same until something changes.
+import { hash } from "node:crypto";
 import type { Etcd3, IKeyValue } from "etcd3";
 import { errorMessage } from "../../common/errors.ts";
 import type { Logger } from "../../common/log.ts";
@@ -52,13 +53,49 @@ const routingGateways = (
   routesVpn: (namespace: string) => boolean,
 ): GatewayPresence[] => [...gateways].filter((g) => g.namespace === undefined || routesVpn(g.namespace));
 
-/** What a waiting object's condition says beyond times and revisions: how many gateways, and which are behind. */
-const behindSignature = (routing: readonly GatewayPresence[], revision: number): string =>
-  `${routing.length}|${routing
-    .filter((g) => g.appliedRevision < revision)
-    .map((g) => g.id)
-    .sort()
-    .join(",")}`;
+/**
+ * What a waiting object's condition says beyond times and revisions, kept with the object: how
+ * many gateways route it and which are behind, the ids as a digest (with 300 gateways behind,
+ * their ids joined were about 11 KB per waiting object).
+ */
+const signatureOf = (routing: number, behindIds: string[]): string =>
+  `${routing}|${behindIds.length}|${hash("sha256", behindIds.sort().join(","), "base64")}`;
+
+/** The signature of a record at `revision` given the gateways that route its VPN. */
+export const behindSignature = (routing: readonly GatewayPresence[], revision: number): string =>
+  signatureOf(
+    routing.length,
+    routing.filter((g) => g.appliedRevision < revision).map((g) => g.id),
+  );
+
+/**
+ * behindSignature over one set of routing gateways for many revisions, as a flush asks it for
+ * every waiting object of a VPN: the gateways behind a revision are those sorted first by applied
+ * revision, so an answer is a binary search, and each distinct answer is built once and shared.
+ * Built per object, a flush of 20 000 waiting objects with 300 gateways took 0.7 s.
+ */
+export const behindSignatures = (routing: readonly GatewayPresence[]): ((revision: number) => string) => {
+  const byApplied = [...routing].sort((a, b) => a.appliedRevision - b.appliedRevision);
+  const built = new Map<number, string>();
+  return (revision) => {
+    let lo = 0;
+    let hi = byApplied.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((byApplied[mid] as GatewayPresence).appliedRevision < revision) lo = mid + 1;
+      else hi = mid;
+    }
+    let signature = built.get(lo);
+    if (signature === undefined) {
+      signature = signatureOf(
+        routing.length,
+        byApplied.slice(0, lo).map((g) => g.id),
+      );
+      built.set(lo, signature);
+    }
+    return signature;
+  };
+};
 
 /** Whether `namespace` is held by VPN `vpn` in `world` (computed once per call of the returned function's first use). */
 const holdsNamespace = (world: World, vpn: string): ((namespace: string) => boolean) => {
@@ -143,16 +180,16 @@ export const createPropagation = ({
     flush = undefined;
     const all = refreshAll;
     refreshAll = false;
-    const routingByVpn = new Map<string, GatewayPresence[]>();
+    const signaturesByVpn = new Map<string, (revision: number) => string>();
     let requeued = 0;
     for (const [id, w] of waiting) {
       if (!all) {
-        let routing = routingByVpn.get(w.vpn);
-        if (routing === undefined) {
-          routing = routingGateways(gateways.values(), holdsNamespace(w.world, w.vpn));
-          routingByVpn.set(w.vpn, routing);
+        let signature = signaturesByVpn.get(w.vpn);
+        if (signature === undefined) {
+          signature = behindSignatures(routingGateways(gateways.values(), holdsNamespace(w.world, w.vpn)));
+          signaturesByVpn.set(w.vpn, signature);
         }
-        if (behindSignature(routing, w.revision) === w.said) continue;
+        if (signature(w.revision) === w.said) continue;
       }
       waiting.delete(id);
       enqueue(w.kind, w.key);
