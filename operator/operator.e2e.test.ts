@@ -253,6 +253,55 @@ test("a second VPN claiming a tenant's namespace cannot take it offline; it gets
   await cluster.kubectl(["delete", "vpn", rival, "--timeout=30s"]);
 });
 
+test("a namespace labelled after its Function was made joins the VPN selecting it; unlabelled, it leaves", async () => {
+  const tenant = uniqueName("tenant");
+  const vpn = uniqueName("by-label");
+  const ns = await testNamespace(cluster, "by-label");
+  const applied = (object: unknown) => cluster.kubectl(["apply", "-f", "-"], JSON.stringify(object));
+  await applied({
+    apiVersion: "switchboard.dev/v1alpha1",
+    kind: "VPN",
+    metadata: { name: vpn },
+    spec: { namespaces: { selector: { matchLabels: { tenant } } } },
+  });
+  cleanup(async () => {
+    await cluster.kubectl(["delete", "vpn", vpn, "--ignore-not-found", "--wait=false"]);
+    await cluster.kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=false"]);
+  });
+  await applied({
+    apiVersion: "switchboard.dev/v1alpha1",
+    kind: "Function",
+    metadata: { name: "f", namespace: ns },
+    spec: { vpn, target: { url: `http://f.${ns}.svc.cluster.local:8080/events` } },
+  });
+  const fnKey = functionKey({ vpn, namespace: ns, name: "f", cluster: clusterName });
+  const memberStatus = () =>
+    cluster.kubectl([
+      "get",
+      "function",
+      "f",
+      "-n",
+      ns,
+      "-o",
+      'jsonpath={.status.conditions[?(@.type=="VPNMember")].status}',
+    ]);
+  await waitFor("the Function to be told its namespace is not in the VPN", async () =>
+    (await memberStatus()) === "False" ? true : undefined,
+  );
+  assert.equal(await record<FunctionRecord>(fnKey), undefined);
+  await cluster.kubectl(["annotate", "namespace", ns, "note=not-a-label"]);
+  await cluster.kubectl(["label", "namespace", ns, `tenant=${tenant}`]);
+  await waitFor("the Function's record once its namespace carries the label", async () =>
+    (await record<FunctionRecord>(fnKey)) ? true : undefined,
+  );
+  await cluster.kubectl(["wait", "--for=condition=Ready", "--timeout=30s", "-n", ns, "function/f"]);
+  await cluster.kubectl(["label", "namespace", ns, "tenant-"]);
+  await waitFor("the record gone once the label is", async () =>
+    (await record<FunctionRecord>(fnKey)) === undefined ? true : undefined,
+  );
+  assert.equal(await memberStatus(), "False");
+});
+
 test("deleting an object removes its record before the object goes (finalizer)", async () => {
   const key = subscriptionKey({
     vpn: "shop",

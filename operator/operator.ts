@@ -28,6 +28,7 @@ import {
   afterService,
   everything,
   type Keys,
+  namespaceEvents,
   sliceService,
   specEvents,
   subscriptionIndex,
@@ -150,6 +151,8 @@ export const createOperator = (opts: OperatorOptions): Operator => {
   /** VPN and Function events that can change what is planned from them (not their status patches). */
   const vpnChanged = specEvents();
   const fnChanged = specEvents();
+  /** Namespace events that can move a namespace between VPNs (its labels). */
+  const nsChanged = namespaceEvents();
   /** The Subscriptions naming each Function, for its events. */
   const byFunction = subscriptionIndex();
   const informers = createInformers(
@@ -160,8 +163,8 @@ export const createOperator = (opts: OperatorOptions): Operator => {
         enqueue(everything(w()));
         allNamespaces();
       },
-      namespace: (obj) => {
-        enqueue(everything(w()));
+      namespace: (obj, change) => {
+        if (nsChanged(obj, change)) enqueue(everything(w()));
         if (keyring !== undefined) keyQueue.add(obj.metadata?.name ?? "");
       },
       fn: (obj, change) => {

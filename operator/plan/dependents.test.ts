@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { V1Namespace } from "@kubernetes/client-node";
 import type { Subscription, SwitchboardFunction, Vpn } from "../../crds/types.ts";
 import { fn, secret, sub, vpn } from "../testing/plan-fixtures.ts";
 import {
@@ -7,6 +8,7 @@ import {
   afterSecret,
   afterService,
   everything,
+  namespaceEvents,
   specEvents,
   subscriptionIndex,
 } from "./dependents.ts";
@@ -132,4 +134,29 @@ test("Function events are told apart by namespace and name", () => {
   assert.equal(changed(at("a", 1), "update"), false);
   assert.equal(changed(at("b", 2), "update"), true);
   assert.equal(changed(at("a", 1), "update"), false);
+});
+
+test("Namespace events: add, delete and a change of labels count; annotations and status do not", () => {
+  const changed = namespaceEvents();
+  const ns = (labels: Record<string, string>, extra: Partial<V1Namespace> = {}): V1Namespace => ({
+    metadata: { name: "shop", labels },
+    ...extra,
+  });
+  assert.equal(changed(ns({ team: "a", tier: "x" }), "add"), true);
+  assert.equal(changed(ns({ tier: "x", team: "a" }), "update"), false, "the same labels, in another order");
+  assert.equal(
+    changed(
+      { metadata: { name: "shop", labels: { team: "a", tier: "x" }, annotations: { note: "y" } } },
+      "update",
+    ),
+    false,
+    "an annotation",
+  );
+  assert.equal(changed(ns({ team: "a", tier: "x" }, { status: { phase: "Terminating" } }), "update"), false);
+  assert.equal(changed(ns({ team: "b", tier: "x" }), "update"), true, "a label's value");
+  assert.equal(changed(ns({ team: "b" }), "update"), true, "a label removed");
+  assert.equal(changed(ns({ team: "b" }), "delete"), true);
+  assert.equal(changed(ns({ team: "b" }), "update"), true, "after a delete the name is new again");
+  assert.equal(changed(ns({ team: "b" }), "add"), true, "an add always counts (an informer's re-list)");
+  assert.equal(changed({ metadata: { name: "other", labels: { team: "b" } } }, "add"), true);
 });

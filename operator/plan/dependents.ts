@@ -1,7 +1,7 @@
 // Which queue keys a change touches. Informer callbacks only enqueue keys (never act), and a
 // reconcile reads the current world, so over-enqueueing is safe and under-enqueueing is the bug
 // to avoid: each rule below names the field that makes one object depend on another.
-import type { V1EndpointSlice, V1Secret } from "@kubernetes/client-node";
+import type { V1EndpointSlice, V1Namespace, V1Secret } from "@kubernetes/client-node";
 import type { Subscription, SwitchboardFunction, Vpn } from "../../crds/types.ts";
 import type { ChangeKind } from "../kube/informer.ts";
 import { keyOf } from "../reconcile/reconciler.ts";
@@ -153,6 +153,32 @@ export const specEvents = (): ((obj: Vpn | SwitchboardFunction, change: ChangeKi
     const signature = `${generation ?? ""}/${deletionTimestamp ?? ""}/${(finalizers ?? []).join(",")}`;
     const same = seen.get(key) === signature;
     seen.set(key, signature);
+    return !(same && change === "update");
+  };
+};
+
+/**
+ * A filter of Namespace events: true when the event can move the namespace between VPNs, which
+ * reads only its name and labels (plan/membership.ts): an add, a delete, or an update that changed
+ * its labels. Annotations, other controllers' metadata and the namespace's status phase cannot.
+ * A namespace event that counts re-plans everything (`everything`).
+ */
+export const namespaceEvents = (): ((ns: V1Namespace, change: ChangeKind) => boolean) => {
+  const seen = new Map<string, string>();
+  return (ns, change) => {
+    const name = ns.metadata?.name ?? "";
+    if (change === "delete") {
+      seen.delete(name);
+      return true;
+    }
+    const labels = ns.metadata?.labels ?? {};
+    const signature = JSON.stringify(
+      Object.keys(labels)
+        .sort()
+        .map((k) => [k, labels[k]]),
+    );
+    const same = seen.get(name) === signature;
+    seen.set(name, signature);
     return !(same && change === "update");
   };
 };
