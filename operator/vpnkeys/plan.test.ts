@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import { VPN_KEY_FILE, VPN_KEY_LABEL, VPN_KEY_SECRET } from "../../registry/seal/files.ts";
+import { membership } from "../plan/membership.ts";
 import { worldOf } from "../plan/world.ts";
 import { namespace, vpn } from "../testing/plan-fixtures.ts";
-import { planKeySecret } from "./plan.ts";
+import { holderOf, planKeySecret } from "./plan.ts";
 
 const content = (name: string): string => `key-of-${name}`;
 const keySecret = (
@@ -67,4 +68,57 @@ test("a namespace that left its VPN, or was deleted, loses the key; a Secret not
   const plan = planKeySecret("orders", foreign, content);
   assert.equal(plan.action, "conflict");
   assert.match(plan.action === "conflict" ? plan.message : "", /not written by Switchboard/);
+});
+
+test("the VPN a namespace belongs to is the one whose membership lists it, read from the kept holders", () => {
+  // The definition: the first VPN, in list order, whose membership() has the namespace.
+  const byMembership = (ns: string, world: ReturnType<typeof worldOf>): string | undefined =>
+    world.vpns().find((v) => membership(v, world).members.includes(ns))?.metadata.name;
+  const T1 = "2026-01-01T00:00:00Z";
+  const T2 = "2026-01-02T00:00:00Z";
+  const namespaces = [
+    namespace("a", { team: "red" }),
+    namespace("b", { team: "blue" }),
+    namespace("c", { team: "red", tier: "x" }),
+    namespace("d"),
+  ];
+  const worlds = [
+    [
+      vpn("older", { namespaces: { selector: { matchLabels: { team: "red" } } } }, false, T1),
+      vpn("newer", { namespaces: { names: ["a", "b"] } }, false, T2),
+    ],
+    [
+      vpn("newer", { namespaces: { names: ["a", "b"] } }, false, T2),
+      vpn("older", { namespaces: { selector: { matchLabels: { team: "red" } } } }, false, T1),
+    ],
+    // Being deleted: keeps what no live VPN holds, gives up what one does.
+    [
+      vpn("going", { namespaces: { names: ["a", "d"] } }, true, T1),
+      vpn("staying", { namespaces: { names: ["a"] } }, false, T2),
+    ],
+    [
+      vpn(
+        "tier",
+        { namespaces: { selector: { matchExpressions: [{ key: "tier", operator: "Exists" }] } } },
+        false,
+        T1,
+      ),
+    ],
+    [],
+  ];
+  let compared = 0;
+  for (const vpns of worlds) {
+    const world = worldOf({ vpns, namespaces });
+    for (const ns of ["a", "b", "c", "d", "missing"]) {
+      assert.equal(
+        holderOf(ns, world),
+        byMembership(ns, world),
+        `${ns} in ${vpns.map((v) => v.metadata.name).join(",")}`,
+      );
+      compared++;
+    }
+  }
+  assert.equal(compared, 25);
+  const deleting = worldOf({ vpns: worlds[2] ?? [], namespaces });
+  assert.deepEqual([holderOf("a", deleting), holderOf("d", deleting)], ["staying", "going"]);
 });

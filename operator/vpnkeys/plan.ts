@@ -4,7 +4,7 @@
 // the World.
 import type { V1Secret } from "@kubernetes/client-node";
 import { VPN_KEY_FILE, VPN_KEY_LABEL, VPN_KEY_SECRET } from "../../registry/seal/files.ts";
-import { membership } from "../plan/membership.ts";
+import { claimedNamespaces, holders } from "../plan/membership.ts";
 import type { World } from "../plan/world.ts";
 
 export type KeySecretPlan =
@@ -15,12 +15,20 @@ export type KeySecretPlan =
   /** A Secret of that name exists that the operator did not write: left alone, and said why. */
   | { action: "conflict"; message: string };
 
-/** The VPN holding `namespace`, if any. */
-const holderOf = (namespace: string, world: World): string | undefined =>
-  world
+/**
+ * The VPN `namespace` is a member of (plan/membership.ts), if any: the live VPN holding it, else a
+ * VPN being deleted that claims it (it keeps what no live VPN holds until it is gone). From the
+ * kept holders, not a membership() of every VPN for each namespace: with VPNs selecting
+ * namespaces by label, each of those read every namespace, once per VPN, per namespace key.
+ */
+export const holderOf = (namespace: string, world: World): string | undefined => {
+  const held = holders(world).get(namespace);
+  if (held !== undefined) return held.metadata.name;
+  return world
     .vpns()
-    .find((vpn) => membership(vpn, world).members.includes(namespace))
-    ?.metadata.name?.toString();
+    .find((vpn) => vpn.metadata.deletionTimestamp && claimedNamespaces(vpn, world).includes(namespace))
+    ?.metadata.name;
+};
 
 const decoded = (secret: V1Secret | undefined): string | undefined => {
   const data = secret?.data?.[VPN_KEY_FILE];
