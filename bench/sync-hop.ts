@@ -87,7 +87,7 @@ const run = (
 
 /** The series of a gateway's /metrics that say why a request was not answered 200, by their labels. */
 const WHY =
-  /^switchboard_gateway_(requests_refused_total|deliveries_total|delivery_attempts_total|open_connections|inflight_body_bytes)\b/;
+  /^switchboard_gateway_(requests_refused_total|deliveries_total|delivery_attempts_total|open_connections|inflight_body_bytes|memory_pressure)\b/;
 const gatewayCounts = async (metricsUrl: string): Promise<Record<string, number>> => {
   const counts: Record<string, number> = {};
   // A gateway that was OOM-killed has no counts to give (the OOM kills column says so).
