@@ -9,7 +9,7 @@ import { lowerV8WorkersWhenWarm, WARM_REQUESTS } from "../common/helper-threads.
 import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
-import { type MemoryPressure, memoryPressure } from "../common/memory-pressure.ts";
+import { memoryPressure } from "../common/memory-pressure.ts";
 import { collectProcessMetrics } from "../common/metrics.ts";
 import { presenceKey } from "../registry/keys.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
@@ -24,8 +24,8 @@ import { createGatewayMetrics } from "./metrics.ts";
 import { createPresence } from "./routing/presence.ts";
 
 /**
- * How often the memory cgroup is read for memory pressure: its usage, one small file (memory.stat
- * too only near the threshold, 44 µs with v1's); a few µs ten times a second when idle. At 5000
+ * How often the memory cgroup is read for memory pressure: its usage, one small file, and only
+ * near the threshold memory.stat too (both 44 µs with v1's). At 5000
  * requests/s of 25 KiB each held, 12 MiB can arrive between two reads: hence the default 85 %
  * (19 MiB of a 128 MiB limit left).
  */
@@ -122,8 +122,29 @@ const main = async (): Promise<number> => {
         ? (await import("./delivery/node-client.ts")).nodePools
         : (await import("./delivery/undici-client.ts")).undiciPools,
   });
+  const gc = exposedGc();
   const cgroup = config.memoryShedAt > 0 ? cgroupMemory() : undefined;
-  let pressure: MemoryPressure | undefined;
+  const pressure =
+    cgroup &&
+    memoryPressure({
+      workingSetBytes: cgroup.workingSetBytes,
+      usageBytes: cgroup.usageBytes,
+      limitBytes: cgroup.limitBytes,
+      shedAt: config.memoryShedAt,
+      // Read once the ingress serves (the checks start below).
+      inProgress: () => ingress.inProgress(),
+      ...(gc && { collect: gc }),
+      onChange: (pressed, workingSet, admitted) => {
+        metrics.memoryPressure.set(pressed ? 1 : 0);
+        if (pressed)
+          log.warn(
+            { workingSet, limit: cgroup.limitBytes, admitted },
+            "memory near the container's limit: admitting fewer requests at once, refusing the others 503",
+          );
+        else
+          log.info({ workingSet, limit: cgroup.limitBytes }, "memory pressure over: admitting every request");
+      },
+    });
   const ingress = await serveIngress(gateway.ingress, {
     host: config.listenHost,
     port: config.listenPort,
@@ -131,7 +152,7 @@ const main = async (): Promise<number> => {
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,
     metrics,
-    ...(cgroup && { admits: (inProgress: number) => pressure?.admits(inProgress) ?? true }),
+    ...(pressure && { admits: pressure.admits }),
   });
   const port = ingress.port;
   const admin = await serveAdmin({
@@ -167,26 +188,6 @@ const main = async (): Promise<number> => {
   });
   if (config.presenceTtlSeconds > 0) gateway.onApplied(presence.changed);
   gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
-  const gc = exposedGc();
-  if (cgroup)
-    pressure = memoryPressure({
-      workingSetBytes: cgroup.workingSetBytes,
-      usageBytes: cgroup.usageBytes,
-      limitBytes: cgroup.limitBytes,
-      shedAt: config.memoryShedAt,
-      inProgress: ingress.inProgress,
-      ...(gc && { collect: gc }),
-      onChange: (pressed, workingSet, admitted) => {
-        metrics.memoryPressure.set(pressed ? 1 : 0);
-        if (pressed)
-          log.warn(
-            { workingSet, limit: cgroup.limitBytes, admitted },
-            "memory near the container's limit: admitting fewer requests at once, refusing the others 503",
-          );
-        else
-          log.info({ workingSet, limit: cgroup.limitBytes }, "memory pressure over: admitting every request");
-      },
-    });
   const stopPressure = pressure?.every(PRESSURE_CHECK_MS);
   /** Requests and delivery attempts so far: how busy the gateway has been. */
   const activity = (): number => ingress.requests() + gateway.deliveryAttempts();
