@@ -38,6 +38,8 @@ const EXEMPT: Record<string, string> = {
     "needs --durability jetstream and a NATS cluster: sidecar/delivery/jetstream.int.test.ts asserts it per VPN",
   'switchboard_gateway_deliveries_total{outcome="abandoned"}':
     "counted during shutdown, after which the admin port closes at once: asserted below through the shutdown log line instead",
+  'switchboard_gateway_requests_refused_total{reason="memory"}':
+    "needs the gateway in a memory cgroup with its working set near the limit: sidecar/memory-pressure.int.test.ts holds requests until it sheds and asserts the count",
   'switchboard_gateway_delivery_log_state{state="failing"}':
     "needs writes of the delivery log to fail (a full disk): sidecar/durable/disk-full.int.test.ts, on a tmpfs",
   'switchboard_gateway_watch_restarts_total{reason="watch_canceled"}':
