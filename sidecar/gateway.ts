@@ -22,7 +22,7 @@ import { explainRoutes } from "./ingress/explain.ts";
 import { createIngress, type Ingress } from "./ingress/index.ts";
 import { createVpnLimiter } from "./ingress/vpn-limits.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { buildRoutingTable, type RoutingTable } from "./routing/index.ts";
+import { buildRoutingTable, type RoutingTable, vpnRoutesKept } from "./routing/index.ts";
 import { celPrograms } from "./routing/match/cel.ts";
 import type { CloudEvent, FunctionView, Route } from "./types.ts";
 
@@ -147,8 +147,9 @@ export const createGateway = ({
   let listedAt: number | undefined;
   let applied = { revision: 0, at: new Date() };
   const appliedListeners: (() => void)[] = [];
-  /** CEL programs kept from one table to the next (a registry change rebuilds the table). */
+  /** CEL programs, and the routes of VPNs that did not change, kept from one table to the next (a registry change rebuilds the table). */
   const cel = celPrograms();
+  const kept = vpnRoutesKept();
   const rebuild = (): void => {
     const snapshot = pending;
     pending = undefined;
@@ -165,6 +166,7 @@ export const createGateway = ({
     built = snapshot.records;
     table = buildRoutingTable(snapshot, {
       celPrograms: cel,
+      kept,
       onCelError: (route, err, phase) => {
         if (phase === "compile")
           log.warn(

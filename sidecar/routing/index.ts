@@ -1,7 +1,9 @@
 // The routing table: everything the gateway's hot path reads, built from one registry snapshot
 // (pure, no I/O; build a new table per snapshot and swap it). Per VPN it holds the merged VPN
 // view (./merge.ts), one subscription index per mode (./match/index.ts), and the HTTP
-// routes of sync subscriptions (./http-route.ts). CEL programs are compiled once per build.
+// routes of sync subscriptions (./http-route.ts). CEL programs are compiled once per build, and
+// a VPN whose subscriptions and functions are the same records as in the build before keeps the
+// routes built then (`vpnRoutesKept`).
 import type { Environment } from "@marcbachmann/cel-js";
 import { celEnvironment } from "../../common/cel.ts";
 import type { CloudEvent, FunctionView, RegistrySnapshot, Route, VpnView } from "../types.ts";
@@ -50,6 +52,8 @@ export interface RoutingTableOptions {
   celEnvironment?: Environment;
   /** Programs compiled for the previous table, reused by this build (match/cel.ts celPrograms); without it every expression is compiled. */
   celPrograms?: CelPrograms;
+  /** The routes of the previous table's VPNs, reused for VPNs whose records did not change (vpnRoutesKept); without it every VPN is built. */
+  kept?: KeptVpnRoutes;
 }
 
 interface VpnRoutes {
@@ -95,26 +99,86 @@ const vpnRoutes = (entries: MatchEntry[]): VpnRoutes => {
   };
 };
 
-const groupEntries = (merged: MergedRegistry, options: RoutingTableOptions): Map<string, MatchEntry[]> => {
+/**
+ * What a VPN's routes are built from: its subscription records (in key order) and the specs of
+ * its functions (by id, then cluster), as objects. The registry watcher keeps a record's decoded
+ * object while its mod_revision is unchanged, so the same objects mean the same routes.
+ */
+type VpnInputs = unknown[];
+
+const sameInputs = (a: VpnInputs | undefined, b: VpnInputs): boolean => {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * The routes of each VPN of the table built last, with what they were built from. A table is
+ * rebuilt on every registry change; a shared gateway reads every VPN, and a change in one of them
+ * rebuilt the indexes of all (docs/benchmarks.md). Pass the same object to each build.
+ */
+export const vpnRoutesKept = () => ({
+  byVpn: new Map<string, { inputs: VpnInputs; routes: VpnRoutes }>(),
+});
+
+export type KeptVpnRoutes = ReturnType<typeof vpnRoutesKept>;
+
+/** Each VPN's subscriptions (in key order) and what its routes are built from. */
+const vpnInputs = (
+  merged: MergedRegistry,
+): Map<string, { sources: SubscriptionSource[]; inputs: VpnInputs }> => {
+  const byVpn = new Map<string, { sources: SubscriptionSource[]; inputs: VpnInputs }>();
+  const of = (vpn: string) => {
+    let found = byVpn.get(vpn);
+    if (found === undefined) {
+      found = { sources: [], inputs: [] };
+      byVpn.set(vpn, found);
+    }
+    return found;
+  };
+  for (const source of merged.subscriptions) {
+    const { sources, inputs } = of(source.vpn);
+    sources.push(source);
+    inputs.push(source.record);
+  }
+  for (const fn of merged.functions.values()) {
+    const found = byVpn.get(fn.vpn);
+    // A VPN without subscriptions has no routes, whatever its functions.
+    if (found !== undefined) for (const spec of fn.instances.values()) found.inputs.push(spec);
+  }
+  return byVpn;
+};
+
+/** The routes of every VPN, reusing the kept ones whose inputs are the same objects. */
+const buildVpnRoutes = (merged: MergedRegistry, options: RoutingTableOptions): Map<string, VpnRoutes> => {
   const given = options.celEnvironment;
   const build = (options.celPrograms ?? celPrograms(given ? () => given : celEnvironment)).build();
   const compileCel = build.compile;
-  const byVpn = new Map<string, MatchEntry[]>();
-  for (const source of merged.subscriptions) {
-    const route = toRoute(merged, source);
-    const cel = route.subscription.cel === undefined ? undefined : compileCel(route.subscription.cel);
-    if (cel !== undefined && !cel.ok) options.onCelError?.(route.key, cel.error, "compile");
-    const entries = byVpn.get(route.vpn) ?? [];
-    entries.push({
-      route,
-      accepts: compileFilters(route.subscription.filters),
-      cel,
-      stamp: 0,
-    });
-    byVpn.set(route.vpn, entries);
+  const kept = options.kept?.byVpn;
+  const vpns = new Map<string, VpnRoutes>();
+  for (const [vpn, { sources, inputs }] of vpnInputs(merged)) {
+    const before = kept?.get(vpn);
+    if (before !== undefined && sameInputs(before.inputs, inputs)) {
+      // The kept programs stay the ones the next build reuses.
+      for (const entry of before.routes.entries)
+        if (entry.route.subscription.cel !== undefined) compileCel(entry.route.subscription.cel);
+      vpns.set(vpn, before.routes);
+      continue;
+    }
+    const entries: MatchEntry[] = [];
+    for (const source of sources) {
+      const route = toRoute(merged, source);
+      const cel = route.subscription.cel === undefined ? undefined : compileCel(route.subscription.cel);
+      if (cel !== undefined && !cel.ok) options.onCelError?.(route.key, cel.error, "compile");
+      entries.push({ route, accepts: compileFilters(route.subscription.filters), cel, stamp: 0 });
+    }
+    const routes = vpnRoutes(entries);
+    kept?.set(vpn, { inputs, routes });
+    vpns.set(vpn, routes);
   }
+  if (kept !== undefined) for (const vpn of kept.keys()) if (!vpns.has(vpn)) kept.delete(vpn);
   build.done();
-  return byVpn;
+  return vpns;
 };
 
 /** The routing table of `snapshot` (merge rules: ./merge.ts). Pure; never throws on record content. */
@@ -123,8 +187,7 @@ export const buildRoutingTable = (
   options: RoutingTableOptions = {},
 ): RoutingTable => {
   const merged = mergeRegistry(snapshot);
-  const vpns = new Map<string, VpnRoutes>();
-  for (const [vpn, entries] of groupEntries(merged, options)) vpns.set(vpn, vpnRoutes(entries));
+  const vpns = buildVpnRoutes(merged, options);
   const { onCelError } = options;
   const onEvaluateError =
     onCelError === undefined
