@@ -46,7 +46,7 @@ export interface RoutingTable {
 }
 
 export interface RoutingTableOptions {
-  /** Told about CEL programs that fail to compile (once per build) or to evaluate (per event). */
+  /** Told about CEL programs that fail to compile (once per build of their VPN's routes: not for a VPN whose routes are kept) or to evaluate (per event). */
   onCelError?: (route: string, error: Error, phase: "compile" | "evaluate") => void;
   /** The CEL environment (default: common/cel.ts). */
   celEnvironment?: Environment;
@@ -181,7 +181,10 @@ const buildVpnRoutes = (merged: MergedRegistry, options: RoutingTableOptions): M
   return vpns;
 };
 
-/** The routing table of `snapshot` (merge rules: ./merge.ts). Pure; never throws on record content. */
+/**
+ * The routing table of `snapshot` (merge rules: ./merge.ts). Pure but for `options.kept` and
+ * `options.celPrograms`, which it reuses and updates; never throws on record content.
+ */
 export const buildRoutingTable = (
   snapshot: RegistrySnapshot,
   options: RoutingTableOptions = {},
