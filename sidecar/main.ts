@@ -155,6 +155,7 @@ const main = async (): Promise<number> => {
     ...(pressure && { admits: pressure.admits }),
   });
   const port = ingress.port;
+  metrics.requestsInProgress.from(ingress.inProgress);
   const admin = await serveAdmin({
     host: config.metricsHost,
     port: config.metricsPort,

@@ -132,6 +132,10 @@ test("memory near the limit: further requests refused 503 overloaded and counted
     new Promise<"held">((r) => setTimeout(() => r("held"), 20_000).unref()),
   ]);
   assert.deepEqual(statuses, Array(20).fill(503));
+  await waitFor("every request not refused to be in progress, held by the function", async () => {
+    const inProgress = await gw.metric("switchboard_gateway_requests_in_progress");
+    return inProgress === sent.length - (await refusals()) ? true : undefined;
+  });
 
   open();
   const answers = await Promise.all(sent.map((s) => s.answered));
@@ -151,6 +155,9 @@ test("memory near the limit: further requests refused 503 overloaded and counted
   );
   assert.equal(server.received.length, served.length, "the function saw exactly the admitted requests");
   assert.equal(cgroup.oomKills(), 0);
+  await waitFor("nothing in progress", async () =>
+    (await gw.metric("switchboard_gateway_requests_in_progress")) === 0 ? true : undefined,
+  );
 
   // Nothing in progress now: a request is admitted whatever the working set.
   const after = await send(-1).answered;

@@ -27,6 +27,7 @@ export interface GatewayMetrics {
   requestsRefused: Counter<"reason">;
   openConnections: Gauge;
   inflightBodyBytes: ReadGauge;
+  requestsInProgress: ReadGauge;
   idleCollections: Counter;
   memoryPressure: Gauge;
 }
@@ -179,6 +180,11 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     inflightBodyBytes: readGauge({
       name: "switchboard_gateway_inflight_body_bytes",
       help: "Request-body bytes reserved by requests in progress (--max-inflight-bytes bounds them).",
+      registers,
+    }),
+    requestsInProgress: readGauge({
+      name: "switchboard_gateway_requests_in_progress",
+      help: "Ingress requests admitted and not yet answered (sync ones wait for the function's answer); under memory pressure new requests are admitted only below half of what was in progress when it began.",
       registers,
     }),
     idleCollections: new Counter({
