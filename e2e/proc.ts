@@ -4,7 +4,7 @@
 // (e.g. a test run stopped by `timeout`). Only SIGKILL of this process leaves them behind.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
 
 /**
  * A /proc stat file (`/proc/PID/stat`, `/proc/PID/task/TID/stat`; Linux only): the command name,
@@ -28,6 +28,8 @@ export interface Proc {
   readonly name: string;
   readonly pid: number;
   readonly log: string;
+  /** Where this process's output starts in `log`, in bytes: a log named again by a later start (a restart) is appended to. */
+  readonly logFrom: number;
   /** Resolves with the exit code (or signal name) once the process has ended. */
   readonly exited: Promise<number | string>;
   /** Sends SIGTERM to the process group, then SIGKILL after `graceMs`; resolves once it ended. */
@@ -86,6 +88,7 @@ export interface StartOptions {
 /** Starts a process in a new process group with stdout and stderr appended to `log`. */
 export const start = ({ name, command, args, log, env, cwd }: StartOptions): Proc => {
   const fd = openSync(log, "a");
+  const logFrom = fstatSync(fd).size;
   const child = spawn(command, args, {
     detached: true,
     stdio: ["ignore", fd, fd],
@@ -119,7 +122,7 @@ export const start = ({ name, command, args, log, env, cwd }: StartOptions): Pro
     await exited;
     clearTimeout(timer);
   };
-  return { name, pid, log, exited, stop, tail };
+  return { name, pid, log, logFrom, exited, stop, tail };
 };
 
 /** Runs a command to completion; returns stdout, throws with stderr on a non-zero exit. */

@@ -63,6 +63,13 @@ const FIRING: Case[] = [
     input: [{ series: `switchboard_gateway_queue_events{${GATEWAY}}`, values: "9000x15" }],
   },
   {
+    alert: "SwitchboardGatewayMemoryPressure",
+    labels: `severity="warning",namespace="${NS}",pod="sb-switchboard-gateway-0"`,
+    at: "10m",
+    pendingAt: "3m",
+    input: [{ series: `switchboard_gateway_memory_pressure{${GATEWAY}}`, values: "0 1x15" }],
+  },
+  {
     alert: "SwitchboardReconcileErrors",
     labels: `severity="warning",namespace="${NS}",kind="Subscription"`,
     at: "30m",
@@ -99,6 +106,8 @@ const HEALTHY: Series[] = [
   { series: `switchboard_gateway_dead_letters_total{${GATEWAY},outcome="dropped"}`, values: "0x40" },
   { series: `switchboard_gateway_config_staleness_seconds{${GATEWAY}}`, values: "0x40" },
   { series: `switchboard_gateway_queue_events{${GATEWAY}}`, values: "100x40" },
+  // Pressure for a few minutes, shorter than the alert's 5: a burst the gateway shed and got over.
+  { series: `switchboard_gateway_memory_pressure{${GATEWAY}}`, values: "0x10 1x3 0x26" },
   {
     series: `switchboard_gateway_queue_events{namespace="other",pod="sb-switchboard-gateway-0"}`,
     values: "9999x40",

@@ -10,7 +10,8 @@ export const startedLine = async (proc: Proc, message: string): Promise<Record<s
   });
   return waitFor(`${proc.name}: "${message}"`, async () => {
     if (exited) throw new GiveUp(`${proc.name} exited:\n${proc.tail()}`);
-    for (const line of readFileSync(proc.log, "utf8").split("\n")) {
+    // This process's lines only: a restart with the same log appends to the last run's.
+    for (const line of readFileSync(proc.log).subarray(proc.logFrom).toString("utf8").split("\n")) {
       if (!line.includes(`"msg":"${message}"`)) continue;
       const parsed: unknown = JSON.parse(line);
       if (typeof parsed === "object" && parsed !== null) return { ...parsed };
