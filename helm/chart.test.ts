@@ -751,7 +751,7 @@ test("every alert has a runbook_url at an anchor of docs/troubleshooting.md that
   }
 });
 
-test("alerts cover failed deliveries, dead letters, staleness, queue saturation and reconcile errors, with documented metrics", () => {
+test("alerts cover failed deliveries, dead letters, staleness, queue saturation, memory pressure and reconcile errors, with documented metrics", () => {
   const rule = find(allFeatures, "PrometheusRule", "sb-switchboard");
   const rules = list(rule.doc, "spec", "groups").flatMap((g) => list(g, "rules"));
   const expr = (alert: string): string =>
@@ -773,6 +773,7 @@ test("alerts cover failed deliveries, dead letters, staleness, queue saturation 
   // 0.9 of gateway.queue.maxEvents (10000) in the all-features values.
   assert.match(expr("SwitchboardQueueSaturated"), /switchboard_gateway_queue_events\{[^}]*\}\) > 9000$/);
   assert.match(expr("SwitchboardReconcileErrors"), /switchboard_operator_reconciles_total\{result="error",/);
+  assert.match(expr("SwitchboardGatewayMemoryPressure"), /switchboard_gateway_memory_pressure\{[^}]*\}\) > 0$/);
   const documented = documentedMetrics();
   for (const r of rules)
     for (const metric of metricsIn(String(get(r, "expr"))))
