@@ -773,7 +773,10 @@ test("alerts cover failed deliveries, dead letters, staleness, queue saturation,
   // 0.9 of gateway.queue.maxEvents (10000) in the all-features values.
   assert.match(expr("SwitchboardQueueSaturated"), /switchboard_gateway_queue_events\{[^}]*\}\) > 9000$/);
   assert.match(expr("SwitchboardReconcileErrors"), /switchboard_operator_reconciles_total\{result="error",/);
-  assert.match(expr("SwitchboardGatewayMemoryPressure"), /switchboard_gateway_memory_pressure\{[^}]*\}\) > 0$/);
+  assert.match(
+    expr("SwitchboardGatewayMemoryPressure"),
+    /switchboard_gateway_memory_pressure\{[^}]*\}\) > 0$/,
+  );
   const documented = documentedMetrics();
   for (const r of rules)
     for (const metric of metricsIn(String(get(r, "expr"))))
