@@ -5,20 +5,16 @@ import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Etcd3 } from "etcd3";
 import { type FunctionServer, startFunction } from "../e2e/functions.ts";
 import { type GatewayProcess, startGateway } from "../e2e/gateway.ts";
-import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
+import { cleanup, uniqueName } from "../e2e/harness.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { subscriptionKey } from "../registry/keys.ts";
 import type { FilterRecord, FunctionRecord, SubscriptionRecord, VpnRecord } from "../registry/types.ts";
-import { openWriter } from "../registry/writer/index.ts";
+import { testRegistry } from "./testing/tenant.ts";
 
-const etcdUrl = await testEtcd();
-const etcd = new Etcd3({ hosts: etcdUrl });
-const cluster = uniqueName("gw");
-const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+const { etcdUrl, etcd, cluster, writer } = await testRegistry("gw");
 const dir = mkdtempSync(join(repoRoot, ".work", "gateway-"));
 const [vpnA, vpnB] = [uniqueName("a"), uniqueName("b")];
 const [nsA, nsB] = [uniqueName("ns-a"), uniqueName("ns-b")];
@@ -27,8 +23,6 @@ const gateways: GatewayProcess[] = [];
 cleanup(async () => {
   await Promise.all(gateways.map((g) => g.proc.stop()));
   await Promise.all(servers.map((s) => s.close()));
-  writer.close();
-  etcd.close();
 });
 
 const sha = (t: string): string => createHash("sha256").update(t).digest("hex");

@@ -10,15 +10,14 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Etcd3 } from "etcd3";
 import { cgroupsAvailable, memoryCgroup } from "../e2e/cgroup.ts";
 import { startGateway } from "../e2e/gateway.ts";
-import { cleanup, testEtcd, uniqueName } from "../e2e/harness.ts";
+import { cleanup, uniqueName } from "../e2e/harness.ts";
 import { waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
-import { openWriter } from "../registry/writer/index.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import { gatedTenant, subscriptionLoaded } from "./testing/full-queue.ts";
+import { testRegistry } from "./testing/tenant.ts";
 
 const LIMIT = 256 * 2 ** 20;
 const SHED_AT_PERCENT = 25;
@@ -36,14 +35,7 @@ test("memory near the limit: further requests refused 503 overloaded and counted
   skip,
 }, async (t) => {
   compile(PROJECTS.programs);
-  const etcdUrl = await testEtcd();
-  const etcd = new Etcd3({ hosts: etcdUrl });
-  const cluster = uniqueName("shed");
-  const writer = await openWriter({ client: etcd, cluster, identity: "test" });
-  cleanup(() => {
-    writer.close();
-    etcd.close();
-  });
+  const { etcdUrl, etcd, cluster, writer } = await testRegistry("shed");
   const { tenant, server, open } = await gatedTenant(writer, cluster, { mode: "sync", concurrency: 100 });
   cleanup(() => server.close());
 

@@ -11,28 +11,20 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Etcd3 } from "etcd3";
 import { cgroupsAvailable, memoryCgroup } from "../../e2e/cgroup.ts";
 import { startGateway } from "../../e2e/gateway.ts";
-import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
+import { cleanup, uniqueName } from "../../e2e/harness.ts";
 import { GiveUp, waitFor } from "../../e2e/proc.ts";
 import { repoRoot } from "../../e2e/tools.ts";
-import { openWriter } from "../../registry/writer/index.ts";
 import { compile, PROJECTS } from "../../scripts/image/compile.ts";
 import { fillQueue, gatedTenant, receivedIds, subscriptionLoaded } from "../testing/full-queue.ts";
+import { testRegistry } from "../testing/tenant.ts";
 
 const LIMIT = 128 * 2 ** 20;
 const skip = cgroupsAvailable() ? false : "needs root and a memory cgroup controller";
 
 if (!skip) compile(PROJECTS.programs);
-const etcdUrl = await testEtcd();
-const etcd = new Etcd3({ hosts: etcdUrl });
-const cluster = uniqueName("qmem");
-const writer = await openWriter({ client: etcd, cluster, identity: "test" });
-cleanup(() => {
-  writer.close();
-  etcd.close();
-});
+const { etcdUrl, etcd, cluster, writer } = await testRegistry("qmem");
 
 for (const dataBytes of [0, 16 * 1024]) {
   test(`a full queue of ${dataBytes}-byte events: no OOM kill in ${LIMIT / 2 ** 20} MiB, every accepted id delivered`, {

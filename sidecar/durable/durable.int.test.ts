@@ -6,20 +6,16 @@ import { createHash } from "node:crypto";
 import { appendFileSync, mkdtempSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Etcd3 } from "etcd3";
 import { type FunctionServer, startFunction } from "../../e2e/functions.ts";
 import { type GatewayProcess, startGateway } from "../../e2e/gateway.ts";
-import { cleanup, testEtcd, uniqueName } from "../../e2e/harness.ts";
+import { cleanup, uniqueName } from "../../e2e/harness.ts";
 import { waitFor } from "../../e2e/proc.ts";
 import { mountTmpfs } from "../../e2e/tmpfs.ts";
 import { repoRoot } from "../../e2e/tools.ts";
 import { subscriptionKey } from "../../registry/keys.ts";
-import { openWriter } from "../../registry/writer/index.ts";
+import { testRegistry } from "../testing/tenant.ts";
 
-const etcdUrl = await testEtcd();
-const etcd = new Etcd3({ hosts: etcdUrl });
-const cluster = uniqueName("dur");
-const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+const { etcdUrl, etcd, cluster, writer } = await testRegistry("dur");
 const vpn = uniqueName("v");
 const ns = uniqueName("ns");
 const token = "durable-token";
@@ -28,8 +24,6 @@ const servers: FunctionServer[] = [];
 cleanup(async () => {
   for (const g of gateways) await g.proc.stop();
   for (const s of servers) await s.close();
-  writer.close();
-  etcd.close();
 });
 
 const owner = (name: string, namespace?: string) => ({

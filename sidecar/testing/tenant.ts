@@ -51,15 +51,33 @@ export interface TwoTenants {
   gateway(name: string, opts?: { namespace?: string; extraArgs?: string[] }): Promise<GatewayProcess>;
 }
 
+export interface TestRegistry {
+  readonly etcdUrl: string;
+  readonly etcd: Etcd3;
+  /** A cluster name of its own (`prefix-…`): test files sharing the etcd do not see each other's records. */
+  readonly cluster: string;
+  readonly writer: RegistryWriter;
+}
+
+/** A registry writer for a fresh cluster of the test etcd; the writer and client close when the test file ends. */
+export const testRegistry = async (prefix: string): Promise<TestRegistry> => {
+  const etcdUrl = await testEtcd();
+  const etcd = new Etcd3({ hosts: etcdUrl });
+  const cluster = uniqueName(prefix);
+  const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+  cleanup(() => {
+    writer.close();
+    etcd.close();
+  });
+  return { etcdUrl, etcd, cluster, writer };
+};
+
 /** Tenants `a` and `b` (tokens token-a-…, token-b-…) in a fresh cluster of the test etcd, their functions at `functionUrl` (one for both, or a's and b's). */
 export const twoTenants = async (
   prefix: string,
   functionUrl: string | readonly [string, string],
 ): Promise<TwoTenants> => {
-  const etcdUrl = await testEtcd();
-  const etcd = new Etcd3({ hosts: etcdUrl });
-  const cluster = uniqueName(prefix);
-  const writer = await openWriter({ client: etcd, cluster, identity: "test" });
+  const { etcdUrl, cluster, writer } = await testRegistry(prefix);
   const dir = mkdtempSync(join(repoRoot, ".work", `${prefix}-`));
   const [urlA, urlB] = typeof functionUrl === "string" ? [functionUrl, functionUrl] : functionUrl;
   const tenant = (name: string, url: string): Tenant => ({
@@ -74,10 +92,9 @@ export const twoTenants = async (
   await writeTenant(writer, cluster, a);
   await writeTenant(writer, cluster, b);
   const gateways: GatewayProcess[] = [];
+  // Registered after the writer's: the gateways stop first.
   cleanup(async () => {
     await Promise.all(gateways.map((g) => g.proc.stop()));
-    writer.close();
-    etcd.close();
   });
   return {
     a,
