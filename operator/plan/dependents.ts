@@ -132,6 +132,29 @@ export const afterSecret = (secret: V1Secret, world: World): Keys => {
 };
 
 /**
+ * A filter of an informer's events by what matters of its objects: an add or a delete always
+ * counts (an informer's re-list adds again), an update only when `signature` changed since the
+ * object's last event.
+ */
+const eventsChanging = <T>(
+  keyOf: (obj: T) => string,
+  signature: (obj: T) => string,
+): ((obj: T, change: ChangeKind) => boolean) => {
+  const seen = new Map<string, string>();
+  return (obj, change) => {
+    const key = keyOf(obj);
+    if (change === "delete") {
+      seen.delete(key);
+      return true;
+    }
+    const now = signature(obj);
+    const same = seen.get(key) === now;
+    seen.set(key, now);
+    return !(same && change === "update");
+  };
+};
+
+/**
  * A filter of VPN or Function events: true when the event can change what is planned from the
  * object (the Functions and Subscriptions of a VPN, the Subscriptions of a Function, namespace
  * keys, the object itself): its existence, its spec (metadata.generation, which the API server
@@ -141,21 +164,12 @@ export const afterSecret = (secret: V1Secret, world: World): Keys => {
  * Function's endpoints counted again, each gateway's propagation report reflected in a VPN's
  * status. Every VPN event used to re-plan every Function and Subscription.
  */
-export const specEvents = (): ((obj: Vpn | SwitchboardFunction, change: ChangeKind) => boolean) => {
-  const seen = new Map<string, string>();
-  return (obj, change) => {
-    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
-    if (change === "delete") {
-      seen.delete(key);
-      return true;
-    }
-    const { generation, deletionTimestamp, finalizers } = obj.metadata;
-    const signature = `${generation ?? ""}/${deletionTimestamp ?? ""}/${(finalizers ?? []).join(",")}`;
-    const same = seen.get(key) === signature;
-    seen.set(key, signature);
-    return !(same && change === "update");
-  };
-};
+export const specEvents = (): ((obj: Vpn | SwitchboardFunction, change: ChangeKind) => boolean) =>
+  eventsChanging(
+    (obj) => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`,
+    ({ metadata: { generation, deletionTimestamp, finalizers } }) =>
+      `${generation ?? ""}/${deletionTimestamp ?? ""}/${(finalizers ?? []).join(",")}`,
+  );
 
 /**
  * A filter of Namespace events: true when the event can move the namespace between VPNs, which
@@ -163,22 +177,15 @@ export const specEvents = (): ((obj: Vpn | SwitchboardFunction, change: ChangeKi
  * its labels. Annotations, other controllers' metadata and the namespace's status phase cannot.
  * A namespace event that counts re-plans everything (`everything`).
  */
-export const namespaceEvents = (): ((ns: V1Namespace, change: ChangeKind) => boolean) => {
-  const seen = new Map<string, string>();
-  return (ns, change) => {
-    const name = ns.metadata?.name ?? "";
-    if (change === "delete") {
-      seen.delete(name);
-      return true;
-    }
-    const labels = ns.metadata?.labels ?? {};
-    const signature = JSON.stringify(
-      Object.keys(labels)
-        .sort()
-        .map((k) => [k, labels[k]]),
-    );
-    const same = seen.get(name) === signature;
-    seen.set(name, signature);
-    return !(same && change === "update");
-  };
-};
+export const namespaceEvents = (): ((ns: V1Namespace, change: ChangeKind) => boolean) =>
+  eventsChanging(
+    (ns) => ns.metadata?.name ?? "",
+    (ns) => {
+      const labels = ns.metadata?.labels ?? {};
+      return JSON.stringify(
+        Object.keys(labels)
+          .sort()
+          .map((k) => [k, labels[k]]),
+      );
+    },
+  );
