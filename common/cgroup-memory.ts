@@ -31,11 +31,28 @@ export const statValue = (stat: string, key: string): number => {
 /** Limits at or above this are "no limit" (v1 writes 2^63 rounded down to a page). */
 const UNLIMITED = 2 ** 60;
 
-interface Layout {
-  readonly dirs: string[];
+/** A memory controller's files: its limit, its usage, and the memory.stat key of its inactive file pages. */
+export interface MemoryFiles {
   readonly limit: string;
   readonly usage: string;
   readonly inactiveFile: string;
+}
+
+export const MEMORY_FILES: Readonly<Record<"v1" | "v2", MemoryFiles>> = {
+  v1: { limit: "memory.limit_in_bytes", usage: "memory.usage_in_bytes", inactiveFile: "total_inactive_file" },
+  v2: { limit: "memory.max", usage: "memory.current", inactiveFile: "inactive_file" },
+};
+
+/** The working set of the memory cgroup at `dir` (usage minus inactive file pages), in bytes; NaN if its files cannot be read. */
+export const workingSetOf = (dir: string, files: MemoryFiles): number => {
+  const used = readOr(join(dir, files.usage));
+  const stats = readOr(join(dir, "memory.stat"));
+  if (used === undefined || stats === undefined) return Number.NaN;
+  return Number(used) - statValue(stats, files.inactiveFile);
+};
+
+interface Layout extends MemoryFiles {
+  readonly dirs: string[];
 }
 
 /** Where the memory cgroup of a process with this /proc/PID/cgroup may be, v1's controller before v2's unified hierarchy. */
@@ -46,19 +63,9 @@ const layouts = (procCgroup: string, root: string): Layout[] => {
     if (path === undefined) continue;
     if (controllers?.split(",").includes("memory")) {
       const mount = join(root, "memory");
-      found.unshift({
-        dirs: [join(mount, path), mount],
-        limit: "memory.limit_in_bytes",
-        usage: "memory.usage_in_bytes",
-        inactiveFile: "total_inactive_file",
-      });
+      found.unshift({ dirs: [join(mount, path), mount], ...MEMORY_FILES.v1 });
     } else if (controllers === "") {
-      found.push({
-        dirs: [join(root, path), root],
-        limit: "memory.max",
-        usage: "memory.current",
-        inactiveFile: "inactive_file",
-      });
+      found.push({ dirs: [join(root, path), root], ...MEMORY_FILES.v2 });
     }
   }
   return found;
@@ -80,16 +87,10 @@ export const cgroupMemory = (
       // "max" (v2) or a v1 limit near 2^63: a cgroup without a limit.
       if (!Number.isFinite(limitBytes) || limitBytes <= 0 || limitBytes >= UNLIMITED) return undefined;
       const usage = join(dir, layout.usage);
-      const stat = join(dir, "memory.stat");
       return {
         path: dir,
         limitBytes,
-        workingSetBytes: () => {
-          const used = readOr(usage);
-          const stats = readOr(stat);
-          if (used === undefined || stats === undefined) return Number.NaN;
-          return Number(used) - statValue(stats, layout.inactiveFile);
-        },
+        workingSetBytes: () => workingSetOf(dir, layout),
         usageBytes: () => Number(readOr(usage) ?? Number.NaN),
       };
     }

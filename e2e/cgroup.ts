@@ -4,7 +4,7 @@
 // (the memory controller at /sys/fs/cgroup/memory, as on these machines) and v2 (unified).
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { statValue } from "../common/cgroup-memory.ts";
+import { MEMORY_FILES, statValue, workingSetOf } from "../common/cgroup-memory.ts";
 
 const V1 = "/sys/fs/cgroup/memory";
 const V2 = "/sys/fs/cgroup";
@@ -35,28 +35,23 @@ export const cgroupsAvailable = (): boolean =>
 
 /** Creates the memory cgroup `name` limited to `limitBytes` (none when ≤ 0); throws when the machine cannot. */
 export const memoryCgroup = (name: string, limitBytes: number): MemoryCgroup => {
-  const v1 = existsSync(join(V1, "memory.limit_in_bytes"));
+  const v1 = existsSync(join(V1, MEMORY_FILES.v1.limit));
+  const files = v1 ? MEMORY_FILES.v1 : MEMORY_FILES.v2;
   const path = join(v1 ? V1 : V2, `switchboard-bench-${name}`);
   // One left by a run that died keeps its counters (OOM kills, peak): start from a new one. It
   // cannot be removed while a process of that run is still in it (EBUSY): then this throws.
   if (existsSync(path)) rmdirSync(path);
   mkdirSync(path, { recursive: true });
-  writeFileSync(
-    join(path, v1 ? "memory.limit_in_bytes" : "memory.max"),
-    limitBytes > 0 ? String(limitBytes) : v1 ? "-1" : "max",
-  );
+  writeFileSync(join(path, files.limit), limitBytes > 0 ? String(limitBytes) : v1 ? "-1" : "max");
   if (v1) writeFileSync(join(path, "memory.max_usage_in_bytes"), "0");
   const prefix = ["sh", "-c", `echo $$ > ${join(path, "cgroup.procs")} && exec "$@"`, "sh"];
   return {
     path,
     prefix,
     workingSetMb: () => {
-      if (v1) {
-        const usage = Number(read(join(path, "memory.usage_in_bytes")));
-        return mb(usage - statValue(read(join(path, "memory.stat")), "total_inactive_file"));
-      }
-      const usage = Number(read(join(path, "memory.current")));
-      return mb(usage - statValue(read(join(path, "memory.stat")), "inactive_file"));
+      const bytes = workingSetOf(path, files);
+      if (Number.isNaN(bytes)) throw new Error(`the memory cgroup ${path} cannot be read`);
+      return mb(bytes);
     },
     peakMb: () => {
       if (v1) return mb(Number(read(join(path, "memory.max_usage_in_bytes"))));
