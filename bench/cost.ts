@@ -11,13 +11,17 @@
 //   (young and old generation, code, the rest) and of the memory outside it (Buffers and other
 //   external memory); the remainder is Node's and the allocator's own (sockets, parsers, malloc);
 // - allocation: V8's sampling heap profiler (objects that minor and major collections took
-//   included), bytes per request by owner. GC time is proportional to it.
+//   included), bytes per request by owner. GC time is proportional to it. Then, over another paced
+//   run, what outlived a minor collection (objects a major one took included, so garbage too):
+//   what the old generation grows by between its collections, by owner; and at the end the old
+//   generation's live size after a full collection, to tell its garbage from what it keeps.
 // This is the evidence behind every goal bench/sync-hop.ts misses: what the gateway spends beyond
 // the forwarder is the gateway's, and what the forwarder spends is Node's floor.
 //   node bench/cost.ts [--seconds 4] [--rate 1000] [--profiles DIR] [--gateway-args=FLAGS]
 //     --gateway-args=FLAGS: the gateway's own flags besides the bench's (e.g. --gateway-args=--delivery-client=node)
 //     --profiles: also write each CPU profile to DIR (SUBJECT-paced.cpuprofile, SUBJECT-closed.cpuprofile)
-//       and the allocation profile (SUBJECT-paced.heapprofile), for Chrome DevTools or any viewer
+//       and the allocation profiles (SUBJECT-paced.heapprofile, and SUBJECT-promoted.heapprofile of what
+//       outlived a minor collection), for Chrome DevTools or any viewer
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -141,6 +145,7 @@ const cpuByOwner = (profile: CpuProfile): { owners: Map<string, number>; ours: M
 const allocationByOwner = (head: AllocationNode): Map<string, number> => {
   const owners = new Map<string, number>();
   const walk = (node: AllocationNode, owner: string): void => {
+    if (node.callFrame.functionName === FLUSH_FUNCTION) return;
     const mine = ownerOf(node.callFrame.url) ?? owner;
     owners.set(mine, (owners.get(mine) ?? 0) + node.selfSize);
     for (const child of node.children) walk(child, mine);
@@ -156,6 +161,22 @@ const MEMORY_EXPRESSION = `(() => {
   const m = process.memoryUsage();
   return JSON.stringify({ spaces, external: m.external, arrayBuffers: m.arrayBuffers });
 })()`;
+
+/** Bytes used in the old generation (old and large-object spaces). */
+const LIVE_OLD_EXPRESSION = `process.getBuiltinModule("v8").getHeapSpaceStatistics()
+  .filter((s) => s.space_name === "old_space" || s.space_name === "large_object_space")
+  .reduce((sum, s) => sum + s.space_used_size, 0)`;
+/**
+ * Fills the young generation with garbage several times over (32 MiB of short-lived arrays; the
+ * image's semi-spaces are 4 MiB), so that minor collections take what the requests left there
+ * before the sampling stops: otherwise a sampled object still in the young generation counts as
+ * one that outlived a minor collection. Its own allocations are left out by its function's name
+ * (an evaluated script's frames have no URL in the profile).
+ */
+const FLUSH_FUNCTION = "benchCostFlushYoungGeneration";
+const FLUSH_YOUNG_EXPRESSION = `(function ${FLUSH_FUNCTION}() { let last; for (let i = 0; i < 1 << 20; i++) last = [i, i]; return last.length; })()`;
+/** What outlives a minor collection is a few hundred bytes a request: sampled finer than all allocation. */
+const PROMOTED_SAMPLING_BYTES = 1024;
 
 const MiB = 2 ** 20;
 const readMemory = async (
@@ -231,6 +252,21 @@ const measure = async (name: string, url: string, port: number, cgroup: MemoryCg
     const { profile } = await call<{ profile: { head: AllocationNode } }>("HeapProfiler.stopSampling");
     if (values.profiles !== undefined)
       writeFileSync(join(values.profiles, `${name}-paced.heapprofile`), JSON.stringify(profile));
+    await call("HeapProfiler.startSampling", {
+      samplingInterval: PROMOTED_SAMPLING_BYTES,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    });
+    const promotedRun = await paced(seconds);
+    await call("Runtime.evaluate", { expression: FLUSH_YOUNG_EXPRESSION });
+    const promoted = await call<{ profile: { head: AllocationNode } }>("HeapProfiler.stopSampling");
+    if (values.profiles !== undefined)
+      writeFileSync(join(values.profiles, `${name}-promoted.heapprofile`), JSON.stringify(promoted.profile));
+    await call("HeapProfiler.collectGarbage");
+    const { result: live } = await call<{ result: { value: number } }>("Runtime.evaluate", {
+      expression: LIVE_OLD_EXPRESSION,
+    });
+    memory.liveOld = live.value / MiB;
     return {
       paced: atRate.cpu,
       closed: closed.cpu,
@@ -238,6 +274,7 @@ const measure = async (name: string, url: string, port: number, cgroup: MemoryCg
       ownFunctions: Object.fromEntries(Object.entries(closed.ours).slice(0, OWN_FUNCTIONS)),
       memory,
       allocation: perRequest(allocationByOwner(profile.head), sampled.ok),
+      promoted: perRequest(allocationByOwner(promoted.profile.head), promotedRun.ok),
     };
   } finally {
     close();
@@ -334,6 +371,11 @@ const memoryRows = (): Row[] => {
     ...parts.map(([label, key]) =>
       info(`  of which ${label}`, fixed(gw.memory[key]), fixed(floor.memory[key])),
     ),
+    info(
+      "  V8 old generation live after a full collection (at the end), MiB",
+      fixed(gw.memory.liveOld),
+      fixed(floor.memory.liveOld),
+    ),
   ];
 };
 const rows: Row[] = [
@@ -346,6 +388,12 @@ const rows: Row[] = [
   ),
   ...memoryRows(),
   ...breakdown(`bytes allocated per sync request at ${rate}/s`, "KiB", gw.allocation, floor.allocation, 1024),
+  ...breakdown(
+    `bytes per sync request at ${rate}/s that outlived a minor collection (the old generation's growth)`,
+    "bytes",
+    gw.promoted ?? {},
+    floor.promoted ?? {},
+  ),
 ];
 report("cost", rows, {
   rate,
@@ -353,6 +401,7 @@ report("cost", rows, {
   memoryLimitMiB: LIMIT / MiB,
   cpuSamplingIntervalUs: 100,
   allocationSamplingIntervalBytes: 4096,
+  promotedSamplingIntervalBytes: PROMOTED_SAMPLING_BYTES,
   gateway: gw,
   forwarder: floor,
 });

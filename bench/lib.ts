@@ -414,6 +414,8 @@ export interface CostMemory {
   external: number;
   /** Working set less V8's heap and external memory: Node's and the allocator's own. */
   rest: number;
+  /** The old generation's live size after a full collection at the end of the measurement, MiB. */
+  liveOld?: number;
 }
 
 /** Where a sync request's cost goes in one subject (bench/cost.ts): per request, by owner. */
@@ -427,6 +429,8 @@ export interface Cost {
   memory: CostMemory;
   /** Bytes allocated per request by owner, paced. */
   allocation: Record<string, number>;
+  /** Bytes per request by owner that outlived a minor collection, paced: the old generation's growth. */
+  promoted?: Record<string, number>;
 }
 
 /** One subject of bench/sync-hop.ts as its results hold it (bench/goals.ts reads them). */

@@ -2,6 +2,7 @@
 // outcome, retry with backoff per the subscription's policy. The per-function concurrency limit
 // is enforced here, per gateway.
 import { pause } from "../../common/backoff.ts";
+import { IdleKeepingMap } from "../../common/idle-keeping-map.ts";
 import type { Logger } from "../../common/log.ts";
 import { attemptLabel, type GatewayMetrics } from "../metrics.ts";
 import type { CloudEvent, FunctionView, Route } from "../types.ts";
@@ -67,16 +68,19 @@ const SCAN_MS = 100;
  * the attempts' deadline, and a list full of departed publishers would otherwise answer every new
  * one 503 at once.
  */
-const createLimits = () => {
-  const inflight = new Map<string, Slots>();
+export const createLimits = () => {
+  // A slot nobody holds or waits for stays until the map grows (a delete per attempt on a
+  // long-lived Map is old-generation garbage: common/idle-keeping-map.ts).
+  const inflight = new IdleKeepingMap<string, Slots>((s) => s.n === 0 && s.waiters.length === 0);
   const wait = async (
     s: Slots,
     release: () => void,
     gone?: () => boolean,
   ): Promise<(() => void) | "gone"> => {
+    // A granted slot is handed over still counted (release does not lower n for it), so a slot
+    // with a woken waiter is never idle.
     const granted = await new Promise<boolean>((wake) => s.waiters.push({ wake, gone }));
     if (!granted) return "gone";
-    s.n++;
     if (gone?.()) {
       release();
       return "gone";
@@ -108,10 +112,9 @@ const createLimits = () => {
       }
       const s = slot;
       const release = (): void => {
-        s.n--;
         const next = s.waiters.shift();
         if (next) next.wake(true);
-        else if (s.n === 0) inflight.delete(key);
+        else s.n--;
       };
       if (s.n >= limit) {
         if (s.waiters.length >= maxWaiters) dropDeparted(s);

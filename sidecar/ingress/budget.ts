@@ -3,6 +3,7 @@
 // share cannot take the rest from the others (docs/architecture.md, "Security model"). Pure
 // accounting, in the memory a body holds (common/malloc.ts); the ingress answers a refusal with
 // 503 `overloaded`.
+import { idleKeepingCounts } from "../../common/idle-keeping-map.ts";
 import { payloadBytes } from "../../common/malloc.ts";
 
 export interface BodyBudgetOptions {
@@ -59,13 +60,13 @@ class Reservation implements BodyReservation {
 /** Creates an empty budget. */
 export const createBodyBudget = ({ maxBytes, maxBytesPerVpn }: BodyBudgetOptions): BodyBudget => {
   let total = 0;
-  const perVpn = new Map<string, number>();
+  // Kept at zero, not deleted: a delete per request on a long-lived Map is old-generation garbage.
+  const perVpn = idleKeepingCounts<string>();
   const give = (vpn: string, bytes: number): void => {
     if (bytes === 0) return;
     total -= bytes;
     const left = (perVpn.get(vpn) ?? 0) - bytes;
-    if (left <= 0) perVpn.delete(vpn);
-    else perVpn.set(vpn, left);
+    perVpn.set(vpn, Math.max(0, left));
   };
   return {
     reserve: (vpn, bodyBytes) => {

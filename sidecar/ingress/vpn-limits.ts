@@ -1,6 +1,7 @@
 // Per-VPN admission: a token bucket for events/s and burst, and a cap on requests in flight.
 // Buckets follow the VPN's limits as the registry changes them.
 
+import { idleKeepingCounts } from "../../common/idle-keeping-map.ts";
 import { type TokenBucket, tokenBucket } from "../../common/token-bucket.ts";
 import { tooManyRequests, unavailable } from "../problem.ts";
 import type { VpnView } from "../types.ts";
@@ -21,7 +22,8 @@ const NOTHING_TO_REFUND = (): void => {};
 /** Creates the limiter. */
 export const createVpnLimiter = (): VpnLimiter => {
   const buckets = new Map<string, { key: string; bucket: TokenBucket }>();
-  const inflight = new Map<string, number>();
+  // Kept at zero, not deleted: a delete per request on a long-lived Map is old-generation garbage.
+  const inflight = idleKeepingCounts<string>();
   return {
     admit: (vpn, events) => {
       const { eventsPerSecond, burst } = vpn.limits;
@@ -48,9 +50,7 @@ export const createVpnLimiter = (): VpnLimiter => {
         throw unavailable(`VPN ${vpn.name} has ${max} requests in flight, its limit`, 1);
       inflight.set(vpn.name, n + 1);
       return () => {
-        const left = (inflight.get(vpn.name) ?? 1) - 1;
-        if (left <= 0) inflight.delete(vpn.name);
-        else inflight.set(vpn.name, left);
+        inflight.set(vpn.name, Math.max(0, (inflight.get(vpn.name) ?? 1) - 1));
       };
     },
   };
