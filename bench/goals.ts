@@ -194,6 +194,12 @@ const syncEvidence = (figure: string, value: string): string | undefined => {
         ? `gateway on node:http (--delivery-client=node) ${mib(subject("gateway (node:http)")?.paced[rate]?.endMb ?? 0)}`
         : "",
       `at ${rateOf}/s (bench/cost.ts): gateway ${mib(gateway.memory.workingSetMb)} = ${memoryParts(gateway.memory)}; forwarder ${mib(forwarder.memory.workingSetMb)} = ${memoryParts(forwarder.memory)}`,
+      gateway.memory.liveOld !== undefined && forwarder.memory.liveOld !== undefined
+        ? `V8's old generation live after a full collection: gateway ${mib(gateway.memory.liveOld)}, forwarder ${mib(forwarder.memory.liveOld)} (the rest of it is garbage between collections)`
+        : "",
+      gateway.promoted && forwarder.promoted
+        ? `what outlives a minor collection (the old generation's growth) per request: gateway ${Math.round(total(gateway.promoted))} bytes, forwarder ${Math.round(total(forwarder.promoted))}; beyond the forwarder: ${beyond(gateway.promoted, forwarder.promoted, (n) => `${Math.round(n)} bytes`)}`
+        : "",
     ]
       .filter(Boolean)
       .join("; ");
