@@ -5,13 +5,7 @@
 // Connections beyond --max-connections get 503 `overloaded` on their first request, before its
 // body is read (docs/architecture.md, "Security model"). Under memory pressure
 // (common/memory-pressure.ts) requests beyond those it admits get 503 `overloaded` the same way.
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { CappedBody } from "../../common/capped-body.ts";
 import { lingerUnread } from "../../common/linger.ts";
@@ -19,6 +13,10 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { badGateway, badRequest, overloaded, payloadTooLarge, problemReply } from "../problem.ts";
 import type { HeaderView, Reply } from "../types.ts";
 import type { Ingress } from "./index.ts";
+
+// Not `import { createServer } from "node:http"`: that ES module namespace makes Node load its
+// bundled undici, 2 MiB of heap (common/admin.ts).
+const { createServer } = process.getBuiltinModule("node:http");
 
 export interface IngressServerOptions {
   host: string;
