@@ -162,6 +162,12 @@ export const undiciPools: PoolFactory = (admit) => {
   const agent = new Agent({
     connections: 256,
     keepAliveTimeout: 30_000,
+    // Each attempt's deadline (the function's timeoutMs, `deadlines` above) covers the wait for
+    // the answer's headers and body. undici's own timers for them (300 s by default) would only
+    // fire after it, and cost a timer object per phase of every request, which outlives minor
+    // collections in undici's timer list (bench/cost.ts, what outlives a minor collection).
+    headersTimeout: 0,
+    bodyTimeout: 0,
     connect: admittedConnector(admit, connector({})),
   });
   return {
