@@ -49,13 +49,21 @@ test("other routes, other methods and bodies over the cap go to the program's ad
 });
 
 test("a program serving probes and metrics does not load Node's bundled undici (2 MiB of heap)", () => {
-  // Everything the gateway's entry point imports (it runs on import itself), in a process of its
-  // own; requests made with node:http taken as main.ts does (fetch would load it).
+  // Everything the gateway's entry point imports (it runs on import itself, so not main.ts), in a
+  // process of its own; requests made with node:http taken as main.ts does (fetch would load it).
   const main = join(import.meta.dirname, "../sidecar/main.ts");
-  const imports = [...readFileSync(main, "utf8").matchAll(/^import (?!type )[^;]*? from "([^"]+)";$/gms)].map(
-    ([, from]) => (from?.startsWith(".") ? join(dirname(main), from) : from),
-  );
+  // Its static imports, and the modules it imports when a flag picks them (the delivery clients).
+  const imports = [
+    ...readFileSync(main, "utf8").matchAll(/^import (?!type )[^;]*? from "([^"]+)";$|import\("([^"]+)"\)/gms),
+  ].map(([, from, picked]) => {
+    const target = from ?? picked ?? "";
+    return target.startsWith(".") ? join(dirname(main), target) : target;
+  });
   assert.ok(imports.length > 10, "main.ts's imports were read");
+  assert.ok(
+    imports.some((i) => i.endsWith("node-client.ts")),
+    "and the ones it picks by flag",
+  );
   const script = `
     const { request } = process.getBuiltinModule("node:http");
     for (const from of ${JSON.stringify(imports)}) await import(from);

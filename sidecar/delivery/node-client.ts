@@ -3,7 +3,7 @@
 // A pool is a keep-alive Agent per scheme whose createConnection asks the egress policy for the
 // address first and connects to that very address (TLS keeps the URL's name for SNI and the
 // certificate check, as the Agent computed it). node:http never follows redirects.
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import type { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { type NetConnectOpts, connect as netConnect } from "node:net";
 import type { Duplex } from "node:stream";
@@ -22,6 +22,9 @@ import {
   parsedTarget,
   readCapped,
 } from "./client.ts";
+
+// node:http not as an ES module: its namespace makes Node load its bundled undici (common/admin.ts).
+const { Agent: NodeHttpAgent, request: httpRequest } = process.getBuiltinModule("node:http");
 
 /** Connections per origin (as undici's pool), and how long an idle one is kept. */
 const MAX_SOCKETS = 256;
@@ -125,7 +128,7 @@ const send = (http: HttpAgent, https: HttpsAgent, url: string, req: AttemptReque
 /** Pools on keep-alive node:http and node:https Agents (256 connections per origin, idle ones kept 30 s). */
 export const nodePools: PoolFactory = (admit) => {
   const options = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_MS, scheduling: "lifo" as const };
-  const http = admitted(new HttpAgent(options), admit, false);
+  const http = admitted(new NodeHttpAgent(options), admit, false);
   const https = admitted(new HttpsAgent(options), admit, true);
   let inFlight = 0;
   let closed = false;
