@@ -40,6 +40,26 @@ test("/healthz, /readyz and /metrics answer as probes and Prometheus expect", as
   assert.deepEqual([head.status, await head.text()], [200, ""]);
 });
 
+/** The Connection header of the answer to GET `path`, sent with `body` when given. */
+const connectionHeader = (path: string, body?: string): Promise<string | undefined> =>
+  new Promise((done, fail) => {
+    const { request } = process.getBuiltinModule("node:http");
+    // A GET body goes out unframed unless its length is given.
+    const headers = body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) };
+    const req = request({ host: "127.0.0.1", port: admin.port, path, method: "GET", headers }, (res) => {
+      res.resume();
+      res.on("end", () => done(res.headers.connection));
+    });
+    req.on("error", fail);
+    req.end(body);
+  });
+
+test("probes keep their connection open; a body they do not read closes it after the answer", async () => {
+  for (const path of ["/healthz", "/readyz", "/metrics"])
+    assert.equal(await connectionHeader(path), "keep-alive", path);
+  assert.equal(await connectionHeader("/healthz", "unread body"), "close");
+});
+
 test("other routes, other methods and bodies over the cap go to the program's admin app", async () => {
   assert.deepEqual(await (await fetch(url("/extra"))).json(), { extra: true });
   assert.equal((await fetch(url("/nothing-here"))).status, 404);

@@ -70,9 +70,11 @@ export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
         );
         return;
       }
-      // A body these routes do not read closes the connection after the answer (linger.ts).
+      // A body these routes do not read closes the connection after the answer (linger.ts). A
+      // request without one keeps it (`complete` is not yet set while its handler runs).
+      const sent = declared > 0 || req.headers["transfer-encoding"] !== undefined;
       const answer = (status: number, headers: Record<string, string>, body: string): void => {
-        if (!req.complete) {
+        if (sent && !req.complete) {
           res.setHeader("connection", "close");
           lingerUnread(req);
         }
