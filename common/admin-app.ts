@@ -1,6 +1,6 @@
-// The admin app on hono: /healthz, /readyz and /metrics, and the routes each program adds (explain,
-// deliveries, dead letters, gateways). admin.ts serves the first three itself and loads this module
-// (with hono and its Node adapter) on the first request for anything else.
+// The admin app on hono: the routes each program adds (explain, deliveries, dead letters,
+// gateways). admin.ts answers GET /healthz, /readyz and /metrics itself and loads this module (with
+// hono and its Node adapter) on the first request for anything else.
 // Every admin request body is capped before it is read (docs/architecture.md, "Security model").
 import type { HttpBindings } from "@hono/node-server";
 import { Hono } from "hono";
@@ -16,14 +16,12 @@ const defaultTooLarge = (detail: string): Response =>
     { status: 413, headers: { "content-type": "application/problem+json" } },
   );
 
-/** The admin app, for in-process tests with `app.request(...)`. */
+/** The admin app: the body cap, then the program's routes. */
 export const adminApp = ({
-  registry,
-  notReady,
   extend,
   maxBodyBytes = ADMIN_MAX_BODY_BYTES,
   tooLarge = defaultTooLarge,
-}: Pick<AdminOptions, "registry" | "notReady" | "extend" | "maxBodyBytes" | "tooLarge">): AdminApp => {
+}: Pick<AdminOptions, "extend" | "maxBodyBytes" | "tooLarge">): AdminApp => {
   const app: AdminApp = new Hono();
   app.use(async (c, next) => {
     const declared = Number(c.req.header("content-length") ?? "0");
@@ -38,14 +36,6 @@ export const adminApp = ({
       lingerUnread(incoming);
     }
   });
-  app.get("/healthz", (c) => c.text("ok"));
-  app.get("/readyz", (c) => {
-    const why = notReady();
-    return why === undefined ? c.text("ok") : c.text(`not ready: ${why}`, 503);
-  });
-  app.get("/metrics", async (c) =>
-    c.body(await registry.metrics(), 200, { "content-type": registry.contentType }),
-  );
   extend?.(app);
   return app;
 };
