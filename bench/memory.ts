@@ -1,7 +1,9 @@
 // Idle memory of the gateway: the TypeScript sources run by Node (type stripping at every start)
 // against the compiled JavaScript the image ships (built first, as `npm run build` does; run with
 // --enable-source-maps as the image's entry point does), and for scale the compiled programs
-// without source maps. Each variant starts `--runs` times,
+// without source maps; and the working set again after one request to an admin route (POST
+// /explain, refused without a credential), which must not load more code for the rest of the
+// process's life. Each variant starts `--runs` times,
 // alternating, with routes loaded, then idles; figures are medians. RSS comes from /proc; the
 // working set (usage − inactive file, what the kubelet evicts on) from a memory cgroup v1 made
 // for each process under /sys/fs/cgroup/memory when that hierarchy is writable, removed after.
@@ -55,6 +57,8 @@ interface Sample {
   readyMs: number;
   rssMb: number;
   workingSetMb: number;
+  /** The working set after one POST /explain and another idle interval. */
+  afterAdminMb: number;
 }
 
 compile(PROJECTS.programs);
@@ -76,11 +80,15 @@ const measure = async (variant: Variant, i: number): Promise<Sample> => {
     await routesLoaded(gw);
     const readyMs = performance.now() - t0;
     await new Promise((resolve) => setTimeout(resolve, idleMs));
-    return {
+    const sample = {
       readyMs,
       rssMb: rssMb(gw.proc.pid),
       workingSetMb: cgroup ? workingSetMb(cgroup) : Number.NaN,
     };
+    const refused = await fetch(`${gw.adminUrl}/explain?vpn=bench`, { method: "POST", body: "{}" });
+    await refused.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    return { ...sample, afterAdminMb: cgroup ? workingSetMb(cgroup) : Number.NaN };
   } finally {
     await gw.proc.stop();
     if (cgroup) rmdirSync(cgroup);
@@ -117,6 +125,12 @@ const rows: Row[] = [
   {
     figure: "gateway idle working set (memory cgroup v1), MB",
     ...fig("workingSetMb"),
+    target: "—",
+    verdict: "—",
+  },
+  {
+    figure: "gateway idle working set after one admin request (POST /explain), MB",
+    ...fig("afterAdminMb"),
     target: "—",
     verdict: "—",
   },

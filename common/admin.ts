@@ -1,27 +1,56 @@
 // The admin endpoints every program serves: /healthz (the process is alive), /readyz (it can do
 // its job; 503 with the reason otherwise) and /metrics (Prometheus text from an injected registry),
-// and the routes each program adds (admin-app.ts).
+// and the routes each program adds (explain, deliveries, dead letters; the operator's gateways).
 // Every admin request body is capped before it is read (docs/architecture.md, "Security model").
 //
-// The three endpoints kubelet and Prometheus call are answered here on node:http; the hono app with
-// its Node adapter is loaded on the first request for anything else. The adapter imports node:http
-// as an ES module, whose namespace reads every export, `WebSocket` included, which makes Node load
-// its bundled undici: 2 MiB more V8 heap and 5 MiB more anonymous memory in every gateway from its
-// start (`import { createServer } from "node:http"` against `process.getBuiltinModule`, heap used
-// after a full collection 6.3 against 4.4 MiB; docs/benchmarks.md, "Node's bundled undici").
-// For the same reason node:http is taken with process.getBuiltinModule here.
-import type { RequestListener } from "node:http";
+// All of it on node:http, with no web framework: the routes a program adds were served by hono
+// and its Node adapter, loaded on the first request for one of them. The adapter imports node:http
+// as an ES module, whose namespace reads every export, `WebSocket` included, and builds fetch
+// Requests and Responses: both make Node load its bundled undici. One POST /explain left an idle
+// gateway 4.5–4.7 MiB of working set and 2.6 MiB of heap heavier for the rest of its life
+// (docs/benchmarks.md, "The admin routes without a framework"). For the same reason node:http is
+// taken with process.getBuiltinModule here, and no route builds a fetch Response.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import type { AdminApp } from "./admin-app.ts";
 import { lingerUnread } from "./linger.ts";
-
-export type { AdminApp };
 
 const { createServer } = process.getBuiltinModule("node:http");
 
 /** Default cap of an admin request body. */
 export const ADMIN_MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request to a program's admin route. */
+export interface AdminRequest {
+  /** The Node request: its socket, and its body for a route that reads one (capped by the route). */
+  readonly incoming: IncomingMessage;
+  /** The first value of query parameter `name`, decoded. */
+  query(name: string): string | undefined;
+  /** Header `name` (repeated values joined with ", "). */
+  header(name: string): string | undefined;
+}
+
+/** What an admin route answers. */
+export interface AdminAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /**
+   * The whole body; or, for a stream, what writes it after the head and ends the response (called
+   * also when the client went away before the head: the response is then destroyed).
+   */
+  readonly body?: string | Uint8Array | ((res: ServerResponse) => void);
+}
+
+/** An admin route: its answer, or a thrown (or rejected) error that onError answers. */
+export type AdminHandler = (req: AdminRequest) => AdminAnswer | Promise<AdminAnswer>;
+
+/** Where a program adds its admin routes. HEAD is answered by a GET route, without the body. */
+export interface AdminRoutes {
+  get(path: string, handler: AdminHandler): void;
+  post(path: string, handler: AdminHandler): void;
+  /** How an error a route throws is answered (default: 500 without detail). */
+  onError(answer: (err: unknown) => AdminAnswer): void;
+}
 
 export interface AdminOptions {
   host: string;
@@ -30,11 +59,11 @@ export interface AdminOptions {
   /** undefined when ready, otherwise why not. */
   notReady: () => string | undefined;
   /** Adds program-specific admin routes; a route that reads a body reads at most `maxBodyBytes`. */
-  extend?: (app: AdminApp) => void;
+  extend?: (routes: AdminRoutes) => void;
   /** A request declaring a longer body gets `tooLarge` before anything reads it (default 1 MiB). */
   maxBodyBytes?: number;
   /** The 413 answer (default: problem details with type about:blank). */
-  tooLarge?: (detail: string) => Response;
+  tooLarge?: (detail: string) => AdminAnswer;
 }
 
 export interface AdminServer {
@@ -45,53 +74,117 @@ export interface AdminServer {
 
 const TEXT = { "content-type": "text/plain; charset=UTF-8" };
 
+/** `value` as a JSON answer. */
+export const json = (value: unknown, status = 200): AdminAnswer => ({
+  status,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(value),
+});
+
+const defaultTooLarge = (detail: string): AdminAnswer => ({
+  status: 413,
+  headers: { "content-type": "application/problem+json" },
+  body: JSON.stringify({ type: "about:blank", title: "Payload Too Large", status: 413, detail }),
+});
+
+const internalError = (): AdminAnswer => ({ status: 500, headers: TEXT, body: "Internal Server Error" });
+
+/** The request as a route sees it; the query is parsed when first asked for. */
+const adminRequest = (incoming: IncomingMessage, search: string): AdminRequest => {
+  let params: URLSearchParams | undefined;
+  return {
+    incoming,
+    query: (name) => {
+      params ??= new URLSearchParams(search);
+      return params.get(name) ?? undefined;
+    },
+    header: (name) => {
+      const value = incoming.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+};
+
 /** Starts the admin server; resolves once it listens. */
 export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
   new Promise((resolve, reject) => {
-    const maxBodyBytes = opts.maxBodyBytes ?? ADMIN_MAX_BODY_BYTES;
-    let app: Promise<RequestListener> | undefined;
-    // The admin app decides what happens to an unread body (linger.ts), not the adapter, whose
-    // clean-up would read and discard up to 64 MiB of it.
-    const routes = (): Promise<RequestListener> =>
-      (app ??= Promise.all([import("./admin-app.ts"), import("@hono/node-server")]).then(
-        ([{ adminApp }, { getRequestListener }]) =>
-          getRequestListener(adminApp(opts).fetch, { hostname: opts.host, autoCleanupIncoming: false }),
-      ));
-    const server = createServer((req, res) => {
-      const path = req.url?.split("?", 1)[0];
-      const own = path === "/healthz" || path === "/readyz" || path === "/metrics";
-      const declared = Number(req.headers["content-length"] ?? "0");
-      if (!own || (req.method !== "GET" && req.method !== "HEAD") || !(declared <= maxBodyBytes)) {
-        routes().then(
-          (listener) => listener(req, res),
-          (err: unknown) => {
-            res.writeHead(500, TEXT).end(`the admin routes cannot be loaded: ${String(err)}`);
-          },
-        );
-        return;
+    const { maxBodyBytes = ADMIN_MAX_BODY_BYTES, tooLarge = defaultTooLarge } = opts;
+    const routes = new Map<string, AdminHandler>();
+    let onError: (err: unknown) => AdminAnswer = internalError;
+    opts.extend?.({
+      get: (path, handler) => routes.set(`GET ${path}`, handler),
+      post: (path, handler) => routes.set(`POST ${path}`, handler),
+      onError: (answer) => {
+        onError = answer;
+      },
+    });
+    /** The answer for a thrown error; a mapping that throws itself gives the plain 500. */
+    const failed = (err: unknown): AdminAnswer => {
+      try {
+        return onError(err);
+      } catch {
+        return internalError();
       }
-      // A body these routes do not read closes the connection after the answer (linger.ts). A
+    };
+
+    const server = createServer((req, res) => {
+      const target = req.url ?? "/";
+      const at = target.indexOf("?");
+      const path = at < 0 ? target : target.slice(0, at);
+      const declared = Number(req.headers["content-length"] ?? "0");
+      // A body the route did not read closes the connection after the answer (linger.ts). A
       // request without one keeps it (`complete` is not yet set while its handler runs).
       const sent = declared > 0 || req.headers["transfer-encoding"] !== undefined;
-      const answer = (status: number, headers: Record<string, string>, body: string): void => {
+      const answer = ({ status, headers, body }: AdminAnswer): void => {
+        if (res.headersSent) return;
+        if (res.destroyed) {
+          // A stream's writer still runs: it sees the response gone and lets go of what it holds.
+          if (typeof body === "function") body(res);
+          return;
+        }
         if (sent && !req.complete) {
           res.setHeader("connection", "close");
           lingerUnread(req);
         }
-        res.writeHead(status, headers).end(body);
+        res.writeHead(status, headers);
+        if (typeof body === "function") body(res);
+        else res.end(body);
       };
-      if (path === "/healthz") return answer(200, TEXT, "ok");
-      if (path === "/readyz") {
+      if (!(declared <= maxBodyBytes))
+        return answer(tooLarge(`the request body (${declared} bytes) exceeds ${maxBodyBytes} bytes`));
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      if (method === "GET" && path === "/healthz") return answer({ status: 200, headers: TEXT, body: "ok" });
+      if (method === "GET" && path === "/readyz") {
         const why = opts.notReady();
-        return why === undefined ? answer(200, TEXT, "ok") : answer(503, TEXT, `not ready: ${why}`);
+        return answer(
+          why === undefined
+            ? { status: 200, headers: TEXT, body: "ok" }
+            : { status: 503, headers: TEXT, body: `not ready: ${why}` },
+        );
       }
-      opts.registry.metrics().then(
-        (text) => answer(200, { "content-type": opts.registry.contentType }, text),
-        () => answer(500, TEXT, "Internal Server Error"),
-      );
+      if (method === "GET" && path === "/metrics") {
+        opts.registry.metrics().then(
+          (text) =>
+            answer({ status: 200, headers: { "content-type": opts.registry.contentType }, body: text }),
+          () => answer(internalError()),
+        );
+        return;
+      }
+      const handler = routes.get(`${method} ${path}`);
+      if (!handler) return answer({ status: 404, headers: TEXT, body: "404 Not Found" });
+      let answered: AdminAnswer | Promise<AdminAnswer>;
+      try {
+        answered = handler(adminRequest(req, at < 0 ? "" : target.slice(at + 1)));
+      } catch (err) {
+        return answer(failed(err));
+      }
+      Promise.resolve(answered)
+        .then(answer, (err: unknown) => answer(failed(err)))
+        .catch(() => res.destroy());
     });
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
       resolve({
         port: (server.address() as AddressInfo).port,
         close: () => new Promise<void>((done) => server.close(() => done())),

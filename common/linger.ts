@@ -7,7 +7,8 @@
 //   connection while the client is sending, and undici and node:http clients then fail with EPIPE
 //   about half the time without ever seeing the answer;
 // - leaving it to Node's keep-alive handling reads and discards the whole rest of the body, and
-//   @hono/node-server's clean-up reads up to 64 MiB of it: tens of MB of RSS churn per request;
+//   @hono/node-server's clean-up (it served the admin routes before common/admin.ts did) reads
+//   up to 64 MiB of it: tens of MB of RSS churn per request;
 // - when a response finishes, Node's HTTP server dumps the unread request, which resumes the
 //   socket from a scheduled 'resume' event, so pausing alone is undone a tick later.
 import type { IncomingMessage } from "node:http";

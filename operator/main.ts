@@ -1,7 +1,7 @@
 // node operator/main.ts --kubeconfig PATH --etcd URL --cluster-name NAME [--metrics-addr HOST:PORT] [--webhook-addr HOST:PORT ...]
 import { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { serveAdmin } from "../common/admin.ts";
+import { json, serveAdmin } from "../common/admin.ts";
 import { versionLine } from "../common/build-info.ts";
 import { errorMessage } from "../common/errors.ts";
 import { etcdClient } from "../common/etcd.ts";
@@ -106,7 +106,7 @@ const main = async (): Promise<number> => {
     // What the gateways of this cluster report (kubectl switchboard status): ids, placement,
     // applied revisions; no routing or tenant data.
     extend: (app) => {
-      app.get("/gateways", (c) => c.json({ cluster: config.clusterName, gateways: operator.gateways() }));
+      app.get("/gateways", () => json({ cluster: config.clusterName, gateways: operator.gateways() }));
     },
   });
   log.info(

@@ -1,6 +1,6 @@
 // The gateway's parts wired together: the registry watcher feeds routing tables (rebuilt once
 // per batch of snapshots, swapped atomically); the ingress app reads the current table only.
-import type { AdminApp } from "../common/admin.ts";
+import type { AdminRoutes } from "../common/admin.ts";
 import type { Logger } from "../common/log.ts";
 import type { Keyring } from "../registry/seal/index.ts";
 import type { RegistrySnapshot } from "../registry/snapshot.ts";
@@ -39,7 +39,7 @@ export interface Gateway {
   /** The ingress handler (serve it with serveIngress). */
   readonly ingress: Ingress;
   /** Admin routes for a VPN's publishers only: POST /explain?vpn=NAME with a CloudEvent, GET /deliveries (a subscription's live deliveries). */
-  readonly admin: (app: AdminApp) => void;
+  readonly admin: (app: AdminRoutes) => void;
   table(): RoutingTable | undefined;
   /** The etcd revision up to which every registry change is in the routing table (0 before the first), and when it was applied. */
   applied(): { revision: number; at: Date };

@@ -9,12 +9,18 @@ import {
   PROBLEM_BASE,
   ProblemError,
   payloadTooLarge,
-  problemResponse,
+  problemReply,
   tooManyRequests,
   unauthorized,
   unavailable,
   unsupportedMediaType,
 } from "./problem.ts";
+
+/** problemReply as a fetch Response, to read it as a client does. */
+const problemResponse = (err: unknown): Response => {
+  const { status, headers, body } = problemReply(err);
+  return new Response(body, { status, headers });
+};
 
 // [factory call, status, slug, headers the response must have (null: must not have)]
 const cases: [() => ProblemError, number, string, Record<string, string | null>][] = [

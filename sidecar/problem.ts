@@ -76,18 +76,12 @@ export class ProblemError extends Error {
   }
 }
 
-/** The HTTP answer for `err`; anything that is not a ProblemError becomes an opaque 500 (its message is not leaked). */
+/** The HTTP answer for `err` (the ingress's and the admin routes'); anything that is not a ProblemError becomes an opaque 500 (its message is not leaked). */
 export const problemReply = (err: unknown): Reply & { headers: Record<string, string> } => {
   const problem = err instanceof ProblemError ? err : internalError("the gateway failed unexpectedly");
   const headers: Record<string, string> = { ...problem.headers, "content-type": "application/problem+json" };
   if (problem.retryAfterSeconds !== undefined) headers["retry-after"] = String(problem.retryAfterSeconds);
   return { status: problem.status, headers, body: JSON.stringify(problem) };
-};
-
-/** problemReply as a fetch Response (the admin routes). */
-export const problemResponse = (err: unknown): Response => {
-  const { status, headers, body } = problemReply(err);
-  return new Response(body, { status, headers });
 };
 
 const make = (

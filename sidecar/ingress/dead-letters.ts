@@ -3,9 +3,7 @@
 // for the VPN's own publishers, authenticated as the ingress does (auth.ts), like /explain.
 //   GET  /deadletters?vpn=NAME&subscription=NAMESPACE/NAME[&limit=N]
 //   POST /deadletters/redrive?vpn=NAME&subscription=NAMESPACE/NAME   {"ids":[…]} | {"from":…,"to":…} | {}
-import type { HttpBindings } from "@hono/node-server";
-import type { Context } from "hono";
-import type { AdminApp } from "../../common/admin.ts";
+import { type AdminRequest, type AdminRoutes, json } from "../../common/admin.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { JetStreamEngine, RedriveSelection } from "../delivery/jetstream.ts";
 import { badRequest, notFound } from "../problem.ts";
@@ -24,15 +22,15 @@ const MAX_LIMIT = 10_000;
 
 /** The VPN and subscription a request names, once its caller is shown to publish to that VPN and the gateway keeps dead letters. */
 const authorized = (
-  c: Context<{ Bindings: HttpBindings }>,
+  c: AdminRequest,
   { table, config, store }: DeadLetterDeps,
   usage: string,
 ): { vpn: string; subscription: { namespace: string; name: string } } => {
   const named = subscriptionCaller(
     {
-      query: (name) => c.req.query(name),
-      authorization: c.req.header("authorization"),
-      remoteAddress: c.env.incoming.socket.remoteAddress,
+      query: (name) => c.query(name),
+      authorization: c.header("authorization"),
+      remoteAddress: c.incoming.socket.remoteAddress,
     },
     table(),
     config.namespace,
@@ -80,19 +78,19 @@ const selection = (body: Uint8Array): RedriveSelection => {
 /** GET /deadletters and POST /deadletters/redrive (errors mapped by the admin app's onError, explain.ts). */
 export const deadLetterRoutes =
   (deps: DeadLetterDeps) =>
-  (app: AdminApp): void => {
+  (app: AdminRoutes): void => {
     app.get("/deadletters", async (c) => {
       const { vpn, subscription } = authorized(
         c,
         deps,
         "GET /deadletters?vpn=NAME&subscription=NAMESPACE/NAME[&limit=N]",
       );
-      const limitText = c.req.query("limit") ?? "1000";
+      const limitText = c.query("limit") ?? "1000";
       const limit = Number(limitText);
       if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_LIMIT)
         throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}`);
       const deadLetters = await deps.store?.deadLetters(vpn, subscription, limit);
-      return c.json({ vpn, subscription: `${subscription.namespace}/${subscription.name}`, deadLetters });
+      return json({ vpn, subscription: `${subscription.namespace}/${subscription.name}`, deadLetters });
     });
     app.post("/deadletters/redrive", async (c) => {
       const { vpn, subscription } = authorized(
@@ -100,8 +98,8 @@ export const deadLetterRoutes =
         deps,
         "POST /deadletters/redrive?vpn=NAME&subscription=NAMESPACE/NAME",
       );
-      const select = selection(await readCapped(c.env.incoming, deps.config.maxBodyBytes));
+      const select = selection(await readCapped(c.incoming, deps.config.maxBodyBytes));
       const redriven = (await deps.store?.redrive(vpn, subscription, select)) ?? 0;
-      return c.json({ vpn, subscription: `${subscription.namespace}/${subscription.name}`, redriven });
+      return json({ vpn, subscription: `${subscription.namespace}/${subscription.name}`, redriven });
     });
   };

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { startFunction } from "../../e2e/functions.ts";
 import type { GatewayProcess } from "../../e2e/gateway.ts";
 import { cleanup } from "../../e2e/harness.ts";
+import { waitFor } from "../../e2e/proc.ts";
 import { type Tenant, twoTenants } from "../testing/tenant.ts";
 
 const fnA = await startFunction();
@@ -106,4 +107,30 @@ test("sidecar placement: loopback without a token follows the own namespace's VP
   assert.equal(own.status, 200);
   await own.body?.cancel();
   assert.equal((await follow(sidecar, a.vpn, `${a.namespace}/to-fn`)).status, 403);
+});
+
+test("a follower that goes away gives its stream back: 32 streams at most, and 32 again after they close", async () => {
+  const sub = `${a.namespace}/to-fn`;
+  const open: Response[] = [];
+  for (let i = 0; i < 32; i++) {
+    const res = await follow(shared, a.vpn, sub, a.token);
+    assert.equal(res.status, 200, `stream ${i + 1}`);
+    open.push(res);
+  }
+  const refused = await follow(shared, a.vpn, sub, a.token);
+  assert.equal(refused.status, 503);
+  await refused.body?.cancel();
+  for (const res of open.splice(0)) await res.body?.cancel();
+  // The gateway sees each close when its socket's FIN arrives: every slot comes back.
+  for (let i = 0; i < 32; i++) {
+    open.push(
+      await waitFor(`stream ${i + 1} after the first 32 closed`, async () => {
+        const res = await follow(shared, a.vpn, sub, a.token);
+        if (res.status === 200) return res;
+        await res.body?.cancel();
+        return undefined;
+      }),
+    );
+  }
+  for (const res of open) await res.body?.cancel();
 });

@@ -8,7 +8,8 @@
 // (after its retries). Nothing is kept: a follower sees deliveries that finish while it follows.
 // Bounded: at most MAX_FOLLOWERS streams per gateway, and a follower that does not read loses
 // lines (counted in a `{"missed": n}` line) instead of growing the gateway's memory.
-import type { AdminApp } from "../../common/admin.ts";
+import type { ServerResponse } from "node:http";
+import type { AdminRoutes } from "../../common/admin.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { Final } from "../delivery/index.ts";
 import { outcomeLabel, succeeded } from "../delivery/retry.ts";
@@ -131,17 +132,16 @@ export interface DeliveriesDeps {
   feed: DeliveryFeed;
 }
 
-/** The admin route GET /deliveries (errors are mapped by the admin app's onError, explain.ts). */
+/** The admin route GET /deliveries (errors are mapped by the admin routes' onError, explain.ts). */
 export const deliveriesRoutes =
   ({ table, config, feed }: DeliveriesDeps) =>
-  (app: AdminApp): void => {
+  (app: AdminRoutes): void => {
     app.get("/deliveries", (c) => {
-      const incoming = c.env.incoming;
       const named = subscriptionCaller(
         {
-          query: (name) => c.req.query(name),
-          authorization: c.req.header("authorization"),
-          remoteAddress: incoming.socket.remoteAddress,
+          query: c.query,
+          authorization: c.header("authorization"),
+          remoteAddress: c.incoming.socket.remoteAddress,
         },
         table(),
         config.namespace,
@@ -149,27 +149,33 @@ export const deliveriesRoutes =
       );
       const { vpn } = named;
       const subscription = `${named.subscription.namespace}/${named.subscription.name}`;
-      const encoder = new TextEncoder();
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      /** The response once its head is written; undefined before, and once the stream has ended. */
+      let out: ServerResponse | undefined;
+      let ended = false;
+      /** Lines written and not yet handed to the socket. */
+      let queued = 0;
       let missed = 0;
-      let remove: (() => void) | "full" | "closed" | undefined;
-      const send = (line: unknown): void => controller?.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
-      const end = (): void => {
-        if (typeof remove === "function") remove();
-        incoming.socket.off("close", end);
-        const c = controller;
-        controller = undefined;
-        try {
-          c?.close();
-        } catch {
-          // already cancelled by the client's disconnect
-        }
+      const flushed = (): void => {
+        queued--;
       };
-      remove = feed.follow(
+      const send = (line: unknown): void => {
+        if (!out) return;
+        queued++;
+        out.write(`${JSON.stringify(line)}\n`, flushed);
+      };
+      const end = (): void => {
+        ended = true;
+        if (typeof remove === "function") remove();
+        const res = out;
+        out = undefined;
+        res?.off("close", end);
+        if (res && !res.writableEnded && !res.destroyed) res.end();
+      };
+      const remove = feed.follow(
         vpn,
         subscription,
         (record) => {
-          if ((controller?.desiredSize ?? 0) <= 0) {
+          if (!out || queued >= MAX_QUEUED_LINES) {
             missed++;
             return;
           }
@@ -181,19 +187,16 @@ export const deliveriesRoutes =
       );
       if (remove === "full") throw unavailable(`at most ${MAX_FOLLOWERS} delivery streams per gateway`, 5);
       if (remove === "closed") throw unavailable("the gateway is shutting down", 1, { slug: "draining" });
-      const stream = new ReadableStream<Uint8Array>(
-        {
-          start: (c) => {
-            controller = c;
-          },
-          cancel: end,
-        },
-        { highWaterMark: MAX_QUEUED_LINES },
-      );
-      incoming.socket.once("close", end);
-      send({ following: subscription, vpn });
-      return new Response(stream, {
+      return {
+        status: 200,
         headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" },
-      });
+        body: (res) => {
+          out = res;
+          res.once("close", end);
+          // The follower may be gone, or the feed closed, before the head was written.
+          if (ended || res.destroyed) return end();
+          send({ following: subscription, vpn });
+        },
+      };
     });
   };

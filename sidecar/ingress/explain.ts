@@ -6,7 +6,7 @@
 // whether or not the VPN exists. 404 only answers a caller entitled to the VPN whose record this
 // gateway does not have: a sidecar holding its VPN's key (--vpn-key-file) asked on loopback about
 // that VPN after the VPN's record is gone (a token always names a VPN that has a record).
-import type { AdminApp } from "../../common/admin.ts";
+import { type AdminAnswer, type AdminRoutes, json } from "../../common/admin.ts";
 import { parseCloudEvents } from "../cloudevents/index.ts";
 import type { GatewayConfig } from "../config.ts";
 import {
@@ -15,12 +15,12 @@ import {
   notFound,
   ProblemError,
   payloadTooLarge,
-  problemResponse,
+  problemReply,
   unavailable,
 } from "../problem.ts";
 import type { RoutingTable } from "../routing/index.ts";
 import { authenticate } from "./auth.ts";
-import { readCapped } from "./server.ts";
+import { nodeHeaders, readCapped } from "./server.ts";
 
 export interface ExplainDeps {
   table: () => RoutingTable | undefined;
@@ -32,20 +32,20 @@ export interface ExplainDeps {
 /** The gateway's admin routes (POST /explain) and its problem-details error mapping. */
 export const explainRoutes =
   ({ table, config, ownVpn }: ExplainDeps) =>
-  (app: AdminApp): void => {
-    app.onError((err) => problemResponse(err));
+  (app: AdminRoutes): void => {
+    app.onError(problemReply);
     app.post("/explain", async (c) => {
-      const vpn = c.req.query("vpn");
+      const vpn = c.query("vpn");
       if (!vpn) throw badRequest("the vpn query parameter is required: POST /explain?vpn=NAME");
       const current = table();
       if (!current)
         throw unavailable("the first registry snapshot has not been loaded", 1, { slug: "not-ready" });
-      const incoming = c.env.incoming;
+      const incoming = c.incoming;
       let caller: { name: string };
       try {
         caller = authenticate(
           current,
-          c.req.header("authorization"),
+          c.header("authorization"),
           incoming.socket.remoteAddress,
           config.namespace,
         );
@@ -64,13 +64,21 @@ export const explainRoutes =
       if (caller.name !== vpn) throw forbidden(`the credential is not a publisher credential of VPN ${vpn}`);
       const body = await readCapped(incoming, config.maxBodyBytes);
       const [event] = parseCloudEvents(
-        { method: "POST", headers: c.req.raw.headers, body },
+        {
+          method: "POST",
+          headers: nodeHeaders(
+            incoming.headers,
+            incoming.rawHeaders.length / 2,
+            () => incoming.headersDistinct,
+          ),
+          body,
+        },
         { maxEventBytes: config.maxEventBytes, maxBatch: 1 },
       );
       if (!event) throw badRequest("send one CloudEvent");
-      return c.json({ vpn, revision: current.revision, subscriptions: current.explain(vpn, event) });
+      return json({ vpn, revision: current.revision, subscriptions: current.explain(vpn, event) });
     });
   };
 
 /** The admin app's 413 answer (a body declared over the cap). */
-export const adminTooLarge = (detail: string): Response => problemResponse(payloadTooLarge(detail));
+export const adminTooLarge = (detail: string): AdminAnswer => problemReply(payloadTooLarge(detail));

@@ -1,7 +1,8 @@
 // The ingress served on node:http directly: headers read in place, the body read into one Buffer
 // with a byte cap, the reply written with writeHead/end. No fetch Request, Headers, Response or
 // web stream is built per request: with hono's Node adapter those were about a third of the
-// gateway's CPU under load (profile in docs/benchmarks.md). The admin routes stay on hono.
+// gateway's CPU under load (profile in docs/benchmarks.md). The admin routes are on node:http
+// too (common/admin.ts).
 // Connections beyond --max-connections get 503 `overloaded` on their first request, before its
 // body is read (docs/architecture.md, "Security model"). Under memory pressure
 // (common/memory-pressure.ts) requests beyond those it admits get 503 `overloaded` the same way.
