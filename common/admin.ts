@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import { lingerUnread } from "./linger.ts";
+import { closesUnread } from "./linger.ts";
 
 const { createServer } = process.getBuiltinModule("node:http");
 
@@ -132,9 +132,6 @@ export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
       const at = target.indexOf("?");
       const path = at < 0 ? target : target.slice(0, at);
       const declared = Number(req.headers["content-length"] ?? "0");
-      // A body the route did not read closes the connection after the answer (linger.ts). A
-      // request without one keeps it (`complete` is not yet set while its handler runs).
-      const sent = declared > 0 || req.headers["transfer-encoding"] !== undefined;
       const answer = ({ status, headers, body }: AdminAnswer): void => {
         if (res.headersSent) return;
         if (res.destroyed) {
@@ -142,10 +139,8 @@ export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
           if (typeof body === "function") body(res);
           return;
         }
-        if (sent && !req.complete) {
-          res.setHeader("connection", "close");
-          lingerUnread(req);
-        }
+        // A body the route did not read closes the connection after the answer (linger.ts).
+        if (closesUnread(req)) res.setHeader("connection", "close");
         res.writeHead(status, headers);
         if (typeof body === "function") body(res);
         else res.end(body);

@@ -32,3 +32,17 @@ export const lingerUnread = (incoming: IncomingMessage): void => {
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
 };
+
+/**
+ * Whether the answer to `incoming` must close its connection because part of its body was not
+ * read; if so, the close is made gentle (lingerUnread). Call it when answering. A request without
+ * a body never must: `complete` is not yet set while the handler that received it runs.
+ */
+export const closesUnread = (incoming: IncomingMessage): boolean => {
+  if (incoming.complete) return false;
+  const headers = incoming.headers;
+  if (!(Number(headers["content-length"] ?? "0") > 0) && headers["transfer-encoding"] === undefined)
+    return false;
+  lingerUnread(incoming);
+  return true;
+};

@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { CappedBody } from "../../common/capped-body.ts";
-import { lingerUnread } from "../../common/linger.ts";
+import { closesUnread } from "../../common/linger.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { badGateway, badRequest, overloaded, payloadTooLarge, problemReply } from "../problem.ts";
 import type { HeaderView, Reply } from "../types.ts";
@@ -166,10 +166,7 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, close = f
   const headers: Record<string, string | string[]> = reply.headers;
   if (bodiless) delete headers["content-length"];
   else headers["content-length"] = String(body?.byteLength ?? 0);
-  if (close || !req.complete) {
-    headers.connection = "close";
-    if (!req.complete) lingerUnread(req);
-  }
+  if (closesUnread(req) || close) headers.connection = "close";
   try {
     res.writeHead(reply.status, headers);
   } catch (err) {
