@@ -30,6 +30,11 @@ const forwarder = cost?.details.forwarder as Cost | undefined;
 const subjects = (syncHop?.details.subjects ?? []) as Subject[];
 const subject = (name: string) => subjects.find((s) => s.name === name);
 const rateOf = cost?.details.rate as number | undefined;
+/** bench/malloc-trim.ts: working sets before and after glibc's malloc_trim(0), MiB. */
+type Trimmed = Record<"idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed", number>;
+const trimmed = results("malloc-trim")?.details.samples as
+  | Record<"gateway" | "forwarder", Trimmed[]>
+  | undefined;
 
 const µs = (n: number) => `${n.toFixed(0)} µs`;
 const mib = (n: number) => `${n.toFixed(1)} MiB`;
@@ -56,6 +61,20 @@ const ownFunctions = (fns: Record<string, number>) =>
     .slice(0, 6)
     .map(([fn, v]) => `${fn} ${v.toFixed(1)}`)
     .join(", ");
+
+/** "30.2–30.7": the range of `xs`, MiB. */
+const spread = (xs: number[]) => {
+  const [lo, hi] = [Math.min(...xs).toFixed(1), Math.max(...xs).toFixed(1)];
+  return lo === hi ? lo : `${lo}–${hi}`;
+};
+
+/** What glibc's malloc_trim(0) gave back from `before` to `after` (bench/malloc-trim.ts), or "" without that run. */
+const trimSays = (before: keyof Trimmed, after: keyof Trimmed): string => {
+  if (!trimmed || trimmed.gateway.length === 0) return "";
+  const of = (who: "gateway" | "forwarder") =>
+    `the ${who} from ${spread(trimmed[who].map((s) => s[before]))} to ${spread(trimmed[who].map((s) => s[after]))} MiB (idle ${spread(trimmed[who].map((s) => s.idle))})`;
+  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway")} and ${of("forwarder")} (bench/malloc-trim.ts); Node 24 has no call for it (a native addon would)`;
+};
 
 /** The added latency `q` of subject `s` at `rate`/s over the direct call measured before it, ms. */
 const addedMs = (s: Subject | undefined, rate: number, q: "p50" | "p99"): number | undefined => {
@@ -200,6 +219,7 @@ const syncEvidence = (figure: string, value: string): string | undefined => {
       gateway.promoted && forwarder.promoted
         ? `what outlives a minor collection (the old generation's growth) per request: gateway ${Math.round(total(gateway.promoted))} bytes, forwarder ${Math.round(total(forwarder.promoted))}; beyond the forwarder: ${beyond(gateway.promoted, forwarder.promoted, (n) => `${Math.round(n)} bytes`)}`
         : "",
+      rate === 1000 ? trimSays("paced", "pacedTrimmed") : "",
     ]
       .filter(Boolean)
       .join("; ");
@@ -214,7 +234,10 @@ const syncEvidence = (figure: string, value: string): string | undefined => {
         [undiciForwarder, httpForwarder].some((s) => s !== undefined && s.afterBurstMb <= 1.1 * s.idleMb),
       ),
       "V8's heap returns with the gateway's collection when quiet (--idle-reclaim); what stays is glibc's malloc heap, which jemalloc gives back at the cost of 10–15 MiB more with the async queue full of 16 KiB events (docs/benchmarks.md, \"The allocator\")",
-    ].join("; ");
+      trimSays("afterBurst", "afterBurstTrimmed"),
+    ]
+      .filter(Boolean)
+      .join("; ");
   return undefined;
 };
 

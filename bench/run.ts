@@ -19,6 +19,8 @@ const benches: (string | string[])[] = [
   "fleet.ts",
   // The same fleet as sidecars, each scoped to one of 100 VPNs, on a registry of 10 000 subscriptions.
   ["fleet.ts", "--vpns", "100", "--subscriptions", "10000"],
+  // What glibc's malloc keeps that malloc_trim(0) gives back (needs gdb; left out without it).
+  "malloc-trim.ts",
   // Last: every goal from the results above, met or with where the cost is.
   "goals.ts",
 ];
