@@ -31,9 +31,12 @@ const subjects = (syncHop?.details.subjects ?? []) as Subject[];
 const subject = (name: string) => subjects.find((s) => s.name === name);
 const rateOf = cost?.details.rate as number | undefined;
 /** bench/malloc-trim.ts: working sets before and after glibc's malloc_trim(0), MiB. */
-type Trimmed = Record<"idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed", number>;
+type Trimmed = Record<
+  "idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed" | "pacedCpuUs",
+  number
+>;
 const trimmed = results("malloc-trim")?.details.samples as
-  | Record<"gateway" | "forwarder", Trimmed[]>
+  | Partial<Record<"gateway" | "forwarder" | "trimming", Trimmed[]>>
   | undefined;
 
 const µs = (n: number) => `${n.toFixed(0)} µs`;
@@ -70,10 +73,15 @@ const spread = (xs: number[]) => {
 
 /** What glibc's malloc_trim(0) gave back from `before` to `after` (bench/malloc-trim.ts), or "" without that run. */
 const trimSays = (before: keyof Trimmed, after: keyof Trimmed): string => {
-  if (!trimmed || trimmed.gateway.length === 0) return "";
-  const of = (who: "gateway" | "forwarder") =>
-    `the ${who} from ${spread(trimmed[who].map((s) => s[before]))} to ${spread(trimmed[who].map((s) => s[after]))} MiB (idle ${spread(trimmed[who].map((s) => s.idle))})`;
-  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway")} and ${of("forwarder")} (bench/malloc-trim.ts); Node 24 has no call for it (a native addon would)`;
+  const { gateway: mine = [], forwarder: theirs = [], trimming = [] } = trimmed ?? {};
+  if (mine.length === 0) return "";
+  const of = (who: string, xs: Trimmed[]) =>
+    `the ${who} from ${spread(xs.map((s) => s[before]))} to ${spread(xs.map((s) => s[after]))} MiB (idle ${spread(xs.map((s) => s.idle))})`;
+  const every =
+    trimming.length > 0
+      ? `; a gateway calling it every second through a Node-API module held ${spread(trimming.map((s) => s[before]))} MiB at that point, for ${spread(trimming.map((s) => s.pacedCpuUs))} µs of CPU per request at 1000/s against ${spread(mine.map((s) => s.pacedCpuUs))}`
+      : "";
+  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway", mine)} and ${of("forwarder", theirs)} (bench/malloc-trim.ts)${every}; Node 24 has no call for it (a native addon would)`;
 };
 
 /** The added latency `q` of subject `s` at `rate`/s over the direct call measured before it, ms. */

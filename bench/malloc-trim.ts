@@ -1,21 +1,30 @@
 // What glibc's malloc keeps of the memory the gateway and the bare Node forwarder (node:http in,
-// undici out) freed: each alone on core 0 in a 128 MiB memory cgroup, the working set idle, at
-// the end of 1000/s paced, then after glibc's malloc_trim(0), called in the process from gdb
-// (Node 24 has no call for it); then after a closed-loop burst (64 in flight) and 15 s quiet, and
-// after malloc_trim(0) again. What the call gives back is free memory glibc held in the middle of
-// its arenas: the part of the working set-at-1000/s and after-a-burst goals that is neither V8's
-// heap nor anything the process still uses. Needs gdb (Debian's package); without it, says so and
-// writes nothing.
+// undici out) freed, and what giving it back costs. Each subject alone on core 0 in a 128 MiB
+// memory cgroup: the working set idle, at the end of 1000/s paced (with the CPU per request and the
+// latency over those 10 s), then after glibc's malloc_trim(0), called in the process from gdb
+// (Node 24 has no call for it); then after a closed-loop burst (64 in flight, its rate kept) and
+// 15 s quiet, and after malloc_trim(0) again. What the call gives back is free memory glibc held
+// in the middle of its arenas. A third subject is the gateway with malloc_trim(0) called every
+// second on its event loop by a small Node-API module (bench/subjects/malloc-trim, built with the
+// machine's C compiler and Node's headers), to see what calling it would save and cost. Needs gdb
+// (Debian's package); without it, says so and writes nothing. Without a C compiler the third
+// subject is left out.
 //   node bench/malloc-trim.ts [--runs 2]
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
 import { startGateway } from "../e2e/gateway.ts";
+import { programArgs } from "../e2e/programs.ts";
+import { repoRoot } from "../e2e/tools.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
   benchRoute,
+  cpuSeconds,
   eventHeaders,
+  type LoadResult,
   load,
   pin,
   pinned,
@@ -29,20 +38,40 @@ const { values } = parseArgs({ options: { runs: { type: "string", default: "2" }
 const runs = Number(values.runs);
 const LIMIT = 128 * 2 ** 20;
 const QUIET_MS = 15_000;
+const EVERY_MS = 1000;
 
 if (spawnSync("gdb", ["--version"]).status !== 0) {
   console.error("malloc-trim: gdb is not installed (apt-get install gdb): left out");
   process.exit(0);
 }
 
-/** The working set at each step, MiB. */
+/** The Node-API module, built with the machine's C compiler against the running Node's headers; undefined without a compiler. */
+const buildAddon = (): string | undefined => {
+  const headers = join(dirname(dirname(process.execPath)), "include", "node");
+  const out = join(repoRoot, ".work", "bin", "malloc-trim.node");
+  mkdirSync(dirname(out), { recursive: true });
+  const src = join(repoRoot, "bench", "subjects", "malloc-trim", "trim.c");
+  const built = spawnSync("cc", ["-O2", "-shared", "-fPIC", `-I${headers}`, "-o", out, src], {
+    stdio: "inherit",
+  });
+  if (built.status === 0 && existsSync(out)) return out;
+  console.error("malloc-trim: no C compiler or Node headers: the gateway trimming every second is left out");
+  return undefined;
+};
+
+/** One subject's run: working sets in MiB, and the paced run's cost. */
 interface Trimmed {
   idle: number;
   paced: number;
   pacedTrimmed: number;
-  burst: number;
   afterBurst: number;
   afterBurstTrimmed: number;
+  /** CPU of all the process's threads per request over the paced run, µs. */
+  pacedCpuUs: number;
+  pacedLatency: LoadResult["latencyMs"];
+  burstRate: number;
+  /** The trims the preloaded module made on the event loop (the third subject only). */
+  trims?: { calls: number; totalMs: number; maxMs: number };
 }
 
 const headers = eventHeaders("bench.event", { id: "b" });
@@ -56,26 +85,74 @@ const trim = (pid: number): void => {
 const measure = async (pid: number, url: string, cgroup: MemoryCgroup): Promise<Trimmed> => {
   await sleep(10_000);
   const idle = cgroup.workingSetMb();
-  await load({ url, headers, body, okStatus: 200, seconds: 10, ratePerSecond: 1000 });
-  const paced = cgroup.workingSetMb();
+  await load({ url, headers, body, okStatus: 200, seconds: 5, ratePerSecond: 1000 }); // warm-up
+  const cpuBefore = cpuSeconds(pid);
+  const paced = await load({ url, headers, body, okStatus: 200, seconds: 10, ratePerSecond: 1000 });
+  const pacedCpuUs = ((cpuSeconds(pid) - cpuBefore) / paced.ok) * 1e6;
+  const pacedMb = cgroup.workingSetMb();
   trim(pid);
   const pacedTrimmed = cgroup.workingSetMb();
-  await load({ url, headers, body, okStatus: 200, seconds: 5, concurrency: 64 });
-  const burst = cgroup.workingSetMb();
+  const burst = await load({ url, headers, body, okStatus: 200, seconds: 5, concurrency: 64 });
   // The gateway's memory-reducing collection runs after a quiet --idle-reclaim interval (5 s).
   await sleep(QUIET_MS);
   const afterBurst = cgroup.workingSetMb();
   trim(pid);
-  return { idle, paced, pacedTrimmed, burst, afterBurst, afterBurstTrimmed: cgroup.workingSetMb() };
+  return {
+    idle,
+    paced: pacedMb,
+    pacedTrimmed,
+    afterBurst,
+    afterBurstTrimmed: cgroup.workingSetMb(),
+    pacedCpuUs,
+    pacedLatency: paced.latencyMs,
+    burstRate: burst.rate,
+  };
 };
 
 pin(process.pid, "1");
+const addon = buildAddon();
 const registry = await benchRegistry();
 const fn = await startBenchFunction("1");
 const fnUrl = `http://127.0.0.1:${fn.port}/fn`;
 await benchRoute(registry, fnUrl, "sync");
 compile(PROJECTS.programs);
-const samples: { forwarder: Trimmed[]; gateway: Trimmed[] } = { forwarder: [], gateway: [] };
+
+const gatewayRun = async (i: number, trimEvery: boolean): Promise<Trimmed> => {
+  const cgroup = memoryCgroup("trim-gateway", LIMIT);
+  const stats = join(registry.dir, `trims-${i}.json`);
+  const env =
+    trimEvery && addon
+      ? [
+          "env",
+          `MALLOC_TRIM_ADDON=${addon}`,
+          `MALLOC_TRIM_EVERY_MS=${EVERY_MS}`,
+          `MALLOC_TRIM_STATS=${stats}`,
+        ]
+      : [];
+  const preload = join(repoRoot, "bench", "subjects", "malloc-trim", "every.cjs");
+  const gateway = await startGateway({
+    etcd: registry.etcd.url,
+    clusterName: registry.cluster,
+    dir: registry.dir,
+    name: `trim-${i}-${trimEvery ? "every" : "plain"}`,
+    compiled: true,
+    prefix: [...cgroup.prefix, ...pinned("0"), ...env],
+    ...(trimEvery && { entry: [process.execPath, ...programArgs("gateway", true, ["--require", preload])] }),
+  });
+  try {
+    await routesLoaded(gateway);
+    return await measure(gateway.proc.pid, `${gateway.url}/`, cgroup);
+  } finally {
+    await gateway.proc.stop();
+    cgroup.remove();
+  }
+};
+
+const samples: { forwarder: Trimmed[]; gateway: Trimmed[]; trimming: Trimmed[] } = {
+  forwarder: [],
+  gateway: [],
+  trimming: [],
+};
 try {
   for (let i = 0; i < runs; i++) {
     const cgF = memoryCgroup("trim-forwarder", LIMIT);
@@ -86,21 +163,14 @@ try {
       await forwarder.stop();
       cgF.remove();
     }
-    const cgG = memoryCgroup("trim-gateway", LIMIT);
-    const gateway = await startGateway({
-      etcd: registry.etcd.url,
-      clusterName: registry.cluster,
-      dir: registry.dir,
-      name: `trim-${i}`,
-      compiled: true,
-      prefix: [...cgG.prefix, ...pinned("0")],
-    });
-    try {
-      await routesLoaded(gateway);
-      samples.gateway.push(await measure(gateway.proc.pid, `${gateway.url}/`, cgG));
-    } finally {
-      await gateway.proc.stop();
-      cgG.remove();
+    samples.gateway.push(await gatewayRun(i, false));
+    if (addon) {
+      const run = await gatewayRun(i, true);
+      const file = join(registry.dir, `trims-${i}.json`);
+      samples.trimming.push({
+        ...run,
+        ...(existsSync(file) && { trims: JSON.parse(readFileSync(file, "utf8")) }),
+      });
     }
   }
 } finally {
@@ -108,36 +178,73 @@ try {
   await registry.close();
 }
 
-const range = (xs: number[]) => {
-  const lo = Math.min(...xs).toFixed(1);
-  const hi = Math.max(...xs).toFixed(1);
+const range = (xs: number[], digits = 1) => {
+  const lo = Math.min(...xs).toFixed(digits);
+  const hi = Math.max(...xs).toFixed(digits);
   return lo === hi ? lo : `${lo}–${hi}`;
 };
-const row = (figure: string, step: keyof Trimmed, trimmed: keyof Trimmed): Row => ({
+const of = (who: Trimmed[], f: (s: Trimmed) => number, digits = 1) => range(who.map(f), digits);
+const trimmedRow = (figure: string, step: keyof Trimmed, after: keyof Trimmed): Row => ({
   figure,
-  value: `${range(samples.gateway.map((s) => s[step]))} → ${range(samples.gateway.map((s) => s[trimmed]))}`,
-  baseline: `forwarder ${range(samples.forwarder.map((s) => s[step]))} → ${range(samples.forwarder.map((s) => s[trimmed]))}`,
+  value: `${of(samples.gateway, (s) => s[step] as number)} → ${of(samples.gateway, (s) => s[after] as number)}`,
+  baseline: `forwarder ${of(samples.forwarder, (s) => s[step] as number)} → ${of(samples.forwarder, (s) => s[after] as number)}`,
   ratio: "—",
   target: "—",
   verdict: "—",
 });
+const info = (figure: string, value: string, baseline: string): Row => ({
+  figure,
+  value,
+  baseline,
+  ratio: "—",
+  target: "—",
+  verdict: "—",
+});
+const t = samples.trimming;
 report(
   "malloc-trim",
   [
-    {
-      figure: "working set idle, MiB (128 MiB cgroup)",
-      value: range(samples.gateway.map((s) => s.idle)),
-      baseline: `forwarder ${range(samples.forwarder.map((s) => s.idle))}`,
-      ratio: "—",
-      target: "—",
-      verdict: "—",
-    },
-    row("working set at the end of 1000/s → after malloc_trim(0), MiB", "paced", "pacedTrimmed"),
-    row(
+    info(
+      "working set idle, MiB (128 MiB cgroup)",
+      of(samples.gateway, (s) => s.idle),
+      `forwarder ${of(samples.forwarder, (s) => s.idle)}`,
+    ),
+    trimmedRow("working set at the end of 1000/s → after malloc_trim(0), MiB", "paced", "pacedTrimmed"),
+    trimmedRow(
       "working set 15 s after a closed-loop burst → after malloc_trim(0), MiB",
       "afterBurst",
       "afterBurstTrimmed",
     ),
+    ...(t.length > 0
+      ? [
+          info(
+            `gateway trimming every ${EVERY_MS / 1000} s: working set idle / end of 1000/s / 15 s after the burst, MiB`,
+            [of(t, (s) => s.idle), of(t, (s) => s.paced), of(t, (s) => s.afterBurst)].join(" / "),
+            `without: ${[of(samples.gateway, (s) => s.idle), of(samples.gateway, (s) => s.paced), of(samples.gateway, (s) => s.afterBurst)].join(" / ")}`,
+          ),
+          info(
+            "gateway trimming: CPU per request at 1000/s, µs (all threads) / p50 / p99 ms / closed loop req/s",
+            [
+              of(t, (s) => s.pacedCpuUs, 0),
+              of(t, (s) => s.pacedLatency.p50, 3),
+              of(t, (s) => s.pacedLatency.p99, 2),
+              of(t, (s) => s.burstRate, 0),
+            ].join(" / "),
+            `without: ${[of(samples.gateway, (s) => s.pacedCpuUs, 0), of(samples.gateway, (s) => s.pacedLatency.p50, 3), of(samples.gateway, (s) => s.pacedLatency.p99, 2), of(samples.gateway, (s) => s.burstRate, 0)].join(" / ")}`,
+          ),
+          info(
+            "gateway trimming: a malloc_trim(0) on the event loop, mean / longest ms",
+            `${range(
+              t.map((s) => (s.trims ? s.trims.totalMs / s.trims.calls : Number.NaN)),
+              2,
+            )} / ${range(
+              t.map((s) => s.trims?.maxMs ?? Number.NaN),
+              2,
+            )}`,
+            "—",
+          ),
+        ]
+      : []),
   ],
-  { runs, limitMiB: LIMIT / 2 ** 20, quietMs: QUIET_MS, samples },
+  { runs, limitMiB: LIMIT / 2 ** 20, quietMs: QUIET_MS, trimEveryMs: EVERY_MS, samples },
 );
