@@ -36,7 +36,7 @@ type Trimmed = Record<
   number
 >;
 const trimmed = results("malloc-trim")?.details.samples as
-  | Partial<Record<"gateway" | "forwarder" | "trimming", Trimmed[]>>
+  | Partial<Record<"gateway" | "forwarder" | "trimmingOffLoop", Trimmed[]>>
   | undefined;
 
 const µs = (n: number) => `${n.toFixed(0)} µs`;
@@ -65,21 +65,27 @@ const ownFunctions = (fns: Record<string, number>) =>
     .map(([fn, v]) => `${fn} ${v.toFixed(1)}`)
     .join(", ");
 
-/** "30.2–30.7": the range of `xs`, MiB. */
-const spread = (xs: number[]) => {
-  const [lo, hi] = [Math.min(...xs).toFixed(1), Math.max(...xs).toFixed(1)];
+/** "30.2–30.7": the range of `xs`. */
+const spread = (xs: number[], digits = 1) => {
+  const [lo, hi] = [Math.min(...xs).toFixed(digits), Math.max(...xs).toFixed(digits)];
   return lo === hi ? lo : `${lo}–${hi}`;
 };
 
 /** What glibc's malloc_trim(0) gave back from `before` to `after` (bench/malloc-trim.ts), or "" without that run. */
 const trimSays = (before: keyof Trimmed, after: keyof Trimmed): string => {
-  const { gateway: mine = [], forwarder: theirs = [], trimming = [] } = trimmed ?? {};
+  const { gateway: mine = [], forwarder: theirs = [], trimmingOffLoop: trimming = [] } = trimmed ?? {};
   if (mine.length === 0) return "";
   const of = (who: string, xs: Trimmed[]) =>
     `the ${who} from ${spread(xs.map((s) => s[before]))} to ${spread(xs.map((s) => s[after]))} MiB (idle ${spread(xs.map((s) => s.idle))})`;
   const every =
     trimming.length > 0
-      ? `; a gateway calling it every second through a Node-API module held ${spread(trimming.map((s) => s[before]))} MiB at that point, for ${spread(trimming.map((s) => s.pacedCpuUs))} µs of CPU per request at 1000/s against ${spread(mine.map((s) => s.pacedCpuUs))}`
+      ? `; a gateway calling it every second on a pool thread through a Node-API module held ${spread(trimming.map((s) => s[before]))} MiB at that point, for ${spread(
+          trimming.map((s) => s.pacedCpuUs),
+          0,
+        )} µs of CPU per request at 1000/s against ${spread(
+          mine.map((s) => s.pacedCpuUs),
+          0,
+        )}`
       : "";
   return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway", mine)} and ${of("forwarder", theirs)} (bench/malloc-trim.ts)${every}; Node 24 has no call for it (a native addon would)`;
 };

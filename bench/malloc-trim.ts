@@ -4,11 +4,11 @@
 // latency over those 10 s), then after glibc's malloc_trim(0), called in the process from gdb
 // (Node 24 has no call for it); then after a closed-loop burst (64 in flight, its rate kept) and
 // 15 s quiet, and after malloc_trim(0) again. What the call gives back is free memory glibc held
-// in the middle of its arenas. A third subject is the gateway with malloc_trim(0) called every
-// second on its event loop by a small Node-API module (bench/subjects/malloc-trim, built with the
-// machine's C compiler and Node's headers), to see what calling it would save and cost. Needs gdb
-// (Debian's package); without it, says so and writes nothing. Without a C compiler the third
-// subject is left out.
+// in the middle of its arenas. Two more subjects are the gateway with malloc_trim(0) called every
+// second by a small Node-API module (bench/subjects/malloc-trim, built with the machine's C
+// compiler and Node's headers), on its event loop and on a thread of libuv's pool, to see what
+// calling it would save and cost. Needs gdb (Debian's package); without it, says so and writes
+// nothing. Without a C compiler the trimming subjects are left out.
 //   node bench/malloc-trim.ts [--runs 2]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -55,7 +55,9 @@ const buildAddon = (): string | undefined => {
     stdio: "inherit",
   });
   if (built.status === 0 && existsSync(out)) return out;
-  console.error("malloc-trim: no C compiler or Node headers: the gateway trimming every second is left out");
+  console.error(
+    "malloc-trim: no C compiler or Node headers: the gateways trimming every second are left out",
+  );
   return undefined;
 };
 
@@ -70,7 +72,7 @@ interface Trimmed {
   pacedCpuUs: number;
   pacedLatency: LoadResult["latencyMs"];
   burstRate: number;
-  /** The trims the preloaded module made on the event loop (the third subject only). */
+  /** The trims the preloaded module made (the trimming subjects only). */
   trims?: { calls: number; totalMs: number; maxMs: number };
 }
 
@@ -117,15 +119,19 @@ const fnUrl = `http://127.0.0.1:${fn.port}/fn`;
 await benchRoute(registry, fnUrl, "sync");
 compile(PROJECTS.programs);
 
-const gatewayRun = async (i: number, trimEvery: boolean): Promise<Trimmed> => {
+/** How the gateway runs: as it ships, or calling malloc_trim(0) every EVERY_MS on its event loop or on a pool thread. */
+type Mode = "plain" | "loop" | "offLoop";
+
+const gatewayRun = async (i: number, mode: Mode): Promise<Trimmed> => {
   const cgroup = memoryCgroup("trim-gateway", LIMIT);
-  const stats = join(registry.dir, `trims-${i}.json`);
+  const stats = join(registry.dir, `trims-${i}-${mode}.json`);
   const env =
-    trimEvery && addon
+    mode !== "plain" && addon
       ? [
           "env",
           `MALLOC_TRIM_ADDON=${addon}`,
           `MALLOC_TRIM_EVERY_MS=${EVERY_MS}`,
+          `MALLOC_TRIM_OFF_LOOP=${mode === "offLoop" ? "1" : "0"}`,
           `MALLOC_TRIM_STATS=${stats}`,
         ]
       : [];
@@ -134,24 +140,29 @@ const gatewayRun = async (i: number, trimEvery: boolean): Promise<Trimmed> => {
     etcd: registry.etcd.url,
     clusterName: registry.cluster,
     dir: registry.dir,
-    name: `trim-${i}-${trimEvery ? "every" : "plain"}`,
+    name: `trim-${i}-${mode.toLowerCase()}`,
     compiled: true,
     prefix: [...cgroup.prefix, ...pinned("0"), ...env],
-    ...(trimEvery && { entry: [process.execPath, ...programArgs("gateway", true, ["--require", preload])] }),
+    ...(mode !== "plain" && {
+      entry: [process.execPath, ...programArgs("gateway", true, ["--require", preload])],
+    }),
   });
+  let run: Trimmed;
   try {
     await routesLoaded(gateway);
-    return await measure(gateway.proc.pid, `${gateway.url}/`, cgroup);
+    run = await measure(gateway.proc.pid, `${gateway.url}/`, cgroup);
   } finally {
     await gateway.proc.stop();
     cgroup.remove();
   }
+  return existsSync(stats) ? { ...run, trims: JSON.parse(readFileSync(stats, "utf8")) } : run;
 };
 
-const samples: { forwarder: Trimmed[]; gateway: Trimmed[]; trimming: Trimmed[] } = {
+const samples: Record<"forwarder" | "gateway" | "trimming" | "trimmingOffLoop", Trimmed[]> = {
   forwarder: [],
   gateway: [],
   trimming: [],
+  trimmingOffLoop: [],
 };
 try {
   for (let i = 0; i < runs; i++) {
@@ -163,14 +174,10 @@ try {
       await forwarder.stop();
       cgF.remove();
     }
-    samples.gateway.push(await gatewayRun(i, false));
+    samples.gateway.push(await gatewayRun(i, "plain"));
     if (addon) {
-      const run = await gatewayRun(i, true);
-      const file = join(registry.dir, `trims-${i}.json`);
-      samples.trimming.push({
-        ...run,
-        ...(existsSync(file) && { trims: JSON.parse(readFileSync(file, "utf8")) }),
-      });
+      samples.trimming.push(await gatewayRun(i, "loop"));
+      samples.trimmingOffLoop.push(await gatewayRun(i, "offLoop"));
     }
   }
 } finally {
@@ -200,7 +207,39 @@ const info = (figure: string, value: string, baseline: string): Row => ({
   target: "—",
   verdict: "—",
 });
-const t = samples.trimming;
+const memoryOf = (xs: Trimmed[]) =>
+  [of(xs, (s) => s.idle), of(xs, (s) => s.paced), of(xs, (s) => s.afterBurst)].join(" / ");
+const costOf = (xs: Trimmed[]) =>
+  [
+    of(xs, (s) => s.pacedCpuUs, 0),
+    of(xs, (s) => s.pacedLatency.p50, 3),
+    of(xs, (s) => s.pacedLatency.p99, 2),
+    of(xs, (s) => s.burstRate, 0),
+  ].join(" / ");
+const callsOf = (xs: Trimmed[]) =>
+  `${range(
+    xs.map((s) => (s.trims ? s.trims.totalMs / s.trims.calls : Number.NaN)),
+    2,
+  )} / ${range(
+    xs.map((s) => s.trims?.maxMs ?? Number.NaN),
+    2,
+  )}`;
+const trimmingRows = (xs: Trimmed[], where: string, call: string): Row[] =>
+  xs.length === 0
+    ? []
+    : [
+        info(
+          `gateway trimming every ${EVERY_MS / 1000} s ${where}: working set idle / end of 1000/s / 15 s after the burst, MiB`,
+          memoryOf(xs),
+          `without: ${memoryOf(samples.gateway)}`,
+        ),
+        info(
+          `gateway trimming ${where}: CPU per request at 1000/s, µs (all threads) / p50 / p99 ms / closed loop req/s`,
+          costOf(xs),
+          `without: ${costOf(samples.gateway)}`,
+        ),
+        info(`gateway trimming ${where}: ${call}, mean / longest ms`, callsOf(xs), "—"),
+      ];
 report(
   "malloc-trim",
   [
@@ -215,36 +254,8 @@ report(
       "afterBurst",
       "afterBurstTrimmed",
     ),
-    ...(t.length > 0
-      ? [
-          info(
-            `gateway trimming every ${EVERY_MS / 1000} s: working set idle / end of 1000/s / 15 s after the burst, MiB`,
-            [of(t, (s) => s.idle), of(t, (s) => s.paced), of(t, (s) => s.afterBurst)].join(" / "),
-            `without: ${[of(samples.gateway, (s) => s.idle), of(samples.gateway, (s) => s.paced), of(samples.gateway, (s) => s.afterBurst)].join(" / ")}`,
-          ),
-          info(
-            "gateway trimming: CPU per request at 1000/s, µs (all threads) / p50 / p99 ms / closed loop req/s",
-            [
-              of(t, (s) => s.pacedCpuUs, 0),
-              of(t, (s) => s.pacedLatency.p50, 3),
-              of(t, (s) => s.pacedLatency.p99, 2),
-              of(t, (s) => s.burstRate, 0),
-            ].join(" / "),
-            `without: ${[of(samples.gateway, (s) => s.pacedCpuUs, 0), of(samples.gateway, (s) => s.pacedLatency.p50, 3), of(samples.gateway, (s) => s.pacedLatency.p99, 2), of(samples.gateway, (s) => s.burstRate, 0)].join(" / ")}`,
-          ),
-          info(
-            "gateway trimming: a malloc_trim(0) on the event loop, mean / longest ms",
-            `${range(
-              t.map((s) => (s.trims ? s.trims.totalMs / s.trims.calls : Number.NaN)),
-              2,
-            )} / ${range(
-              t.map((s) => s.trims?.maxMs ?? Number.NaN),
-              2,
-            )}`,
-            "—",
-          ),
-        ]
-      : []),
+    ...trimmingRows(samples.trimming, "on the event loop", "the loop stopped per call"),
+    ...trimmingRows(samples.trimmingOffLoop, "on a pool thread", "a call from start to its promise"),
   ],
   { runs, limitMiB: LIMIT / 2 ** 20, quietMs: QUIET_MS, trimEveryMs: EVERY_MS, samples },
 );
