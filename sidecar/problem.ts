@@ -1,5 +1,5 @@
 // RFC 9457 problem details: the gateway's one typed error, mapped to an HTTP answer once (in the
-// ingress's one catch, or the admin app's onError). Each status of the gateway's responses
+// ingress's one catch, or the admin routes' onError). Each status of the gateway's responses
 // (docs/architecture.md, "Data plane") has a factory; 429 and 503 always carry Retry-After, 401 carries WWW-Authenticate, 405 carries Allow.
 import type { Reply } from "./types.ts";
 

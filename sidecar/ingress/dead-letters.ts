@@ -75,7 +75,7 @@ const selection = (body: Uint8Array): RedriveSelection => {
   return select;
 };
 
-/** GET /deadletters and POST /deadletters/redrive (errors mapped by the admin app's onError, explain.ts). */
+/** GET /deadletters and POST /deadletters/redrive (errors mapped by the admin routes' onError, explain.ts). */
 export const deadLetterRoutes =
   (deps: DeadLetterDeps) =>
   (app: AdminRoutes): void => {

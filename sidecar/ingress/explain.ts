@@ -80,5 +80,5 @@ export const explainRoutes =
     });
   };
 
-/** The admin app's 413 answer (a body declared over the cap). */
+/** The admin server's 413 answer (a body declared over the cap). */
 export const adminTooLarge = (detail: string): AdminAnswer => problemReply(payloadTooLarge(detail));
