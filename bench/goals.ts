@@ -9,7 +9,16 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../e2e/tools.ts";
-import { type Cost, type CostMemory, type Row, type SyncHopSubject as Subject, total } from "./lib.ts";
+import {
+  type Cost,
+  type CostMemory,
+  type MallocTrimStep,
+  type Row,
+  type SyncHopSubject as Subject,
+  spread,
+  type MallocTrimSample as Trimmed,
+  total,
+} from "./lib.ts";
 
 interface Results {
   name: string;
@@ -31,10 +40,6 @@ const subjects = (syncHop?.details.subjects ?? []) as Subject[];
 const subject = (name: string) => subjects.find((s) => s.name === name);
 const rateOf = cost?.details.rate as number | undefined;
 /** bench/malloc-trim.ts: working sets before and after glibc's malloc_trim(0), MiB. */
-type Trimmed = Record<
-  "idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed" | "pacedCpuUs",
-  number
->;
 const trimmed = results("malloc-trim")?.details.samples as
   | Partial<Record<"gateway" | "forwarder" | "trimmingOffLoop", Trimmed[]>>
   | undefined;
@@ -65,14 +70,8 @@ const ownFunctions = (fns: Record<string, number>) =>
     .map(([fn, v]) => `${fn} ${v.toFixed(1)}`)
     .join(", ");
 
-/** "30.2–30.7": the range of `xs`. */
-const spread = (xs: number[], digits = 1) => {
-  const [lo, hi] = [Math.min(...xs).toFixed(digits), Math.max(...xs).toFixed(digits)];
-  return lo === hi ? lo : `${lo}–${hi}`;
-};
-
 /** What glibc's malloc_trim(0) gave back from `before` to `after` (bench/malloc-trim.ts), or "" without that run. */
-const trimSays = (before: keyof Trimmed, after: keyof Trimmed): string => {
+const trimSays = (before: MallocTrimStep, after: MallocTrimStep): string => {
   const { gateway: mine = [], forwarder: theirs = [], trimmingOffLoop: trimming = [] } = trimmed ?? {};
   if (mine.length === 0) return "";
   const of = (who: string, xs: Trimmed[]) =>

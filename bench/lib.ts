@@ -466,5 +466,25 @@ export interface SyncHopSubject {
   gatewayCounts?: { after5000: Record<string, number>; afterClosedLoop: Record<string, number> };
 }
 
+/** The points of a bench/malloc-trim.ts round where it reads the working set. */
+export type MallocTrimStep = "idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed";
+
+/** One subject's round of bench/malloc-trim.ts as its results hold it (bench/goals.ts reads them): working sets in MiB. */
+export interface MallocTrimSample extends Record<MallocTrimStep, number> {
+  /** CPU of all the process's threads per request over the paced run, µs. */
+  pacedCpuUs: number;
+  pacedLatency: LoadResult["latencyMs"];
+  burstRate: number;
+  /** The trims the preloaded module made (the trimming subjects only). */
+  trims?: { calls: number; totalMs: number; maxMs: number };
+}
+
+/** "30.2–30.7": the lowest and highest of `xs` (one figure when they agree). */
+export const spread = (xs: number[], digits = 1): string => {
+  const lo = Math.min(...xs).toFixed(digits);
+  const hi = Math.max(...xs).toFixed(digits);
+  return lo === hi ? lo : `${lo}–${hi}`;
+};
+
 /** The sum of a breakdown's values. */
 export const total = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);

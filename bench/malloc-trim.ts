@@ -24,13 +24,15 @@ import {
   benchRoute,
   cpuSeconds,
   eventHeaders,
-  type LoadResult,
   load,
+  type MallocTrimStep,
   pin,
   pinned,
   type Row,
   report,
   routesLoaded,
+  spread,
+  type MallocTrimSample as Trimmed,
 } from "./lib.ts";
 import { startBenchFunction, startForwarder } from "./subjects/index.ts";
 
@@ -60,21 +62,6 @@ const buildAddon = (): string | undefined => {
   );
   return undefined;
 };
-
-/** One subject's run: working sets in MiB, and the paced run's cost. */
-interface Trimmed {
-  idle: number;
-  paced: number;
-  pacedTrimmed: number;
-  afterBurst: number;
-  afterBurstTrimmed: number;
-  /** CPU of all the process's threads per request over the paced run, µs. */
-  pacedCpuUs: number;
-  pacedLatency: LoadResult["latencyMs"];
-  burstRate: number;
-  /** The trims the preloaded module made (the trimming subjects only). */
-  trims?: { calls: number; totalMs: number; maxMs: number };
-}
 
 const headers = eventHeaders("bench.event", { id: "b" });
 const body = JSON.stringify({ order: 42, items: ["a", "b"] });
@@ -185,16 +172,11 @@ try {
   await registry.close();
 }
 
-const range = (xs: number[], digits = 1) => {
-  const lo = Math.min(...xs).toFixed(digits);
-  const hi = Math.max(...xs).toFixed(digits);
-  return lo === hi ? lo : `${lo}–${hi}`;
-};
-const of = (who: Trimmed[], f: (s: Trimmed) => number, digits = 1) => range(who.map(f), digits);
-const trimmedRow = (figure: string, step: keyof Trimmed, after: keyof Trimmed): Row => ({
+const of = (who: Trimmed[], f: (s: Trimmed) => number, digits = 1) => spread(who.map(f), digits);
+const trimmedRow = (figure: string, step: MallocTrimStep, after: MallocTrimStep): Row => ({
   figure,
-  value: `${of(samples.gateway, (s) => s[step] as number)} → ${of(samples.gateway, (s) => s[after] as number)}`,
-  baseline: `forwarder ${of(samples.forwarder, (s) => s[step] as number)} → ${of(samples.forwarder, (s) => s[after] as number)}`,
+  value: `${of(samples.gateway, (s) => s[step])} → ${of(samples.gateway, (s) => s[after])}`,
+  baseline: `forwarder ${of(samples.forwarder, (s) => s[step])} → ${of(samples.forwarder, (s) => s[after])}`,
   ratio: "—",
   target: "—",
   verdict: "—",
@@ -217,10 +199,10 @@ const costOf = (xs: Trimmed[]) =>
     of(xs, (s) => s.burstRate, 0),
   ].join(" / ");
 const callsOf = (xs: Trimmed[]) =>
-  `${range(
+  `${spread(
     xs.map((s) => (s.trims ? s.trims.totalMs / s.trims.calls : Number.NaN)),
     2,
-  )} / ${range(
+  )} / ${spread(
     xs.map((s) => s.trims?.maxMs ?? Number.NaN),
     2,
   )}`;
