@@ -18,6 +18,11 @@ COPY operator ./operator
 COPY sidecar ./sidecar
 # `npm run build`: dist/operator/main.js, dist/sidecar/main.js and the modules they import.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+# The gateway's Node-API module (common/malloc-trim.ts), built for this base image's glibc with
+# the headers of its Node, as scripts/image/compile.ts builds it for npm run image.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && mkdir -p dist/common/native \
+ && cc -O2 -Wall -Werror -shared -fPIC -I/usr/local/include/node -o dist/common/native/malloc-trim.node common/native/malloc-trim.c
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

@@ -41,7 +41,7 @@ const subject = (name: string) => subjects.find((s) => s.name === name);
 const rateOf = cost?.details.rate as number | undefined;
 /** bench/malloc-trim.ts: working sets before and after glibc's malloc_trim(0), MiB. */
 const trimmed = results("malloc-trim")?.details.samples as
-  | Partial<Record<"gateway" | "forwarder" | "trimmingOffLoop", Trimmed[]>>
+  | Partial<Record<"gateway" | "forwarder" | "untrimmed", Trimmed[]>>
   | undefined;
 
 const µs = (n: number) => `${n.toFixed(0)} µs`;
@@ -72,21 +72,11 @@ const ownFunctions = (fns: Record<string, number>) =>
 
 /** What glibc's malloc_trim(0) gave back from `before` to `after` (bench/malloc-trim.ts), or "" without that run. */
 const trimSays = (before: MallocTrimStep, after: MallocTrimStep): string => {
-  const { gateway: mine = [], forwarder: theirs = [], trimmingOffLoop: trimming = [] } = trimmed ?? {};
-  if (mine.length === 0) return "";
+  const { gateway: shipped = [], forwarder: theirs = [], untrimmed = [] } = trimmed ?? {};
+  if (untrimmed.length === 0 || shipped.length === 0) return "";
   const of = (who: string, xs: Trimmed[]) =>
     `the ${who} from ${spread(xs.map((s) => s[before]))} to ${spread(xs.map((s) => s[after]))} MiB (idle ${spread(xs.map((s) => s.idle))})`;
-  const every =
-    trimming.length > 0
-      ? `; a gateway calling it every second on a pool thread through a Node-API module held ${spread(trimming.map((s) => s[before]))} MiB at that point, for ${spread(
-          trimming.map((s) => s.pacedCpuUs),
-          0,
-        )} µs of CPU per request at 1000/s against ${spread(
-          mine.map((s) => s.pacedCpuUs),
-          0,
-        )}`
-      : "";
-  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway", mine)} and ${of("forwarder", theirs)} (bench/malloc-trim.ts)${every}; Node 24 has no call for it (a native addon would)`;
+  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway with --malloc-trim=0", untrimmed)} and ${of("forwarder", theirs)}; the gateway as it ships, trimming itself after every busy second, held ${spread(shipped.map((s) => s[before]))} MiB at that point (idle ${spread(shipped.map((s) => s.idle))}), and gdb's call took it to ${spread(shipped.map((s) => s[after]))} (bench/malloc-trim.ts)`;
 };
 
 /** The added latency `q` of subject `s` at `rate`/s over the direct call measured before it, ms. */

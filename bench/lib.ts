@@ -475,8 +475,8 @@ export interface MallocTrimSample extends Record<MallocTrimStep, number> {
   pacedCpuUs: number;
   pacedLatency: LoadResult["latencyMs"];
   burstRate: number;
-  /** The trims the preloaded module made (the trimming subjects only). */
-  trims?: { calls: number; totalMs: number; maxMs: number };
+  /** The gateway's own trims over the round, from its metrics (the gateway as it ships only). */
+  trims?: { calls: number; totalMs: number; releasedMb: number };
 }
 
 /** "30.2–30.7": the lowest and highest of `xs` (one figure when they agree). */

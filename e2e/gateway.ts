@@ -10,6 +10,8 @@ export interface GatewayProcess {
   readonly url: string;
   /** http://127.0.0.1:PORT of the admin server. */
   readonly adminUrl: string;
+  /** The fields of its "gateway started" log line (how it runs: listen, idleReclaim, mallocTrim…). */
+  readonly started: Readonly<Record<string, unknown>>;
   /** The value of the first metric line starting with `name{labels}` or `name `, or undefined. */
   metric(name: string): Promise<number | undefined>;
 }
@@ -78,5 +80,5 @@ export const startGateway = async (opts: GatewayOptions): Promise<GatewayProcess
     (await fetch(`${adminUrl}/readyz`)).ok ? true : undefined,
   );
   const metric = (selector: string): Promise<number | undefined> => readMetric(adminUrl, selector);
-  return { proc, url, adminUrl, metric };
+  return { proc, url, adminUrl, started, metric };
 };

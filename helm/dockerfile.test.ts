@@ -10,7 +10,7 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { runtimeImports } from "../e2e/imports.ts";
 import { repoRoot } from "../e2e/tools.ts";
-import { PROJECTS } from "../scripts/image/compile.ts";
+import { CC_FLAGS, NATIVE_SOURCES, PROJECTS } from "../scripts/image/compile.ts";
 import { NPM_INSTALL } from "../scripts/image/deps.ts";
 import { etcFiles } from "../scripts/image/rootfs.ts";
 import {
@@ -119,6 +119,24 @@ test("the build stage copies every source the programs' compilation reads, and .
     all(build, "RUN").some((r) => r === `node node_modules/typescript/bin/tsc -p ${PROJECTS.programs}`),
     `the build stage compiles ${PROJECTS.programs} (npm run build)`,
   );
+});
+
+test("the build stage builds each Node-API module beside the compiled programs, with the flags npm run build uses", () => {
+  const build = stage("build");
+  const sources = copiedFromContext(build);
+  const runs = all(build, "RUN");
+  for (const source of NATIVE_SOURCES) {
+    assert.ok(
+      sources.some((s) => source.startsWith(`${s}/`)) && !excluded(source),
+      `${source} reaches the build stage`,
+    );
+    const out = `dist/${source.replace(/\.c$/, ".node")}`;
+    const cc = `cc ${CC_FLAGS.join(" ")} -I/usr/local/include/node -o ${out} ${source}`;
+    assert.ok(
+      runs.some((r) => r.includes(cc)),
+      `the build stage runs "${cc}"`,
+    );
+  }
 });
 
 test("the production dependencies are exactly the packages the programs import (npm install --omit=dev --omit=optional)", () => {

@@ -49,6 +49,8 @@ export interface GatewayConfig {
   readonly relistSpreadMs: number;
   /** How long without a request before a heap that grew is collected (common/idle-reclaim.ts); 0: never. */
   readonly idleReclaimMs: number;
+  /** How often, when something happened, glibc is asked to give free memory back (common/malloc-trim.ts); 0: never. */
+  readonly mallocTrimMs: number;
   /** The share (0–1) of the container's memory limit at which requests are shed (common/memory-pressure.ts); 0: never. */
   readonly memoryShedAt: number;
   readonly logLevel: LogLevel;
@@ -110,6 +112,7 @@ const FLAGS = {
   "drain-timeout": "SWITCHBOARD_DRAIN_TIMEOUT",
   "presence-ttl": "SWITCHBOARD_PRESENCE_TTL",
   "idle-reclaim": "SWITCHBOARD_IDLE_RECLAIM",
+  "malloc-trim": "SWITCHBOARD_MALLOC_TRIM",
   "memory-shed-at": "SWITCHBOARD_MEMORY_SHED_AT",
   "relist-spread": "SWITCHBOARD_RELIST_SPREAD",
   "log-level": "SWITCHBOARD_LOG_LEVEL",
@@ -190,6 +193,10 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   "idle-reclaim": {
     value: "DURATION",
     help: "after this long without a request, collect a heap that grew by 8 MiB, giving memory back after a burst; needs node --expose-gc; 0: never (default 5s)",
+  },
+  "malloc-trim": {
+    value: "DURATION",
+    help: "every this long in which a request came or a delivery was attempted, and once after an idle collection, have glibc give the free memory in its arenas back (malloc_trim, off the event loop); needs the compiled build's Node-API module; 0: never (default 1s)",
   },
   "memory-shed-at": {
     value: "PERCENT",
@@ -393,6 +400,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
       3_600_000,
       "from 1s to 1h",
     ),
+    mallocTrimMs: zeroOrDuration("malloc-trim", get("malloc-trim") ?? "1s", 1000, 3_600_000, "from 1s to 1h"),
     memoryShedAt: memoryShedAt(get("memory-shed-at") ?? "85"),
     relistSpreadMs: zeroOrDuration("relist-spread", get("relist-spread") ?? "10s", 0, 600_000, "at most 10m"),
     logLevel,

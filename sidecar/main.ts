@@ -9,6 +9,7 @@ import { lowerV8WorkersWhenWarm, WARM_REQUESTS } from "../common/helper-threads.
 import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
+import { createMallocTrimmer, loadMallocTrim } from "../common/malloc-trim.ts";
 import { memoryPressure } from "../common/memory-pressure.ts";
 import { collectProcessMetrics } from "../common/metrics.ts";
 import { presenceKey } from "../registry/keys.ts";
@@ -192,6 +193,23 @@ const main = async (): Promise<number> => {
   const stopPressure = pressure?.every(PRESSURE_CHECK_MS);
   /** Requests and delivery attempts so far: how busy the gateway has been. */
   const activity = (): number => ingress.requests() + gateway.deliveryAttempts();
+  // glibc gives back the free memory in its arenas after each busy interval and after an idle
+  // collection (common/malloc-trim.ts).
+  const trimModule = config.mallocTrimMs > 0 ? loadMallocTrim() : undefined;
+  const trimmer =
+    trimModule && "module" in trimModule
+      ? createMallocTrimmer({
+          trim: trimModule.module.trim,
+          activity,
+          onTrim: (released, ms) => {
+            metrics.mallocTrims.inc();
+            metrics.mallocTrimReleased.inc(released);
+            metrics.mallocTrimSeconds.inc(ms / 1000);
+          },
+          onError: (err) => log.warn({ err: errorMessage(err) }, "malloc_trim failed"),
+        })
+      : undefined;
+  const stopTrimming = trimmer?.every(config.mallocTrimMs);
   const stopReclaim =
     config.idleReclaimMs > 0 && gc
       ? createIdleReclaim({
@@ -199,6 +217,7 @@ const main = async (): Promise<number> => {
           gc,
           onCollect: (before, after) => {
             metrics.idleCollections.inc();
+            trimmer?.request();
             log.debug({ heapBefore: before, heapAfter: after }, "heap collected after a quiet interval");
           },
         }).every(config.idleReclaimMs)
@@ -219,6 +238,11 @@ const main = async (): Promise<number> => {
         ? `after ${config.idleReclaimMs} ms quiet`
         : config.idleReclaimMs > 0
           ? "off: node runs without --expose-gc"
+          : "off",
+      mallocTrim: trimmer
+        ? `every ${config.mallocTrimMs} ms with activity`
+        : trimModule && "missing" in trimModule
+          ? `off: ${trimModule.missing}`
           : "off",
       v8WorkersAtNice19: `after ${WARM_REQUESTS} requests`,
       memoryShedding: cgroup
@@ -244,6 +268,7 @@ const main = async (): Promise<number> => {
         else log.info({ drainMs }, "drained: no accepted event awaits delivery; stopping");
         await closed;
         stopReclaim?.();
+        stopTrimming?.();
         stopPressure?.();
         stopLowering();
         await admin.close();

@@ -29,6 +29,9 @@ export interface GatewayMetrics {
   inflightBodyBytes: ReadGauge;
   requestsInProgress: ReadGauge;
   idleCollections: Counter;
+  mallocTrims: Counter;
+  mallocTrimReleased: Counter;
+  mallocTrimSeconds: Counter;
   memoryPressure: Gauge;
 }
 
@@ -190,6 +193,21 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     idleCollections: new Counter({
       name: "switchboard_gateway_idle_collections_total",
       help: "Full garbage collections run because the gateway went quiet after its heap grew (--idle-reclaim).",
+      registers,
+    }),
+    mallocTrims: new Counter({
+      name: "switchboard_gateway_malloc_trims_total",
+      help: "Times glibc was asked to give the free memory in its arenas back (--malloc-trim).",
+      registers,
+    }),
+    mallocTrimReleased: new Counter({
+      name: "switchboard_gateway_malloc_trim_released_bytes_total",
+      help: "Resident memory the process had less after each --malloc-trim call than before it (other threads allocate meanwhile: a lower bound).",
+      registers,
+    }),
+    mallocTrimSeconds: new Counter({
+      name: "switchboard_gateway_malloc_trim_seconds_total",
+      help: "Time the --malloc-trim calls took on libuv's pool threads, from start to answer (the event loop does not wait for them).",
       registers,
     }),
     memoryPressure: new Gauge({

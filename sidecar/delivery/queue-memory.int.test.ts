@@ -5,7 +5,7 @@
 // exit, and once the function answers, every accepted id arrives and no refused one does. Two
 // shapes: events with no data (what a held event costs beyond its data decides) and 16 KiB events
 // (the data decides). The gateway runs compiled, with the image's Node flags and environment, as a
-// sidecar does. Once delivered and quiet, it gives the memory back (--idle-reclaim).
+// sidecar does. Once delivered and quiet, it gives the memory back (--idle-reclaim, --malloc-trim).
 // bench/queue-memory.ts measures what a held event really retains.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
@@ -92,6 +92,12 @@ for (const dataBytes of [0, 16 * 1024]) {
       const heap = (await gw.metric("nodejs_heap_size_total_bytes")) ?? Number.POSITIVE_INFINITY;
       return collections > 0 && heap < heapAtFull ? true : undefined;
     });
+    // And glibc gave back the free memory in its arenas (common/malloc-trim.ts): the compiled
+    // gateway loaded its Node-API module and trimmed after the busy intervals.
+    assert.equal(gw.started.mallocTrim, "every 1000 ms with activity");
+    const trims = (await gw.metric("switchboard_gateway_malloc_trims_total")) ?? 0;
+    const released = (await gw.metric("switchboard_gateway_malloc_trim_released_bytes_total")) ?? 0;
+    assert.ok(trims > 0 && released > 0, `trims ${trims}, released ${released} bytes`);
     const arrived = receivedIds(server);
     assert.deepEqual(
       [...arrived].filter((id) => !accepted.has(id)),
@@ -101,7 +107,7 @@ for (const dataBytes of [0, 16 * 1024]) {
     assert.equal(arrived.size, accepted.size, "every accepted id arrives");
     assert.equal(cgroup.oomKills(), 0);
     t.diagnostic(
-      `accepted ${accepted.size}, working set at full ${full.workingSetMb.toFixed(1)} MiB, peak ${full.peakMb.toFixed(1)} MiB (${cgroup.peakMb().toFixed(1)} MiB once delivered), ${cgroup.workingSetMb().toFixed(1)} MiB once quiet`,
+      `accepted ${accepted.size}, working set at full ${full.workingSetMb.toFixed(1)} MiB, peak ${full.peakMb.toFixed(1)} MiB (${cgroup.peakMb().toFixed(1)} MiB once delivered), ${cgroup.workingSetMb().toFixed(1)} MiB once quiet; ${trims} trims gave back ${(released / 2 ** 20).toFixed(1)} MiB`,
     );
   });
 }
