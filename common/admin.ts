@@ -69,6 +69,8 @@ export interface AdminOptions {
 export interface AdminServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** Requests received so far (probes and scrapes included): a count that only grows. */
+  requests(): number;
   close(): Promise<void>;
 }
 
@@ -127,7 +129,9 @@ export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
       }
     };
 
+    let received = 0;
     const server = createServer((req, res) => {
+      received++;
       const target = req.url ?? "/";
       const at = target.indexOf("?");
       const path = at < 0 ? target : target.slice(0, at);
@@ -182,6 +186,7 @@ export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
       server.off("error", reject);
       resolve({
         port: (server.address() as AddressInfo).port,
+        requests: () => received,
         close: () => new Promise<void>((done) => server.close(() => done())),
       });
     });

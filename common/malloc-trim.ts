@@ -6,7 +6,7 @@
 // 35.7–36.3 MiB (bench/malloc-trim.ts, docs/benchmarks.md "What glibc keeps"). Node has no call
 // for it, so the gateway loads a Node-API module of its own (common/native/malloc-trim.c, built
 // beside the compiled programs by scripts/image/compile.ts) and, every interval in which it
-// received a request or attempted a delivery, calls malloc_trim(0) on a thread of libuv's pool:
+// received a request (a probe or a scrape too) or attempted a delivery, calls malloc_trim(0) on a thread of libuv's pool:
 // the event loop never waits for the call (2–3 ms, up to 16), a request's malloc only for the lock
 // of the arena being trimmed. A quiet gateway is trimmed once more after its idle collection
 // (common/idle-reclaim.ts) and then not again until something happens, so trimming costs an idle
@@ -43,7 +43,7 @@ export const loadMallocTrim = (
 export interface MallocTrimmerOptions {
   /** malloc_trim(0), resolving to the bytes it gave back (MallocTrimModule.trim). */
   trim: () => Promise<number>;
-  /** Requests received and deliveries attempted so far: a count that only grows. */
+  /** Requests received (admin ones included) and deliveries attempted so far: a count that only grows. */
   activity: () => number;
   /** Told after each call, with what it gave back and how long it took from start to answer. */
   onTrim?: (releasedBytes: number, ms: number) => void;
