@@ -99,9 +99,22 @@ build_coredns() {
   echo "${COREDNS_VERSION}" > "$BIN/coredns.version"
 }
 
+# gcc and glibc's headers: they build the pause program here, and the gateway's Node-API module in
+# `npm run build` and `npm run image` (scripts/image/compile.ts). Debian's packages, installed when
+# missing and this runs as root with apt-get.
+ensure_cc() {
+  command -v gcc >/dev/null 2>&1 && [[ -f /usr/include/malloc.h ]] && return 0
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing gcc and libc6-dev (Debian's packages)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev
+  else
+    die "gcc and glibc's headers are not installed, and they are needed to build the pause program and the gateway's Node-API module. Install them (Debian: apt-get install gcc libc6-dev) and run again."
+  fi
+}
+
 # The pod sandbox's program, from the pause.c that k8s.io/kubernetes ships (a static C binary).
 build_pause() {
-  command -v gcc >/dev/null 2>&1 || die "gcc is not installed, and it is needed to build the pause program. Install it (Debian: apt-get install gcc libc6-dev) and run again."
   local src
   src="$(go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/build/pause/linux/pause.c"
   [[ -f "$src" ]] || die "pause.c not found in k8s.io/kubernetes@${KUBE_VERSION}"
@@ -136,6 +149,7 @@ if [[ -x "$BIN/coredns" && "$(cat "$BIN/coredns.version" 2>/dev/null)" == "${COR
 else
   timed "coredns ${COREDNS_VERSION}" build_coredns
 fi
+ensure_cc
 [[ -x "$BIN/pause" ]] && log "pause ${KUBE_VERSION}: cached" || timed "pause ${KUBE_VERSION}" build_pause
 if [[ -x "$BIN/nats-server" && "$(cat "$BIN/nats-server.version" 2>/dev/null)" == "${NATS_VERSION}" ]]; then
   log "nats-server ${NATS_VERSION}: cached"
