@@ -44,6 +44,20 @@ const trimmed = results("malloc-trim")?.details.samples as
   | Partial<Record<"gateway" | "forwarder" | "untrimmed", Trimmed[]>>
   | undefined;
 
+/** bench/connections.ts: the working set per open keep-alive connection, KiB. */
+const connectionKib = results("connections")?.details.samples as
+  | Partial<Record<"gateway" | "forwarder", { perConnectionKib: number }[]>>
+  | undefined;
+/** What open connections cost (bench/connections.ts), or "" without that run. */
+const connectionsSay = (): string => {
+  const { gateway: mine = [], forwarder: theirs = [] } = connectionKib ?? {};
+  if (mine.length === 0 || theirs.length === 0) return "";
+  const kib = (xs: { perConnectionKib: number }[]) => spread(xs.map((x) => x.perConnectionKib));
+  // KiB per connection × 1024 connections = that many MiB.
+  const atCap = Math.max(...mine.map((x) => x.perConnectionKib));
+  return `an open keep-alive connection holds ${kib(mine)} KiB of the gateway's working set, ${kib(theirs)} of the forwarder's (bench/connections.ts); a paced load the subject cannot keep up with makes the load generator open one per request it cannot send, and the gateway's default --max-connections 1024 at that cost is ${mib(atCap)}`;
+};
+
 const µs = (n: number) => `${n.toFixed(0)} µs`;
 const mib = (n: number) => `${n.toFixed(1)} MiB`;
 
@@ -222,7 +236,7 @@ const syncEvidence = (figure: string, value: string): string | undefined => {
       gateway.promoted && forwarder.promoted
         ? `what outlives a minor collection (the old generation's growth) per request: gateway ${Math.round(total(gateway.promoted))} bytes, forwarder ${Math.round(total(forwarder.promoted))}; beyond the forwarder: ${beyond(gateway.promoted, forwarder.promoted, (n) => `${Math.round(n)} bytes`)}`
         : "",
-      rate === 1000 ? trimSays("paced", "pacedTrimmed") : "",
+      rate === 1000 ? trimSays("paced", "pacedTrimmed") : connectionsSay(),
     ]
       .filter(Boolean)
       .join("; ");
@@ -236,7 +250,7 @@ const syncEvidence = (figure: string, value: string): string | undefined => {
           .join(", "),
         [undiciForwarder, httpForwarder].some((s) => s !== undefined && s.afterBurstMb <= 1.1 * s.idleMb),
       ),
-      "V8's heap returns with the gateway's collection when quiet (--idle-reclaim); what stays is glibc's malloc heap, which jemalloc gives back at the cost of 10–15 MiB more with the async queue full of 16 KiB events (docs/benchmarks.md, \"The allocator\")",
+      "V8's heap returns with the gateway's collection when quiet (--idle-reclaim), glibc's free memory with its trimming (--malloc-trim); what stays is live memory: the code compiled under load and the old generation grown with it (docs/benchmarks.md, \"The gateway trims glibc's arenas itself\")",
       trimSays("afterBurst", "afterBurstTrimmed"),
     ]
       .filter(Boolean)

@@ -28,7 +28,8 @@ export const MALLOC_TRIM_MODULE = fileURLToPath(new URL("./native/malloc-trim.no
 export const loadMallocTrim = (
   path: string = MALLOC_TRIM_MODULE,
 ): { module: MallocTrimModule } | { missing: string } => {
-  if (!existsSync(path)) return { missing: `no ${path} (npm run build makes it)` };
+  if (!existsSync(path))
+    return { missing: `no ${path}: it is built beside the compiled programs (npm run build, npm run image)` };
   const loaded = { exports: {} as Partial<MallocTrimModule> };
   try {
     process.dlopen(loaded, path);
