@@ -90,7 +90,7 @@ const trimSays = (before: MallocTrimStep, after: MallocTrimStep): string => {
   if (untrimmed.length === 0 || shipped.length === 0) return "";
   const of = (who: string, xs: Trimmed[]) =>
     `the ${who} from ${spread(xs.map((s) => s[before]))} to ${spread(xs.map((s) => s[after]))} MiB (idle ${spread(xs.map((s) => s.idle))})`;
-  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway with --malloc-trim=0", untrimmed)} and ${of("forwarder", theirs)}; the gateway as it ships, trimming itself after every busy second, held ${spread(shipped.map((s) => s[before]))} MiB at that point (idle ${spread(shipped.map((s) => s.idle))}), and gdb's call took it to ${spread(shipped.map((s) => s[after]))} (bench/malloc-trim.ts)`;
+  return `glibc's malloc keeps what was freed in the middle of its arenas: malloc_trim(0), called in the process from gdb, took ${of("gateway with --malloc-trim=0", untrimmed)} and ${of("forwarder", theirs)}; the gateway as it ships, trimming itself after busy intervals (--malloc-trim), held ${spread(shipped.map((s) => s[before]))} MiB at that point (idle ${spread(shipped.map((s) => s.idle))}), and gdb's call took it to ${spread(shipped.map((s) => s[after]))} (bench/malloc-trim.ts)`;
 };
 
 /** The added latency `q` of subject `s` at `rate`/s over the direct call measured before it, ms. */

@@ -6,7 +6,7 @@
 // burst (64 in flight, its rate kept) and 15 s quiet, and after malloc_trim(0) again. What the
 // call gives back is free memory glibc held in the middle of its arenas. Three subjects: the
 // forwarder, the gateway with --malloc-trim=0 (what glibc keeps without it), and the gateway as it
-// ships, trimming itself after every busy second (what is left for gdb's call is what its own
+// ships, trimming itself after busy intervals (what is left for gdb's call is what its own
 // trimming missed). Needs gdb (Debian's package); without it, says so and writes nothing.
 //   node bench/malloc-trim.ts [--runs 2]
 import { execFileSync, spawnSync } from "node:child_process";
@@ -181,7 +181,7 @@ report(
       "afterBurstTrimmed",
     ),
     info(
-      "gateway as it ships (--malloc-trim 1s): working set idle / end of 1000/s / 15 s after the burst, MiB",
+      "gateway as it ships (--malloc-trim at its default): working set idle / end of 1000/s / 15 s after the burst, MiB",
       memoryOf(samples.gateway),
       `--malloc-trim=0: ${memoryOf(samples.untrimmed)}`,
     ),

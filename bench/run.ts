@@ -21,6 +21,8 @@ const benches: (string | string[])[] = [
   ["fleet.ts", "--vpns", "100", "--subscriptions", "10000"],
   // What glibc's malloc keeps that malloc_trim(0) gives back (needs gdb; left out without it).
   "malloc-trim.ts",
+  // What the gateway's --malloc-trim interval trades: working set against the tail.
+  "trim-interval.ts",
   // What an open connection costs the gateway and the bare forwarder.
   "connections.ts",
   // Last: every goal from the results above, met or with where the cost is.

@@ -196,7 +196,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   },
   "malloc-trim": {
     value: "DURATION",
-    help: "every this long in which a request came or a delivery was attempted, and once after an idle collection, have glibc give the free memory in its arenas back (malloc_trim, off the event loop); needs the compiled build's Node-API module; 0: never (default 1s)",
+    help: "every this long in which a request came or a delivery was attempted, and once after an idle collection, have glibc give the free memory in its arenas back (malloc_trim, off the event loop); needs the compiled build's Node-API module; 0: never (default 5s)",
   },
   "memory-shed-at": {
     value: "PERCENT",
@@ -400,7 +400,7 @@ export const parseGatewayConfig = (argv: readonly string[], env: NodeJS.ProcessE
       3_600_000,
       "from 1s to 1h",
     ),
-    mallocTrimMs: zeroOrDuration("malloc-trim", get("malloc-trim") ?? "1s", 1000, 3_600_000, "from 1s to 1h"),
+    mallocTrimMs: zeroOrDuration("malloc-trim", get("malloc-trim") ?? "5s", 1000, 3_600_000, "from 1s to 1h"),
     memoryShedAt: memoryShedAt(get("memory-shed-at") ?? "85"),
     relistSpreadMs: zeroOrDuration("relist-spread", get("relist-spread") ?? "10s", 0, 600_000, "at most 10m"),
     logLevel,

@@ -207,7 +207,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
     }),
     mallocTrimSeconds: new Counter({
       name: "switchboard_gateway_malloc_trim_seconds_total",
-      help: "Time the --malloc-trim calls took on libuv's pool threads, from start to answer (the event loop does not wait for them).",
+      help: "Time the --malloc-trim calls took on libuv's pool threads, from start to answer (the event loop does not run them, but a malloc on it waits while the arena it uses is trimmed).",
       registers,
     }),
     memoryPressure: new Gauge({
