@@ -9,17 +9,15 @@
 import { connect, type Socket } from "node:net";
 import { parseArgs } from "node:util";
 import { type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
-import { startGateway } from "../e2e/gateway.ts";
 import {
   benchRegistry,
   benchRoute,
   eventHeaders,
   pin,
-  pinned,
   type Row,
   report,
-  routesLoaded,
   spread,
+  withBenchGateway,
 } from "./lib.ts";
 import { startBenchFunction, startForwarder } from "./subjects/index.ts";
 
@@ -93,22 +91,11 @@ try {
       await forwarder.stop();
       cgF.remove();
     }
-    const cgG = memoryCgroup("conn-gateway", LIMIT);
-    const gateway = await startGateway({
-      etcd: registry.etcd.url,
-      clusterName: registry.cluster,
-      dir: registry.dir,
-      name: `conn-${i}`,
-      compiled: true,
-      prefix: [...cgG.prefix, ...pinned("0")],
-    });
-    try {
-      await routesLoaded(gateway);
-      samples.gateway.push(await measure(Number(new URL(gateway.url).port), cgG));
-    } finally {
-      await gateway.proc.stop();
-      cgG.remove();
-    }
+    samples.gateway.push(
+      await withBenchGateway(registry, { name: `conn-gateway-${i}`, limitBytes: LIMIT }, (gateway, cgroup) =>
+        measure(Number(new URL(gateway.url).port), cgroup),
+      ),
+    );
   }
 } finally {
   await fn.stop();

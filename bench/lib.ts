@@ -6,8 +6,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
+import { type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
 import { type Etcd, startEtcd } from "../e2e/etcd.ts";
-import type { GatewayProcess } from "../e2e/gateway.ts";
+import { type GatewayProcess, startGateway } from "../e2e/gateway.ts";
 import { procStat, waitFor } from "../e2e/proc.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import type { SubscriptionRecord } from "../registry/types.ts";
@@ -121,6 +122,37 @@ export const routesLoaded = (gateway: GatewayProcess): Promise<true> =>
   waitFor("routes loaded", async () =>
     ((await gateway.metric("switchboard_gateway_config_revision")) ?? 0) > 0 ? true : undefined,
   );
+
+/**
+ * Runs `use` with the compiled gateway of `registry`, alone on core 0 in a fresh memory cgroup
+ * of `limitBytes` with `extraArgs`, its routes loaded; then stops it and removes the cgroup.
+ */
+export const withBenchGateway = async <T>(
+  registry: Registry,
+  opts: { name: string; limitBytes: number; extraArgs?: string[] },
+  use: (gateway: GatewayProcess, cgroup: MemoryCgroup) => Promise<T>,
+): Promise<T> => {
+  const cgroup = memoryCgroup(opts.name, opts.limitBytes);
+  try {
+    const gateway = await startGateway({
+      etcd: registry.etcd.url,
+      clusterName: registry.cluster,
+      dir: registry.dir,
+      name: opts.name,
+      compiled: true,
+      prefix: [...cgroup.prefix, ...pinned("0")],
+      ...(opts.extraArgs && { extraArgs: opts.extraArgs }),
+    });
+    try {
+      await routesLoaded(gateway);
+      return await use(gateway, cgroup);
+    } finally {
+      await gateway.proc.stop();
+    }
+  } finally {
+    cgroup.remove();
+  }
+};
 
 /** `taskset -c CORES` prefix when taskset exists (pins a process to cores), else nothing. */
 export const pinned = (cores: string): string[] => {

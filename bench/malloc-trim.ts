@@ -12,7 +12,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
-import { type GatewayProcess, startGateway } from "../e2e/gateway.ts";
+import type { GatewayProcess } from "../e2e/gateway.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
@@ -22,12 +22,11 @@ import {
   load,
   type MallocTrimStep,
   pin,
-  pinned,
   type Row,
   report,
-  routesLoaded,
   spread,
   type MallocTrimSample as Trimmed,
+  withBenchGateway,
 } from "./lib.ts";
 import { startBenchFunction, startForwarder } from "./subjects/index.ts";
 
@@ -91,26 +90,19 @@ const trimsOf = async (gateway: GatewayProcess): Promise<NonNullable<Trimmed["tr
 });
 
 /** The gateway as it ships (trimming itself), or with --malloc-trim=0. */
-const gatewayRun = async (i: number, trimming: boolean): Promise<Trimmed> => {
-  const cgroup = memoryCgroup("trim-gateway", LIMIT);
-  const gateway = await startGateway({
-    etcd: registry.etcd.url,
-    clusterName: registry.cluster,
-    dir: registry.dir,
-    name: `trim-${i}-${trimming ? "shipped" : "off"}`,
-    compiled: true,
-    prefix: [...cgroup.prefix, ...pinned("0")],
-    ...(!trimming && { extraArgs: ["--malloc-trim=0"] }),
-  });
-  try {
-    await routesLoaded(gateway);
-    const run = await measure(gateway.proc.pid, `${gateway.url}/`, cgroup);
-    return trimming ? { ...run, trims: await trimsOf(gateway) } : run;
-  } finally {
-    await gateway.proc.stop();
-    cgroup.remove();
-  }
-};
+const gatewayRun = (i: number, trimming: boolean): Promise<Trimmed> =>
+  withBenchGateway(
+    registry,
+    {
+      name: `trim-${i}-${trimming ? "shipped" : "off"}`,
+      limitBytes: LIMIT,
+      ...(!trimming && { extraArgs: ["--malloc-trim=0"] }),
+    },
+    async (gateway, cgroup) => {
+      const run = await measure(gateway.proc.pid, `${gateway.url}/`, cgroup);
+      return trimming ? { ...run, trims: await trimsOf(gateway) } : run;
+    },
+  );
 
 const samples: Record<"forwarder" | "untrimmed" | "gateway", Trimmed[]> = {
   forwarder: [],

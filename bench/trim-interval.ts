@@ -6,8 +6,6 @@
 // more requests meet such a pause.
 //   node bench/trim-interval.ts [--runs 2]
 import { parseArgs } from "node:util";
-import { memoryCgroup } from "../e2e/cgroup.ts";
-import { startGateway } from "../e2e/gateway.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
@@ -16,11 +14,10 @@ import {
   type LoadResult,
   load,
   pin,
-  pinned,
   type Row,
   report,
-  routesLoaded,
   spread,
+  withBenchGateway,
 } from "./lib.ts";
 import { startBenchFunction } from "./subjects/index.ts";
 
@@ -47,34 +44,29 @@ const samples: Record<string, Sample[]> = Object.fromEntries(INTERVALS.map((i) =
 try {
   for (let round = 0; round < runs; round++)
     for (const interval of INTERVALS) {
-      const cgroup = memoryCgroup("trim-interval", LIMIT);
-      const gateway = await startGateway({
-        etcd: registry.etcd.url,
-        clusterName: registry.cluster,
-        dir: registry.dir,
-        name: `trim-interval-${round}-${interval}`,
-        compiled: true,
-        prefix: [...cgroup.prefix, ...pinned("0")],
-        extraArgs: [`--malloc-trim=${interval}`],
-      });
-      try {
-        await routesLoaded(gateway);
-        const url = `${gateway.url}/`;
-        await load({ url, headers, body, okStatus: 200, seconds: 10, ratePerSecond: 1000 });
-        const read: number[] = [];
-        const timer = setInterval(() => read.push(cgroup.workingSetMb()), 500);
-        const paced = await load({ url, headers, body, okStatus: 200, seconds: 20, ratePerSecond: 1000 });
-        clearInterval(timer);
-        samples[interval]?.push({
-          meanMb: read.reduce((a, b) => a + b, 0) / read.length,
-          maxMb: Math.max(...read),
-          latencyMs: paced.latencyMs,
-          trims: (await gateway.metric("switchboard_gateway_malloc_trims_total")) ?? 0,
-        });
-      } finally {
-        await gateway.proc.stop();
-        cgroup.remove();
-      }
+      const sample = await withBenchGateway(
+        registry,
+        {
+          name: `trim-interval-${round}-${interval}`,
+          limitBytes: LIMIT,
+          extraArgs: [`--malloc-trim=${interval}`],
+        },
+        async (gateway, cgroup): Promise<Sample> => {
+          const url = `${gateway.url}/`;
+          await load({ url, headers, body, okStatus: 200, seconds: 10, ratePerSecond: 1000 });
+          const read: number[] = [];
+          const timer = setInterval(() => read.push(cgroup.workingSetMb()), 500);
+          const paced = await load({ url, headers, body, okStatus: 200, seconds: 20, ratePerSecond: 1000 });
+          clearInterval(timer);
+          return {
+            meanMb: read.reduce((a, b) => a + b, 0) / read.length,
+            maxMb: Math.max(...read),
+            latencyMs: paced.latencyMs,
+            trims: (await gateway.metric("switchboard_gateway_malloc_trims_total")) ?? 0,
+          };
+        },
+      );
+      samples[interval]?.push(sample);
     }
 } finally {
   await fn.stop();
