@@ -9,13 +9,13 @@
 // received a request (a probe or a scrape too) or attempted a delivery, calls malloc_trim(0) on a
 // thread of libuv's pool. The event loop does not run the call, but glibc holds each arena's lock
 // while it trims it, so a malloc on the event loop waits for it (3.6–5.0 ms a call on average at
-// 1000/s) and the requests of those milliseconds with it. Every five seconds (the default) makes a
-// fifth of the pauses of every second for the same working set; trimming every second doubled
-// the gateway's p99.9 at 1000/s in two runs of three (bench/trim-interval.ts). A quiet gateway is trimmed once more after its
-// idle collection (common/idle-reclaim.ts) and then not again until something happens, so
-// trimming costs an idle gateway nothing. Where the module is absent (running the `.ts` sources,
-// a musl libc, a build without a C compiler) the gateway runs without it and its start log says
-// why.
+// 1000/s) and the requests of those milliseconds with it. Every five seconds (the default) makes
+// a fifth of the pauses of every second for the same working set; trimming every second doubled
+// the gateway's p99.9 at 1000/s in two runs of three (bench/trim-interval.ts). A quiet gateway is
+// trimmed once more after its idle collection (common/idle-reclaim.ts) and then not again until
+// something happens, so trimming costs an idle gateway nothing. Where the module is absent
+// (running the `.ts` sources, a musl libc, a build without a C compiler) the gateway runs without
+// it and its start log says why.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { errorMessage } from "./errors.ts";

@@ -35,6 +35,16 @@ test("requests are shed at 85 % of the memory limit unless told otherwise; 0 nev
   assert.equal(parseGatewayConfig(base, { SWITCHBOARD_MEMORY_SHED_AT: "0" }).memoryShedAt, 0);
 });
 
+test("glibc is asked to give memory back every 5 s with activity unless told otherwise; 0 never", () => {
+  assert.equal(parseGatewayConfig(base, {}).mallocTrimMs, 5000);
+  assert.equal(parseGatewayConfig([...base, "--malloc-trim", "1s"], {}).mallocTrimMs, 1000);
+  assert.equal(parseGatewayConfig(base, { SWITCHBOARD_MALLOC_TRIM: "0" }).mallocTrimMs, 0);
+  assert.throws(
+    () => parseGatewayConfig([...base, "--malloc-trim", "500ms"], {}),
+    /--malloc-trim must be 0 or from 1s to 1h, got "500ms"/,
+  );
+});
+
 test("bad or missing flags give one clear line", () => {
   const cases: [string[], RegExp][] = [
     [["--etcd", "http://x:1", "--cluster-name", "a"], /--listen \(or SWITCHBOARD_LISTEN\) is required/],
