@@ -12,10 +12,10 @@ import { type MemoryCgroup, memoryCgroup } from "../e2e/cgroup.ts";
 import {
   benchRegistry,
   benchRoute,
-  eventHeaders,
   pin,
   type Row,
   report,
+  SYNC_EVENT,
   spread,
   withBenchGateway,
 } from "./lib.ts";
@@ -29,8 +29,7 @@ const connections = Number(values.connections);
 const LIMIT = 256 * 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const headers = eventHeaders("bench.event", { id: "b" });
-const body = JSON.stringify({ order: 42, items: ["a", "b"] });
+const { headers, body } = SYNC_EVENT;
 const head = Object.entries(headers)
   .map(([name, value]) => `${name}: ${value}\r\n`)
   .join("");

@@ -35,7 +35,6 @@ import {
   benchRoute,
   type Cost,
   type CostMemory,
-  eventHeaders,
   inspectorSession,
   load,
   pin,
@@ -43,6 +42,7 @@ import {
   type Row,
   report,
   routesLoaded,
+  SYNC_EVENT,
   total,
 } from "./lib.ts";
 import { startBenchFunction, startForwarder } from "./subjects/index.ts";
@@ -207,8 +207,7 @@ const readMemory = async (
   };
 };
 
-const body = JSON.stringify({ order: 42, items: ["a", "b"] });
-const headers = eventHeaders("bench.event", { id: "b" });
+const { headers, body } = SYNC_EVENT;
 
 /** Measures the subject at `url` whose inspector listens on `port`, inside `cgroup`. */
 const measure = async (name: string, url: string, port: number, cgroup: MemoryCgroup): Promise<Cost> => {

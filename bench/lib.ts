@@ -117,6 +117,12 @@ export const eventHeaders = (
   "content-type": "application/json",
 });
 
+/** The event the sync benches send: a bench.event with a small JSON body. */
+export const SYNC_EVENT: { readonly headers: Record<string, string>; readonly body: string } = {
+  headers: eventHeaders("bench.event", { id: "b" }),
+  body: JSON.stringify({ order: 42, items: ["a", "b"] }),
+};
+
 /** Resolves once `gateway` has loaded routes (its config revision is past 0); gives up as waitFor does. */
 export const routesLoaded = (gateway: GatewayProcess): Promise<true> =>
   waitFor("routes loaded", async () =>

@@ -18,12 +18,12 @@ import {
   benchRegistry,
   benchRoute,
   cpuSeconds,
-  eventHeaders,
   load,
   type MallocTrimStep,
   pin,
   type Row,
   report,
+  SYNC_EVENT,
   spread,
   type MallocTrimSample as Trimmed,
   withBenchGateway,
@@ -40,8 +40,7 @@ if (spawnSync("gdb", ["--version"]).status !== 0) {
   process.exit(0);
 }
 
-const headers = eventHeaders("bench.event", { id: "b" });
-const body = JSON.stringify({ order: 42, items: ["a", "b"] });
+const { headers, body } = SYNC_EVENT;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** glibc's malloc_trim(0) in process `pid`: every arena's free pages given back to the kernel. */
 const trim = (pid: number): void => {

@@ -25,7 +25,6 @@ import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
   benchRoute,
-  eventHeaders,
   type LoadResult,
   load,
   type SyncHopSubject as Measured,
@@ -35,6 +34,7 @@ import {
   type Row,
   report,
   routesLoaded,
+  SYNC_EVENT,
   settled,
 } from "./lib.ts";
 import {
@@ -73,8 +73,7 @@ const fn = await startBenchFunction("1");
 const fnUrl = `http://127.0.0.1:${fn.port}/fn`;
 await benchRoute(registry, fnUrl, "sync");
 
-const body = JSON.stringify({ order: 42, items: ["a", "b"] });
-const ceHeaders = eventHeaders("bench.event", { id: "b" });
+const { headers: ceHeaders, body } = SYNC_EVENT;
 
 const AFTER_BURST_MS = 15_000;
 const SETTLE_MS = 10_000;

@@ -10,12 +10,12 @@ import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
   benchRoute,
-  eventHeaders,
   type LoadResult,
   load,
   pin,
   type Row,
   report,
+  SYNC_EVENT,
   spread,
   withBenchGateway,
 } from "./lib.ts";
@@ -38,8 +38,7 @@ compile(PROJECTS.programs);
 const registry = await benchRegistry();
 const fn = await startBenchFunction("1");
 await benchRoute(registry, `http://127.0.0.1:${fn.port}/fn`, "sync");
-const headers = eventHeaders("bench.event", { id: "b" });
-const body = JSON.stringify({ order: 42, items: ["a", "b"] });
+const { headers, body } = SYNC_EVENT;
 const samples: Record<string, Sample[]> = Object.fromEntries(INTERVALS.map((i) => [i, []]));
 try {
   for (let round = 0; round < runs; round++)
