@@ -9,6 +9,8 @@ import { type AdminServer, json, serveAdmin } from "./admin.ts";
 const registry = new Registry();
 new Counter({ name: "admin_test_total", help: "a counter", registers: [registry] }).inc();
 let why: string | undefined;
+/** Stream writers given a response already ended (HEAD). */
+let headEnded = 0;
 const admin: AdminServer = await serveAdmin({
   host: "127.0.0.1",
   port: 0,
@@ -26,6 +28,10 @@ const admin: AdminServer = await serveAdmin({
       status: 200,
       headers: { "content-type": "application/x-ndjson" },
       body: (res) => {
+        if (res.writableEnded) {
+          headEnded++;
+          return;
+        }
         res.write('{"line":1}\n');
         setImmediate(() => res.end('{"line":2}\n'));
       },
@@ -86,6 +92,12 @@ test("a program's routes: its answers, decoded query and headers, HEAD, streams;
   const echo = await fetch(url("/echo?a=x%20y&a=second&b=1+2"), { headers: { "x-echo": "hi" } });
   assert.deepEqual(await echo.json(), { a: "x y", b: "1 2", header: "hi" });
   assert.equal(await (await fetch(url("/stream"))).text(), '{"line":1}\n{"line":2}\n');
+  // HEAD on a stream: the head only, and the writer is told the response has ended.
+  const streamHead = await fetch(url("/stream"), { method: "HEAD" });
+  assert.deepEqual(
+    [streamHead.status, streamHead.headers.get("content-type"), await streamHead.text(), headEnded],
+    [200, "application/x-ndjson", "", 1],
+  );
   assert.equal((await fetch(url("/nothing-here"))).status, 404);
   assert.equal((await fetch(url("/healthz/"))).status, 404);
   assert.equal((await fetch(url("/extra"), { method: "POST", body: "x" })).status, 404);

@@ -36,7 +36,9 @@ export interface AdminAnswer {
   readonly headers: Record<string, string>;
   /**
    * The whole body; or, for a stream, what writes it after the head and ends the response (called
-   * also when the client went away before the head: the response is then destroyed).
+   * also when the client went away before the head: the response is then destroyed; and for a
+   * HEAD request, after the head: the response is then ended). A writer given a destroyed or
+   * ended response lets go of what it holds.
    */
   readonly body?: string | Uint8Array | ((res: ServerResponse) => void);
 }
@@ -146,8 +148,12 @@ export const serveAdmin = (opts: AdminOptions): Promise<AdminServer> =>
         // A body the route did not read closes the connection after the answer (linger.ts).
         if (closesUnread(req)) res.setHeader("connection", "close");
         res.writeHead(status, headers);
-        if (typeof body === "function") body(res);
-        else res.end(body);
+        if (typeof body !== "function") res.end(body);
+        else {
+          // A HEAD answer has no body: a stream's writer sees it ended and writes nothing.
+          if (req.method === "HEAD") res.end();
+          body(res);
+        }
       };
       if (!(declared <= maxBodyBytes))
         return answer(tooLarge(`the request body (${declared} bytes) exceeds ${maxBodyBytes} bytes`));

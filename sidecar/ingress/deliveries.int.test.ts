@@ -134,3 +134,23 @@ test("a follower that goes away gives its stream back: 32 streams at most, and 3
   }
   for (const res of open) await res.body?.cancel();
 });
+
+test("HEAD /deliveries answers the stream's head and holds no stream: 33 in a row are answered", async () => {
+  const sub = `${b.namespace}/to-fn`;
+  for (let i = 0; i < 33; i++) {
+    const res = await fetch(
+      `${shared.adminUrl}/deliveries?vpn=${b.vpn}&subscription=${encodeURIComponent(sub)}`,
+      {
+        method: "HEAD",
+        headers: { authorization: `Bearer ${b.token}` },
+      },
+    );
+    assert.deepEqual(
+      [res.status, res.headers.get("content-type"), await res.text()],
+      [200, "application/x-ndjson", ""],
+    );
+  }
+  const res = await follow(shared, b.vpn, sub, b.token);
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+});

@@ -193,8 +193,9 @@ export const deliveriesRoutes =
         body: (res) => {
           out = res;
           res.once("close", end);
-          // The follower may be gone, or the feed closed, before the head was written.
-          if (ended || res.destroyed) return end();
+          // The follower may be gone, or the feed closed, before the head was written; a HEAD
+          // request's response is ended with its head.
+          if (ended || res.destroyed || res.writableEnded) return end();
           send({ following: subscription, vpn });
         },
       };
