@@ -504,6 +504,28 @@ export interface SyncHopSubject {
   gatewayCounts?: { after5000: Record<string, number>; afterClosedLoop: Record<string, number> };
 }
 
+/** One round of bench/sync-hop.ts's shared core: the gateway and the Go proxy under the same load at the same time. */
+export interface SharedCoreRound {
+  /** Requests per second answered 200, and the subject's CPU per request (all its threads, from /proc), µs. */
+  gateway: { rate: number; cpuUs: number };
+  goProxy: { rate: number; cpuUs: number };
+}
+
+/** bench/sync-hop.ts's shared core: closed loops and paced runs of the gateway and the Go proxy at once, by round. */
+export interface SharedCore {
+  /** Whether each had a CPU group of its own (equal shares of the core between the two, not between their threads). */
+  ownCpu: boolean;
+  closedLoop: SharedCoreRound[];
+  /** Paced at `rate` requests/s each. */
+  paced: { rate: number; rounds: SharedCoreRound[] };
+}
+
+/** The middle value of `xs` (the lower of the two middle ones for an even count); NaN for none. */
+export const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+};
+
 /** The points of a bench/malloc-trim.ts round where it reads the working set. */
 export type MallocTrimStep = "idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed";
 

@@ -6,7 +6,9 @@
 // loop; the cgroup's working set (usage minus inactive file) idle (from 10 s after start), at the end of each paced run,
 // at its peak, and the lowest in the 15 s after the closed loop; OOM kills. The goals (docs/architecture.md,
 // "Performance targets") are judged as ratios against the Go proxy of the same run, and each names
-// the Node floor: the best bare Node forwarder of the run on that figure.
+// the Node floor: the best bare Node forwarder of the run on that figure. Then the gateway and the Go
+// proxy share core 0 at once, each with a CPU group of its own, for the ratios to the Go proxy
+// (throughput, CPU per request) on rounds where the host's drift falls on both.
 // The gateway runs compiled, as the image runs it (built first, as `npm run build` does).
 //   node bench/sync-hop.ts [--seconds 5] [--limit-mib 128] [--subjects "go proxy,gateway"]
 //     --limit-mib 0: each subject in a cgroup without a limit (the working set is still read)
@@ -25,15 +27,19 @@ import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
   benchRegistry,
   benchRoute,
+  cpuSeconds,
   type LoadResult,
   load,
   type SyncHopSubject as Measured,
+  median,
   metered,
   pin,
   pinned,
   type Row,
   report,
   routesLoaded,
+  type SharedCore,
+  type SharedCoreRound,
   SYNC_EVENT,
   settled,
 } from "./lib.ts";
@@ -76,6 +82,7 @@ await benchRoute(registry, fnUrl, "sync");
 const { headers: ceHeaders, body } = SYNC_EVENT;
 
 const AFTER_BURST_MS = 15_000;
+const SHARED_ROUNDS = 5;
 const SETTLE_MS = 10_000;
 
 const run = (
@@ -227,6 +234,58 @@ if (wanted.has("gateway (node:http)"))
   );
 if (wanted.has("gateway (.ts)"))
   results.push(await measure("gateway (.ts)", gatewaySubject("gateway (.ts)", false)));
+
+/**
+ * The gateway and the Go proxy on core 0 at the same time, each in a memory cgroup with the same
+ * limit and a CPU group of its own (so the core is shared between the two equally, not between
+ * their threads), under the same load: closed loops at once, then paced runs at once. The host's
+ * speed drifts while subjects are measured one after the other (two identical gateways measured
+ * alternately on a 2-core machine differed by up to 2.5× in CPU per request from one
+ * round to the next, and at the same time by 0.94–1.10×): a drift here falls on both, so the
+ * goals' ratios to the Go proxy are judged on these rounds.
+ */
+const shareCore = async (): Promise<SharedCore> => {
+  const gatewayGroup = memoryCgroup("shared-gateway", LIMIT, { ownCpu: true });
+  const goGroup = memoryCgroup("shared-go-proxy", LIMIT, { ownCpu: true });
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const gateway = await gatewaySubject("gateway shared", true)(gatewayGroup);
+    stops.push(() => gateway.stop());
+    const goProxy = proxied(await startGoProxy(fnUrl, "0", goGroup));
+    stops.push(() => goProxy.stop());
+    const once = async (
+      subject: { pid: number; url: string; headers: Record<string, string> },
+      opts: { concurrency?: number; ratePerSecond?: number },
+    ) => {
+      const cpu = cpuSeconds(subject.pid);
+      const result = await run(subject.url, subject.headers, opts);
+      return { rate: result.rate, cpuUs: ((cpuSeconds(subject.pid) - cpu) / result.ok) * 1e6 };
+    };
+    const both = async (opts: { concurrency?: number; ratePerSecond?: number }): Promise<SharedCoreRound> => {
+      const [g, o] = await Promise.all([once(gateway, opts), once(goProxy, opts)]);
+      return { gateway: g, goProxy: o };
+    };
+    // Warm-up at once, a closed loop then a paced run: on a core kept busy by both, V8's
+    // compiler threads (at nice 19 once the gateway is warm, common/helper-threads.ts) get little
+    // of it, and the first closed loop after start ran at 0.8 of the next ones.
+    await both({ concurrency: 64 });
+    await both({ ratePerSecond: 1000 });
+    const paced: SharedCoreRound[] = [];
+    for (let i = 0; i < SHARED_ROUNDS; i++) paced.push(await both({ ratePerSecond: 1000 }));
+    const closedLoop: SharedCoreRound[] = [];
+    for (let i = 0; i < SHARED_ROUNDS; i++) closedLoop.push(await both({ concurrency: 64 }));
+    return {
+      ownCpu: gatewayGroup.ownCpu && goGroup.ownCpu,
+      closedLoop,
+      paced: { rate: 1000, rounds: paced },
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    gatewayGroup.remove();
+    goGroup.remove();
+  }
+};
+const shared = wanted.has("gateway") && wanted.has("go proxy") ? await shareCore() : undefined;
 await fn.stop();
 await registry.close();
 
@@ -293,11 +352,23 @@ if (gw && go) {
   rows.push({
     figure: "sync throughput, closed loop (64 in flight), requests/s, 128 MiB cgroup",
     value: f(gw.closedLoop.rate, 0),
-    baseline: `${goKilled ?? `${f(go.closedLoop.rate, 0)} (Go proxy)`}${floor((m) => m.closedLoop.rate, "max", 0)}`,
+    baseline: `${goKilled ?? `${f(go.closedLoop.rate, 0)} (Go proxy)`}${floor((m) => m.closedLoop.rate, "max", 0)}${shared ? "; alone, one after the other: judged on the shared core (next row)" : ""}`,
     ratio: goKilled ? "—" : f(throughput),
     target: "≥ 1.0 × the Go proxy",
-    verdict: goKilled ? "—" : verdict(throughput >= 1),
+    verdict: goKilled || shared ? "—" : verdict(throughput >= 1),
   });
+  if (shared) {
+    const ratios = shared.closedLoop.map((r) => r.gateway.rate / r.goProxy.rate);
+    const ratio = median(ratios);
+    rows.push({
+      figure: `sync throughput on a shared core, gateway / Go proxy: closed loops at once (64 in flight each), ${shared.ownCpu ? "equal CPU shares" : "no CPU groups on this machine: shares follow threads"}, median of ${ratios.length} rounds`,
+      value: f(ratio),
+      baseline: `rounds ${ratios.map((x) => f(x)).join(", ")}; gateway ${f(median(shared.closedLoop.map((r) => r.gateway.rate)), 0)} req/s, Go proxy ${f(median(shared.closedLoop.map((r) => r.goProxy.rate)), 0)} (medians)`,
+      ratio: f(ratio),
+      target: "≥ 1.0 × the Go proxy",
+      verdict: shared.ownCpu ? verdict(ratio >= 1) : "—",
+    });
+  }
   rows.push({
     figure: "added latency at 1000/s paced, p50 / p99 ms (over a direct call)",
     value: `${f(added(gw, 1000, "p50"), 3)} / ${f(added(gw, 1000, "p99"), 3)}`,
@@ -319,11 +390,24 @@ if (gw && go) {
   rows.push({
     figure: "CPU core-seconds per 1000 requests at 1000/s",
     value: f(cpu, 3),
-    baseline: `${f(goCpu, 3)} (Go proxy)${floor((m) => m.paced[1000]?.coresPer1000 ?? Number.NaN, "min", 3)}`,
+    baseline: `${f(goCpu, 3)} (Go proxy)${floor((m) => m.paced[1000]?.coresPer1000 ?? Number.NaN, "min", 3)}${shared ? "; alone, one after the other: the ratio is judged on the shared core (next row)" : ""}`,
     ratio: f(cpu / goCpu),
-    target: "≤ 0.15 and ≤ 1.1 × the Go proxy",
-    verdict: verdict(cpu <= 0.15 && cpu <= 1.1 * goCpu),
+    target: shared ? "≤ 0.15" : "≤ 0.15 and ≤ 1.1 × the Go proxy",
+    verdict: verdict(cpu <= 0.15 && (shared !== undefined || cpu <= 1.1 * goCpu)),
   });
+  if (shared) {
+    const { rate, rounds } = shared.paced;
+    const ratios = rounds.map((r) => r.gateway.cpuUs / r.goProxy.cpuUs);
+    const ratio = median(ratios);
+    rows.push({
+      figure: `CPU core-seconds per 1000 requests at ${rate}/s on a shared core, gateway / Go proxy: paced at once, median of ${ratios.length} rounds`,
+      value: f(ratio),
+      baseline: `rounds ${ratios.map((x) => f(x)).join(", ")}; gateway ${f(median(rounds.map((r) => r.gateway.cpuUs)) / 1000, 3)}, Go proxy ${f(median(rounds.map((r) => r.goProxy.cpuUs)) / 1000, 3)} core-s per 1000 (medians)`,
+      ratio: f(ratio),
+      target: "≤ 1.1 × the Go proxy",
+      verdict: verdict(ratio <= 1.1),
+    });
+  }
   const workingSets: [string, (m: Measured) => number, number][] = [
     ["idle", (m) => m.idleMb, 30],
     ["at the end of 1000/s", (m) => m.paced[1000]?.endMb ?? Number.NaN, 40],
@@ -366,9 +450,13 @@ if (gw && go) {
   });
 }
 report("sync-hop", rows, {
-  cores: { subjects: "core 0, one at a time", "function, load generator and etcd": loadCores },
+  cores: {
+    subjects: "core 0, one at a time; then the gateway and the Go proxy at once (shared core)",
+    "function, load generator and etcd": loadCores,
+  },
   memoryLimitMiB: LIMIT / 2 ** 20,
   seconds,
   subjects: results,
+  ...(shared && { sharedCore: shared }),
 });
 process.exit(0);
