@@ -13,6 +13,8 @@ export interface HeaderView {
   get(name: string): string | null;
   has(name: string): boolean;
   [Symbol.iterator](): Iterator<[string, string]>;
+  /** The names, lower-case, in the iteration's order, where the view can give them without pairing each with its value. */
+  names?(): readonly string[];
   /** Names sent on more than one header line (lower-case), when the server can tell. */
   readonly repeated?: readonly string[];
 }

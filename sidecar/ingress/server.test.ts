@@ -6,8 +6,9 @@ import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { after, test } from "node:test";
 import { Agent, request } from "undici";
-import { payloadTooLarge, problemReply } from "../problem.ts";
-import type { Reply } from "../types.ts";
+import { parseCloudEvents } from "../cloudevents/index.ts";
+import { ProblemError, payloadTooLarge, problemReply } from "../problem.ts";
+import type { HeaderView, Reply } from "../types.ts";
 import type { Ingress, IngressRequest } from "./index.ts";
 import { nodeHeaders, serveIngress } from "./server.ts";
 
@@ -191,7 +192,7 @@ test("204 and 304 answers carry no content-length and no body", async () => {
   }
 });
 
-test("headers iterate in name order, few or many, and a name sent twice is told only then", () => {
+test("headers iterate in name order, few or many (names alone too), and a name sent twice is told only then", () => {
   for (const count of [5, 40]) {
     const raw: Record<string, string> = {};
     const names = Array.from({ length: count }, (_, i) => `x-${String((i * 7919) % 1000).padStart(3, "0")}`);
@@ -204,6 +205,9 @@ test("headers iterate in name order, few or many, and a name sent twice is told 
       [...view].map(([name]) => name),
       Object.keys(raw).sort(),
     );
+    // The names alone, in the same order, whether asked for before or after iterating.
+    assert.deepEqual(view.names?.(), Object.keys(raw).sort());
+    assert.deepEqual(nodeHeaders(raw).names?.(), Object.keys(raw).sort());
     assert.deepEqual(view.repeated, []);
   }
   const twice = nodeHeaders({ "content-type": "a", "ce-id": "1" }, 3, () => ({
@@ -263,3 +267,34 @@ test("under memory pressure, a request beyond those admitted is refused 503 over
 const waitUntil = async (condition: () => boolean): Promise<void> => {
   while (!condition()) await new Promise((r) => setImmediate(r));
 };
+
+test("a binary event parses the same from the ingress's header view (names alone) and from fetch Headers, faults included", () => {
+  const raw = {
+    "ce-specversion": "1.0",
+    "ce-id": "42",
+    "ce-source": "/orders",
+    "ce-type": "order.created",
+    "ce-subject": "caf%C3%A9",
+    "content-type": "application/json",
+    host: "gateway",
+  };
+  const body = Buffer.from('{"order":42}');
+  const limits = { maxEventBytes: 65_536, maxBatch: 100 };
+  const parse = (headers: HeaderView) => parseCloudEvents({ method: "POST", headers, body }, limits);
+  const viewed = nodeHeaders(raw);
+  assert.equal(typeof viewed.names, "function");
+  const [fromView] = parse(viewed);
+  assert.deepEqual(fromView?.attributes, parse(new Headers(raw))[0]?.attributes);
+  assert.equal(fromView?.attributes.subject, "café");
+  const problem = (headers: HeaderView) => {
+    try {
+      parse(headers);
+    } catch (err) {
+      return err instanceof ProblemError ? [err.status, err.errors] : err;
+    }
+    return undefined;
+  };
+  const bad = { ...raw, "ce-datacontenttype": "text/plain", "ce-time": "yesterday", "ce-subject": "%FF" };
+  assert.deepEqual(problem(nodeHeaders(bad)), problem(new Headers(bad)));
+  assert.equal((problem(nodeHeaders(bad)) as [number, unknown[]])[1].length, 3);
+});

@@ -72,8 +72,9 @@ const NONE: readonly string[] = Object.freeze([]);
 class NodeHeaders implements HeaderView {
   readonly repeated: readonly string[];
   private readonly raw: IncomingHttpHeaders;
-  private readonly names: string[];
+  private readonly keys: string[];
   private entries: [string, string][] | undefined;
+  private sorted: boolean;
 
   constructor(
     raw: IncomingHttpHeaders,
@@ -81,9 +82,10 @@ class NodeHeaders implements HeaderView {
     distinct?: () => Record<string, string[] | undefined>,
   ) {
     this.raw = raw;
-    this.names = Object.keys(raw);
+    this.keys = Object.keys(raw);
     this.entries = undefined;
-    if (distinct && rawLines !== this.names.length) {
+    this.sorted = false;
+    if (distinct && rawLines !== this.keys.length) {
       const all = distinct();
       this.repeated = Object.keys(all).filter((name) => (all[name]?.length ?? 0) > 1);
     } else this.repeated = NONE;
@@ -98,11 +100,20 @@ class NodeHeaders implements HeaderView {
     return this.raw[name] !== undefined;
   }
 
-  /** Sorted once per request, when first iterated (the ingress and the parser both iterate). */
+  /** Sorted in place once, by whichever of names() and the iterator comes first. */
+  names(): readonly string[] {
+    if (!this.sorted) {
+      sortNames(this.keys);
+      this.sorted = true;
+    }
+    return this.keys;
+  }
+
+  /** Sorted once per request, when first iterated. */
   [Symbol.iterator](): Iterator<[string, string]> {
     if (!this.entries) {
       const entries: [string, string][] = [];
-      for (const name of sortNames(this.names)) {
+      for (const name of this.names()) {
         const v = this.get(name);
         if (v !== null) entries.push([name, v]);
       }
