@@ -259,7 +259,7 @@ export const cpuSeconds = (pid: number): number => {
 };
 
 /** CPU seconds process `pid` has used, or undefined once it has ended (e.g. OOM-killed: the run reports the kill). */
-const cpuIfAlive = (pid: number): number | undefined => {
+export const cpuIfAlive = (pid: number): number | undefined => {
   try {
     return cpuSeconds(pid);
   } catch {
@@ -504,20 +504,20 @@ export interface SyncHopSubject {
   gatewayCounts?: { after5000: Record<string, number>; afterClosedLoop: Record<string, number> };
 }
 
-/** One round of bench/sync-hop.ts's shared core: the gateway and the Go proxy under the same load at the same time. */
-export interface SharedCoreRound {
+/** One round of bench/sync-hop.ts's gateway and Go proxy in turns: each under the same load, one after the other. */
+export interface TurnsRound {
   /** Requests per second answered 200, and the subject's CPU per request (all its threads, from /proc), µs. */
   gateway: { rate: number; cpuUs: number };
   goProxy: { rate: number; cpuUs: number };
 }
 
-/** bench/sync-hop.ts's shared core: closed loops and paced runs of the gateway and the Go proxy at once, by round. */
-export interface SharedCore {
-  /** Whether each had a CPU group of its own (equal shares of the core between the two, not between their threads). */
-  ownCpu: boolean;
-  closedLoop: SharedCoreRound[];
+/** bench/sync-hop.ts's gateway and Go proxy in turns: paced runs and closed loops, by round. */
+export interface InTurns {
+  /** OOM kills in each one's memory cgroup: a subject killed has no figures from then on (NaN). */
+  oomKills: { gateway: number; goProxy: number };
+  closedLoop: TurnsRound[];
   /** Paced at `rate` requests/s each. */
-  paced: { rate: number; rounds: SharedCoreRound[] };
+  paced: { rate: number; rounds: TurnsRound[] };
 }
 
 /** The middle value of `xs` (the lower of the two middle ones for an even count); NaN for none. */
