@@ -28,27 +28,42 @@ const TASKS = "/proc/self/task";
 /** Requests after which the hot path is compiled and the V8 workers are lowered. */
 export const WARM_REQUESTS = 5_000;
 
+/** How often a gateway that handled nothing since the last check looks again. */
+const QUIET_CHECK_MS = 5_000;
+
 /**
  * Lowers the V8 workers (lowerV8Workers) once `handled()` reaches `after`, checked every
- * `everyMs`; `onLowered` is told how many were. Returns a function that stops waiting.
+ * `everyMs` while it grows, and every QUIET_CHECK_MS while it does not (a quiet sidecar that may
+ * never get `after` requests wakes for this once in five seconds, not five times a second; lowering
+ * later is safe, lowering early is what starved the compiler). `onLowered` is told how many were.
+ * Returns a function that stops waiting.
  */
 export const lowerV8WorkersWhenWarm = (
   handled: () => number,
   onLowered: (workers: number) => void,
   after = WARM_REQUESTS,
   everyMs = 200,
+  quietMs = QUIET_CHECK_MS,
 ): (() => void) => {
-  const check = (): boolean => {
-    if (handled() < after) return false;
+  const warm = (count: number): boolean => {
+    if (count < after) return false;
     onLowered(lowerV8Workers());
     return true;
   };
-  if (check()) return () => {};
-  const timer = setInterval(() => {
-    if (check()) clearInterval(timer);
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  let seen = handled();
+  if (warm(seen)) return () => {};
+  let timer: NodeJS.Timeout;
+  const wait = (ms: number): void => {
+    timer = setTimeout(() => {
+      const now = handled();
+      if (warm(now)) return;
+      wait(now === seen ? quietMs : everyMs);
+      seen = now;
+    }, ms);
+    timer.unref();
+  };
+  wait(everyMs);
+  return () => clearTimeout(timer);
 };
 
 /** Lowers this process's V8 worker threads to nice 19; returns how many. 0 where threads are not listed in /proc (not Linux). */
