@@ -129,8 +129,23 @@ const floorSays = (what: string, meets: boolean): string =>
 const memoryParts = (m: CostMemory) =>
   `V8 young ${mib(m.young)}, old ${mib(m.old)}, code and other spaces ${mib(m.code + m.otherHeap)}, external ${mib(m.external)}, Node and the allocator ${mib(m.rest)}`;
 
+/** Evidence for a missed idle CPU goal: how often each subject's threads woke with no requests, and what wakes the gateway. */
+const idleEvidence = (): string | undefined => {
+  const woke = (name: string) => {
+    const s = subject(name);
+    return s?.idleWakeups === undefined ? undefined : `${name} ${s.idleWakeups.toFixed(1)}`;
+  };
+  const counts = ["gateway", "go proxy", "node forwarder", "node:http forwarder"].map(woke).filter(Boolean);
+  if (counts.length === 0) return undefined;
+  return [
+    `wake-ups a second of all threads, idle: ${counts.join(", ")}`,
+    "an idle gateway is woken by its own timers: the event-loop lag histogram's sampler every 100 ms (nodejs_eventloop_lag_*, common/metrics.ts), the staleness gauge every second, the registry probe every 2 s, the malloc-trim and idle-collection checks every 5 s; each wake-up costs the same on every timer, so the idle CPU follows the host's cost of a wake-up more than the gateway's work",
+  ].join("; ");
+};
+
 /** Evidence for a missed sync-hop goal, by its figure; undefined when the results to draw it from are missing. */
 const syncEvidence = (figure: string, value: string): string | undefined => {
+  if (figure.startsWith("idle CPU")) return idleEvidence();
   if (!gateway || !forwarder) return undefined;
   const undiciForwarder = subject("node forwarder");
   const httpForwarder = subject("node:http forwarder");

@@ -258,6 +258,23 @@ export const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 
+/**
+ * Times the threads of process `pid` have gone to sleep and been woken so far (the sum of each
+ * thread's voluntary context switches, /proc/PID/task/TID/status): an idle process's wake-ups.
+ */
+export const wakeups = (pid: number): number => {
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      sum += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return sum;
+};
+
 /** CPU seconds process `pid` has used, or undefined once it has ended (e.g. OOM-killed: the run reports the kill). */
 export const cpuIfAlive = (pid: number): number | undefined => {
   try {
@@ -479,6 +496,8 @@ export interface SyncHopSubject {
   idleUsage?: { anonMb: number; fileMb: number };
   /** Share of a core used with no requests. */
   idleCores: number;
+  /** Wake-ups a second of all its threads with no requests (voluntary context switches). */
+  idleWakeups?: number;
   /** Per rate: the subject's latency, and a direct call's measured just before it (drift between subjects cancels out). */
   paced: Record<
     number,

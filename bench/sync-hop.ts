@@ -42,6 +42,7 @@ import {
   SYNC_EVENT,
   settled,
   type TurnsRound,
+  wakeups,
 } from "./lib.ts";
 import {
   nginxBinary,
@@ -129,7 +130,9 @@ const measure = async (
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const idleMb = cgroup.workingSetMb();
     const { anonMb: idleAnonMb, fileMb: idleFileMb } = cgroup.breakdown();
+    const wokenBefore = wakeups(subject.pid);
     const idle = await metered(subject.pid, () => new Promise((r) => setTimeout(r, 10_000)));
+    const idleWakeups = (wakeups(subject.pid) - wokenBefore) / 10;
     await run(subject.url, subject.headers, { ratePerSecond: 1000 }); // warm-up: JIT, connections
     const paced: Measured["paced"] = {};
     for (const rate of [1000, 5000]) {
@@ -162,6 +165,7 @@ const measure = async (
       idleMb,
       idleUsage: { anonMb: idleAnonMb, fileMb: idleFileMb },
       idleCores: idle.cores,
+      idleWakeups,
       paced,
       closedLoop: {
         rate: closed.result.rate,
@@ -465,7 +469,7 @@ if (gw && go) {
   rows.push({
     figure: "idle CPU, % of a core (10 s without requests)",
     value: f(gw.idleCores * 100, 2),
-    baseline: `Go proxy ${f(go.idleCores * 100, 2)}`,
+    baseline: `Go proxy ${f(go.idleCores * 100, 2)}; wake-ups a second: gateway ${f(gw.idleWakeups ?? Number.NaN, 1)}, Go proxy ${f(go.idleWakeups ?? Number.NaN, 1)}`,
     ratio: "—",
     target: "≤ 0.5",
     verdict: verdict(gw.idleCores * 100 <= 0.5),
