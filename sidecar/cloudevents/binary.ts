@@ -18,7 +18,6 @@ const headerAttribute = (
   raw: string,
   issues: ProblemItem[],
 ): void => {
-  if (!header.startsWith(PREFIX)) return;
   const name = header.slice(PREFIX.length);
   if (name === "datacontenttype") {
     issues.push(
@@ -43,11 +42,11 @@ const headerAttributes = (headers: HeaderView, issues: ProblemItem[]): Record<st
   // view that gives its names alone spares a [name, value] pair per header (the ingress's).
   const names = headers.names?.();
   if (names === undefined) {
-    for (const [header, raw] of headers) headerAttribute(attributes, header, raw, issues);
+    for (const [header, raw] of headers)
+      if (header.startsWith(PREFIX)) headerAttribute(attributes, header, raw, issues);
   } else
-    for (const header of names) {
+    for (const header of names)
       if (header.startsWith(PREFIX)) headerAttribute(attributes, header, headers.get(header) ?? "", issues);
-    }
   const contentType = headers.get("content-type");
   if (contentType !== null) addAttribute(attributes, "datacontenttype", contentType, undefined, issues);
   checkRequired(attributes, undefined, issues, 0);
