@@ -539,11 +539,12 @@ export interface InTurns {
   paced: { rate: number; rounds: TurnsRound[] };
 }
 
-/** The middle value of `xs` (the lower of the two middle ones for an even count); NaN for none. */
-export const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-};
+/** The middle value of `xs` (percentile 0.5: the upper of the two middle ones for an even count); NaN for none. */
+export const median = (xs: readonly number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 /** The points of a bench/malloc-trim.ts round where it reads the working set. */
 export type MallocTrimStep = "idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed";
