@@ -139,7 +139,7 @@ const idleEvidence = (): string | undefined => {
   if (counts.length === 0) return undefined;
   return [
     `wake-ups a second of all threads, idle: ${counts.join(", ")}`,
-    "an idle gateway is woken by its own timers: the event-loop lag histogram's sampler every 100 ms (nodejs_eventloop_lag_*, common/metrics.ts), the staleness gauge every second, the registry probe every 2 s, the malloc-trim and idle-collection checks every 5 s; each wake-up costs the same on every timer, so the idle CPU follows the host's cost of a wake-up more than the gateway's work",
+    "an idle gateway is woken by its own timers: the registry probe every 2 s and its answer (how a frozen etcd shows in the staleness gauge), the checks every 5 s (malloc trim, idle collection, whether it is still busy, and until its first 5000 requests whether V8's workers may be lowered), its presence record's refresh; the event-loop lag sampler and the memory check, every 100 ms each, stop after 5 s without work (common/while-busy.ts); each wake-up costs the same on every timer, so the idle CPU follows the host's cost of a wake-up more than the gateway's work",
   ].join("; ");
 };
 

@@ -1,7 +1,6 @@
 // What both programs' default metrics share.
 /// <reference path="./prom-client-parts.d.ts" />
 import { collectDefaultMetrics, type Registry } from "prom-client";
-import eventLoopLag from "prom-client/lib/metrics/eventLoopLag.js";
 import heapSizeAndUsed from "prom-client/lib/metrics/heapSizeAndUsed.js";
 import heapSpacesSizeAndUsed from "prom-client/lib/metrics/heapSpacesSizeAndUsed.js";
 import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";
@@ -13,18 +12,19 @@ import processRequests from "prom-client/lib/metrics/processRequests.js";
 import processResources from "prom-client/lib/metrics/processResources.js";
 import processStartTime from "prom-client/lib/metrics/processStartTime.js";
 import version from "prom-client/lib/metrics/version.js";
+import { EVENT_LOOP_SAMPLE_MS, type SampledEventLoopLag, sampledEventLoopLag } from "./event-loop-lag.ts";
 
 /**
- * How often prom-client's event-loop lag histogram samples (nodejs_eventloop_lag_*), in ms. Its
- * default, 10 ms, wakes an idle process 100 times a second: 80 % of an idle gateway's CPU (1.0 % of
- * a core against 0.2 % at 100 ms, measured with bench/sync-hop.ts's idle figure). Each sample still
- * measures the lag to the nanosecond; there are only fewer of them.
+ * prom-client's default metrics (process_*, nodejs_*) on `registry`, as collectDefaultMetrics
+ * registers them, the event-loop lag histogram sampling every EVENT_LOOP_SAMPLE_MS (the operator's).
  */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+export const collectProcessMetrics = (registry: Registry): void =>
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
 
 /**
- * prom-client's default metrics (process_*, nodejs_*) on `registry`; with `gc: false`, all but
- * its GC histogram, nodejs_gc_duration_seconds. That histogram watches every collection through a
+ * The same metrics for the gateway, but its GC histogram, nodejs_gc_duration_seconds, and with the
+ * event-loop lag sampled only while it has work (common/event-loop-lag.ts; returned, for the
+ * ingress to say when work arrives). The GC histogram watches every collection through a
  * PerformanceObserver, and for each one Node 24 builds a PerformanceEntry with two deprecated
  * accessors per detail (DEP0152, util.deprecate called per entry) and dispatches it from a
  * setImmediate: 0.8 % of a gateway's CPU in a closed loop, where its young generation is
@@ -33,23 +33,18 @@ export const EVENT_LOOP_SAMPLE_MS = 100;
  * collectDefaultMetrics has no way to leave one out, so its modules are called by path, as it
  * calls them (common/metrics.test.ts checks the set against its metricsList).
  */
-export const collectProcessMetrics = (registry: Registry, { gc }: { gc: boolean }): void => {
-  const config = { eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS };
-  if (gc) {
-    collectDefaultMetrics({ register: registry, ...config });
-    return;
-  }
-  for (const register of WITHOUT_GC) register(registry, config);
+export const collectGatewayProcessMetrics = (registry: Registry): SampledEventLoopLag => {
+  for (const register of GATEWAY_DEFAULTS) register(registry, {});
+  return sampledEventLoopLag(registry);
 };
 
-/** prom-client's default metric modules in collectDefaultMetrics's order, but `gc`. */
-export const WITHOUT_GC = [
+/** prom-client's default metric modules in collectDefaultMetrics's order, but `gc` and `eventLoopLag` (the gateway's own above). */
+export const GATEWAY_DEFAULTS = [
   processCpuTotal,
   processStartTime,
   osMemoryHeap,
   processOpenFileDescriptors,
   processMaxFileDescriptors,
-  eventLoopLag,
   processResources,
   processHandles,
   processRequests,

@@ -39,7 +39,7 @@ const main = async (): Promise<number> => {
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   const registry = new Registry();
-  collectProcessMetrics(registry, { gc: true });
+  collectProcessMetrics(registry);
   const metrics = createOperatorMetrics(registry);
   let masterKey: Buffer | undefined;
   try {

@@ -138,6 +138,19 @@ export const createGateway = ({
       listedAt = startedAt;
     },
   });
+  // Read at each scrape: no timer of their own wakes an idle gateway.
+  metrics.configStaleness.from(() => watcher.status().stalenessMs / 1000);
+  if (wal) {
+    metrics.logBytes.from(() => ({ live: wal.liveBytes(), disk: wal.bytes() }));
+    metrics.logState.from(() => {
+      const { state } = wal.health();
+      return {
+        ok: state === "ok" ? 1 : 0,
+        full: state === "full" ? 1 : 0,
+        failing: state === "failing" ? 1 : 0,
+      };
+    });
+  }
   const balancer = createBalancer();
   let table: RoutingTable | undefined;
   let pending: RegistrySnapshot | undefined;
@@ -281,20 +294,9 @@ export const createGateway = ({
     watch: async (signal) => {
       await egress.refresh();
       const names = setInterval(() => void egress.refresh(), EGRESS_REFRESH_MS);
-      const staleness = setInterval(() => {
-        metrics.configStaleness.set(watcher.status().stalenessMs / 1000);
-        if (wal) {
-          metrics.logBytes.set({ kind: "live" }, wal.liveBytes());
-          metrics.logBytes.set({ kind: "disk" }, wal.bytes());
-          const { state } = wal.health();
-          for (const each of ["ok", "full", "failing"])
-            metrics.logState.set({ state: each }, each === state ? 1 : 0);
-        }
-      }, 1000);
       try {
         await watcher.run(signal);
       } finally {
-        clearInterval(staleness);
         clearInterval(names);
       }
     },

@@ -11,7 +11,8 @@ import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { createMallocTrimmer, loadMallocTrim } from "../common/malloc-trim.ts";
 import { memoryPressure } from "../common/memory-pressure.ts";
-import { collectProcessMetrics } from "../common/metrics.ts";
+import { collectGatewayProcessMetrics } from "../common/metrics.ts";
+import { periodic, QUIET_MS, whileBusy } from "../common/while-busy.ts";
 import { presenceKey } from "../registry/keys.ts";
 import { loadKeyring } from "../registry/seal/files.ts";
 import type { Keyring } from "../registry/seal/index.ts";
@@ -58,7 +59,7 @@ const main = async (): Promise<number> => {
   }
   const log = createLogger("switchboard-gateway", config.logLevel);
   const registry = new Registry();
-  collectProcessMetrics(registry, { gc: false });
+  const lag = collectGatewayProcessMetrics(registry);
   const metrics = createGatewayMetrics(registry);
   let keyring: Keyring | undefined;
   try {
@@ -146,6 +147,8 @@ const main = async (): Promise<number> => {
           log.info({ workingSet, limit: cgroup.limitBytes }, "memory pressure over: admitting every request");
       },
     });
+  // Sampling the lag and checking the memory stop while the gateway is quiet (common/while-busy.ts).
+  const busy = whileBusy([lag, ...(pressure ? [periodic(pressure.check, PRESSURE_CHECK_MS)] : [])]);
   const ingress = await serveIngress(gateway.ingress, {
     host: config.listenHost,
     port: config.listenPort,
@@ -153,6 +156,7 @@ const main = async (): Promise<number> => {
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,
     metrics,
+    onRequest: busy.busy,
     ...(pressure && { admits: pressure.admits }),
   });
   const port = ingress.port;
@@ -190,7 +194,6 @@ const main = async (): Promise<number> => {
   });
   if (config.presenceTtlSeconds > 0) gateway.onApplied(presence.changed);
   gateway.protectOwnPorts({ host: config.listenHost, port }, { host: config.metricsHost, port: admin.port });
-  const stopPressure = pressure?.every(PRESSURE_CHECK_MS);
   /** Requests and delivery attempts so far: how busy the gateway has been. */
   const activity = (): number => ingress.requests() + gateway.deliveryAttempts();
   // glibc gives back the free memory in its arenas after each busy interval and after an idle
@@ -228,6 +231,7 @@ const main = async (): Promise<number> => {
   const stopLowering = lowerV8WorkersWhenWarm(activity, (workers) =>
     log.info({ v8WorkersAtNice19: workers }, "V8 worker threads lowered to nice 19"),
   );
+  const stopBusyJobs = busy.every(QUIET_MS, activity, ingress.inProgress);
   log.info(
     {
       cluster: config.clusterName,
@@ -270,8 +274,8 @@ const main = async (): Promise<number> => {
         await closed;
         stopReclaim?.();
         stopTrimming?.();
-        stopPressure?.();
         stopLowering();
+        stopBusyJobs();
         await admin.close();
       },
     },

@@ -15,14 +15,14 @@ export interface GatewayMetrics {
   queueEvents: Gauge;
   queueBytes: Gauge;
   configRevision: Gauge;
-  configStaleness: Gauge;
+  configStaleness: ReadGauge;
   watchRestarts: Counter<"reason">;
   watchResumes: Counter<"reason">;
   registrySyncSeconds: Histogram;
   invalidRecords: Counter;
   logCorruptions: Counter;
-  logBytes: Gauge<"kind">;
-  logState: Gauge<"state">;
+  logBytes: ReadGaugeByLabel;
+  logState: ReadGaugeByLabel;
   clusterAvailable: Gauge<"cluster">;
   requestsRefused: Counter<"reason">;
   openConnections: Gauge;
@@ -52,6 +52,33 @@ const readGauge = (config: { name: string; help: string; registers: Registry[] }
     ...config,
     collect() {
       this.set(read());
+    },
+  });
+  return {
+    from: (r) => {
+      read = r;
+    },
+  };
+};
+
+/** A gauge of one label whose values are read when the metrics are collected: `read` gives each label value's number (none before `from`). */
+export interface ReadGaugeByLabel {
+  from(read: () => Readonly<Record<string, number>>): void;
+}
+
+const readGaugeByLabel = (config: {
+  name: string;
+  help: string;
+  label: string;
+  registers: Registry[];
+}): ReadGaugeByLabel => {
+  let read = (): Readonly<Record<string, number>> => ({});
+  const { label, ...rest } = config;
+  new Gauge({
+    ...rest,
+    labelNames: [label],
+    collect() {
+      for (const [value, n] of Object.entries(read())) this.set({ [label]: value }, n);
     },
   });
   return {
@@ -118,7 +145,7 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       help: "etcd revision of the routing table in use.",
       registers,
     }),
-    configStaleness: new Gauge({
+    configStaleness: readGauge({
       name: "switchboard_gateway_config_staleness_seconds",
       help: "Seconds since the registry watch was last known to be current (0 while connected).",
       registers,
@@ -157,16 +184,16 @@ export const createGatewayMetrics = (registry: Registry): GatewayMetrics => {
       help: "Torn or corrupt records found in the delivery log at start (truncated or skipped, never replayed).",
       registers,
     }),
-    logBytes: new Gauge({
+    logBytes: readGaugeByLabel({
       name: "switchboard_gateway_delivery_log_bytes",
       help: "Delivery log size: live (records of undelivered events, what --data-max-bytes caps) and disk (segment files).",
-      labelNames: ["kind"],
+      label: "kind",
       registers,
     }),
-    logState: new Gauge({
+    logState: readGaugeByLabel({
       name: "switchboard_gateway_delivery_log_state",
       help: "1 for the delivery log's current state (ok, full, failing), 0 for the others.",
-      labelNames: ["state"],
+      label: "state",
       registers,
     }),
     requestsRefused: new Counter({

@@ -24,11 +24,14 @@ interface Seen {
 let next: (req: IngressRequest) => Promise<Reply> = async () => ({ status: 204, headers: {} });
 const seen: Seen[] = [];
 const ingress: Ingress = async (req) => next(req);
+/** Requests the server said arrived (onRequest: the event-loop lag's sampling starts again with each). */
+let arrived = 0;
 const server = await serveIngress(ingress, {
   host: "127.0.0.1",
   port: 0,
   maxBodyBytes: 1024,
   requestTimeoutMs: 5_000,
+  onRequest: () => arrived++,
 });
 const url = `http://127.0.0.1:${server.port}`;
 const dispatcher = new Agent({ connections: 1 });
@@ -81,6 +84,21 @@ test("the handler sees the method, target, lower-case headers in name order, bod
       ["x-multi", "a, b"],
     ],
   );
+});
+
+test("each request arriving is told to onRequest once, before the handler runs", async () => {
+  const before = arrived;
+  let atHandler = -1;
+  next = async () => {
+    atHandler = arrived - before;
+    return { status: 204, headers: {} };
+  };
+  for (let i = 0; i < 3; i++) {
+    const res = await request(url, { dispatcher, method: "POST", body: "x" });
+    await res.body.dump();
+  }
+  assert.equal(arrived - before, 3);
+  assert.equal(atHandler, 3, "the third request was counted before its handler ran");
 });
 
 test("a body declared over the cap is refused with 413 before it is read, and the connection closes", async () => {

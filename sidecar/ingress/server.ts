@@ -29,6 +29,8 @@ export interface IngressServerOptions {
   metrics?: Pick<GatewayMetrics, "openConnections" | "requestsRefused">;
   /** Whether a request may start with `inProgress` others in progress (memory pressure); default: always. */
   admits?: (inProgress: number) => boolean;
+  /** Called as each request arrives, before anything else (the event-loop lag's sampling starts again). */
+  onRequest?: () => void;
 }
 
 export interface IngressServer {
@@ -190,7 +192,7 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, close = f
 
 /** Serves `ingress` on host:port; resolves once it listens. */
 export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Promise<IngressServer> => {
-  const { maxConnections = Number.POSITIVE_INFINITY, metrics, admits } = opts;
+  const { maxConnections = Number.POSITIVE_INFINITY, metrics, admits, onRequest } = opts;
   let open = 0;
   let requests = 0;
   let inProgress = 0;
@@ -205,6 +207,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
     },
     (req, res) => {
       requests++;
+      onRequest?.();
       if (over.has(req.socket)) {
         metrics?.requestsRefused.inc({ reason: "connections" });
         const refusal = overloaded(`the gateway has ${maxConnections} connections open, its limit`);
