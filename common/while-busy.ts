@@ -4,7 +4,7 @@
 // those two timers an idle gateway's threads woke 13.6–17.2 times a second, against 1.9–5.3 without
 // (docs/benchmarks.md, "An idle gateway sleeps"): each wake-up a switch into the process and out,
 // for nothing. So they stop after a quiet interval (nothing counted by `activity` over a whole
-// check, nothing in progress) and start again with the next request (`busy()`, which the ingress
+// check, nothing in progress, no memory pressure to see end) and start again with the next request (`busy()`, which the ingress
 // calls for each, before anything else) or at the next check that sees work (deliveries from the
 // queue).
 
@@ -19,11 +19,11 @@ export interface WhileBusy {
   busy(): void;
   /**
    * Starts the jobs, then checks every `quietMs` (an unref'd timer): stops them when `activity` (a
-   * count that only grows) did not grow since the previous check and `inProgress` is 0 (requests
-   * held by a slow function are work), starts them when it did. Returns a function that stops the
-   * checks and the jobs.
+   * count that only grows) did not grow since the previous check and `working()` is false (e.g.
+   * requests held by a slow function, a memory pressure yet to end), starts them when it did.
+   * Returns a function that stops the checks and the jobs.
    */
-  every(quietMs: number, activity: () => number, inProgress?: () => number): () => void;
+  every(quietMs: number, activity: () => number, working?: () => boolean): () => void;
   /** Whether the jobs run now. */
   running(): boolean;
 }
@@ -47,12 +47,12 @@ export const whileBusy = (jobs: readonly BusyJob[]): WhileBusy => {
   return {
     busy: start,
     running: () => on,
-    every: (quietMs, activity, inProgress = () => 0) => {
+    every: (quietMs, activity, working = () => false) => {
       let seen = activity();
       start();
       const timer = setInterval(() => {
         const now = activity();
-        if (now === seen && inProgress() === 0) stop();
+        if (now === seen && !working()) stop();
         else start();
         seen = now;
       }, quietMs);

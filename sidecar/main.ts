@@ -231,7 +231,13 @@ const main = async (): Promise<number> => {
   const stopLowering = lowerV8WorkersWhenWarm(activity, (workers) =>
     log.info({ v8WorkersAtNice19: workers }, "V8 worker threads lowered to nice 19"),
   );
-  const stopBusyJobs = busy.every(QUIET_MS, activity, ingress.inProgress);
+  // Requests in progress are work, and a memory pressure is watched until it ends (its metric and
+  // alert would otherwise keep what the last check saw).
+  const stopBusyJobs = busy.every(
+    QUIET_MS,
+    activity,
+    () => ingress.inProgress() > 0 || pressure?.pressed === true,
+  );
   log.info(
     {
       cluster: config.clusterName,

@@ -4,7 +4,8 @@
 // an OOM kill. Held sync requests, one per connection, are sent until the gateway refuses one for
 // memory; then every further request is refused the same way, the refusals are counted exactly
 // once each, and once the function answers every admitted request gets its 200 and the function
-// has seen exactly those. With nothing in progress the gateway admits requests again.
+// has seen exactly those. With nothing in progress the gateway admits requests again, and with no
+// request coming the pressure ends once its memory is back.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -154,6 +155,11 @@ test("memory near the limit: further requests refused 503 overloaded and counted
   // Nothing in progress now: a request is admitted whatever the working set.
   const after = await send(-1).answered;
   assert.equal(after.status, 200);
+  // No request comes now: the gateway goes quiet, collects its heap and trims, and still sees its
+  // memory come back and the pressure end (the memory check runs until then).
+  await waitFor("the pressure to end with no request coming", async () =>
+    (await gw.metric("switchboard_gateway_memory_pressure")) === 0 ? true : undefined,
+  );
   t.diagnostic(
     `${served.length} held requests admitted, ${refused.length} refused; working set ${cgroup.workingSetMb().toFixed(1)} MiB, peak ${cgroup.peakMb().toFixed(1)} MiB`,
   );
