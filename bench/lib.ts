@@ -524,16 +524,26 @@ export interface SyncHopSubject {
 }
 
 /** One round of bench/sync-hop.ts's gateway and Go proxy in turns: each under the same load, one after the other. */
+/** One subject's run in a round: requests per second answered 200, its CPU per request (all its threads, from /proc), µs, and the latency percentiles, ms. */
+export interface TurnsRun {
+  rate: number;
+  cpuUs: number;
+  p50: number;
+  p99: number;
+}
+
 export interface TurnsRound {
-  /** Requests per second answered 200, and the subject's CPU per request (all its threads, from /proc), µs. */
-  gateway: { rate: number; cpuUs: number };
-  goProxy: { rate: number; cpuUs: number };
+  gateway: TurnsRun;
+  goProxy: TurnsRun;
+  /** Paced rounds: the node forwarder (the Node floor), and the direct call to the function, for added latencies. */
+  forwarder?: TurnsRun;
+  direct?: { p50: number; p99: number };
 }
 
 /** bench/sync-hop.ts's gateway and Go proxy in turns: paced runs and closed loops, by round. */
 export interface InTurns {
   /** OOM kills in each one's memory cgroup: a subject killed has no figures from then on (NaN). */
-  oomKills: { gateway: number; goProxy: number };
+  oomKills: { gateway: number; goProxy: number; forwarder?: number };
   closedLoop: TurnsRound[];
   /** Paced at `rate` requests/s each. */
   paced: { rate: number; rounds: TurnsRound[] };
