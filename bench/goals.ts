@@ -10,11 +10,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../e2e/tools.ts";
 import {
+  addedInTurns,
   type Cost,
   type CostMemory,
   type InTurns,
   type MallocTrimStep,
-  median,
   type Row,
   type SyncHopSubject as Subject,
   spread,
@@ -105,8 +105,7 @@ const inTurns = syncHop?.details.inTurns as InTurns | undefined;
 /** The node forwarder's added latency `q` in sync-hop's paced rounds in turns (over each round's direct call), their median; undefined without them. */
 const forwarderAddedInTurns = (q: "p50" | "p99"): number | undefined => {
   const rounds = inTurns?.paced.rounds.filter((r) => r.forwarder && r.direct);
-  if (!rounds || rounds.length === 0) return undefined;
-  return median(rounds.map((r) => (r.forwarder?.[q] ?? Number.NaN) - (r.direct?.[q] ?? Number.NaN)));
+  return rounds && rounds.length > 0 ? addedInTurns(rounds, "forwarder", q) : undefined;
 };
 
 /** The bare Node forwarders of the sync-hop run. */

@@ -523,7 +523,6 @@ export interface SyncHopSubject {
   gatewayCounts?: { after5000: Record<string, number>; afterClosedLoop: Record<string, number> };
 }
 
-/** One round of bench/sync-hop.ts's gateway and Go proxy in turns: each under the same load, one after the other. */
 /** One subject's run in a round: requests per second answered 200, its CPU per request (all its threads, from /proc), µs, and the latency percentiles, ms. */
 export interface TurnsRun {
   rate: number;
@@ -532,6 +531,7 @@ export interface TurnsRun {
   p99: number;
 }
 
+/** One round of bench/sync-hop.ts's subjects in turns: each under the same load, one after the other. */
 export interface TurnsRound {
   gateway: TurnsRun;
   goProxy: TurnsRun;
@@ -555,6 +555,13 @@ export const median = (xs: readonly number[]): number =>
     [...xs].sort((a, b) => a - b),
     0.5,
   );
+
+/** The median over paced `rounds` of `who`'s latency `q` less the same round's direct call, ms; NaN where a round lacks either. */
+export const addedInTurns = (
+  rounds: readonly TurnsRound[],
+  who: "gateway" | "goProxy" | "forwarder",
+  q: "p50" | "p99",
+): number => median(rounds.map((r) => (r[who]?.[q] ?? Number.NaN) - (r.direct?.[q] ?? Number.NaN)));
 
 /** The points of a bench/malloc-trim.ts round where it reads the working set. */
 export type MallocTrimStep = "idle" | "paced" | "pacedTrimmed" | "afterBurst" | "afterBurstTrimmed";

@@ -26,6 +26,7 @@ import { startGateway } from "../e2e/gateway.ts";
 import { programArgs } from "../e2e/programs.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import {
+  addedInTurns,
   benchRegistry,
   benchRoute,
   cpuIfAlive,
@@ -446,18 +447,15 @@ if (gw && go) {
   });
   if (turns) {
     const { rate, rounds } = turns.paced;
-    /** Each round's added latency of `who` over that round's direct call, their median. */
-    const addedInTurns = (who: "gateway" | "goProxy" | "forwarder", q: "p50" | "p99"): number =>
-      median(rounds.map((r) => (r[who]?.[q] ?? Number.NaN) - (r.direct?.[q] ?? Number.NaN)));
     const both = (who: "gateway" | "goProxy" | "forwarder") =>
-      `${f(addedInTurns(who, "p50"), 3)} / ${f(addedInTurns(who, "p99"), 3)}`;
-    const p50 = addedInTurns("gateway", "p50");
-    const p99 = addedInTurns("gateway", "p99");
+      `${f(addedInTurns(rounds, who, "p50"), 3)} / ${f(addedInTurns(rounds, who, "p99"), 3)}`;
+    const p50 = addedInTurns(rounds, "gateway", "p50");
+    const p99 = addedInTurns(rounds, "gateway", "p99");
     rows.push({
       figure: `added latency at ${rate}/s paced, p50 / p99 ms (over a direct call): in turns with the direct call, each alone on core 0, median of ${rounds.length} rounds`,
       value: `${f(p50, 3)} / ${f(p99, 3)}`,
       baseline: `Go proxy ${both("goProxy")}; Node floor ${both("forwarder")} (node forwarder); the gateway's p50 by round ${rounds.map((r) => f(r.gateway.p50 - (r.direct?.p50 ?? Number.NaN), 3)).join(", ")}${turnsKills}`,
-      ratio: f(p99 / addedInTurns("goProxy", "p99")),
+      ratio: f(p99 / addedInTurns(rounds, "goProxy", "p99")),
       target: "p50 ≤ 0.15, p99 ≤ 0.5",
       verdict:
         Number.isFinite(p50) && Number.isFinite(p99)

@@ -42,10 +42,8 @@ export interface MemoryPressure {
   /** Whether a request may start with `inProgress` others in progress. */
   admits(inProgress: number): boolean;
   readonly pressed: boolean;
-  /** Reads the working set and updates the state (`every` calls it). */
+  /** Reads the working set and updates the state (the gateway calls it every 100 ms while it has work, common/while-busy.ts). */
   check(): void;
-  /** Checks every `ms` until the returned stop is called (the timer does not keep the process alive). */
-  every(ms: number): () => void;
 }
 
 export const memoryPressure = (opts: MemoryPressureOptions): MemoryPressure => {
@@ -82,10 +80,5 @@ export const memoryPressure = (opts: MemoryPressureOptions): MemoryPressure => {
       return pressed;
     },
     check,
-    every(ms) {
-      const timer = setInterval(check, ms);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
   };
 };

@@ -4,9 +4,9 @@
 // those two timers an idle gateway's threads woke 13.6–17.2 times a second, against 1.9–5.3 without
 // (docs/benchmarks.md, "An idle gateway sleeps"): each wake-up a switch into the process and out,
 // for nothing. So they stop after a quiet interval (nothing counted by `activity` over a whole
-// check, nothing in progress, no memory pressure to see end) and start again with the next request (`busy()`, which the ingress
-// calls for each, before anything else) or at the next check that sees work (deliveries from the
-// queue).
+// check, nothing in progress, no memory pressure to see end) and start again with the next
+// request (`busy()`, which the ingress calls for each, before anything else) or at the next check
+// that sees work (deliveries from the queue).
 
 /** Work that runs while the gateway is busy: started and stopped as a whole. */
 export interface BusyJob {
