@@ -513,6 +513,12 @@ export interface SyncHopSubject {
   peakMb: number;
   afterBurstMb: number;
   oomKills: number;
+  /**
+   * Where the subject was found gone without being stopped or OOM-killed (e.g. Node's fatal
+   * "JavaScript heap out of memory" at V8's heap limit, which the cgroup does not count): the
+   * first phase after which it was, e.g. "the 5000/s run"; absent while it lived to the end.
+   */
+  exitedAfter?: string;
   /** Major page faults during the closed loop (pages the limit made the kernel reclaim and read back), and the usage then. */
   closedLoopMajorFaults: number;
   usageAtPeak: { anonMb: number; fileMb: number };

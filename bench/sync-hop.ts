@@ -126,6 +126,13 @@ const measure = async (
 ): Promise<Measured> => {
   const cgroup = memoryCgroup(name.replace(/\W+/g, "-"), LIMIT);
   const subject = await start(cgroup);
+  // A subject that exits on its own (a crash the cgroup's OOM count misses) is noted after the
+  // phase that saw it go: its figures from then on are not its own.
+  let exitedAfter: string | undefined;
+  const stillThere = (phase: string): void => {
+    if (exitedAfter === undefined && cpuIfAlive(subject.pid) === undefined && cgroup.oomKills() === 0)
+      exitedAfter = phase;
+  };
   try {
     // Idle: from 10 s after start (settled: the gateway's one collection after start falls in
     // them), the working set, then CPU over 10 s with no requests (timers, the registry watch,
@@ -136,7 +143,9 @@ const measure = async (
     const wokenBefore = wakeups(subject.pid);
     const idle = await metered(subject.pid, () => new Promise((r) => setTimeout(r, 10_000)));
     const idleWakeups = (wakeups(subject.pid) - wokenBefore) / 10;
+    stillThere("idle");
     await run(subject.url, subject.headers, { ratePerSecond: 1000 }); // warm-up: JIT, connections
+    stillThere("the warm-up");
     const paced: Measured["paced"] = {};
     for (const rate of [1000, 5000]) {
       const direct = await directCall(rate);
@@ -150,10 +159,12 @@ const measure = async (
         // next run measures it.
         settledMs: await settled(subject.pid, Number(new URL(subject.url).port)),
       };
+      stillThere(`the ${rate}/s run`);
     }
     const after5000 = subject.metricsUrl ? await gatewayCounts(subject.metricsUrl) : undefined;
     const faultsBefore = cgroup.breakdown().majorFaults;
     const closed = await metered(subject.pid, () => run(subject.url, subject.headers, { concurrency: 64 }));
+    stillThere("the closed loop");
     const afterClosedLoop = subject.metricsUrl ? await gatewayCounts(subject.metricsUrl) : undefined;
     const { anonMb, fileMb, majorFaults } = cgroup.breakdown();
     // How far memory comes back after a burst: the lowest working set in the 15 s after the
@@ -163,6 +174,7 @@ const measure = async (
       await new Promise((r) => setTimeout(r, 500));
       afterBurstMb = Math.min(afterBurstMb, cgroup.workingSetMb());
     }
+    stillThere("the 15 s after the burst");
     return {
       name,
       idleMb,
@@ -179,6 +191,7 @@ const measure = async (
       peakMb: cgroup.peakMb(),
       afterBurstMb,
       oomKills: cgroup.oomKills(),
+      ...(exitedAfter !== undefined && { exitedAfter }),
       closedLoopMajorFaults: majorFaults - faultsBefore,
       usageAtPeak: { anonMb, fileMb },
       ...(after5000 && afterClosedLoop && { gatewayCounts: { after5000, afterClosedLoop } }),
@@ -355,7 +368,7 @@ const table = [
   "|---|---|---|---|---|---|---|---|---|",
   ...results.map(
     (m) =>
-      `| ${m.name} | ${f(m.closedLoop.rate, 0)}${answersOtherThanOk(m.closedLoop)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)}, ${f((m.paced[5000]?.settledMs ?? Number.NaN) / 1000, 1)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills} |`,
+      `| ${m.name} | ${f(m.closedLoop.rate, 0)}${answersOtherThanOk(m.closedLoop)} | ${f(added(m, 1000, "p50"), 3)} / ${f(added(m, 1000, "p99"), 3)} | ${f(added(m, 5000, "p99"), 3)}, ${f((m.paced[5000]?.settledMs ?? Number.NaN) / 1000, 1)} | ${f(m.paced[1000]?.coresPer1000 ?? Number.NaN, 3)} | ${f(m.idleCores * 100, 2)} | ${[m.idleMb, m.paced[1000]?.endMb ?? Number.NaN, m.paced[5000]?.endMb ?? Number.NaN, m.peakMb, m.afterBurstMb].map((x) => f(x, 1)).join(" / ")} | ${f(m.usageAtPeak.anonMb, 1)} / ${f(m.usageAtPeak.fileMb, 1)}, ${m.closedLoopMajorFaults} | ${m.oomKills}${m.exitedAfter ? `; exited on its own after ${m.exitedAfter}` : ""} |`,
   ),
 ];
 console.log(
@@ -383,7 +396,7 @@ const verdict = (ok: boolean): Row["verdict"] => (ok ? "met" : "missed");
 // A subject OOM-killed during the run (its cgroup's limit reached, e.g. by connections piling up
 // past what the load generator's core could send at 5000/s) has no figures from then on: it is
 // no one's floor and no one's baseline.
-const killed = (m: Measured): boolean => m.oomKills > 0;
+const killed = (m: Measured): boolean => m.oomKills > 0 || m.exitedAfter !== undefined;
 /**
  * The verdict on added latencies, each the difference of the subject's and the direct call's
  * percentile, against its target: one below zero says the direct call's own tail was the longer
@@ -403,7 +416,9 @@ const turnsKills =
 const floor = (figure: (m: Measured) => number, best: "min" | "max", digits: number): string => {
   const ranked = forwarders
     .map((m) => ({ name: m.name, value: figure(m) }))
-    .filter((x) => Number.isFinite(x.value))
+    // Below zero is an added latency whose direct call had the longer tail (its load generator
+    // fell behind): no one's floor.
+    .filter((x) => Number.isFinite(x.value) && x.value >= 0)
     .sort((a, b) => (best === "min" ? a.value - b.value : b.value - a.value));
   const top = ranked[0];
   return top ? `; Node floor ${f(top.value, digits)} (${top.name})` : "";
@@ -489,10 +504,14 @@ if (gw && go) {
     const ratios = rounds.map((r) => r.gateway.cpuUs / r.goProxy.cpuUs);
     const ratio = median(ratios);
     const whole = ratios.every(Number.isFinite);
+    // The Node floor in the same rounds.
+    const forwarderRatios = rounds.flatMap((r) => (r.forwarder ? [r.forwarder.cpuUs / r.goProxy.cpuUs] : []));
+    const forwarderRatio =
+      forwarderRatios.length > 0 ? `; node forwarder / Go proxy ${f(median(forwarderRatios))} (median)` : "";
     rows.push({
       figure: `CPU core-seconds per 1000 requests at ${rate}/s, gateway / Go proxy: paced runs in turns, each alone on core 0, median of ${ratios.length} rounds`,
       value: f(ratio),
-      baseline: `rounds ${ratios.map((x) => f(x)).join(", ")}; gateway ${f(median(rounds.map((r) => r.gateway.cpuUs)) / 1000, 3)}, Go proxy ${f(median(rounds.map((r) => r.goProxy.cpuUs)) / 1000, 3)} core-s per 1000 (medians)${turnsKills}`,
+      baseline: `rounds ${ratios.map((x) => f(x)).join(", ")}; gateway ${f(median(rounds.map((r) => r.gateway.cpuUs)) / 1000, 3)}, Go proxy ${f(median(rounds.map((r) => r.goProxy.cpuUs)) / 1000, 3)} core-s per 1000 (medians)${forwarderRatio}${turnsKills}`,
       ratio: f(ratio),
       target: "≤ 1.1 × the Go proxy",
       verdict: whole ? verdict(ratio <= 1.1) : "—",
@@ -531,12 +550,12 @@ if (gw && go) {
     verdict: verdict(gw.idleCores * 100 <= 0.5),
   });
   rows.push({
-    figure: "OOM kills during the run",
-    value: String(gw.oomKills),
-    baseline: `Go proxy ${go.oomKills}`,
+    figure: "OOM kills during the run (and exits on their own, e.g. at V8's heap limit)",
+    value: `${gw.oomKills}${gw.exitedAfter ? `; exited after ${gw.exitedAfter}` : ""}`,
+    baseline: `Go proxy ${go.oomKills}${go.exitedAfter ? `; exited after ${go.exitedAfter}` : ""}`,
     ratio: "—",
     target: "0",
-    verdict: verdict(gw.oomKills === 0),
+    verdict: verdict(gw.oomKills === 0 && gw.exitedAfter === undefined),
   });
 }
 report("sync-hop", rows, {
