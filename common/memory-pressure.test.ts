@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MIN_ADMITTED, memoryPressure } from "./memory-pressure.ts";
+import { MIN_ADMITTED, maxSemiSpaceMib, memoryPressure, v8HeapUse } from "./memory-pressure.ts";
 
 const MiB = 2 ** 20;
 
@@ -133,4 +133,76 @@ test("the cgroup's usage, page cache included, spares reading the working set wh
   usage = 70 * MiB;
   pressure.check();
   assert.equal([reads, pressure.pressed].join(), "3,false");
+});
+
+test("V8's heap near its limit begins a pressure too, and it ends only when both are back down", () => {
+  let ws = 40 * MiB;
+  let heapUsed = 20 * MiB;
+  const changes: [boolean, string][] = [];
+  const pressure = memoryPressure({
+    workingSetBytes: () => ws,
+    limitBytes: 100 * MiB,
+    heap: () => ({ used: heapUsed, limit: 50 * MiB }),
+    shedAt: 0.85,
+    inProgress: () => 40,
+    onChange: (pressed, _ws, _admitted, near) => changes.push([pressed, near]),
+  });
+  pressure.check();
+  assert.equal(pressure.pressed, false);
+  // 43 of 50 MiB: 86 % of the heap's limit, while the working set is at 40 % of the container's.
+  heapUsed = 43 * MiB;
+  pressure.check();
+  assert.equal(pressure.pressed, true);
+  assert.equal(pressure.near, "heap");
+  assert.equal(pressure.admits(19), true);
+  assert.equal(pressure.admits(20), false);
+  // The heap below the threshold but not 10 points below it: the pressure lasts.
+  heapUsed = 40 * MiB;
+  pressure.check();
+  assert.equal(pressure.pressed, true);
+  // The heap down, the working set now up: it lasts.
+  heapUsed = 30 * MiB;
+  ws = 80 * MiB;
+  pressure.check();
+  assert.equal(pressure.pressed, true);
+  ws = 70 * MiB;
+  pressure.check();
+  assert.equal(pressure.pressed, false);
+  assert.deepEqual(changes, [
+    [true, "heap"],
+    [false, "heap"],
+  ]);
+});
+
+test("without a container limit the heap alone is watched", () => {
+  let heapUsed = 10 * MiB;
+  const pressure = memoryPressure({
+    heap: () => ({ used: heapUsed, limit: 50 * MiB }),
+    shedAt: 0.85,
+    inProgress: () => 0,
+  });
+  pressure.check();
+  assert.equal(pressure.pressed, false);
+  heapUsed = 45 * MiB;
+  pressure.check();
+  assert.deepEqual([pressure.pressed, pressure.near], [true, "heap"]);
+  // 80 %: above where it ends (75 %).
+  heapUsed = 40 * MiB;
+  pressure.check();
+  assert.equal(pressure.pressed, true);
+  heapUsed = 30 * MiB;
+  pressure.check();
+  assert.equal(pressure.pressed, false);
+});
+
+test("the largest semi-space: the last --max-semi-space-size given, else V8's default", () => {
+  assert.equal(maxSemiSpaceMib([]), 64);
+  assert.equal(maxSemiSpaceMib(["--enable-source-maps", "--max-semi-space-size=4"]), 4);
+  assert.equal(maxSemiSpaceMib(["--max-semi-space-size=4", "--max_semi_space_size", "8"]), 8);
+  assert.equal(maxSemiSpaceMib(["--max-semi-space-size=4", "--max-old-space-size=30"]), 4);
+});
+
+test("V8's old generation in use against its limit, the young generation's reserve left out of both", () => {
+  const { used, limit } = v8HeapUse(3 * maxSemiSpaceMib() * 2 ** 20);
+  assert.ok(used > 0 && used < limit, `${used} of ${limit}`);
 });

@@ -12,6 +12,17 @@
 // serves). The others are refused at once with 503 overloaded and their connection closed, before
 // their body is read. The pressure ends when the working set is back below `shedAt` less
 // RESUME_MARGIN of the limit.
+//
+// V8's heap has a limit of its own inside the container's (the image sizes it at half the
+// container's memory, --max-old-space-size-percentage=50), and a process whose live JavaScript
+// objects reach it does not wait for the OOM killer: Node ends it with "JavaScript heap out of
+// memory". A bare Node forwarder ended that way in bench/sync-hop.ts at 5000 requests/s in a
+// 128 MiB cgroup, its heap at 62.6 MB while the cgroup counted no OOM kill. So the heap's use
+// against its limit begins a pressure too (`heap`), at the same share, and the pressure ends only
+// when both are back below it less RESUME_MARGIN. Without a container limit the heap alone is
+// watched.
+
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 
 /** Requests admitted at once under pressure, at least. */
 export const MIN_ADMITTED = 8;
@@ -19,22 +30,29 @@ export const MIN_ADMITTED = 8;
 export const RESUME_MARGIN = 0.1;
 
 export interface MemoryPressureOptions {
-  /** The working set in bytes (NaN when it cannot be read: the state stays as it is). */
-  workingSetBytes: () => number;
+  /** The working set in bytes (NaN when it cannot be read: the state stays as it is); absent without a container limit. */
+  workingSetBytes?: () => number;
   /**
    * A cheaper upper bound of the working set (the cgroup's usage, page cache included): while it
    * says nothing can change, the working set is not read (v1's memory.stat made a check 44 µs).
    */
   usageBytes?: () => number;
-  limitBytes: number;
-  /** The share of the limit (0–1) at which the pressure begins. */
+  /** The container's memory limit; absent without one. */
+  limitBytes?: number;
+  /** V8's old generation: bytes in use and its limit (v8HeapUse); absent: not watched. */
+  heap?: () => { used: number; limit: number };
+  /** The share of the limits (0–1) at which the pressure begins. */
   shedAt: number;
   /** Requests in progress now. */
   inProgress: () => number;
   /** A memory-reducing full collection, run when the pressure begins (at most once a second). */
   collect?: () => void;
-  /** Told when the pressure begins (with how many requests it admits at once) and ends. */
-  onChange?: (pressed: boolean, workingSetBytes: number, admitted: number) => void;
+  /**
+   * Told when the pressure begins (with how many requests it admits at once, and which limit it
+   * began near: the container's or V8's heap's) and when it ends (with the limit it began near);
+   * `workingSetBytes` is NaN without a container limit.
+   */
+  onChange?: (pressed: boolean, workingSetBytes: number, admitted: number, near: MemoryNear) => void;
   now?: () => number;
 }
 
@@ -42,35 +60,85 @@ export interface MemoryPressure {
   /** Whether a request may start with `inProgress` others in progress. */
   admits(inProgress: number): boolean;
   readonly pressed: boolean;
+  /** The limit the pressure (the last one, when none lasts) began near. */
+  readonly near: MemoryNear;
   /** Reads the working set and updates the state (the gateway calls it every 100 ms while it has work, common/while-busy.ts). */
   check(): void;
 }
 
+/** Which limit a pressure began near: the container's memory limit, or V8's heap limit. */
+export type MemoryNear = "container" | "heap";
+
+/** V8's default largest semi-space on 64-bit hosts, MiB (Node 24: heap_size_limit less the old generation's limit is 3 × 64 MiB). */
+const DEFAULT_SEMI_SPACE_MIB = 64;
+
+/** The last --max-semi-space-size this process was given (NODE_OPTIONS, then its command line), MiB. */
+export const maxSemiSpaceMib = (
+  args: readonly string[] = [...(process.env.NODE_OPTIONS?.split(/\s+/) ?? []), ...process.execArgv],
+): number => {
+  let mib = DEFAULT_SEMI_SPACE_MIB;
+  args.forEach((arg, i) => {
+    const m = /^--max[-_]semi[-_]space[-_]size(?:=(\d+))?$/.exec(arg);
+    const value = m ? Number(m[1] ?? args[i + 1]) : Number.NaN;
+    if (value > 0) mib = value;
+  });
+  return mib;
+};
+
+/**
+ * V8's old generation in use and its limit, for MemoryPressureOptions.heap. The old generation is
+ * what ends a process at its limit ("JavaScript heap out of memory"): getHeapStatistics's
+ * heap_size_limit also holds the young generation's reserve, three semi-spaces (two and the
+ * large-object space beside them), which a full old generation leaves mostly empty. Measured with
+ * --max-old-space-size=30 --max-semi-space-size=4: heap_size_limit 42 MiB, the process ended
+ * with its old generation at 29 MiB and 31 MiB of the heap in use (74 % of heap_size_limit).
+ */
+export const v8HeapUse = (
+  youngReserve = 3 * maxSemiSpaceMib() * 2 ** 20,
+): { used: number; limit: number } => {
+  const { used_heap_size: used, heap_size_limit: all } = getHeapStatistics();
+  let young = 0;
+  for (const space of getHeapSpaceStatistics())
+    if (space.space_name === "new_space" || space.space_name === "new_large_object_space")
+      young += space.space_used_size;
+  const limit = all > youngReserve ? all - youngReserve : all;
+  return { used: used - young, limit };
+};
+
 export const memoryPressure = (opts: MemoryPressureOptions): MemoryPressure => {
-  const { limitBytes, now = performance.now.bind(performance) } = opts;
-  const begins = opts.shedAt * limitBytes;
-  const ends = Math.max(0, opts.shedAt - RESUME_MARGIN) * limitBytes;
+  const { limitBytes, workingSetBytes, now = performance.now.bind(performance) } = opts;
+  const endShare = Math.max(0, opts.shedAt - RESUME_MARGIN);
+  const begins = limitBytes === undefined ? Number.POSITIVE_INFINITY : opts.shedAt * limitBytes;
+  const ends = limitBytes === undefined ? Number.POSITIVE_INFINITY : endShare * limitBytes;
   let pressed = false;
   let admitted = Number.POSITIVE_INFINITY;
   let collectedAt = Number.NEGATIVE_INFINITY;
+  let near: MemoryNear = "container";
 
   const check = (): void => {
-    const usage = opts.usageBytes?.() ?? Number.NaN;
-    const settled = usage < ends || (!pressed && usage < begins);
-    const ws = settled ? usage : opts.workingSetBytes();
-    if (Number.isNaN(ws)) return;
-    if (!pressed && ws >= begins) {
+    let ws = Number.NaN;
+    if (workingSetBytes) {
+      const usage = opts.usageBytes?.() ?? Number.NaN;
+      const settled = usage < ends || (!pressed && usage < begins);
+      ws = settled ? usage : workingSetBytes();
+      // Unreadable (the cgroup went away): the state stays as it is.
+      if (Number.isNaN(ws)) return;
+    }
+    const heap = opts.heap?.();
+    const heapShare = heap ? heap.used / heap.limit : 0;
+    if (!pressed && (ws >= begins || heapShare >= opts.shedAt)) {
       pressed = true;
       admitted = Math.max(MIN_ADMITTED, Math.floor(opts.inProgress() / 2));
       if (opts.collect && now() - collectedAt >= 1000) {
         collectedAt = now();
         opts.collect();
       }
-      opts.onChange?.(true, ws, admitted);
-    } else if (pressed && ws < ends) {
+      near = ws >= begins ? "container" : "heap";
+      opts.onChange?.(true, ws, admitted, near);
+    } else if (pressed && !(ws >= ends) && heapShare < endShare) {
       pressed = false;
       admitted = Number.POSITIVE_INFINITY;
-      opts.onChange?.(false, ws, admitted);
+      opts.onChange?.(false, ws, admitted, near);
     }
   };
 
@@ -78,6 +146,9 @@ export const memoryPressure = (opts: MemoryPressureOptions): MemoryPressure => {
     admits: (inProgress) => inProgress < admitted,
     get pressed() {
       return pressed;
+    },
+    get near() {
+      return near;
     },
     check,
   };

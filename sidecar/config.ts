@@ -200,7 +200,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
   },
   "memory-shed-at": {
     value: "PERCENT",
-    help: "once the working set reaches this share of the container's memory limit, admit new requests only while fewer than half of those then in progress are (at least 8), refusing the others 503 overloaded; 0: never (default 85)",
+    help: "once the working set reaches this share of the container's memory limit, or V8's heap in use this share of the heap's limit, admit new requests only while fewer than half of those then in progress are (at least 8), refusing the others 503 overloaded; 0: never (default 85)",
   },
   "data-dir": { value: "DIR", help: "log accepted async events here before 202 (default: memory only)" },
   durability: {

@@ -10,7 +10,7 @@ import { createIdleReclaim, exposedGc } from "../common/idle-reclaim.ts";
 import { runAll } from "../common/lifecycle.ts";
 import { createLogger } from "../common/log.ts";
 import { createMallocTrimmer, loadMallocTrim } from "../common/malloc-trim.ts";
-import { memoryPressure } from "../common/memory-pressure.ts";
+import { maxSemiSpaceMib, memoryPressure, v8HeapUse } from "../common/memory-pressure.ts";
 import { collectGatewayProcessMetrics } from "../common/metrics.ts";
 import { periodic, QUIET_MS, whileBusy } from "../common/while-busy.ts";
 import { presenceKey } from "../registry/keys.ts";
@@ -126,27 +126,38 @@ const main = async (): Promise<number> => {
   });
   const gc = exposedGc();
   const cgroup = config.memoryShedAt > 0 ? cgroupMemory() : undefined;
+  const youngReserve = 3 * maxSemiSpaceMib() * 2 ** 20;
+  const heapUse = () => v8HeapUse(youngReserve);
+  // Shedding watches V8's heap against its limit always, and the working set against the
+  // container's limit when there is one (common/memory-pressure.ts).
   const pressure =
-    cgroup &&
-    memoryPressure({
-      workingSetBytes: cgroup.workingSetBytes,
-      usageBytes: cgroup.usageBytes,
-      limitBytes: cgroup.limitBytes,
-      shedAt: config.memoryShedAt,
-      // Read once the ingress serves (the checks start below).
-      inProgress: () => ingress.inProgress(),
-      ...(gc && { collect: gc }),
-      onChange: (pressed, workingSet, admitted) => {
-        metrics.memoryPressure.set(pressed ? 1 : 0);
-        if (pressed)
-          log.warn(
-            { workingSet, limit: cgroup.limitBytes, admitted },
-            "memory near the container's limit: admitting fewer requests at once, refusing the others 503",
-          );
-        else
-          log.info({ workingSet, limit: cgroup.limitBytes }, "memory pressure over: admitting every request");
-      },
-    });
+    config.memoryShedAt > 0
+      ? memoryPressure({
+          ...(cgroup && {
+            workingSetBytes: cgroup.workingSetBytes,
+            usageBytes: cgroup.usageBytes,
+            limitBytes: cgroup.limitBytes,
+          }),
+          heap: heapUse,
+          shedAt: config.memoryShedAt,
+          // Read once the ingress serves (the checks start below).
+          inProgress: () => ingress.inProgress(),
+          ...(gc && { collect: gc }),
+          onChange: (pressed, workingSet, admitted, near) => {
+            metrics.memoryPressure.set(pressed ? 1 : 0);
+            const { used: heapUsed, limit: heapLimit } = heapUse();
+            const memory = { workingSet, limit: cgroup?.limitBytes, heapUsed, heapLimit };
+            if (pressed)
+              log.warn(
+                { ...memory, admitted },
+                near === "heap"
+                  ? "V8's heap near its limit: admitting fewer requests at once, refusing the others 503"
+                  : "memory near the container's limit: admitting fewer requests at once, refusing the others 503",
+              );
+            else log.info(memory, "memory pressure over: admitting every request");
+          },
+        })
+      : undefined;
   // Sampling the lag and checking the memory stop while the gateway is quiet (common/while-busy.ts).
   const busy = whileBusy([lag, ...(pressure ? [periodic(pressure.check, PRESSURE_CHECK_MS)] : [])]);
   const ingress = await serveIngress(gateway.ingress, {
@@ -157,7 +168,13 @@ const main = async (): Promise<number> => {
     maxConnections: config.maxConnections,
     metrics,
     onRequest: busy.busy,
-    ...(pressure && { admits: pressure.admits }),
+    ...(pressure && {
+      admits: pressure.admits,
+      refusalDetail: () =>
+        pressure.near === "heap"
+          ? "the gateway's memory is near V8's heap limit"
+          : "the gateway's memory is near its container's limit",
+    }),
   });
   const port = ingress.port;
   metrics.requestsInProgress.from(ingress.inProgress);
@@ -256,10 +273,9 @@ const main = async (): Promise<number> => {
           ? `off: ${trimModule.missing}`
           : "off",
       v8WorkersAtNice19: `after ${WARM_REQUESTS} requests`,
-      memoryShedding: cgroup
-        ? `at ${Math.round(config.memoryShedAt * 100)}% of ${cgroup.limitBytes} bytes`
-        : config.memoryShedAt > 0
-          ? "off: no memory limit found"
+      memoryShedding:
+        config.memoryShedAt > 0
+          ? `at ${Math.round(config.memoryShedAt * 100)}% of ${cgroup ? `${cgroup.limitBytes} bytes (the container's limit) or ` : ""}V8's heap limit (${heapUse().limit} bytes)${cgroup ? "" : "; no container memory limit found"}`
           : "off",
     },
     "gateway started",

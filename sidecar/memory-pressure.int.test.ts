@@ -5,23 +5,33 @@
 // memory; then every further request is refused the same way, the refusals are counted exactly
 // once each, and once the function answers every admitted request gets its 200 and the function
 // has seen exactly those. With nothing in progress the gateway admits requests again, and with no
-// request coming the pressure ends once its memory is back.
+// request coming the pressure ends once its memory is back. The same is done to a gateway whose
+// V8 heap limit is small (Node's --max-old-space-size-percentage) in a cgroup far larger than what it holds: it sheds for
+// its heap, before Node would end it with "JavaScript heap out of memory".
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { cgroupsAvailable, memoryCgroup } from "../e2e/cgroup.ts";
 import { startGateway } from "../e2e/gateway.ts";
 import { cleanup, uniqueName } from "../e2e/harness.ts";
 import { waitFor } from "../e2e/proc.ts";
+import { programArgs } from "../e2e/programs.ts";
 import { repoRoot } from "../e2e/tools.ts";
 import { compile, PROJECTS } from "../scripts/image/compile.ts";
 import { gatedTenant, subscriptionLoaded } from "./testing/full-queue.ts";
 import { testRegistry } from "./testing/tenant.ts";
 
-const LIMIT = 256 * 2 ** 20;
+const MiB = 2 ** 20;
+const LIMIT = 256 * MiB;
 const SHED_AT_PERCENT = 25;
+/**
+ * The heap case: V8's old generation capped at this share of a cgroup of HEAP_CASE_LIMIT (about
+ * 31 MiB; the image's own flag is the same one at 50, and the last one given wins).
+ */
+const HEAP_CASE_OLD_SPACE_PERCENT = 3;
+const HEAP_CASE_LIMIT = 1024 * MiB;
 /** Connections the test opens at most: about 75 MiB of held requests, far below the limit. */
 const MAX_HELD = 3000;
 const skip = cgroupsAvailable() ? false : "needs root and a memory cgroup controller";
@@ -32,15 +42,23 @@ interface Sent {
   readonly answered: Promise<{ status: number; head: string; body: string }>;
 }
 
-test("memory near the limit: further requests refused 503 overloaded and counted, every admitted one answered, none lost", {
-  skip,
-}, async (t) => {
+/** One case: the gateway's cgroup and Node flags, what its start log says, and the detail of its refusals. */
+interface Case {
+  limit: number;
+  shedAtPercent: number;
+  nodeFlags: string[];
+  /** What the start log's memoryShedding says, given V8's heap limit. */
+  shedding: (heapLimit: number) => string;
+  detail: string;
+}
+
+const shedsAndLosesNothing = async (t: TestContext, c: Case): Promise<void> => {
   compile(PROJECTS.programs);
   const { etcdUrl, etcd, cluster, writer } = await testRegistry("shed");
   const { tenant, server, open } = await gatedTenant(writer, cluster, { mode: "sync", concurrency: 100 });
   cleanup(() => server.close());
 
-  const cgroup = memoryCgroup(uniqueName("shed"), LIMIT);
+  const cgroup = memoryCgroup(uniqueName("shed"), c.limit);
   const gw = await startGateway({
     etcd: etcdUrl,
     clusterName: cluster,
@@ -49,17 +67,17 @@ test("memory near the limit: further requests refused 503 overloaded and counted
     namespace: tenant.namespace,
     prefix: cgroup.prefix,
     compiled: true,
-    extraArgs: [`--memory-shed-at=${SHED_AT_PERCENT}`, "--max-connections=10000", "--request-timeout=300s"],
+    // The image's Node flags, then the case's (the last of a flag wins).
+    entry: [process.execPath, ...programArgs("gateway", true, c.nodeFlags)],
+    extraArgs: [`--memory-shed-at=${c.shedAtPercent}`, "--max-connections=10000", "--request-timeout=300s"],
   });
   cleanup(async () => {
     await gw.proc.stop();
     cgroup.remove();
   });
   await subscriptionLoaded(gw, etcd, tenant, cluster);
-  assert.match(
-    readFileSync(gw.proc.log, "utf8"),
-    new RegExp(`"memoryShedding":"at ${SHED_AT_PERCENT}% of ${LIMIT} bytes"`),
-  );
+  const heapLimit = Number(/V8's heap limit \((\d+) bytes\)/.exec(readFileSync(gw.proc.log, "utf8"))?.[1]);
+  assert.match(readFileSync(gw.proc.log, "utf8"), new RegExp(`"memoryShedding":"${c.shedding(heapLimit)}"`));
 
   const port = Number(new URL(gw.url).port);
   const body = JSON.stringify({ order: 42, items: ["a", "b"] });
@@ -139,7 +157,7 @@ test("memory near the limit: further requests refused 503 overloaded and counted
     assert.match(a.head, /\r\nretry-after: 1\r\n/i);
     const problem = JSON.parse(a.body) as { type: string; detail: string };
     assert.match(problem.type, /\/overloaded$/);
-    assert.equal(problem.detail, "the gateway's memory is near its container's limit");
+    assert.equal(problem.detail, c.detail);
   }
   assert.equal(
     await gw.metric('switchboard_gateway_requests_refused_total{reason="memory"}'),
@@ -163,4 +181,41 @@ test("memory near the limit: further requests refused 503 overloaded and counted
   t.diagnostic(
     `${served.length} held requests admitted, ${refused.length} refused; working set ${cgroup.workingSetMb().toFixed(1)} MiB, peak ${cgroup.peakMb().toFixed(1)} MiB`,
   );
-});
+};
+
+test(
+  "memory near the container's limit: further requests refused 503 overloaded and counted, every admitted one answered, none lost",
+  {
+    skip,
+  },
+  (t) =>
+    shedsAndLosesNothing(t, {
+      limit: LIMIT,
+      shedAtPercent: SHED_AT_PERCENT,
+      // V8's heap limit as large as the container's: its heap in use cannot reach 25 % of that
+      // before the working set (which holds it) reaches 25 % of the container's limit.
+      nodeFlags: ["--max-old-space-size-percentage=100"],
+      shedding: (heapLimit) =>
+        `at ${SHED_AT_PERCENT}% of ${LIMIT} bytes \\(the container's limit\\) or V8's heap limit \\(${heapLimit} bytes\\)`,
+      detail: "the gateway's memory is near its container's limit",
+    }),
+);
+
+test(
+  "V8's heap near its limit: the same, before Node would end the gateway with a heap out of memory",
+  {
+    skip,
+  },
+  (t) =>
+    shedsAndLosesNothing(t, {
+      limit: HEAP_CASE_LIMIT,
+      shedAtPercent: 85,
+      nodeFlags: [`--max-old-space-size-percentage=${HEAP_CASE_OLD_SPACE_PERCENT}`],
+      shedding: (heapLimit) => {
+        // The flag took: the heap limit is the capped old generation and the young one, far below the cgroup's.
+        assert.ok(heapLimit < 64 * MiB, `V8's heap limit ${heapLimit} bytes`);
+        return `at 85% of ${HEAP_CASE_LIMIT} bytes \\(the container's limit\\) or V8's heap limit \\(${heapLimit} bytes\\)`;
+      },
+      detail: "the gateway's memory is near V8's heap limit",
+    }),
+);

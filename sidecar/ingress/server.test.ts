@@ -254,6 +254,7 @@ test("under memory pressure, a request beyond those admitted is refused 503 over
       admitted.push(inProgress);
       return inProgress < 1;
     },
+    refusalDetail: () => "the gateway's memory is near V8's heap limit",
   });
   const at = `http://127.0.0.1:${pressed.port}`;
   const agent = new Agent({ connections: 4 });
@@ -266,7 +267,7 @@ test("under memory pressure, a request beyond those admitted is refused 503 over
     assert.equal(second.headers["retry-after"], "1");
     const problem = (await second.body.json()) as { type: string; detail: string };
     assert.match(problem.type, /\/overloaded$/);
-    assert.equal(problem.detail, "the gateway's memory is near its container's limit");
+    assert.equal(problem.detail, "the gateway's memory is near V8's heap limit");
     assert.deepEqual(refused, ["memory"]);
     held.resolve({ status: 200, headers: {}, body: "ok" });
     assert.equal((await first).statusCode, 200);

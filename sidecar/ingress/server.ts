@@ -29,6 +29,8 @@ export interface IngressServerOptions {
   metrics?: Pick<GatewayMetrics, "openConnections" | "requestsRefused">;
   /** Whether a request may start with `inProgress` others in progress (memory pressure); default: always. */
   admits?: (inProgress: number) => boolean;
+  /** The detail of the 503 for a request `admits` refused: which memory limit is near. */
+  refusalDetail?: () => string;
   /** Called as each request arrives, before anything else (the event-loop lag's sampling starts again). */
   onRequest?: () => void;
 }
@@ -192,7 +194,7 @@ const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, close = f
 
 /** Serves `ingress` on host:port; resolves once it listens. */
 export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Promise<IngressServer> => {
-  const { maxConnections = Number.POSITIVE_INFINITY, metrics, admits, onRequest } = opts;
+  const { maxConnections = Number.POSITIVE_INFINITY, metrics, admits, refusalDetail, onRequest } = opts;
   let open = 0;
   let requests = 0;
   let inProgress = 0;
@@ -216,7 +218,7 @@ export const serveIngress = (ingress: Ingress, opts: IngressServerOptions): Prom
       }
       if (admits !== undefined && !admits(inProgress)) {
         metrics?.requestsRefused.inc({ reason: "memory" });
-        const refusal = overloaded("the gateway's memory is near its container's limit");
+        const refusal = overloaded(refusalDetail?.() ?? "the gateway's memory is near its container's limit");
         send(req, res, problemReply(refusal), true);
         return;
       }
