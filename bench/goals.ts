@@ -117,9 +117,14 @@ const forwarderCpuRatioInTurns = (): number | undefined => {
     : undefined;
 };
 
-/** The bare Node forwarders of the sync-hop run. */
+/**
+ * The bare Node forwarders of the sync-hop run that lived through it: one OOM-killed or gone has no
+ * figures from then on (a working set of a few hundred KiB, nothing after its burst), no floor.
+ */
 const forwarders = (): Subject[] =>
-  ["node forwarder", "node:http forwarder"].map(subject).filter((s): s is Subject => s !== undefined);
+  ["node forwarder", "node:http forwarder"]
+    .map(subject)
+    .filter((s): s is Subject => s !== undefined && s.oomKills === 0 && s.exitedAfter === undefined);
 
 /** The forwarder with the best figure (`lower` is better, or higher), and that figure; undefined without one. */
 const bestForwarder = (
@@ -166,8 +171,9 @@ const idleEvidence = (): string | undefined => {
 const syncEvidence = (figure: string, value: string): string | undefined => {
   if (figure.startsWith("idle CPU")) return idleEvidence();
   if (!gateway || !forwarder) return undefined;
-  const undiciForwarder = subject("node forwarder");
-  const httpForwarder = subject("node:http forwarder");
+  const [undiciForwarder, httpForwarder] = ["node forwarder", "node:http forwarder"].map((name) =>
+    forwarders().find((s) => s.name === name),
+  );
   const goProxy = subject("go proxy");
   const gatewaySubject = subject("gateway");
   if (figure.startsWith("sync throughput"))
@@ -375,7 +381,10 @@ for (const name of ["sync-hop", "durable", "matching", "queue-memory", "propagat
     });
   }
 }
-const dates = ["sync-hop", "cost"].map((n) => `${n} ${results(n)?.date ?? "missing"}`).join(", ");
+// Each file's own run: a table drawn from runs of different days says so.
+const dates = ["sync-hop", "cost", "durable", "matching", "queue-memory", "propagation"]
+  .map((n) => `${n} ${results(n)?.date ?? "missing"}`)
+  .join(", ");
 console.log(
   [
     "",
