@@ -17,10 +17,10 @@
 // container's memory, --max-old-space-size-percentage=50), and a process whose live JavaScript
 // objects reach it does not wait for the OOM killer: Node ends it with "JavaScript heap out of
 // memory". A bare Node forwarder ended that way in bench/sync-hop.ts at 5000 requests/s in a
-// 128 MiB cgroup, its heap at 62.6 MB while the cgroup counted no OOM kill. So the heap's use
-// against its limit begins a pressure too (`heap`), at the same share, and the pressure ends only
-// when both are back below it less RESUME_MARGIN. Without a container limit the heap alone is
-// watched.
+// 128 MiB cgroup, its heap at 62.6 MB while the cgroup counted no OOM kill. So V8's old
+// generation in use against its own limit (v8HeapUse) begins a pressure too (`heap`), at the same
+// share, and the pressure ends only when both are back below it less RESUME_MARGIN. Without a
+// container limit the heap alone is watched.
 
 import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 

@@ -128,8 +128,8 @@ const main = async (): Promise<number> => {
   const cgroup = config.memoryShedAt > 0 ? cgroupMemory() : undefined;
   const youngReserve = 3 * maxSemiSpaceMib() * 2 ** 20;
   const heapUse = () => v8HeapUse(youngReserve);
-  // Shedding watches V8's heap against its limit always, and the working set against the
-  // container's limit when there is one (common/memory-pressure.ts).
+  // Shedding watches V8's old generation against its limit always, and the working set against
+  // the container's limit when there is one (common/memory-pressure.ts).
   const pressure =
     config.memoryShedAt > 0
       ? memoryPressure({
