@@ -92,10 +92,9 @@ export const maxSemiSpaceMib = (
  * large-object space beside them), which a full old generation leaves mostly empty. Measured with
  * --max-old-space-size=30 --max-semi-space-size=4: heap_size_limit 42 MiB, the process ended
  * with its old generation at 29 MiB and 31 MiB of the heap in use (74 % of heap_size_limit).
+ * `youngReserve`: 3 × maxSemiSpaceMib() in bytes, worked out once (it reads the process's flags).
  */
-export const v8HeapUse = (
-  youngReserve = 3 * maxSemiSpaceMib() * 2 ** 20,
-): { used: number; limit: number } => {
+export const v8HeapUse = (youngReserve: number): { used: number; limit: number } => {
   const { used_heap_size: used, heap_size_limit: all } = getHeapStatistics();
   let young = 0;
   for (const space of getHeapSpaceStatistics())
